@@ -1,0 +1,89 @@
+/* cli.c: shared command-line helpers. */
+#define _GNU_SOURCE
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_usage(const char *name, const char *fmt, ...)
+{
+    fprintf(stderr, "%s: ", name);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help'.\n", name);
+    return DK_EXIT_USAGE;
+}
+
+int cli_fail(const dk_err *err)
+{
+    fprintf(stderr, "dokja: %s\n", err->msg);
+    return DK_EXIT_FAIL;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int cli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_int(const char *s, int lo, int hi, int *out)
+{
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int cli_dispatch(const char *prefix, const cli_sub *subs, int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        FILE *o = argc < 2 ? stderr : stdout;
+        fprintf(o, "usage: %s COMMAND [options]\n\ncommands:\n", prefix);
+        for (const cli_sub *s = subs; s->name; s++)
+            fprintf(o, "  %-12s %s\n", s->name, s->summary);
+        fprintf(o, "\nRun '%s COMMAND --help' for a command's options.\n", prefix);
+        return argc < 2 ? DK_EXIT_USAGE : DK_EXIT_OK;
+    }
+    for (const cli_sub *s = subs; s->name; s++) {
+        if (strcmp(argv[1], s->name) == 0) {
+            char *name;
+            if (asprintf(&name, "%s %s", prefix, s->name) < 0)
+                return DK_EXIT_FAIL;
+            char *saved = argv[1];
+            argv[1] = name;
+            int rc = s->fn(argc - 1, argv + 1);
+            argv[1] = saved;
+            free(name);
+            return rc;
+        }
+    }
+    return cli_usage(prefix, "unknown command '%s'", argv[1]);
+}

@@ -1,0 +1,36 @@
+/* cli.h: the subcommands of the dokja binary and the helpers they share.
+ *
+ * Every command is `int cmd_x(int argc, char **argv)` where argv[0] is the
+ * command's full name (e.g. "dokja tokenizer train"); it returns an exit code:
+ * 0 ok, 1 failure (message on stderr), 2 usage error. */
+#ifndef DK_CLI_H
+#define DK_CLI_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+int cmd_tokenizer(int argc, char **argv);
+int cmd_corpus(int argc, char **argv);
+
+/* Prints "NAME: message" and a hint to --help on stderr; returns 2. */
+int cli_usage(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "dokja: <err>" on stderr; returns 1. */
+int cli_fail(const dk_err *err);
+/* Is argv[i] -h or --help? */
+int cli_wants_help(int argc, char **argv);
+
+/* Strict number parsing for option values: the whole string must be a number in
+ * [lo, hi]. Return 0 or -1 (then the caller reports a usage error). */
+int cli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+int cli_parse_int(const char *s, int lo, int hi, int *out);
+
+/* Runs a table of subcommands: argv[1] picks one. */
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} cli_sub;
+int cli_dispatch(const char *prefix, const cli_sub *subs, int argc, char **argv);
+
+#endif

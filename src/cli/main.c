@@ -1,0 +1,31 @@
+/* main.c: the dokja binary. Each subcommand lives in its own cmd_*.c file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define DOKJA_VERSION "0.1.0"
+
+static int cmd_version(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: dokja version\nPrints dokja's version.\n");
+        return 0;
+    }
+    printf("dokja %s\n", DOKJA_VERSION);
+    return 0;
+}
+
+static const cli_sub COMMANDS[] = {
+    {"corpus", cmd_corpus, "build text corpora (the built-in default from Debian packages)"},
+    {"tokenizer", cmd_tokenizer, "train, apply and measure byte-level BPE tokenizers"},
+    {"version", cmd_version, "print the version"},
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0)
+        return cmd_version(1, argv);
+    return cli_dispatch("dokja", COMMANDS, argc, argv);
+}

@@ -1,0 +1,209 @@
+/* fs.c: mapped reads and crash-safe writes. */
+#define _GNU_SOURCE
+#include "util/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fs_map_open(fs_map *m, const char *path, size_t max_size, dk_err *err)
+{
+    memset(m, 0, sizeof *m);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return dk_errno(err, "%s: cannot open", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return dk_errno(err, "%s: cannot stat", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return dk_errf(err, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > (uint64_t)max_size) {
+        close(fd);
+        return dk_errf(err, "%s: file too large (%lld bytes, limit %zu)", path,
+                       (long long)st.st_size, max_size);
+    }
+    m->size = (size_t)st.st_size;
+    if (m->size == 0) {
+        close(fd);
+        return 0;
+    }
+    void *p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return dk_errno(err, "%s: cannot map", path);
+    m->data = p;
+    m->mapped = 1;
+    return 0;
+}
+
+void fs_map_close(fs_map *m)
+{
+    if (m->mapped && m->data)
+        munmap((void *)m->data, m->size);
+    memset(m, 0, sizeof *m);
+}
+
+int fs_read_stream(FILE *f, const char *name, size_t max_size, uint8_t **out, size_t *out_n,
+                   dk_err *err)
+{
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return dk_errf(err, "%s: out of memory", name);
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max_size) {
+                free(buf);
+                return dk_errf(err, "%s: input larger than %zu bytes", name, max_size);
+            }
+            cap *= 2;
+            uint8_t *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                return dk_errf(err, "%s: out of memory", name);
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    if (ferror(f)) {
+        free(buf);
+        return dk_errf(err, "%s: read error", name);
+    }
+    if (n > max_size) {
+        free(buf);
+        return dk_errf(err, "%s: input larger than %zu bytes", name, max_size);
+    }
+    *out = buf;
+    *out_n = n;
+    return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return -1;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int fs_atomic_open(fs_atomic *a, const char *path, dk_err *err)
+{
+    memset(a, 0, sizeof *a);
+    a->path = strdup(path);
+    if (!a->path || asprintf(&a->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+        free(a->path);
+        a->path = NULL;
+        a->tmp = NULL;
+        return dk_errf(err, "%s: out of memory", path);
+    }
+    a->f = fopen(a->tmp, "wb");
+    if (!a->f) {
+        int rc = dk_errno(err, "%s: cannot create", a->tmp);
+        free(a->path);
+        free(a->tmp);
+        memset(a, 0, sizeof *a);
+        return rc;
+    }
+    return 0;
+}
+
+void fs_atomic_write(fs_atomic *a, const void *data, size_t n)
+{
+    if (n && fwrite(data, 1, n, a->f) != n)
+        a->failed = 1;
+}
+
+static void atomic_release(fs_atomic *a)
+{
+    free(a->path);
+    free(a->tmp);
+    memset(a, 0, sizeof *a);
+}
+
+int fs_atomic_commit(fs_atomic *a, dk_err *err)
+{
+    int rc = 0;
+    if (a->failed || ferror(a->f) || fflush(a->f) != 0)
+        rc = dk_errno(err, "%s: write failed", a->tmp);
+    else if (fsync(fileno(a->f)) != 0)
+        rc = dk_errno(err, "%s: fsync failed", a->tmp);
+    if (fclose(a->f) != 0 && rc == 0)
+        rc = dk_errno(err, "%s: close failed", a->tmp);
+    a->f = NULL;
+    if (rc == 0 && rename(a->tmp, a->path) != 0)
+        rc = dk_errno(err, "%s: cannot rename into place", a->path);
+    if (rc != 0)
+        unlink(a->tmp);
+    else
+        fsync_dir_of(a->path); /* best effort: some filesystems refuse directory fsync */
+    atomic_release(a);
+    return rc;
+}
+
+void fs_atomic_abort(fs_atomic *a)
+{
+    if (a->f)
+        fclose(a->f);
+    if (a->tmp)
+        unlink(a->tmp);
+    atomic_release(a);
+}
+
+int fs_write_file_atomic(const char *path, const void *data, size_t n, dk_err *err)
+{
+    fs_atomic a;
+    if (fs_atomic_open(&a, path, err) != 0)
+        return -1;
+    fs_atomic_write(&a, data, n);
+    return fs_atomic_commit(&a, err);
+}
+
+int fs_mkdirs(const char *path, dk_err *err)
+{
+    char *p = strdup(path);
+    if (!p)
+        return dk_errf(err, "%s: out of memory", path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            int rc = dk_errno(err, "%s: cannot create directory", p);
+            free(p);
+            return rc;
+        }
+        *s = '/';
+    }
+    int rc = 0;
+    if (mkdir(p, 0777) != 0 && errno != EEXIST)
+        rc = dk_errno(err, "%s: cannot create directory", p);
+    else if (!fs_is_dir(p))
+        rc = dk_errf(err, "%s: exists and is not a directory", p);
+    free(p);
+    return rc;
+}
+
+int fs_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}

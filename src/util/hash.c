@@ -1,0 +1,79 @@
+/* hash.c: hash_bytes (a wyhash-style multiply-fold over 8-byte words) and SHA-256. */
+#include "util/hash.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint64_t mix(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+uint64_t hash_bytes(const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    const uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL;
+    uint64_t h = 0x8ebc6af09c88c6e3ULL ^ (uint64_t)n;
+    while (n >= 8) {
+        h = mix(h ^ load64(p), k1);
+        p += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint8_t tail[8] = {0};
+        memcpy(tail, p, n);
+        h = mix(h ^ load64(tail), k0);
+    }
+    return mix(h, k0 ^ k1);
+}
+
+void sha256_buf(const void *data, size_t n, uint8_t out[32])
+{
+    unsigned int len = 32;
+    EVP_Digest(data, n, out, &len, EVP_sha256(), NULL);
+}
+
+void sha256_hex(const uint8_t digest[32], char hex[65])
+{
+    static const char d[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = d[digest[i] >> 4];
+        hex[2 * i + 1] = d[digest[i] & 15];
+    }
+    hex[64] = 0;
+}
+
+int sha256_file(const char *path, uint8_t out[32], dk_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dk_errno(err, "%s: cannot open", path);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx) {
+        fclose(f);
+        return dk_errf(err, "%s: out of memory for SHA-256", path);
+    }
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    static __thread uint8_t buf[1 << 16];
+    size_t r;
+    while ((r = fread(buf, 1, sizeof buf, f)) > 0)
+        EVP_DigestUpdate(ctx, buf, r);
+    int bad = ferror(f);
+    fclose(f);
+    unsigned int len = 32;
+    EVP_DigestFinal_ex(ctx, out, &len);
+    EVP_MD_CTX_free(ctx);
+    if (bad)
+        return dk_errf(err, "%s: read error", path);
+    return 0;
+}

@@ -1,0 +1,146 @@
+/* pool.c: a sleeping worker pool with a shared task counter. */
+#define _GNU_SOURCE
+#include "util/pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct pool {
+    int n_threads;
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+    unsigned long generation; /* bumped per job; workers wait for a change */
+    int stopping;
+    int busy;                 /* workers still inside the current job */
+    pool_fn fn;
+    void *ctx;
+    size_t n_tasks;
+    atomic_size_t next;
+};
+
+typedef struct {
+    pool *p;
+    int index;
+} worker_arg;
+
+static void run_tasks(pool *p, int thread)
+{
+    for (;;) {
+        size_t t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (t >= p->n_tasks)
+            break;
+        p->fn(p->ctx, t, thread);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker_arg *wa = arg;
+    pool *p = wa->p;
+    int index = wa->index;
+    free(wa);
+    unsigned long seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stopping && p->generation == seen)
+            pthread_cond_wait(&p->wake, &p->mu);
+        if (p->stopping)
+            break;
+        seen = p->generation;
+        pthread_mutex_unlock(&p->mu);
+        run_tasks(p, index);
+        pthread_mutex_lock(&p->mu);
+        if (--p->busy == 0)
+            pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+int pool_cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0)
+            return n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+pool *pool_new(int n_threads)
+{
+    if (n_threads <= 0)
+        n_threads = pool_cpu_count();
+    pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->n_threads = n_threads;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    atomic_init(&p->next, 0);
+    p->threads = calloc((size_t)n_threads, sizeof *p->threads);
+    if (!p->threads) {
+        free(p);
+        return NULL;
+    }
+    for (int i = 1; i < n_threads; i++) {
+        worker_arg *wa = malloc(sizeof *wa);
+        if (!wa || (wa->p = p, wa->index = i,
+                    pthread_create(&p->threads[i], NULL, worker_main, wa) != 0)) {
+            free(wa);
+            p->n_threads = i; /* free only the workers that started */
+            pool_free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+void pool_free(pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 1; i < p->n_threads; i++)
+        pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->mu);
+    free(p->threads);
+    free(p);
+}
+
+int pool_threads(const pool *p) { return p ? p->n_threads : 1; }
+
+void pool_for(pool *p, size_t n_tasks, pool_fn fn, void *ctx)
+{
+    if (!p || p->n_threads == 1 || n_tasks <= 1) {
+        for (size_t t = 0; t < n_tasks; t++)
+            fn(ctx, t, 0);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->ctx = ctx;
+    p->n_tasks = n_tasks;
+    atomic_store(&p->next, 0);
+    p->busy = p->n_threads - 1;
+    p->generation++;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    run_tasks(p, 0);
+    pthread_mutex_lock(&p->mu);
+    while (p->busy > 0)
+        pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}

@@ -1,0 +1,40 @@
+/* utf8.h: strict UTF-8 decoding and the character classes dokja's tokenizer needs.
+ *
+ * Strict means RFC 3629: no overlong forms, no surrogates (U+D800..DFFF), nothing
+ * above U+10FFFF. Invalid bytes are reported one at a time so callers can treat each
+ * as an opaque byte (byte-level BPE keeps them; validators reject them). */
+#ifndef DK_UTF8_H
+#define DK_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decodes one code point at s[0..n). Returns its length (1..4) and stores it in *cp,
+ * or returns 0 if s[0] does not start a valid sequence (then *cp = s[0]).
+ * n must be >= 1. */
+size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp);
+
+/* Encodes cp (must be a valid scalar value) into out (>= 4 bytes); returns length. */
+size_t utf8_encode(uint32_t cp, uint8_t *out);
+
+/* Returns the byte offset of the first invalid sequence, or n if s is valid UTF-8. */
+size_t utf8_validate(const uint8_t *s, size_t n);
+
+/* Script/kind classes used to split text into pre-tokenizer chunks. */
+typedef enum {
+    UC_SPACE,   /* white space, including U+00A0, U+3000, U+2000..200A */
+    UC_HANGUL,  /* syllables, conjoining and compatibility Jamo, halfwidth Jamo */
+    UC_LATIN,   /* Latin letters (ASCII, Latin-1, Extended-A/B, IPA, Additional, fullwidth) */
+    UC_DIGIT,   /* 0-9 and fullwidth digits */
+    UC_LETTER,  /* any other letter or ideograph: Han, kana, Cyrillic, Greek, ... */
+    UC_PUNCT,   /* punctuation and symbols, emoji, format characters */
+    UC_EXTEND,  /* combining marks: continue whatever run they follow */
+    UC_INVALID  /* a byte that does not start valid UTF-8 */
+} uclass;
+
+uclass utf8_class(uint32_t cp);
+
+/* Hangul syllable block U+AC00..U+D7A3. */
+static inline int utf8_is_hangul_syllable(uint32_t cp) { return cp >= 0xAC00 && cp <= 0xD7A3; }
+
+#endif

@@ -1,0 +1,136 @@
+/* test_main.c: runs every registered test (or those whose name contains one of the
+ * arguments) and ends with "N passed, N failed". */
+#define _GNU_SOURCE
+#include "test.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/progress.h"
+
+#define MAX_TESTS 1024
+static struct {
+    const char *name;
+    test_fn fn;
+} tests[MAX_TESTS];
+static int n_tests;
+static int failed_now;
+static char tmpdir[256];
+
+void test_register(const char *name, test_fn fn)
+{
+    if (n_tests < MAX_TESTS) {
+        tests[n_tests].name = name;
+        tests[n_tests].fn = fn;
+        n_tests++;
+    }
+}
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+    failed_now = 1;
+    fprintf(stdout, "    %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+}
+
+int test_failed_now(void) { return failed_now; }
+
+const char *test_bin(void)
+{
+    const char *b = getenv("DOKJA_BIN");
+    return b ? b : "build/dokja";
+}
+
+const char *test_tmpdir(void) { return tmpdir; }
+
+int test_run(char *out, size_t out_cap, const char *fmt, ...)
+{
+    char *cmd;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    FILE *p = popen(cmd, "r");
+    free(cmd);
+    if (!p)
+        return -1;
+    size_t len = 0;
+    char buf[4096];
+    size_t r;
+    while ((r = fread(buf, 1, sizeof buf, p)) > 0) {
+        if (out && len + 1 < out_cap) {
+            size_t k = r < out_cap - 1 - len ? r : out_cap - 1 - len;
+            memcpy(out + len, buf, k);
+            len += k;
+        }
+    }
+    if (out)
+        out[len] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+const char *test_write_file(const char *name, const void *data, size_t n)
+{
+    static char path[4][512];
+    static int slot;
+    char *p = path[slot++ & 3];
+    snprintf(p, 512, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "wb");
+    if (!f)
+        return NULL;
+    fwrite(data, 1, n, f);
+    fclose(f);
+    return p;
+}
+
+static void remove_tmpdir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+}
+
+int main(int argc, char **argv)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(tmpdir, sizeof tmpdir, "%s/dokja-tests-XXXXXX", base);
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    atexit(remove_tmpdir);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int passed = 0, failed = 0;
+    for (int i = 0; i < n_tests; i++) {
+        int selected = argc < 2;
+        for (int a = 1; a < argc; a++)
+            if (strstr(tests[i].name, argv[a]))
+                selected = 1;
+        if (!selected)
+            continue;
+        failed_now = 0;
+        double t0 = now_seconds();
+        tests[i].fn();
+        double dt = now_seconds() - t0;
+        if (failed_now) {
+            failed++;
+            printf("FAIL %s (%.2fs)\n", tests[i].name, dt);
+        } else {
+            passed++;
+            printf("ok   %s (%.2fs)\n", tests[i].name, dt);
+        }
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,5 +1,6 @@
 # dokja build. `make` builds build/dokja; `make test` runs the test suite;
 # `make test-asan` runs it again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Linux only: _GNU_SOURCE is defined everywhere (memmem, asprintf, strdup, sched_getaffinity).
 # Variables: BUILD (output dir), CC, OPT (optimisation flags), SAN (sanitizer flags).
 
 CC    ?= gcc
@@ -8,7 +9,7 @@ OPT   ?= -O2 -g
 SAN   ?=
 CSTD  := -std=c17
 WARN  := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-CPPFLAGS += -Isrc -MMD -MP
+CPPFLAGS += -Isrc -D_GNU_SOURCE -MMD -MP
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -pthread $(CFLAGS)
 LDLIBS += -ljansson -lcrypto -lm -pthread
 

@@ -1,4 +1,4 @@
-/* test.h: a minimal test harness. A test is `TEST(name) { ... }` in any tests/*.c;
+/* test.h: a minimal test harness. A test is `TEST(name) { ... }` in any tests/ file;
  * it registers itself, and CHECK/CHECK_EQ stop the test at the first failure with
  * file, line and values. The runner's last line is "N passed, N failed". */
 #ifndef DK_TEST_H

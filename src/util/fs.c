@@ -1,7 +1,7 @@
 /* fs.c: mapped reads and crash-safe writes. */
-#define _GNU_SOURCE
 #include "util/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -206,4 +206,101 @@ int fs_is_dir(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} strlist;
+
+static int strlist_push(strlist *l, char *s)
+{
+    if (!s)
+        return -1;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 16;
+        char **nv = realloc(l->v, nc * sizeof *nv);
+        if (!nv) {
+            free(s);
+            return -1;
+        }
+        l->v = nv;
+        l->cap = nc;
+    }
+    l->v[l->n++] = s;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk_dir(const char *dir, strlist *out, int depth, dk_err *err)
+{
+    if (depth > 64)
+        return dk_errf(err, "%s: directories nested too deeply", dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return dk_errno(err, "%s: cannot open directory", dir);
+    strlist names = {0};
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            rc = strlist_push(&names, strdup(e->d_name));
+    closedir(d);
+    if (rc != 0) {
+        fs_free_list(names.v, names.n);
+        return dk_errf(err, "%s: out of memory", dir);
+    }
+    qsort(names.v, names.n, sizeof *names.v, cmp_str);
+    for (size_t i = 0; rc == 0 && i < names.n; i++) {
+        char *path;
+        if (asprintf(&path, "%s/%s", dir, names.v[i]) < 0) {
+            rc = dk_errf(err, "%s: out of memory", dir);
+            break;
+        }
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            rc = dk_errno(err, "%s: cannot stat", path);
+            free(path);
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = walk_dir(path, out, depth + 1, err);
+            free(path);
+        } else if (S_ISREG(st.st_mode)) {
+            if (strlist_push(out, path) != 0)
+                rc = dk_errf(err, "%s: out of memory", dir);
+        } else {
+            free(path);
+        }
+    }
+    fs_free_list(names.v, names.n);
+    return rc;
+}
+
+int fs_expand_inputs(char *const *args, size_t n_args, char ***out, size_t *n_out, dk_err *err)
+{
+    strlist l = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n_args; i++) {
+        if (fs_is_dir(args[i]))
+            rc = walk_dir(args[i], &l, 0, err);
+        else if (strlist_push(&l, strdup(args[i])) != 0)
+            rc = dk_errf(err, "%s: out of memory", args[i]);
+    }
+    if (rc != 0) {
+        fs_free_list(l.v, l.n);
+        return -1;
+    }
+    *out = l.v;
+    *n_out = l.n;
+    return 0;
+}
+
+void fs_free_list(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
 }

@@ -54,4 +54,13 @@ int fs_mkdirs(const char *path, dk_err *err);
 /* Is path an existing directory? */
 int fs_is_dir(const char *path);
 
+
+
+/* Expands input arguments: a directory becomes every regular file below it
+ * (recursively, hidden entries skipped, sorted by path so runs are reproducible);
+ * anything else is kept as given. *out is a malloc'd array of malloc'd strings;
+ * free it with fs_free_list. */
+int fs_expand_inputs(char *const *args, size_t n_args, char ***out, size_t *n_out, dk_err *err);
+void fs_free_list(char **list, size_t n);
+
 #endif

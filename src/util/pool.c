@@ -1,5 +1,4 @@
 /* pool.c: a sleeping worker pool with a shared task counter. */
-#define _GNU_SOURCE
 #include "util/pool.h"
 
 #include <pthread.h>

@@ -1,0 +1,119 @@
+/* pretok.c: the "dokja-v1" chunker (see pretok.h for the rules). */
+#include "tokenizer/pretok.h"
+
+#include <string.h>
+
+#include "util/utf8.h"
+
+/* Class and length of the character at s[i]; invalid bytes are 1-byte UC_INVALID. */
+static inline uclass char_at(const uint8_t *s, size_t n, size_t i, size_t *len)
+{
+    uint8_t c = s[i];
+    if (c < 0x80) {
+        *len = 1;
+        return utf8_class(c);
+    }
+    uint32_t cp;
+    size_t l = utf8_decode(s + i, n - i, &cp);
+    if (l == 0) {
+        *len = 1;
+        return UC_INVALID;
+    }
+    *len = l;
+    return utf8_class(cp);
+}
+
+static size_t contraction_end(const uint8_t *s, size_t n, size_t pos)
+{
+    /* s[pos] == '\'' */
+    static const char *const SUFFIX[] = {"s", "t", "re", "ve", "m", "ll", "d"};
+    for (size_t k = 0; k < sizeof SUFFIX / sizeof SUFFIX[0]; k++) {
+        size_t m = strlen(SUFFIX[k]);
+        if (pos + 1 + m > n)
+            continue;
+        int ok = 1;
+        for (size_t j = 0; j < m && ok; j++)
+            ok = (s[pos + 1 + j] | 0x20) == SUFFIX[k][j];
+        if (!ok)
+            continue;
+        size_t end = pos + 1 + m, len;
+        if (end < n && char_at(s, n, end, &len) == UC_LATIN)
+            continue; /* 'sam is not a contraction */
+        return end;
+    }
+    return 0;
+}
+
+size_t pretok_next(const uint8_t *s, size_t n, size_t pos)
+{
+    size_t len, start = pos;
+    uclass c = char_at(s, n, pos, &len);
+
+    if (c == UC_DIGIT) {
+        size_t end = pos + len;
+        for (int k = 1; k < 3 && end < n; k++) {
+            size_t l2;
+            if (char_at(s, n, end, &l2) != UC_DIGIT)
+                break;
+            end += l2;
+        }
+        return end;
+    }
+
+    if (c == UC_SPACE) {
+        size_t end = pos + len, last = pos;
+        uclass next = UC_SPACE;
+        size_t l2 = 0;
+        while (end < n) {
+            next = char_at(s, n, end, &l2);
+            if (next != UC_SPACE || end + l2 - start > PRETOK_MAX_CHUNK)
+                break;
+            last = end;
+            end += l2;
+        }
+        if (end >= n || next == UC_SPACE)
+            return end; /* at the end, or cut by the length cap */
+        if (s[last] != ' ')
+            return end;
+        if (last > start)
+            return last; /* leave the final space for the next chunk */
+        if (next == UC_DIGIT)
+            return end;  /* digits take no leading space */
+        /* A single space: it becomes the prefix of the following run. */
+        pos = end;
+        c = next;
+        len = l2;
+    } else if (s[pos] == '\'') {
+        size_t e = contraction_end(s, n, pos);
+        if (e)
+            return e;
+    }
+
+    /* A run of class c (combining marks continue it). */
+    size_t end = pos + len;
+    while (end < n) {
+        size_t l2;
+        uclass k = char_at(s, n, end, &l2);
+        if ((k != c && k != UC_EXTEND) || end + l2 - start > PRETOK_MAX_CHUNK)
+            break;
+        end += l2;
+    }
+    return end;
+}
+
+size_t pretok_safe_split(const uint8_t *s, size_t n, size_t target)
+{
+    for (size_t p = target; p < n; p++) {
+        const uint8_t *nl = memchr(s + p, '\n', n - p);
+        if (!nl)
+            return n;
+        p = (size_t)(nl - s) + 1;
+        if (p >= n)
+            return n;
+        size_t len;
+        if (char_at(s, n, p, &len) != UC_SPACE && p > 0)
+            return p;
+        p--; /* loop increments */
+    }
+    return n;
+}

@@ -1,0 +1,196 @@
+/* tok_encode.c: encoding text to ids.
+ *
+ * Text -> (optional Hangul composition) -> chunks (pretok.h) -> ids per chunk.
+ * Natural text repeats its chunks constantly, so each encoder keeps a cache from
+ * chunk bytes to ids; a miss runs BPE on the chunk: merges applied lowest id first,
+ * leftmost first, which reproduces the segmentation training produced. Chunks are at
+ * most PRETOK_MAX_CHUNK bytes, so the quadratic scan below is bounded. The cache
+ * never changes results, only speed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer/hangul.h"
+#include "tokenizer/pretok.h"
+#include "tokenizer/tok_internal.h"
+
+#define CACHE_SLOTS (1u << 16)          /* power of two */
+#define CACHE_MAX_ENTRIES (CACHE_SLOTS / 2)
+#define CACHE_KEY_BYTES (4u << 20)
+#define CACHE_IDS (1u << 20)
+
+typedef struct {
+    uint64_t hash;
+    uint32_t key_off, ids_off;
+    uint16_t key_len, n_ids; /* key_len 0 = empty slot (chunks are never empty) */
+} cache_slot;
+
+struct tok_encoder {
+    const tok *t;
+    cache_slot *slots;
+    uint8_t *keys;
+    uint32_t *ids;
+    uint32_t n_entries, keys_used, ids_used;
+    uint8_t *norm;      /* composed text scratch */
+    size_t norm_cap;
+};
+
+tok_encoder *tok_encoder_new(const tok *t)
+{
+    tok_encoder *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->t = t;
+    e->slots = calloc(CACHE_SLOTS, sizeof *e->slots);
+    e->keys = malloc(CACHE_KEY_BYTES);
+    e->ids = malloc(CACHE_IDS * sizeof *e->ids);
+    if (!e->slots || !e->keys || !e->ids) {
+        tok_encoder_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+const tok *tok_encoder_tok(const tok_encoder *e) { return e->t; }
+
+void tok_encoder_free(tok_encoder *e)
+{
+    if (!e)
+        return;
+    free(e->slots);
+    free(e->keys);
+    free(e->ids);
+    free(e->norm);
+    free(e);
+}
+
+static void cache_clear(tok_encoder *e)
+{
+    memset(e->slots, 0, CACHE_SLOTS * sizeof *e->slots);
+    e->n_entries = e->keys_used = e->ids_used = 0;
+}
+
+/* BPE on one chunk: sym[0..n) are byte ids on entry; returns the merged length. */
+static size_t bpe_chunk(const tok *t, uint32_t *sym, size_t n)
+{
+    uint32_t rank[PRETOK_MAX_CHUNK + 1];
+    for (size_t i = 0; i + 1 < n; i++)
+        rank[i] = tok_merge_lookup(t, sym[i], sym[i + 1]);
+    while (n > 1) {
+        size_t best = 0;
+        uint32_t best_id = TOK_NO_MERGE;
+        for (size_t i = 0; i + 1 < n; i++)
+            if (rank[i] < best_id) {
+                best_id = rank[i];
+                best = i;
+            }
+        if (best_id == TOK_NO_MERGE)
+            break;
+        sym[best] = best_id;
+        memmove(sym + best + 1, sym + best + 2, (n - best - 2) * sizeof *sym);
+        memmove(rank + best + 1, rank + best + 2, (n - best - 2) * sizeof *rank);
+        n--;
+        if (best > 0)
+            rank[best - 1] = tok_merge_lookup(t, sym[best - 1], sym[best]);
+        if (best + 1 < n)
+            rank[best] = tok_merge_lookup(t, sym[best], sym[best + 1]);
+    }
+    return n;
+}
+
+static int encode_chunk(tok_encoder *e, const uint8_t *c, size_t len, tok_ids *out)
+{
+    uint64_t h = hash_bytes(c, len);
+    size_t i = (size_t)(h & (CACHE_SLOTS - 1));
+    for (;;) {
+        cache_slot *s = &e->slots[i];
+        if (s->key_len == 0)
+            break;
+        if (s->hash == h && s->key_len == len && memcmp(e->keys + s->key_off, c, len) == 0) {
+            for (uint32_t k = 0; k < s->n_ids; k++)
+                if (tok_ids_push(out, e->ids[s->ids_off + k]) != 0)
+                    return -1;
+            return 0;
+        }
+        i = (i + 1) & (CACHE_SLOTS - 1);
+    }
+    uint32_t sym[PRETOK_MAX_CHUNK + 1];
+    for (size_t k = 0; k < len; k++)
+        sym[k] = c[k];
+    size_t n = bpe_chunk(e->t, sym, len);
+    for (size_t k = 0; k < n; k++)
+        if (tok_ids_push(out, sym[k]) != 0)
+            return -1;
+    if (e->n_entries >= CACHE_MAX_ENTRIES || e->keys_used + len > CACHE_KEY_BYTES ||
+        e->ids_used + n > CACHE_IDS) {
+        cache_clear(e);
+        i = (size_t)(h & (CACHE_SLOTS - 1));
+    }
+    cache_slot *s = &e->slots[i];
+    s->hash = h;
+    s->key_off = e->keys_used;
+    s->key_len = (uint16_t)len;
+    s->ids_off = e->ids_used;
+    s->n_ids = (uint16_t)n;
+    memcpy(e->keys + e->keys_used, c, len);
+    memcpy(e->ids + e->ids_used, sym, n * sizeof *sym);
+    e->keys_used += (uint32_t)len;
+    e->ids_used += (uint32_t)n;
+    e->n_entries++;
+    return 0;
+}
+
+/* Encodes plain text (no special tokens recognised). */
+static int encode_plain(tok_encoder *e, const uint8_t *s, size_t n, tok_ids *out, dk_err *err)
+{
+    if (e->t->norm == TOK_NORM_HANGUL_COMPOSE && hangul_needs_compose(s, n)) {
+        if (e->norm_cap < n) {
+            uint8_t *p = realloc(e->norm, n);
+            if (!p)
+                return dk_errf(err, "out of memory normalising %zu bytes", n);
+            e->norm = p;
+            e->norm_cap = n;
+        }
+        n = hangul_compose(s, n, e->norm);
+        s = e->norm;
+    }
+    size_t pos = 0;
+    while (pos < n) {
+        size_t end = pretok_next(s, n, pos);
+        if (encode_chunk(e, s + pos, end - pos, out) != 0)
+            return dk_errf(err, "out of memory encoding %zu bytes", n);
+        pos = end;
+    }
+    return 0;
+}
+
+int tok_encode(tok_encoder *e, const uint8_t *text, size_t n, int flags, tok_ids *out, dk_err *err)
+{
+    const tok *t = e->t;
+    if (!(flags & TOK_ENCODE_SPECIAL) || t->n_special == 0)
+        return encode_plain(e, text, n, out, err);
+    size_t pos = 0;
+    while (pos < n) {
+        /* Earliest special token occurrence; the longest wins at the same place. */
+        const uint8_t *best = NULL;
+        size_t best_len = 0;
+        uint32_t best_id = 0;
+        for (uint32_t i = 0; i < t->n_special; i++) {
+            size_t l = strlen(t->special[i]);
+            const uint8_t *hit = memmem(text + pos, n - pos, t->special[i], l);
+            if (hit && (!best || hit < best || (hit == best && l > best_len))) {
+                best = hit;
+                best_len = l;
+                best_id = 256 + i;
+            }
+        }
+        size_t stop = best ? (size_t)(best - text) : n;
+        if (encode_plain(e, text + pos, stop - pos, out, err) != 0)
+            return -1;
+        if (!best)
+            break;
+        if (tok_ids_push(out, best_id) != 0)
+            return dk_errf(err, "out of memory encoding %zu bytes", n);
+        pos = stop + best_len;
+    }
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* tok_internal.h: the tokenizer's representation, shared by its own files only. */
+#ifndef DK_TOK_INTERNAL_H
+#define DK_TOK_INTERNAL_H
+
+#include "tokenizer/tokenizer.h"
+#include "util/hash.h"
+
+struct tok {
+    enum tok_norm norm;
+    uint32_t n_special, n_merges, n_vocab, first_merge; /* first_merge = 256 + n_special */
+    char **special;          /* [n_special] NUL-terminated texts */
+    uint32_t (*merges)[2];   /* [n_merges] */
+    uint32_t *tok_off;       /* [n_vocab + 1] offsets of each token's bytes in blob */
+    uint8_t *blob;
+    uint8_t *partial;        /* [n_vocab] 1 if the token's bytes are not whole UTF-8 characters */
+    /* Merge lookup: open addressing on key (left << 32 | right) -> result id. */
+    uint64_t *mkeys;
+    uint32_t *mvals;
+    size_t mmask;
+};
+
+#define TOK_NO_MERGE UINT32_MAX
+
+static inline uint32_t tok_merge_lookup(const tok *t, uint32_t a, uint32_t b)
+{
+    uint64_t key = ((uint64_t)a << 32) | b;
+    size_t i = (size_t)(hash_u64(key) & t->mmask);
+    for (;;) {
+        uint64_t k = t->mkeys[i];
+        if (k == key)
+            return t->mvals[i];
+        if (k == UINT64_MAX)
+            return TOK_NO_MERGE;
+        i = (i + 1) & t->mmask;
+    }
+}
+
+#endif

@@ -1,0 +1,25 @@
+/* tok_stats.h: how efficiently a tokenizer encodes a text.
+ *
+ * Counts are of the text the model sees (after the tokenizer's normalisation),
+ * except `bytes`, which is the input's size. Words are maximal runs of non-space
+ * characters; characters count code points, an invalid byte counting as one. */
+#ifndef DK_TOK_STATS_H
+#define DK_TOK_STATS_H
+
+#include "tokenizer/tokenizer.h"
+#include "util/pool.h"
+
+typedef struct {
+    uint64_t bytes, chars, hangul, words, tokens;
+    uint64_t partial_tokens; /* tokens that are not whole UTF-8 characters */
+    double encode_seconds; /* wall time spent encoding */
+} tok_text_stats;
+
+/* Adds the statistics of one file to *st, encoding blocks in parallel on pl
+ * (NULL: one thread). */
+int tok_stats_file(const tok *t, const char *path, pool *pl, tok_text_stats *st, dk_err *err);
+
+/* Adds the statistics of one buffer, encoded with e. */
+int tok_stats_buf(tok_encoder *e, const uint8_t *s, size_t n, tok_text_stats *st, dk_err *err);
+
+#endif

@@ -1,0 +1,85 @@
+/* tokenizer.h: dokja's byte-level BPE tokenizer: the contract.
+ *
+ * Ids 0..255 are the 256 bytes, so every byte string encodes and nothing is
+ * unknown. Ids 256..256+S-1 are the special tokens (<|bos|>, <|eos|>, <|pad|>, then
+ * user-defined ones); plain text never produces them, only an explicit request
+ * (TOK_ENCODE_SPECIAL) or code that appends them. Ids from 256+S on are merges, in
+ * the order they were learned: merge k joins two earlier ids into id 256+S+k.
+ *
+ * Text is optionally normalised (Hangul Jamo composed, see hangul.h), cut into
+ * chunks by the "dokja-v1" pre-tokenizer (pretok.h), and each chunk is encoded by
+ * applying merges lowest id first, leftmost first. decode(encode(x)) == x for every
+ * byte string x when normalisation is off; with it on (the default), decode gives
+ * the composed form, which equals x whenever x has no decomposed Hangul.
+ *
+ * The file format is documented in docs/tokenizer-format.md. */
+#ifndef DK_TOKENIZER_H
+#define DK_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define TOK_FORMAT "dokja-bpe"
+#define TOK_FORMAT_VERSION 1
+#define TOK_MAX_VOCAB (1u << 22)  /* 4M ids: far above any sensible vocabulary */
+#define TOK_MAX_SPECIAL_LEN 64
+#define TOK_DEFAULT_FILE "dokja_tokenizer.json"
+
+typedef struct tok tok;
+
+enum tok_norm { TOK_NORM_NONE = 0, TOK_NORM_HANGUL_COMPOSE = 1 };
+
+/* Builds a tokenizer from its parts (copies them). merges[k] = {left, right} ids,
+ * each smaller than 256 + n_special + k and not special. Fails with a message
+ * naming `origin` (a file name, or "tokenizer") on any inconsistency. */
+int tok_build(tok **out, enum tok_norm norm, const char *const *specials, uint32_t n_special,
+              const uint32_t (*merges)[2], uint32_t n_merges, const char *origin, dk_err *err);
+void tok_free(tok *t);
+
+/* Loads a tokenizer file with full validation; writes one atomically. */
+int tok_load(tok **out, const char *path, dk_err *err);
+int tok_save(const tok *t, const char *path, dk_err *err);
+
+uint32_t tok_vocab_size(const tok *t);
+uint32_t tok_n_special(const tok *t);
+uint32_t tok_n_merges(const tok *t);
+enum tok_norm tok_norm(const tok *t);
+const uint32_t (*tok_merges(const tok *t))[2];
+/* The bytes of token id (special tokens: their text). NULL if id is out of range. */
+const uint8_t *tok_token_bytes(const tok *t, uint32_t id, size_t *len);
+/* Is the token a fragment of UTF-8 rather than whole characters (a lone byte of a
+ * multi-byte character, or a prefix of one)? A high share of such tokens on some
+ * text means the vocabulary does not cover its script. */
+int tok_token_is_partial(const tok *t, uint32_t id);
+/* Id of a special token by its text, or -1. */
+int64_t tok_special_id(const tok *t, const char *text);
+const char *tok_special_text(const tok *t, uint32_t index);
+
+/* A growable id buffer. */
+typedef struct {
+    uint32_t *ids;
+    size_t n, cap;
+} tok_ids;
+int tok_ids_push(tok_ids *v, uint32_t id);
+void tok_ids_free(tok_ids *v);
+
+/* An encoder holds per-thread state (a chunk cache and scratch buffers); the tok
+ * it was made from must outlive it and may be shared by many encoders. */
+typedef struct tok_encoder tok_encoder;
+tok_encoder *tok_encoder_new(const tok *t);
+void tok_encoder_free(tok_encoder *e);
+const tok *tok_encoder_tok(const tok_encoder *e);
+
+enum { TOK_ENCODE_SPECIAL = 1 }; /* recognise special tokens' text in the input */
+
+/* Appends the ids of text[0..n) to out. Fails only when memory runs out. */
+int tok_encode(tok_encoder *e, const uint8_t *text, size_t n, int flags, tok_ids *out, dk_err *err);
+
+/* Appends the bytes of ids to *buf (malloc'd, grown as needed). Fails on an id out
+ * of range, naming it. */
+int tok_decode(const tok *t, const uint32_t *ids, size_t n, uint8_t **buf, size_t *len,
+               size_t *cap, dk_err *err);
+
+#endif

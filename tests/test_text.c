@@ -1,0 +1,203 @@
+/* test_text.c: UTF-8 decoding, Hangul composition and the pre-tokenizer. */
+#include <stdlib.h>
+
+#include "test.h"
+#include "tokenizer/hangul.h"
+#include "tokenizer/pretok.h"
+#include "util/utf8.h"
+
+static size_t dec(const char *s, uint32_t *cp) { return utf8_decode((const uint8_t *)s, strlen(s), cp); }
+
+TEST(utf8_decode_accepts_valid_sequences)
+{
+    uint32_t cp;
+    CHECK_EQ(dec("A", &cp), 1);
+    CHECK_EQ(cp, 'A');
+    CHECK_EQ(dec("\xC3\xA9", &cp), 2);
+    CHECK_EQ(cp, 0xE9);
+    CHECK_EQ(dec("\xED\x95\x9C", &cp), 3); /* 한 */
+    CHECK_EQ(cp, 0xD55C);
+    CHECK_EQ(dec("\xF0\x9F\x98\x80", &cp), 4); /* 😀 */
+    CHECK_EQ(cp, 0x1F600);
+}
+
+TEST(utf8_decode_rejects_overlong_surrogates_and_out_of_range)
+{
+    uint32_t cp;
+    CHECK_EQ(dec("\xC0\xAF", &cp), 0);          /* overlong '/' */
+    CHECK_EQ(dec("\xE0\x80\xAF", &cp), 0);      /* overlong */
+    CHECK_EQ(dec("\xED\xA0\x80", &cp), 0);      /* lone surrogate U+D800 */
+    CHECK_EQ(dec("\xF4\x90\x80\x80", &cp), 0);  /* U+110000 */
+    CHECK_EQ(dec("\x80", &cp), 0);              /* continuation byte */
+    CHECK_EQ(dec("\xFF", &cp), 0);
+    CHECK_EQ(utf8_decode((const uint8_t *)"\xED\x95", 2, &cp), 0); /* truncated */
+    CHECK_EQ(utf8_validate((const uint8_t *)"ab\xED\x95", 4), 2);
+}
+
+TEST(utf8_class_separates_scripts)
+{
+    CHECK_EQ(utf8_class(0xD55C), UC_HANGUL);
+    CHECK_EQ(utf8_class(0x1100), UC_HANGUL);
+    CHECK_EQ(utf8_class(0x314B), UC_HANGUL); /* ㅋ */
+    CHECK_EQ(utf8_class('a'), UC_LATIN);
+    CHECK_EQ(utf8_class(0xE9), UC_LATIN);
+    CHECK_EQ(utf8_class('7'), UC_DIGIT);
+    CHECK_EQ(utf8_class(0x4E2D), UC_LETTER); /* 中 */
+    CHECK_EQ(utf8_class(0x3000), UC_SPACE);
+    CHECK_EQ(utf8_class(0xA0), UC_SPACE);
+    CHECK_EQ(utf8_class(','), UC_PUNCT);
+    CHECK_EQ(utf8_class(0x1F600), UC_PUNCT);
+    CHECK_EQ(utf8_class(0x301), UC_EXTEND);
+}
+
+static void compose(const char *in, char *out)
+{
+    size_t n = hangul_compose((const uint8_t *)in, strlen(in), (uint8_t *)out);
+    out[n] = 0;
+}
+
+TEST(hangul_compose_builds_syllables_from_nfd_jamo)
+{
+    char out[64];
+    /* 한국어 in NFD: ᄒ ᅡ ᆫ ᄀ ᅮ ᆨ ᄋ ᅥ */
+    compose("\xE1\x84\x92\xE1\x85\xA1\xE1\x86\xAB\xE1\x84\x80\xE1\x85\xAE\xE1\x86\xA8"
+            "\xE1\x84\x8B\xE1\x85\xA5", out);
+    CHECK_STR(out, "한국어");
+    /* precomposed LV followed by a T: 가 + ᆨ = 각 */
+    compose("\xEA\xB0\x80\xE1\x86\xA8", out);
+    CHECK_STR(out, "각");
+    CHECK(hangul_needs_compose((const uint8_t *)"\xEA\xB0\x80\xE1\x86\xA8", 6));
+}
+
+TEST(hangul_compose_leaves_other_text_alone)
+{
+    char out[64];
+    const char *cases[] = {"plain ascii", "한국어 ㅋㅋㅋ", "\xE1\x84\x92 lone L", "\xFF\xFE bad",
+                           "각\xE1\x86", "\xE1\x85\xA1 lone V"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        compose(cases[i], out);
+        CHECK_STR(out, cases[i]);
+    }
+    CHECK(!hangul_needs_compose((const uint8_t *)"한국어 ㅋㅋ", strlen("한국어 ㅋㅋ")));
+}
+
+TEST(hangul_compose_is_idempotent_on_random_jamo)
+{
+    srand(7);
+    for (int it = 0; it < 200; it++) {
+        uint8_t in[120], a[120], b[120];
+        size_t n = 0;
+        while (n + 3 <= sizeof in) {
+            uint32_t cp = (uint32_t)(rand() % 3 == 0 ? 0x1100 + rand() % 0x100 : 0xAC00 + rand() % 11172);
+            n += utf8_encode(cp, in + n);
+        }
+        size_t na = hangul_compose(in, n, a);
+        CHECK(na <= n);
+        size_t nb = hangul_compose(a, na, b);
+        CHECK_EQ(na, nb);
+        CHECK(memcmp(a, b, na) == 0);
+    }
+}
+
+/* Chunks of s joined by '|'. */
+static void chunks(const char *s, char *out)
+{
+    size_t n = strlen(s), pos = 0, o = 0;
+    while (pos < n) {
+        size_t end = pretok_next((const uint8_t *)s, n, pos);
+        if (pos)
+            out[o++] = '|';
+        memcpy(out + o, s + pos, end - pos);
+        o += end - pos;
+        pos = end;
+    }
+    out[o] = 0;
+}
+
+TEST(pretok_attaches_one_leading_space_to_words)
+{
+    char out[256];
+    chunks("Hello world", out);
+    CHECK_STR(out, "Hello| world");
+    chunks("a  b", out);
+    CHECK_STR(out, "a| | b");
+    chunks("a\n\nb", out);
+    CHECK_STR(out, "a|\n\n|b");
+    chunks("end.  ", out);
+    CHECK_STR(out, "end|.|  ");
+}
+
+TEST(pretok_splits_scripts_digits_and_punctuation)
+{
+    char out[256];
+    chunks("LibreOffice에서 파일을 열면", out);
+    CHECK_STR(out, "LibreOffice|에서| 파일을| 열면");
+    chunks("12345 678", out);
+    CHECK_STR(out, "123|45| |678");
+    chunks("(참고: 제3조)", out);
+    CHECK_STR(out, "(|참고|:| 제|3|조|)");
+    chunks("don't I'LL", out);
+    CHECK_STR(out, "don|'t| I|'LL");
+    chunks("中文한국 日本", out);
+    CHECK_STR(out, "中文|한국| 日本");
+    chunks("hi 😀😀!", out);
+    CHECK_STR(out, "hi| 😀😀!");
+    chunks("cafe\xCC\x81 ok", out); /* combining acute continues the Latin run */
+    CHECK_STR(out, "cafe\xCC\x81| ok");
+}
+
+TEST(pretok_caps_chunk_length_at_character_boundaries)
+{
+    char s[2000];
+    size_t n = 0;
+    for (int i = 0; i < 600; i++)
+        n += utf8_encode(0xAC00 + (uint32_t)i, (uint8_t *)s + n);
+    size_t pos = 0;
+    while (pos < n) {
+        size_t end = pretok_next((const uint8_t *)s, n, pos);
+        CHECK(end - pos <= PRETOK_MAX_CHUNK);
+        CHECK((end - pos) % 3 == 0); /* whole syllables */
+        pos = end;
+    }
+}
+
+TEST(pretok_chunks_cover_random_bytes_exactly)
+{
+    srand(11);
+    for (int it = 0; it < 500; it++) {
+        uint8_t s[300];
+        size_t n = 1 + (size_t)(rand() % 300);
+        for (size_t i = 0; i < n; i++)
+            s[i] = (uint8_t)(rand() % 5 == 0 ? ' ' : rand());
+        size_t pos = 0;
+        while (pos < n) {
+            size_t end = pretok_next(s, n, pos);
+            CHECK(end > pos && end <= n && end - pos <= PRETOK_MAX_CHUNK);
+            pos = end;
+        }
+    }
+}
+
+TEST(pretok_safe_split_points_do_not_change_chunking)
+{
+    const char *text = "첫째 줄입니다.\n  들여쓴 줄\n\n셋째 12345\nLast line's end\n x";
+    size_t n = strlen(text);
+    const uint8_t *s = (const uint8_t *)text;
+    /* chunk boundaries of the whole text */
+    uint8_t whole[256] = {0};
+    for (size_t pos = 0; pos < n;)
+        whole[pos = pretok_next(s, n, pos)] = 1;
+    for (size_t target = 0; target < n; target++) {
+        size_t p = pretok_safe_split(s, n, target);
+        CHECK(p >= target && p <= n);
+        if (p == n)
+            continue;
+        CHECK_EQ(s[p - 1], '\n');
+        CHECK_EQ(whole[p], 1);
+        /* chunking the tail alone gives the same boundaries */
+        for (size_t pos = p; pos < n;) {
+            pos = p + pretok_next(s + p, n - p, pos - p);
+            CHECK_EQ(whole[pos], 1);
+        }
+    }
+}

@@ -1,6 +1,5 @@
 /* test_main.c: runs every registered test (or those whose name contains one of the
  * arguments) and ends with "N passed, N failed". */
-#define _GNU_SOURCE
 #include "test.h"
 
 #include <stdarg.h>

@@ -132,8 +132,8 @@ TEST(pretok_splits_scripts_digits_and_punctuation)
     char out[256];
     chunks("LibreOffice에서 파일을 열면", out);
     CHECK_STR(out, "LibreOffice|에서| 파일을| 열면");
-    chunks("12345 678", out);
-    CHECK_STR(out, "123|45| |678");
+    chunks("12345 678 x 9", out);
+    CHECK_STR(out, "123|45| 678| x| 9");
     chunks("(참고: 제3조)", out);
     CHECK_STR(out, "(|참고|:| 제|3|조|)");
     chunks("don't I'LL", out);

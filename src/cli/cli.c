@@ -1,5 +1,4 @@
 /* cli.c: shared command-line helpers. */
-#define _GNU_SOURCE
 #include "cli/cli.h"
 
 #include <errno.h>

@@ -44,21 +44,25 @@ static size_t contraction_end(const uint8_t *s, size_t n, size_t pos)
     return 0;
 }
 
+/* End of a digit group whose first digit ends at `end`: at most 3 digits. */
+static size_t digit_group_end(const uint8_t *s, size_t n, size_t end)
+{
+    for (int k = 1; k < 3 && end < n; k++) {
+        size_t l2;
+        if (char_at(s, n, end, &l2) != UC_DIGIT)
+            break;
+        end += l2;
+    }
+    return end;
+}
+
 size_t pretok_next(const uint8_t *s, size_t n, size_t pos)
 {
     size_t len, start = pos;
     uclass c = char_at(s, n, pos, &len);
 
-    if (c == UC_DIGIT) {
-        size_t end = pos + len;
-        for (int k = 1; k < 3 && end < n; k++) {
-            size_t l2;
-            if (char_at(s, n, end, &l2) != UC_DIGIT)
-                break;
-            end += l2;
-        }
-        return end;
-    }
+    if (c == UC_DIGIT)
+        return digit_group_end(s, n, pos + len);
 
     if (c == UC_SPACE) {
         size_t end = pos + len, last = pos;
@@ -77,8 +81,8 @@ size_t pretok_next(const uint8_t *s, size_t n, size_t pos)
             return end;
         if (last > start)
             return last; /* leave the final space for the next chunk */
-        if (next == UC_DIGIT)
-            return end;  /* digits take no leading space */
+        if (next == UC_DIGIT) /* " 2015" -> " 201" "5": the space joins the first group */
+            return digit_group_end(s, n, end + l2);
         /* A single space: it becomes the prefix of the following run. */
         pos = end;
         c = next;

@@ -2,7 +2,8 @@
  * merges never cross.
  *
  * A chunk is one of:
- *   - a run of up to 3 digits (numbers split left to right: 12345 -> 123 45);
+ *   - a run of up to 3 digits, optionally after a single leading space (numbers
+ *     split left to right: " 12345" -> " 123" "45");
  *   - an English contraction suffix: 's 't 're 've 'm 'll 'd (any case);
  *   - an optional single leading space (U+0020) followed by a run of characters of
  *     one class: Hangul, Latin letters, other letters, punctuation/symbols, or
@@ -11,7 +12,9 @@
  *     that last space is left to start the next chunk (" word", as in GPT-2).
  * No chunk is longer than PRETOK_MAX_CHUNK bytes: longer runs are cut at a
  * character boundary, which bounds the cost of BPE on adversarial input.
- * Digits never take the leading space. The classes come from utf8_class(). */
+ * The classes come from utf8_class(). Measured on Korean news and statutes, letting
+ * digits take the leading space saves about 1 % of tokens: " 3월", " 2015년" are
+ * everywhere in Korean text. */
 #ifndef DK_PRETOK_H
 #define DK_PRETOK_H
 

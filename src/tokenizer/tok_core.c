@@ -16,8 +16,8 @@ void tok_free(tok *t)
     free(t->tok_off);
     free(t->blob);
     free(t->partial);
-    free(t->mkeys);
-    free(t->mvals);
+    free(t->byte_pairs);
+    free(t->mslots);
     free(t);
 }
 
@@ -58,13 +58,14 @@ int tok_build(tok **out, enum tok_norm norm, const char *const *specials, uint32
     while (cap < (size_t)n_merges * 2 + 16)
         cap <<= 1;
     t->mmask = cap - 1;
-    t->mkeys = malloc(cap * sizeof *t->mkeys);
-    t->mvals = malloc(cap * sizeof *t->mvals);
-    if (!t->special || !t->merges || !t->tok_off || !t->mkeys || !t->mvals) {
+    t->mslots = malloc(cap * sizeof *t->mslots);
+    t->byte_pairs = malloc(65536 * sizeof *t->byte_pairs);
+    if (!t->special || !t->merges || !t->tok_off || !t->mslots || !t->byte_pairs) {
         tok_free(t);
         return oom(err, origin);
     }
-    memset(t->mkeys, 0xFF, cap * sizeof *t->mkeys);
+    memset(t->mslots, 0xFF, cap * sizeof *t->mslots);
+    memset(t->byte_pairs, 0xFF, 65536 * sizeof *t->byte_pairs);
     for (uint32_t i = 0; i < n_special; i++) {
         t->special[i] = strdup(specials[i]);
         if (!t->special[i]) {
@@ -104,18 +105,23 @@ int tok_build(tok **out, enum tok_norm norm, const char *const *specials, uint32
         }
         len[id] = len[a] + len[b];
         total += len[id];
-        uint64_t key = ((uint64_t)a << 32) | b;
-        size_t h = (size_t)(hash_u64(key) & t->mmask);
-        while (t->mkeys[h] != UINT64_MAX && t->mkeys[h] != key)
-            h = (h + 1) & t->mmask;
-        if (t->mkeys[h] == key) {
+        uint32_t prev = tok_merge_lookup(t, a, b);
+        if (prev != TOK_NO_MERGE) {
             free(len);
             tok_free(t);
             return dk_errf(err, "%s: merge %u [%u, %u] duplicates merge %u", origin, k, a, b,
-                           t->mvals[h] - t->first_merge);
+                           prev - t->first_merge);
         }
-        t->mkeys[h] = key;
-        t->mvals[h] = id;
+        if ((a | b) < 256) {
+            t->byte_pairs[a << 8 | b] = id;
+        } else {
+            uint64_t key = ((uint64_t)a << 32) | b;
+            size_t h = (size_t)(hash_u64(key) & t->mmask);
+            while (t->mslots[h].key != UINT64_MAX)
+                h = (h + 1) & t->mmask;
+            t->mslots[h].key = key;
+            t->mslots[h].val = id;
+        }
         t->merges[k][0] = a;
         t->merges[k][1] = b;
     }

@@ -13,9 +13,11 @@ struct tok {
     uint32_t *tok_off;       /* [n_vocab + 1] offsets of each token's bytes in blob */
     uint8_t *blob;
     uint8_t *partial;        /* [n_vocab] 1 if the token's bytes are not whole UTF-8 characters */
-    /* Merge lookup: open addressing on key (left << 32 | right) -> result id. */
-    uint64_t *mkeys;
-    uint32_t *mvals;
+    /* Merge lookup. Pairs of two bytes, where every chunk's BPE starts, index a
+     * direct table; other pairs use open addressing on key (left << 32 | right),
+     * key and result side by side so a probe touches one cache line. */
+    uint32_t *byte_pairs;    /* [65536] result id or TOK_NO_MERGE */
+    struct tok_mslot { uint64_t key; uint32_t val; } *mslots;
     size_t mmask;
 };
 
@@ -23,12 +25,14 @@ struct tok {
 
 static inline uint32_t tok_merge_lookup(const tok *t, uint32_t a, uint32_t b)
 {
+    if ((a | b) < 256)
+        return t->byte_pairs[a << 8 | b];
     uint64_t key = ((uint64_t)a << 32) | b;
     size_t i = (size_t)(hash_u64(key) & t->mmask);
     for (;;) {
-        uint64_t k = t->mkeys[i];
+        uint64_t k = t->mslots[i].key;
         if (k == key)
-            return t->mvals[i];
+            return t->mslots[i].val;
         if (k == UINT64_MAX)
             return TOK_NO_MERGE;
         i = (i + 1) & t->mmask;

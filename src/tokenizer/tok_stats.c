@@ -120,9 +120,7 @@ int tok_stats_file(const tok *t, const char *path, pool *pl, tok_text_stats *st,
         rc = dk_errf(err, "%s: out of memory", path);
     if (rc == 0) {
         stats_ctx c = {t, m.data, starts, enc, per, 0};
-        double t0 = now_seconds();
         pool_for(pl, n_blocks, stats_block, &c);
-        double wall = now_seconds() - t0;
         if (c.failed)
             rc = dk_errf(err, "%s: out of memory while encoding", path);
         for (size_t i = 0; rc == 0 && i < n_blocks; i++) {
@@ -134,8 +132,11 @@ int tok_stats_file(const tok *t, const char *path, pool *pl, tok_text_stats *st,
             st->partial_tokens += per[i].partial_tokens;
         }
         /* Blocks end at a newline followed by a non-space, so a word never straddles
-         * two blocks and the word counts add up exactly. */
-        st->encode_seconds += wall;
+         * two blocks and the word counts add up exactly. encode_seconds adds up the
+         * time spent inside the encoder on every thread, so bytes / encode_seconds
+         * is the throughput of one thread whatever the thread count. */
+        for (size_t i = 0; i < n_blocks; i++)
+            st->encode_seconds += per[i].encode_seconds;
     }
     free(per);
     for (int i = 0; enc && i < nt; i++)

@@ -12,7 +12,7 @@
 typedef struct {
     uint64_t bytes, chars, hangul, words, tokens;
     uint64_t partial_tokens; /* tokens that are not whole UTF-8 characters */
-    double encode_seconds; /* wall time spent encoding */
+    double encode_seconds; /* time spent inside the encoder, summed over threads */
 } tok_text_stats;
 
 /* Adds the statistics of one file to *st, encoding blocks in parallel on pl

@@ -108,17 +108,8 @@ static const urange RANGES[] = {
     {0xFFE0, 0xFFFF, UC_PUNCT},   {0x1F000, 0x1FAFF, UC_PUNCT}, {0xE0000, 0xE007F, UC_EXTEND},
 };
 
-uclass utf8_class(uint32_t cp)
+uclass utf8_class_slow(uint32_t cp)
 {
-    if (cp < 0x80) {
-        if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D))
-            return UC_SPACE;
-        if (cp >= '0' && cp <= '9')
-            return UC_DIGIT;
-        if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')
-            return UC_LATIN;
-        return UC_PUNCT;
-    }
     size_t lo = 0, hi = sizeof RANGES / sizeof RANGES[0];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;

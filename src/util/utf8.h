@@ -32,7 +32,25 @@ typedef enum {
     UC_INVALID  /* a byte that does not start valid UTF-8 */
 } uclass;
 
-uclass utf8_class(uint32_t cp);
+uclass utf8_class_slow(uint32_t cp);
+
+/* Class of a code point. ASCII and Hangul syllables, which make up nearly all of
+ * Korean text, skip the range search. */
+static inline uclass utf8_class(uint32_t cp)
+{
+    if (cp >= 0xAC00 && cp <= 0xD7A3)
+        return UC_HANGUL;
+    if (cp < 0x80) {
+        if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D))
+            return UC_SPACE;
+        if (cp >= '0' && cp <= '9')
+            return UC_DIGIT;
+        if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')
+            return UC_LATIN;
+        return UC_PUNCT;
+    }
+    return utf8_class_slow(cp);
+}
 
 /* Hangul syllable block U+AC00..U+D7A3. */
 static inline int utf8_is_hangul_syllable(uint32_t cp) { return cp >= 0xAC00 && cp <= 0xD7A3; }

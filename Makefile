@@ -13,7 +13,8 @@ CPPFLAGS += -Isrc -D_GNU_SOURCE -MMD -MP
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -pthread $(CFLAGS)
 LDLIBS += -ljansson -lcrypto -lm -pthread
 
-LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/tokenizer/*.c src/corpus/*.c))
+LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/model/*.c \
+                            src/tokenizer/*.c src/corpus/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 
@@ -21,7 +22,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test test-asan clean
+.PHONY: all test test-asan fuzz fuzz-run clean
 all: $(BUILD)/dokja
 
 $(BUILD)/libdokja.a: $(LIB_OBJ)
@@ -45,6 +46,38 @@ test: $(BUILD)/dokja_tests $(BUILD)/dokja
 test-asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+# Benchmarks: bench/bench_NAME.c -> build/bench_NAME, linked with the library.
+# BLAS=openblas links Debian's OpenBLAS as the optional comparison backend
+# (defines DK_BLAS; needs libopenblas-dev).
+BLAS ?=
+ifeq ($(BLAS),openblas)
+  CPPFLAGS += -DDK_BLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
+  LDLIBS += -lopenblas
+endif
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/%)
+.PHONY: bench
+bench: $(BENCH_BIN)
+$(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libdokja.a
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# libFuzzer harnesses (clang): fuzz/fuzz_NAME.c is linked with the library built by
+# clang with the fuzzer, ASan and UBSan; `make fuzz-run` runs each for FUZZ_SECONDS on
+# its seed corpus fuzz/corpus/NAME (new inputs go to build/fuzz/corpus/NAME).
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+fuzz: $(FUZZ_BIN)
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c17 -Isrc -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -o $@ $< $(LIB_SRC) $(LDLIBS)
+fuzz-run: fuzz
+	@for f in $(FUZZ_BIN); do n=$${f#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus/$$n; \
+	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus/$$n fuzz/corpus/$$n \
+	    || exit 1; done
 
 clean:
 	rm -rf build

@@ -162,20 +162,22 @@ static int write_out(const void *p, size_t n)
 
 typedef struct {
     const char *tokenizer;
-    int binary, special, json, threads;
+    int binary, special, json, threads, lines;
     int n_rest;
     char **rest;
 } common_opts;
 
-/* Parses -t FILE, --binary, --special, --json, --threads N. */
+/* Parses -t FILE, --binary, --special, --json, --threads N, --lines (each command
+ * names the flags it accepts in `allowed`). */
 static int parse_common(int argc, char **argv, const char *allowed, common_opts *co)
 {
-    enum { O_BINARY = 256, O_SPECIAL, O_JSON, O_THREADS };
+    enum { O_BINARY = 256, O_SPECIAL, O_JSON, O_THREADS, O_LINES };
     static const struct option opts[] = {{"tokenizer", required_argument, 0, 't'},
                                          {"binary", no_argument, 0, O_BINARY},
                                          {"special", no_argument, 0, O_SPECIAL},
                                          {"json", no_argument, 0, O_JSON},
                                          {"threads", required_argument, 0, O_THREADS},
+                                         {"lines", no_argument, 0, O_LINES},
                                          {0, 0, 0, 0}};
     memset(co, 0, sizeof *co);
     optind = 1;
@@ -183,7 +185,8 @@ static int parse_common(int argc, char **argv, const char *allowed, common_opts 
     int c;
     while ((c = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
         const char *flag = c == O_BINARY ? "binary" : c == O_SPECIAL ? "special"
-                         : c == O_JSON ? "json" : c == O_THREADS ? "threads" : NULL;
+                         : c == O_JSON ? "json" : c == O_THREADS ? "threads"
+                         : c == O_LINES ? "lines" : NULL;
         if (flag && !strstr(allowed, flag))
             return cli_usage(argv[0], "option --%s does not apply here", flag);
         switch (c) {
@@ -191,6 +194,7 @@ static int parse_common(int argc, char **argv, const char *allowed, common_opts 
         case O_BINARY: co->binary = 1; break;
         case O_SPECIAL: co->special = 1; break;
         case O_JSON: co->json = 1; break;
+        case O_LINES: co->lines = 1; break;
         case O_THREADS:
             if (cli_parse_int(optarg, 1, 1024, &co->threads) != 0)
                 return cli_usage(argv[0], "--threads must be an integer in [1, 1024], got '%s'",
@@ -367,12 +371,13 @@ static int tokenizer_decode(int argc, char **argv)
 /* ---- stats ---------------------------------------------------------------------- */
 
 static const char STATS_HELP[] =
-    "usage: dokja tokenizer stats -t TOKENIZER [--json] [--threads N] INPUT...\n"
+    "usage: dokja tokenizer stats -t TOKENIZER [--json] [--threads N] [--lines] INPUT...\n"
     "\n"
     "Encodes each INPUT (a file or directory) and prints, per input and in total:\n"
     "bytes, characters, Hangul syllables, words (whitespace-separated), tokens,\n"
     "tokens that are fragments of a UTF-8 character (part%), bytes per token, tokens per word and tokens per Hangul\n"
-    "syllable, and encoding throughput (MB/s; per thread with --threads 1).\n";
+    "syllable, and encoding throughput (MB/s per thread: bytes / time inside the\n"
+    "encoder). --lines encodes each line alone, without its newline, as spm_encode does.\n";
 
 static void print_stats_row(const char *name, const tok_text_stats *s)
 {
@@ -417,7 +422,7 @@ static int tokenizer_stats(int argc, char **argv)
         return 0;
     }
     common_opts co;
-    int rc = parse_common(argc, argv, "json threads", &co);
+    int rc = parse_common(argc, argv, "json threads lines", &co);
     if (rc)
         return rc;
     if (co.n_rest < 1)
@@ -446,7 +451,7 @@ static int tokenizer_stats(int argc, char **argv)
         }
         tok_text_stats st = {0};
         for (size_t f = 0; rc == 0 && f < n_files; f++)
-            rc = tok_stats_file(t, files[f], pl, &st, &err);
+            rc = tok_stats_file(t, files[f], pl, co.lines ? TOK_STATS_LINES : 0, &st, &err);
         fs_free_list(files, n_files);
         if (rc != 0)
             break;

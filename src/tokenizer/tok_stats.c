@@ -35,11 +35,22 @@ static void count_text(const uint8_t *s, size_t n, tok_text_stats *st)
     }
 }
 
-int tok_stats_buf(tok_encoder *e, const uint8_t *s, size_t n, tok_text_stats *st, dk_err *err)
+int tok_stats_buf(tok_encoder *e, const uint8_t *s, size_t n, int flags, tok_text_stats *st,
+                  dk_err *err)
 {
     tok_ids ids = {0};
     double t0 = now_seconds();
-    int rc = tok_encode(e, s, n, 0, &ids, err);
+    int rc = 0;
+    if (flags & TOK_STATS_LINES) {
+        for (size_t pos = 0; rc == 0 && pos < n;) {
+            const uint8_t *nl = memchr(s + pos, '\n', n - pos);
+            size_t end = nl ? (size_t)(nl - s) : n;
+            rc = tok_encode(e, s + pos, end - pos, 0, &ids, err);
+            pos = end + 1;
+        }
+    } else {
+        rc = tok_encode(e, s, n, 0, &ids, err);
+    }
     st->encode_seconds += now_seconds() - t0;
     if (rc != 0) {
         tok_ids_free(&ids);
@@ -60,7 +71,7 @@ typedef struct {
     size_t *starts; /* block i is [starts[i], starts[i+1]) */
     tok_encoder **enc;
     tok_text_stats *per_block;
-    int failed;
+    int flags, failed;
 } stats_ctx;
 
 static void stats_block(void *vctx, size_t i, int th)
@@ -69,7 +80,7 @@ static void stats_block(void *vctx, size_t i, int th)
     const uint8_t *s = c->data + c->starts[i];
     size_t n = c->starts[i + 1] - c->starts[i];
     tok_text_stats *st = &c->per_block[i];
-    if (tok_stats_buf(c->enc[th], s, n, st, NULL) != 0) {
+    if (tok_stats_buf(c->enc[th], s, n, c->flags, st, NULL) != 0) {
         c->failed = 1;
         return;
     }
@@ -86,7 +97,8 @@ static void stats_block(void *vctx, size_t i, int th)
     }
 }
 
-int tok_stats_file(const tok *t, const char *path, pool *pl, tok_text_stats *st, dk_err *err)
+int tok_stats_file(const tok *t, const char *path, pool *pl, int flags, tok_text_stats *st,
+                   dk_err *err)
 {
     fs_map m;
     if (fs_map_open(&m, path, SIZE_MAX, err) != 0)
@@ -119,7 +131,7 @@ int tok_stats_file(const tok *t, const char *path, pool *pl, tok_text_stats *st,
     if (rc == 0 && !per)
         rc = dk_errf(err, "%s: out of memory", path);
     if (rc == 0) {
-        stats_ctx c = {t, m.data, starts, enc, per, 0};
+        stats_ctx c = {t, m.data, starts, enc, per, flags, 0};
         pool_for(pl, n_blocks, stats_block, &c);
         if (c.failed)
             rc = dk_errf(err, "%s: out of memory while encoding", path);

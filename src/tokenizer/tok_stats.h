@@ -15,11 +15,17 @@ typedef struct {
     double encode_seconds; /* time spent inside the encoder, summed over threads */
 } tok_text_stats;
 
+/* TOK_STATS_LINES: encode each line on its own, without its newline, as
+ * SentencePiece's spm_encode does; otherwise the text is encoded whole. */
+enum { TOK_STATS_LINES = 1 };
+
 /* Adds the statistics of one file to *st, encoding blocks in parallel on pl
  * (NULL: one thread). */
-int tok_stats_file(const tok *t, const char *path, pool *pl, tok_text_stats *st, dk_err *err);
+int tok_stats_file(const tok *t, const char *path, pool *pl, int flags, tok_text_stats *st,
+                   dk_err *err);
 
 /* Adds the statistics of one buffer, encoded with e. */
-int tok_stats_buf(tok_encoder *e, const uint8_t *s, size_t n, tok_text_stats *st, dk_err *err);
+int tok_stats_buf(tok_encoder *e, const uint8_t *s, size_t n, int flags, tok_text_stats *st,
+                  dk_err *err);
 
 #endif

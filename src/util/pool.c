@@ -143,3 +143,27 @@ void pool_for(pool *p, size_t n_tasks, pool_fn fn, void *ctx)
         pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
+
+typedef struct {
+    size_t n, grain;
+    pool_range_fn fn;
+    void *ctx;
+} range_job;
+
+static void range_task(void *vctx, size_t task, int thread)
+{
+    (void)thread;
+    range_job *j = vctx;
+    size_t b = task * j->grain, e = b + j->grain < j->n ? b + j->grain : j->n;
+    j->fn(j->ctx, b, e);
+}
+
+void pool_for_range(pool *p, size_t n, size_t grain, pool_range_fn fn, void *ctx)
+{
+    if (n == 0)
+        return;
+    if (grain == 0)
+        grain = 1;
+    range_job j = {n, grain, fn, ctx};
+    pool_for(p, (n + grain - 1) / grain, range_task, &j);
+}

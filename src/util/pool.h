@@ -25,6 +25,11 @@ int pool_threads(const pool *p);
 /* Runs fn for every task in [0, n_tasks) and returns when all are done. */
 void pool_for(pool *p, size_t n_tasks, pool_fn fn, void *ctx);
 
+/* Runs fn(ctx, begin, end) over [0, n) cut into pieces of `grain` items (the last
+ * may be shorter). The pieces depend only on n and grain, not on the thread count. */
+typedef void (*pool_range_fn)(void *ctx, size_t begin, size_t end);
+void pool_for_range(pool *p, size_t n, size_t grain, pool_range_fn fn, void *ctx);
+
 /* The number of CPUs this process may use. */
 int pool_cpu_count(void);
 

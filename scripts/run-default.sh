@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# scripts/run-default.sh [OUT]: the main job on the built-in default.
+# Installs what it needs from Debian (build tools, and the Korean and English
+# LibreOffice help and the Korean Debian FAQ as the corpus), builds dokja, extracts
+# the corpus, trains a Korean-first tokenizer on it and prints the tokenizer's
+# statistics on held-out text. Output goes to OUT (default: out/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-out}
+scripts/deps.sh $(cat scripts/build-deps.txt) libreoffice-help-ko libreoffice-help-en-us debian-faq-ko
+make -s -j"$(nproc 2>/dev/null || echo 2)" build/dokja
+D=build/dokja
+mkdir -p "$OUT"
+echo "== corpus: $OUT/corpus"
+$D corpus debian -o "$OUT/corpus"
+# Every tenth line is held out to measure the tokenizer on text it has not seen.
+for L in ko en; do
+  awk 'NR % 10 != 0' "$OUT/corpus/$L.txt" > "$OUT/corpus/$L.train.txt"
+  awk 'NR % 10 == 0' "$OUT/corpus/$L.txt" > "$OUT/corpus/$L.heldout.txt"
+done
+echo "== tokenizer: $OUT/dokja_tokenizer.json"
+$D tokenizer train --vocab-size 8000 -o "$OUT/dokja_tokenizer.json" "$OUT/corpus/ko.train.txt" "$OUT/corpus/en.train.txt"
+echo "== statistics on held-out text"
+$D tokenizer stats -t "$OUT/dokja_tokenizer.json" --lines "$OUT/corpus/ko.heldout.txt" "$OUT/corpus/en.heldout.txt"
+echo "== a sample"
+s="대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다. Hello, world!"
+echo "$s"
+echo "$s" | $D tokenizer encode -t "$OUT/dokja_tokenizer.json"

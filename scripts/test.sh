@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# scripts/test.sh: builds dokja and runs the whole test suite twice: optimised, then
+# under AddressSanitizer + UndefinedBehaviorSanitizer. Installs missing Debian
+# build dependencies first. The last line is the combined "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh $(cat scripts/build-deps.txt) || exit 1
+jobs=$(nproc 2>/dev/null || echo 2)
+status=0
+total_pass=0; total_fail=0
+run() { # run LABEL make-target
+  local label=$1; shift
+  echo "== $label"
+  local log; log=$(mktemp)
+  make -s -j"$jobs" "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  rm -f "$log"
+  if [ -z "$line" ]; then
+    echo "$label: the test runner did not finish (make exit $rc)"; total_fail=$((total_fail + 1)); status=1; return
+  fi
+  total_pass=$((total_pass + ${line%% passed*}))
+  local f=${line#*, }; total_fail=$((total_fail + ${f%% failed}))
+  [ "$rc" -eq 0 ] || status=1
+}
+run "tests (-O2)" test
+run "tests (ASan + UBSan)" test-asan
+echo "$total_pass passed, $total_fail failed"
+exit $status

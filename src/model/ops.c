@@ -1,0 +1,412 @@
+/* ops.c: forward/backward pairs of the decoder's layers (plain C; the matmuls of
+ * the linear layers live in kernels/). Parallel over rows where rows are
+ * independent; parameter-gradient reductions are split over columns so that each
+ * column is summed over rows in the same order whatever the thread count. */
+#include "model/ops.h"
+
+#include <math.h>
+#include <string.h>
+
+#define ROW_GRAIN 16
+#define COL_GRAIN 64
+
+/* ---- embedding ------------------------------------------------------------------ */
+
+typedef struct {
+    float *out;
+    const int32_t *ids;
+    const float *wte;
+    int D;
+} emb_ctx;
+
+static void emb_rows(void *vc, size_t b, size_t e)
+{
+    emb_ctx *c = vc;
+    for (size_t t = b; t < e; t++)
+        memcpy(c->out + t * (size_t)c->D, c->wte + (size_t)c->ids[t] * (size_t)c->D,
+               (size_t)c->D * sizeof(float));
+}
+
+void embedding_forward(pool *p, float *out, const int32_t *ids, const float *wte, int T, int D)
+{
+    emb_ctx c = {out, ids, wte, D};
+    pool_for_range(p, (size_t)T, 64, emb_rows, &c);
+}
+
+void embedding_backward(float *dwte, const float *dout, const int32_t *ids, int T, int D)
+{
+    for (int t = 0; t < T; t++) {
+        float *row = dwte + (size_t)ids[t] * (size_t)D;
+        const float *g = dout + (size_t)t * (size_t)D;
+        for (int i = 0; i < D; i++)
+            row[i] += g[i];
+    }
+}
+
+/* ---- RMSNorm -------------------------------------------------------------------- */
+
+typedef struct {
+    float *out, *rstd, *dinp, *dw;
+    const float *inp, *w, *dout, *rstd_c;
+    int T, D;
+    float eps;
+} norm_ctx;
+
+static void norm_fwd_rows(void *vc, size_t b, size_t e)
+{
+    norm_ctx *c = vc;
+    for (size_t t = b; t < e; t++) {
+        const float *x = c->inp + t * (size_t)c->D;
+        float *o = c->out + t * (size_t)c->D;
+        double ss = 0;
+        for (int i = 0; i < c->D; i++)
+            ss += (double)x[i] * x[i];
+        float r = (float)(1.0 / sqrt(ss / c->D + c->eps));
+        c->rstd[t] = r;
+        for (int i = 0; i < c->D; i++)
+            o[i] = x[i] * r * c->w[i];
+    }
+}
+
+void rmsnorm_forward(pool *p, float *out, float *rstd, const float *inp, const float *w, int T,
+                     int D, float eps)
+{
+    norm_ctx c = {.out = out, .rstd = rstd, .inp = inp, .w = w, .T = T, .D = D, .eps = eps};
+    pool_for_range(p, (size_t)T, ROW_GRAIN, norm_fwd_rows, &c);
+}
+
+/* y = x r w with r = (mean(x^2) + eps)^-1/2:
+ * dx_i = r (w_i dy_i) - r^3 x_i / D * sum_j (w_j dy_j x_j) */
+static void norm_bwd_rows(void *vc, size_t b, size_t e)
+{
+    norm_ctx *c = vc;
+    for (size_t t = b; t < e; t++) {
+        const float *x = c->inp + t * (size_t)c->D, *dy = c->dout + t * (size_t)c->D;
+        float *dx = c->dinp + t * (size_t)c->D;
+        float r = c->rstd_c[t];
+        double dot = 0;
+        for (int i = 0; i < c->D; i++)
+            dot += (double)c->w[i] * dy[i] * x[i];
+        float k = (float)(dot * r * r * r / c->D);
+        for (int i = 0; i < c->D; i++)
+            dx[i] += r * c->w[i] * dy[i] - k * x[i];
+    }
+}
+
+static void norm_bwd_cols(void *vc, size_t b, size_t e)
+{
+    norm_ctx *c = vc;
+    for (size_t i = b; i < e; i++) {
+        double s = 0;
+        for (int t = 0; t < c->T; t++) {
+            size_t k = (size_t)t * (size_t)c->D + i;
+            s += (double)c->dout[k] * c->inp[k] * c->rstd_c[t];
+        }
+        c->dw[i] += (float)s;
+    }
+}
+
+void rmsnorm_backward(pool *p, float *dinp, float *dw, const float *dout, const float *inp,
+                      const float *w, const float *rstd, int T, int D)
+{
+    norm_ctx c = {.dinp = dinp, .dw = dw, .dout = dout, .inp = inp, .w = w, .rstd_c = rstd,
+                  .T = T, .D = D};
+    pool_for_range(p, (size_t)T, ROW_GRAIN, norm_bwd_rows, &c);
+    pool_for_range(p, (size_t)D, COL_GRAIN, norm_bwd_cols, &c);
+}
+
+/* ---- rotary position embedding -------------------------------------------------- */
+
+void rope_tables(float *cos_t, float *sin_t, int max_seq, int hd, double theta)
+{
+    int half = hd / 2;
+    for (int pos = 0; pos < max_seq; pos++)
+        for (int i = 0; i < half; i++) {
+            double inv = pow(theta, -2.0 * i / hd);
+            double a = pos * inv;
+            cos_t[(size_t)pos * half + i] = (float)cos(a);
+            sin_t[(size_t)pos * half + i] = (float)sin(a);
+        }
+}
+
+typedef struct {
+    float *x;
+    const int32_t *pos;
+    const float *cos_t, *sin_t;
+    int n_heads, hd;
+    float sign; /* +1 forward, -1 backward (rotation by -angle) */
+} rope_ctx;
+
+static void rope_rows(void *vc, size_t b, size_t e)
+{
+    rope_ctx *c = vc;
+    int half = c->hd / 2;
+    for (size_t t = b; t < e; t++) {
+        const float *co = c->cos_t + (size_t)c->pos[t] * half;
+        const float *si = c->sin_t + (size_t)c->pos[t] * half;
+        for (int h = 0; h < c->n_heads; h++) {
+            float *x = c->x + (t * (size_t)c->n_heads + (size_t)h) * (size_t)c->hd;
+            for (int i = 0; i < half; i++) {
+                float x1 = x[i], x2 = x[i + half], s = c->sign * si[i];
+                x[i] = x1 * co[i] - x2 * s;
+                x[i + half] = x2 * co[i] + x1 * s;
+            }
+        }
+    }
+}
+
+void rope_forward(pool *p, float *x, const int32_t *pos, const float *cos_t, const float *sin_t,
+                  int T, int n_heads, int hd)
+{
+    rope_ctx c = {x, pos, cos_t, sin_t, n_heads, hd, 1.0f};
+    pool_for_range(p, (size_t)T, ROW_GRAIN, rope_rows, &c);
+}
+
+void rope_backward(pool *p, float *dx, const int32_t *pos, const float *cos_t,
+                   const float *sin_t, int T, int n_heads, int hd)
+{
+    rope_ctx c = {dx, pos, cos_t, sin_t, n_heads, hd, -1.0f};
+    pool_for_range(p, (size_t)T, ROW_GRAIN, rope_rows, &c);
+}
+
+/* ---- attention ------------------------------------------------------------------ */
+
+typedef struct {
+    float *out, *att, *dq, *dk, *dv;
+    const float *q, *k, *v, *dout, *att_c;
+    int B, S, H, KV, hd;
+} attn_ctx;
+
+/* Task = one (sequence, head) for forward. */
+static void attn_fwd_task(void *vc, size_t task, int thread)
+{
+    (void)thread;
+    attn_ctx *c = vc;
+    int b = (int)(task / (size_t)c->H), h = (int)(task % (size_t)c->H);
+    int g = h / (c->H / c->KV), S = c->S, hd = c->hd;
+    size_t qs = (size_t)c->H * hd, ks = (size_t)c->KV * hd;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *att = c->att + ((size_t)b * c->H + h) * (size_t)S * S;
+    for (int i = 0; i < S; i++) {
+        const float *qi = c->q + ((size_t)b * S + i) * qs + (size_t)h * hd;
+        float *row = att + (size_t)i * S;
+        float mx = -INFINITY;
+        for (int j = 0; j <= i; j++) {
+            const float *kj = c->k + ((size_t)b * S + j) * ks + (size_t)g * hd;
+            float s = 0;
+            for (int d = 0; d < hd; d++)
+                s += qi[d] * kj[d];
+            row[j] = s * scale;
+            mx = row[j] > mx ? row[j] : mx;
+        }
+        double sum = 0;
+        for (int j = 0; j <= i; j++) {
+            row[j] = expf(row[j] - mx);
+            sum += row[j];
+        }
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j <= i; j++)
+            row[j] *= inv;
+        for (int j = i + 1; j < S; j++)
+            row[j] = 0;
+        float *o = c->out + ((size_t)b * S + i) * qs + (size_t)h * hd;
+        for (int d = 0; d < hd; d++)
+            o[d] = 0;
+        for (int j = 0; j <= i; j++) {
+            const float *vj = c->v + ((size_t)b * S + j) * ks + (size_t)g * hd;
+            for (int d = 0; d < hd; d++)
+                o[d] += row[j] * vj[d];
+        }
+    }
+}
+
+void attention_forward(pool *p, float *out, float *att, const float *q, const float *k,
+                       const float *v, int B, int S, int H, int KV, int hd)
+{
+    attn_ctx c = {.out = out, .att = att, .q = q, .k = k, .v = v, .B = B, .S = S, .H = H,
+                  .KV = KV, .hd = hd};
+    pool_for(p, (size_t)B * H, attn_fwd_task, &c);
+}
+
+/* Task = one (sequence, key/value head): its query heads are processed in order so
+ * that dk and dv of the group are summed in a fixed order. */
+static void attn_bwd_task(void *vc, size_t task, int thread)
+{
+    (void)thread;
+    attn_ctx *c = vc;
+    int b = (int)(task / (size_t)c->KV), g = (int)(task % (size_t)c->KV);
+    int S = c->S, hd = c->hd, rep = c->H / c->KV;
+    size_t qs = (size_t)c->H * hd, ks = (size_t)c->KV * hd;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int j = 0; j < S; j++) {
+        memset(c->dk + ((size_t)b * S + j) * ks + (size_t)g * hd, 0, (size_t)hd * sizeof(float));
+        memset(c->dv + ((size_t)b * S + j) * ks + (size_t)g * hd, 0, (size_t)hd * sizeof(float));
+    }
+    for (int h = g * rep; h < (g + 1) * rep; h++) {
+        const float *att = c->att_c + ((size_t)b * c->H + h) * (size_t)S * S;
+        for (int i = 0; i < S; i++) {
+            const float *row = att + (size_t)i * S;
+            const float *dout = c->dout + ((size_t)b * S + i) * qs + (size_t)h * hd;
+            const float *qi = c->q + ((size_t)b * S + i) * qs + (size_t)h * hd;
+            float *dqi = c->dq + ((size_t)b * S + i) * qs + (size_t)h * hd;
+            /* dP_j = dout . v_j ; dS_j = P_j (dP_j - sum_k P_k dP_k) */
+            float dp[i + 1];
+            double dot = 0;
+            for (int j = 0; j <= i; j++) {
+                const float *vj = c->v + ((size_t)b * S + j) * ks + (size_t)g * hd;
+                float s = 0;
+                for (int d = 0; d < hd; d++)
+                    s += dout[d] * vj[d];
+                dp[j] = s;
+                dot += (double)s * row[j];
+            }
+            for (int d = 0; d < hd; d++)
+                dqi[d] = 0;
+            for (int j = 0; j <= i; j++) {
+                float ds = row[j] * (dp[j] - (float)dot) * scale;
+                const float *kj = c->k + ((size_t)b * S + j) * ks + (size_t)g * hd;
+                float *dkj = c->dk + ((size_t)b * S + j) * ks + (size_t)g * hd;
+                float *dvj = c->dv + ((size_t)b * S + j) * ks + (size_t)g * hd;
+                for (int d = 0; d < hd; d++) {
+                    dqi[d] += ds * kj[d];
+                    dkj[d] += ds * qi[d];
+                    dvj[d] += row[j] * dout[d];
+                }
+            }
+        }
+    }
+}
+
+void attention_backward(pool *p, float *dq, float *dk, float *dv, const float *dout,
+                        const float *att, const float *q, const float *k, const float *v,
+                        int B, int S, int H, int KV, int hd)
+{
+    attn_ctx c = {.dq = dq, .dk = dk, .dv = dv, .dout = dout, .att_c = att, .q = q, .k = k,
+                  .v = v, .B = B, .S = S, .H = H, .KV = KV, .hd = hd};
+    pool_for(p, (size_t)B * KV, attn_bwd_task, &c);
+}
+
+/* ---- SwiGLU --------------------------------------------------------------------- */
+
+typedef struct {
+    float *out, *dgate, *dup;
+    const float *gate, *up, *dout;
+} glu_ctx;
+
+static void glu_fwd(void *vc, size_t b, size_t e)
+{
+    glu_ctx *c = vc;
+    for (size_t i = b; i < e; i++) {
+        float g = c->gate[i];
+        c->out[i] = g / (1.0f + expf(-g)) * c->up[i];
+    }
+}
+
+static void glu_bwd(void *vc, size_t b, size_t e)
+{
+    glu_ctx *c = vc;
+    for (size_t i = b; i < e; i++) {
+        float g = c->gate[i], s = 1.0f / (1.0f + expf(-g)), dy = c->dout[i];
+        c->dup[i] = dy * g * s;
+        c->dgate[i] = dy * c->up[i] * s * (1.0f + g * (1.0f - s));
+    }
+}
+
+void swiglu_forward(pool *p, float *out, const float *gate, const float *up, size_t n)
+{
+    glu_ctx c = {.out = out, .gate = gate, .up = up};
+    pool_for_range(p, n, 1 << 14, glu_fwd, &c);
+}
+
+void swiglu_backward(pool *p, float *dgate, float *dup, const float *dout, const float *gate,
+                     const float *up, size_t n)
+{
+    glu_ctx c = {.dgate = dgate, .dup = dup, .gate = gate, .up = up, .dout = dout};
+    pool_for_range(p, n, 1 << 14, glu_bwd, &c);
+}
+
+/* ---- cross-entropy -------------------------------------------------------------- */
+
+typedef struct {
+    float *logits;
+    double *row_loss;
+    const int32_t *targets;
+    int V;
+    int32_t ignore;
+    float scale;
+} xent_ctx;
+
+static void xent_rows(void *vc, size_t b, size_t e)
+{
+    xent_ctx *c = vc;
+    for (size_t r = b; r < e; r++) {
+        float *z = c->logits + r * (size_t)c->V;
+        int32_t y = c->targets[r];
+        if (y == c->ignore) {
+            memset(z, 0, (size_t)c->V * sizeof *z);
+            c->row_loss[r] = 0;
+            continue;
+        }
+        float mx = -INFINITY;
+        for (int i = 0; i < c->V; i++)
+            mx = z[i] > mx ? z[i] : mx;
+        double sum = 0;
+        for (int i = 0; i < c->V; i++)
+            sum += exp((double)z[i] - mx);
+        double lse = mx + log(sum);
+        c->row_loss[r] = lse - z[y];
+        for (int i = 0; i < c->V; i++)
+            z[i] = (float)(exp((double)z[i] - lse)) * c->scale;
+        z[y] -= c->scale;
+    }
+}
+
+size_t xent_forward_backward(pool *p, float *logits, double *row_loss, const int32_t *targets,
+                             size_t n, int V, int32_t ignore, float scale)
+{
+    xent_ctx c = {logits, row_loss, targets, V, ignore, scale};
+    pool_for_range(p, n, 4, xent_rows, &c);
+    size_t valid = 0;
+    for (size_t r = 0; r < n; r++)
+        valid += targets[r] != ignore;
+    return valid;
+}
+
+/* ---- bias ----------------------------------------------------------------------- */
+
+typedef struct {
+    float *y, *db;
+    const float *bias, *dy;
+    int T, N;
+} bias_ctx;
+
+static void bias_fwd_rows(void *vc, size_t b, size_t e)
+{
+    bias_ctx *c = vc;
+    for (size_t t = b; t < e; t++)
+        for (int i = 0; i < c->N; i++)
+            c->y[t * (size_t)c->N + i] += c->bias[i];
+}
+
+static void bias_bwd_cols(void *vc, size_t b, size_t e)
+{
+    bias_ctx *c = vc;
+    for (size_t i = b; i < e; i++) {
+        double s = 0;
+        for (int t = 0; t < c->T; t++)
+            s += c->dy[(size_t)t * c->N + i];
+        c->db[i] += (float)s;
+    }
+}
+
+void bias_forward(pool *p, float *y, const float *bias, int T, int N)
+{
+    bias_ctx c = {.y = y, .bias = bias, .T = T, .N = N};
+    pool_for_range(p, (size_t)T, ROW_GRAIN, bias_fwd_rows, &c);
+}
+
+void bias_backward(pool *p, float *db, const float *dy, int T, int N)
+{
+    bias_ctx c = {.db = db, .dy = dy, .T = T, .N = N};
+    pool_for_range(p, (size_t)N, COL_GRAIN, bias_bwd_cols, &c);
+}

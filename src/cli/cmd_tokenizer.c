@@ -455,13 +455,7 @@ static int tokenizer_stats(int argc, char **argv)
         fs_free_list(files, n_files);
         if (rc != 0)
             break;
-        total.bytes += st.bytes;
-        total.chars += st.chars;
-        total.hangul += st.hangul;
-        total.words += st.words;
-        total.tokens += st.tokens;
-        total.partial_tokens += st.partial_tokens;
-        total.encode_seconds += st.encode_seconds;
+        tok_stats_add(&total, &st);
         if (co.json)
             json_array_append_new(rows, stats_json(co.rest[i], &st));
         else

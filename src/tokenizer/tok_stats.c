@@ -35,6 +35,17 @@ static void count_text(const uint8_t *s, size_t n, tok_text_stats *st)
     }
 }
 
+void tok_stats_add(tok_text_stats *into, const tok_text_stats *add)
+{
+    into->bytes += add->bytes;
+    into->chars += add->chars;
+    into->hangul += add->hangul;
+    into->words += add->words;
+    into->tokens += add->tokens;
+    into->partial_tokens += add->partial_tokens;
+    into->encode_seconds += add->encode_seconds;
+}
+
 int tok_stats_buf(tok_encoder *e, const uint8_t *s, size_t n, int flags, tok_text_stats *st,
                   dk_err *err)
 {
@@ -135,20 +146,12 @@ int tok_stats_file(const tok *t, const char *path, pool *pl, int flags, tok_text
         pool_for(pl, n_blocks, stats_block, &c);
         if (c.failed)
             rc = dk_errf(err, "%s: out of memory while encoding", path);
-        for (size_t i = 0; rc == 0 && i < n_blocks; i++) {
-            st->bytes += per[i].bytes;
-            st->chars += per[i].chars;
-            st->hangul += per[i].hangul;
-            st->words += per[i].words;
-            st->tokens += per[i].tokens;
-            st->partial_tokens += per[i].partial_tokens;
-        }
         /* Blocks end at a newline followed by a non-space, so a word never straddles
          * two blocks and the word counts add up exactly. encode_seconds adds up the
          * time spent inside the encoder on every thread, so bytes / encode_seconds
          * is the throughput of one thread whatever the thread count. */
-        for (size_t i = 0; i < n_blocks; i++)
-            st->encode_seconds += per[i].encode_seconds;
+        for (size_t i = 0; rc == 0 && i < n_blocks; i++)
+            tok_stats_add(st, &per[i]);
     }
     free(per);
     for (int i = 0; enc && i < nt; i++)

@@ -15,6 +15,9 @@ typedef struct {
     double encode_seconds; /* time spent inside the encoder, summed over threads */
 } tok_text_stats;
 
+/* *into += add, field by field. */
+void tok_stats_add(tok_text_stats *into, const tok_text_stats *add);
+
 /* TOK_STATS_LINES: encode each line on its own, without its newline, as
  * SentencePiece's spm_encode does; otherwise the text is encoded whole. */
 enum { TOK_STATS_LINES = 1 };

@@ -107,10 +107,11 @@ int tok_build(tok **out, enum tok_norm norm, const char *const *specials, uint32
         total += len[id];
         uint32_t prev = tok_merge_lookup(t, a, b);
         if (prev != TOK_NO_MERGE) {
+            uint32_t earlier = prev - t->first_merge;
             free(len);
             tok_free(t);
             return dk_errf(err, "%s: merge %u [%u, %u] duplicates merge %u", origin, k, a, b,
-                           prev - t->first_merge);
+                           earlier);
         }
         if ((a | b) < 256) {
             t->byte_pairs[a << 8 | b] = id;

@@ -117,12 +117,22 @@ static int tokenizer_train(int argc, char **argv)
     }
     uint32_t got = 256 + n_special + rep.merges;
     if (json) {
-        printf("{\"output\": \"%s\", \"vocab_size\": %u, \"requested_vocab_size\": %llu, "
-               "\"merges\": %u, \"files\": %zu, \"bytes\": %llu, \"chunks\": %llu, "
-               "\"unique_chunks\": %llu, \"count_seconds\": %.3f, \"merge_seconds\": %.3f}\n",
-               output, got, (unsigned long long)vocab, rep.merges, n_inputs,
-               (unsigned long long)rep.bytes, (unsigned long long)rep.chunks,
-               (unsigned long long)rep.unique_chunks, rep.count_seconds, rep.merge_seconds);
+        json_t *rep_json = json_object();
+        json_object_set_new(rep_json, "output", json_string(output));
+        json_object_set_new(rep_json, "vocab_size", json_integer(got));
+        json_object_set_new(rep_json, "requested_vocab_size", json_integer((json_int_t)vocab));
+        json_object_set_new(rep_json, "merges", json_integer(rep.merges));
+        json_object_set_new(rep_json, "files", json_integer((json_int_t)n_inputs));
+        json_object_set_new(rep_json, "bytes", json_integer((json_int_t)rep.bytes));
+        json_object_set_new(rep_json, "chunks", json_integer((json_int_t)rep.chunks));
+        json_object_set_new(rep_json, "unique_chunks", json_integer((json_int_t)rep.unique_chunks));
+        json_object_set_new(rep_json, "count_seconds", json_real(rep.count_seconds));
+        json_object_set_new(rep_json, "merge_seconds", json_real(rep.merge_seconds));
+        char *txt = json_dumps(rep_json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+        json_decref(rep_json);
+        if (txt)
+            puts(txt);
+        free(txt);
     } else {
         printf("tokenizer: %s\n", output);
         printf("  vocabulary   %u ids (256 bytes, %u special, %u merges)\n", got, n_special,

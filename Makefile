@@ -13,7 +13,7 @@ CPPFLAGS += -Isrc -D_GNU_SOURCE -MMD -MP
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -pthread $(CFLAGS)
 LDLIBS += -ljansson -lcrypto -lm -pthread
 
-LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/model/*.c src/train/*.c \
+LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/model/*.c src/train/*.c src/data/*.c \
                             src/tokenizer/*.c src/corpus/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))

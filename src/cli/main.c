@@ -18,6 +18,7 @@ static int cmd_version(int argc, char **argv)
 
 static const cli_sub COMMANDS[] = {
     {"corpus", cmd_corpus, "build text corpora (the built-in default from Debian packages)"},
+    {"data", cmd_data, "tokenize text sources into a verified training dataset"},
     {"tokenizer", cmd_tokenizer, "train, apply and measure byte-level BPE tokenizers"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},

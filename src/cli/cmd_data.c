@@ -1,0 +1,159 @@
+/* cmd_data.c: `dokja data build|info`. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "data/data_build.h"
+#include "data/dataset.h"
+
+static const char BUILD_HELP[] =
+    "usage: dokja data build -t TOKENIZER -o DIR [options] SOURCE[:WEIGHT]...\n"
+    "\n"
+    "Tokenizes text sources into a dataset directory: token shards, a copy of the\n"
+    "tokenizer and manifest.json (tokenizer SHA-256, per-source weights, document and\n"
+    "token counts, per-shard SHA-256). A SOURCE is a text file (one document per line),\n"
+    "a .jsonl file (documents in the \"text\" field) or a directory of them. WEIGHT is\n"
+    "the source's mixture weight (default: its share of the training tokens); weights\n"
+    "are normalised to sum to 1. Exact duplicate documents are dropped, <|eos|> ends\n"
+    "every document, and a deterministic validation split is held out per source.\n"
+    "\n"
+    "  -t, --tokenizer FILE   tokenizer to use (must have <|eos|>)\n"
+    "  -o, --output DIR       dataset directory to create (must not exist)\n"
+    "  --val-fraction F       share of documents held out for validation (0.01)\n"
+    "  --shard-tokens N       ids per shard file (67108864)\n"
+    "  --threads N            tokenizer threads (default: all CPUs)\n"
+    "  --json                 print the report as one JSON object\n"
+    "  -q, --quiet            no progress lines\n";
+
+static int data_build_cmd(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(BUILD_HELP, stdout);
+        return 0;
+    }
+    enum { O_VAL = 256, O_SHARD, O_THREADS, O_JSON };
+    static const struct option opts[] = {
+        {"tokenizer", required_argument, 0, 't'}, {"output", required_argument, 0, 'o'},
+        {"val-fraction", required_argument, 0, O_VAL}, {"shard-tokens", required_argument, 0, O_SHARD},
+        {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
+        {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
+    data_build_opts o = {.val_fraction = 0.01, .shard_tokens = 1ull << 26};
+    int json = 0, c;
+    const char *name = argv[0];
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "t:o:q", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': o.tokenizer_path = optarg; break;
+        case 'o': o.out_dir = optarg; break;
+        case O_VAL: {
+            char *end;
+            o.val_fraction = strtod(optarg, &end);
+            if (*end || !(o.val_fraction >= 0 && o.val_fraction < 1))
+                return cli_usage(name, "--val-fraction must be a number in [0, 1), got '%s'", optarg);
+            break;
+        }
+        case O_SHARD:
+            if (cli_parse_u64(optarg, 1, 1ull << 40, &o.shard_tokens) != 0)
+                return cli_usage(name, "--shard-tokens must be a positive integer, got '%s'", optarg);
+            break;
+        case O_THREADS:
+            if (cli_parse_int(optarg, 1, 1024, &o.threads) != 0)
+                return cli_usage(name, "--threads must be an integer in [1, 1024], got '%s'", optarg);
+            break;
+        case O_JSON: json = 1; break;
+        case 'q': o.quiet = 1; break;
+        default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!o.tokenizer_path)
+        return cli_usage(name, "-t TOKENIZER is required");
+    if (!o.out_dir)
+        return cli_usage(name, "-o DIR is required");
+    if (optind >= argc)
+        return cli_usage(name, "no SOURCE given");
+    size_t n = (size_t)(argc - optind);
+    data_source_spec *src = calloc(n, sizeof *src);
+    char (*paths)[4096] = calloc(n, sizeof *paths);
+    if (!src || !paths) {
+        free(src);
+        free(paths);
+        return DK_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (data_parse_source(argv[optind + (int)i], paths[i], sizeof paths[i], &src[i].weight) != 0) {
+            free(src);
+            free(paths);
+            return cli_usage(name, "bad SOURCE '%s' (PATH or PATH:WEIGHT with WEIGHT > 0)",
+                             argv[optind + (int)i]);
+        }
+        src[i].path = paths[i];
+    }
+    o.sources = src;
+    o.n_sources = n;
+    data_build_report rep;
+    dk_err err;
+    int rc = data_build(&o, &rep, &err);
+    free(src);
+    free(paths);
+    if (rc != 0)
+        return cli_fail(&err);
+    if (json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "output", json_string(o.out_dir));
+        json_object_set_new(j, "documents", json_integer((json_int_t)rep.documents));
+        json_object_set_new(j, "duplicates", json_integer((json_int_t)rep.duplicates));
+        json_object_set_new(j, "empty", json_integer((json_int_t)rep.empty));
+        json_object_set_new(j, "train_tokens", json_integer((json_int_t)rep.train_tokens));
+        json_object_set_new(j, "val_tokens", json_integer((json_int_t)rep.val_tokens));
+        json_object_set_new(j, "bytes", json_integer((json_int_t)rep.bytes));
+        json_object_set_new(j, "seconds", json_real(rep.seconds));
+        char *txt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+        json_decref(j);
+        if (txt)
+            puts(txt);
+        free(txt);
+    }
+    else
+        printf("dataset: %s\n  %llu documents (%llu duplicates and %llu empty dropped), %.1f MB\n"
+               "  %llu training tokens, %llu validation tokens, %.2f s\n",
+               o.out_dir, (unsigned long long)rep.documents, (unsigned long long)rep.duplicates,
+               (unsigned long long)rep.empty, (double)rep.bytes / 1e6,
+               (unsigned long long)rep.train_tokens, (unsigned long long)rep.val_tokens,
+               rep.seconds);
+    return 0;
+}
+
+static int data_info_cmd(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv) || argc != 2) {
+        printf("usage: dokja data info DIR\n\nVerifies a dataset (manifest, every shard's "
+               "SHA-256, header and ids, the tokenizer's hash) and summarises it.\n");
+        return argc == 2 || cli_wants_help(argc, argv) ? 0 : DK_EXIT_USAGE;
+    }
+    dataset d;
+    dk_err err;
+    if (dataset_open(&d, argv[1], &err) != 0)
+        return cli_fail(&err);
+    printf("dataset %s: verified\n  tokenizer sha256 %s, vocabulary %u, <|eos|> = %u\n", d.dir,
+           d.tokenizer_sha256, d.vocab_size, d.eos_id);
+    printf("  %-24s %8s %12s %12s %12s\n", "source", "weight", "documents", "train", "val");
+    for (size_t i = 0; i < d.n_sources; i++)
+        printf("  %-24s %8.4f %12llu %12llu %12llu\n", d.sources[i].name, d.sources[i].weight,
+               (unsigned long long)d.sources[i].documents,
+               (unsigned long long)d.sources[i].tokens[0], (unsigned long long)d.sources[i].tokens[1]);
+    dataset_close(&d);
+    return 0;
+}
+
+int cmd_data(int argc, char **argv)
+{
+    static const cli_sub subs[] = {
+        {"build", data_build_cmd, "tokenize text sources into verified token shards"},
+        {"info", data_info_cmd, "verify a dataset directory and summarise it"},
+        {NULL, NULL, NULL}};
+    return cli_dispatch(argv[0], subs, argc, argv);
+}

@@ -1,0 +1,630 @@
+/* data_build.c: the dataset builder (see data_build.h). */
+#include "data/data_build.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data/shard.h"
+#include "tokenizer/tokenizer.h"
+#include "util/fs.h"
+#include "util/hash.h"
+#include "util/pool.h"
+#include "util/progress.h"
+#include "util/utf8.h"
+
+#define BLOCK_BYTES (1u << 20)
+#define BATCH_BLOCKS 32
+
+typedef struct {
+    const uint8_t *p;
+    uint32_t len;
+    uint8_t val;
+} doc;
+
+/* ---- the set of document hashes seen (128-bit, open addressing) -------------------- */
+
+typedef struct {
+    uint64_t (*slots)[2];
+    size_t mask, used;
+} hash_set;
+
+static int hs_init(hash_set *s)
+{
+    s->mask = (1u << 16) - 1;
+    s->used = 0;
+    s->slots = calloc(s->mask + 1, sizeof *s->slots);
+    return s->slots ? 0 : -1;
+}
+
+/* Inserts h; returns 1 if it was new, 0 if present, -1 on OOM. (0,0) is reserved
+ * for empty slots, so it is remapped.) */
+static int hs_insert(hash_set *s, uint64_t a, uint64_t b)
+{
+    if (a == 0 && b == 0)
+        b = 1;
+    if ((s->used + 1) * 2 > s->mask + 1) {
+        size_t nc = (s->mask + 1) * 2;
+        uint64_t(*ns)[2] = calloc(nc, sizeof *ns);
+        if (!ns)
+            return -1;
+        for (size_t i = 0; i <= s->mask; i++) {
+            if (!s->slots[i][0] && !s->slots[i][1])
+                continue;
+            size_t j = (size_t)(s->slots[i][0] & (nc - 1));
+            while (ns[j][0] || ns[j][1])
+                j = (j + 1) & (nc - 1);
+            ns[j][0] = s->slots[i][0];
+            ns[j][1] = s->slots[i][1];
+        }
+        free(s->slots);
+        s->slots = ns;
+        s->mask = nc - 1;
+    }
+    size_t i = (size_t)(a & s->mask);
+    while (s->slots[i][0] || s->slots[i][1]) {
+        if (s->slots[i][0] == a && s->slots[i][1] == b)
+            return 0;
+        i = (i + 1) & s->mask;
+    }
+    s->slots[i][0] = a;
+    s->slots[i][1] = b;
+    s->used++;
+    return 1;
+}
+
+/* ---- per-source output ------------------------------------------------------------ */
+
+typedef struct {
+    char file[160];
+    uint64_t tokens;
+    char sha256[65];
+} shard_rec;
+
+typedef struct {
+    shard_writer w;
+    int open;
+    uint64_t docs, tokens;
+    shard_rec *shards;
+    size_t n_shards;
+} split_out;
+
+typedef struct {
+    char name[96];
+    const char *path;
+    double weight_given;
+    uint64_t documents, duplicates, empty, bytes;
+    split_out split[2]; /* train, val */
+    json_t *inputs;
+} source_state;
+
+typedef struct {
+    const data_build_opts *o;
+    const tok *t;
+    uint32_t eos;
+    int width;
+    char tmp_dir[4096];
+    hash_set seen;
+    pool *pl;
+    tok_encoder **enc;
+    progress prog;
+    double done_bytes;
+} builder;
+
+static const char *SPLIT_NAME[2] = {"train", "val"};
+
+static int split_append(builder *b, source_state *s, int sp, const uint32_t *ids, size_t n,
+                        dk_err *err)
+{
+    split_out *o = &s->split[sp];
+    while (n > 0) {
+        if (!o->open) {
+            shard_rec *nr = realloc(o->shards, (o->n_shards + 1) * sizeof *nr);
+            if (!nr)
+                return dk_errf(err, "out of memory");
+            o->shards = nr;
+            shard_rec *r = &o->shards[o->n_shards];
+            memset(r, 0, sizeof *r);
+            snprintf(r->file, sizeof r->file, "%s.%s.%04zu.tok", s->name, SPLIT_NAME[sp],
+                     o->n_shards);
+            char path[4400];
+            snprintf(path, sizeof path, "%s/%s", b->tmp_dir, r->file);
+            if (shard_writer_open(&o->w, path, b->width, err) != 0)
+                return -1;
+            o->n_shards++;
+            o->open = 1;
+        }
+        uint64_t room = b->o->shard_tokens - o->w.count;
+        size_t k = n < room ? n : (size_t)room;
+        shard_writer_append(&o->w, ids, k);
+        ids += k;
+        n -= k;
+        o->tokens += k;
+        if (o->w.count >= b->o->shard_tokens) {
+            shard_rec *r = &o->shards[o->n_shards - 1];
+            r->tokens = o->w.count;
+            o->open = 0;
+            if (shard_writer_close(&o->w, err) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int split_finish(source_state *s, int sp, dk_err *err)
+{
+    split_out *o = &s->split[sp];
+    if (!o->open)
+        return 0;
+    o->shards[o->n_shards - 1].tokens = o->w.count;
+    o->open = 0;
+    return shard_writer_close(&o->w, err);
+}
+
+/* ---- tokenising a batch of documents in parallel ----------------------------------- */
+
+typedef struct {
+    builder *b;
+    const doc *docs;
+    size_t *block_start; /* block i = docs [block_start[i], block_start[i+1]) */
+    tok_ids (*out)[2];
+    int failed;
+} tok_job;
+
+static void tok_block(void *vc, size_t i, int th)
+{
+    tok_job *j = vc;
+    for (size_t d = j->block_start[i]; d < j->block_start[i + 1]; d++) {
+        const doc *x = &j->docs[d];
+        tok_ids *o = &j->out[i][x->val];
+        if (tok_encode(j->b->enc[th], x->p, x->len, 0, o, NULL) != 0 ||
+            tok_ids_push(o, j->b->eos) != 0)
+            j->failed = 1;
+    }
+}
+
+static int process_docs(builder *b, source_state *s, const doc *docs, size_t n, dk_err *err)
+{
+    size_t cap = n / 8 + 2, nb = 0;
+    size_t *starts = malloc(cap * sizeof *starts);
+    if (!starts)
+        return dk_errf(err, "out of memory");
+    size_t acc = 0;
+    starts[nb] = 0;
+    for (size_t d = 0; d < n; d++) {
+        acc += docs[d].len;
+        if (acc >= BLOCK_BYTES || d + 1 == n) {
+            if (nb + 2 > cap) {
+                cap *= 2;
+                size_t *ns = realloc(starts, cap * sizeof *ns);
+                if (!ns) {
+                    free(starts);
+                    return dk_errf(err, "out of memory");
+                }
+                starts = ns;
+            }
+            starts[++nb] = d + 1;
+            acc = 0;
+        }
+    }
+    int rc = 0;
+    for (size_t b0 = 0; rc == 0 && b0 < nb; b0 += BATCH_BLOCKS) {
+        size_t m = nb - b0 < BATCH_BLOCKS ? nb - b0 : BATCH_BLOCKS;
+        tok_ids(*out)[2] = calloc(m, sizeof *out);
+        if (!out) {
+            rc = dk_errf(err, "out of memory");
+            break;
+        }
+        tok_job j = {b, docs, starts + b0, out, 0};
+        pool_for(b->pl, m, tok_block, &j);
+        if (j.failed)
+            rc = dk_errf(err, "out of memory while tokenizing");
+        for (size_t i = 0; i < m; i++) {
+            for (int sp = 0; sp < 2 && rc == 0; sp++)
+                rc = split_append(b, s, sp, out[i][sp].ids, out[i][sp].n, err);
+            tok_ids_free(&out[i][0]);
+            tok_ids_free(&out[i][1]);
+        }
+        free(out);
+    }
+    free(starts);
+    return rc;
+}
+
+/* ---- reading sources --------------------------------------------------------------- */
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *cap,
+                   const uint8_t *p, size_t len)
+{
+    s->documents++;
+    if (len == 0) {
+        s->empty++;
+        return 0;
+    }
+    uint64_t h1 = hash_bytes(p, len);
+    uint64_t h2 = hash_u64(h1 ^ 0x5851f42d4c957f2dULL) ^ hash_bytes(p, len / 2 + 1);
+    int fresh = hs_insert(&b->seen, h1, h2);
+    if (fresh < 0)
+        return -1;
+    if (!fresh) {
+        s->duplicates++;
+        return 0;
+    }
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 1024;
+        doc *nd = realloc(*docs, *cap * sizeof *nd);
+        if (!nd)
+            return -1;
+        *docs = nd;
+    }
+    /* validation split: the document's hash in [0, val_fraction) of the space */
+    int val = (double)(h2 >> 11) * 0x1.0p-53 < b->o->val_fraction;
+    (*docs)[(*n)++] = (doc){p, (uint32_t)len, (uint8_t)val};
+    return 0;
+}
+
+static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
+{
+    fs_map m;
+    if (fs_map_open(&m, path, (size_t)1 << 40, err) != 0)
+        return -1;
+    int jsonl = ends_with(path, ".jsonl");
+    doc *docs = NULL;
+    size_t n = 0, cap = 0;
+    uint8_t *arena = NULL; /* decoded JSONL texts */
+    size_t arena_len = 0;
+    int rc = 0;
+    if (jsonl && m.size) {
+        arena = malloc(m.size);
+        if (!arena)
+            rc = dk_errf(err, "%s: out of memory", path);
+    }
+    size_t line = 0;
+    for (size_t pos = 0; rc == 0 && pos < m.size; line++) {
+        const uint8_t *nl = memchr(m.data + pos, '\n', m.size - pos);
+        size_t end = nl ? (size_t)(nl - m.data) : m.size;
+        const uint8_t *p = m.data + pos;
+        size_t len = end - pos;
+        if (len && p[len - 1] == '\r')
+            len--;
+        size_t bad = utf8_validate(p, len);
+        if (bad != len) {
+            rc = dk_errf(err, "%s:%zu: invalid UTF-8 at byte %zu of the line", path, line + 1,
+                         bad + 1);
+            break;
+        }
+        if (jsonl) {
+            if (len == 0) {
+                pos = end + 1;
+                continue;
+            }
+            json_error_t je;
+            json_t *o = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &je);
+            json_t *txt = o ? json_object_get(o, "text") : NULL;
+            if (!o || !json_is_object(o) || !json_is_string(txt)) {
+                json_decref(o);
+                rc = dk_errf(err, "%s:%zu: not a JSON object with a string \"text\"", path,
+                             line + 1);
+                break;
+            }
+            /* The decoded text is never longer than its line, so the arena (the file's
+             * size, never reallocated) holds them all and the pointers stay valid. */
+            size_t tl = json_string_length(txt);
+            memcpy(arena + arena_len, json_string_value(txt), tl);
+            json_decref(o);
+            if (add_doc(b, s, &docs, &n, &cap, arena + arena_len, tl) != 0) {
+                rc = dk_errf(err, "%s: out of memory", path);
+                break;
+            }
+            arena_len += tl;
+        } else if (add_doc(b, s, &docs, &n, &cap, p, len) != 0) {
+            rc = dk_errf(err, "%s: out of memory", path);
+        }
+        pos = end + 1;
+    }
+    s->bytes += m.size;
+    if (rc == 0)
+        rc = process_docs(b, s, docs, n, err);
+    b->done_bytes += (double)m.size;
+    progress_update(&b->prog, b->done_bytes / 1e6);
+    free(arena);
+    free(docs);
+    fs_map_close(&m);
+    return rc;
+}
+
+/* ---- manifest ---------------------------------------------------------------------- */
+
+static json_t *split_json(builder *b, split_out *o, dk_err *err, int *rc)
+{
+    json_t *j = json_object(), *arr = json_array();
+    json_object_set_new(j, "tokens", json_integer((json_int_t)o->tokens));
+    for (size_t i = 0; i < o->n_shards && *rc == 0; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", b->tmp_dir, o->shards[i].file);
+        uint8_t d[32];
+        if (sha256_file(path, d, err) != 0) {
+            *rc = -1;
+            break;
+        }
+        sha256_hex(d, o->shards[i].sha256);
+        json_t *sh = json_object();
+        json_object_set_new(sh, "file", json_string(o->shards[i].file));
+        json_object_set_new(sh, "tokens", json_integer((json_int_t)o->shards[i].tokens));
+        json_object_set_new(sh, "sha256", json_string(o->shards[i].sha256));
+        json_array_append_new(arr, sh);
+    }
+    json_object_set_new(j, "shards", arr);
+    return j;
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void source_name(source_state *all, size_t i, const char *path)
+{
+    char *copy = strdup(path);
+    const char *base = copy ? basename(copy) : "source";
+    char name[96];
+    size_t k = 0;
+    for (const char *c = base; *c && k + 1 < sizeof name; c++) {
+        if (*c == '.' && (ends_with(c, ".txt") || ends_with(c, ".jsonl")) &&
+            !strchr(c + 1, '.'))
+            break;
+        name[k++] = (char)((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                                   (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'
+                               ? *c
+                               : '_');
+    }
+    name[k] = 0;
+    if (k == 0)
+        strcpy(name, "source");
+    free(copy);
+    snprintf(all[i].name, sizeof all[i].name, "%s", name);
+    for (int dup = 2;; dup++) { /* unique names */
+        int clash = 0;
+        for (size_t j = 0; j < i; j++)
+            clash |= strcmp(all[j].name, all[i].name) == 0;
+        if (!clash)
+            break;
+        snprintf(all[i].name, sizeof all[i].name, "%.80s-%d", name, dup);
+    }
+}
+
+int data_parse_source(const char *arg, char *path, size_t path_cap, double *weight)
+{
+    *weight = -1;
+    const char *colon = strrchr(arg, ':');
+    size_t n = strlen(arg);
+    if (colon && colon[1]) {
+        char *end;
+        errno = 0;
+        double w = strtod(colon + 1, &end);
+        if (*end == 0 && errno == 0) {
+            if (!(w > 0) || w > 1e9)
+                return -1;
+            *weight = w;
+            n = (size_t)(colon - arg);
+        }
+    }
+    if (n == 0 || n >= path_cap)
+        return -1;
+    memcpy(path, arg, n);
+    path[n] = 0;
+    return 0;
+}
+
+int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
+{
+    memset(rep, 0, sizeof *rep);
+    double t0 = now_seconds();
+    if (o->n_sources == 0)
+        return dk_errf(err, "no sources given");
+    if (!(o->val_fraction >= 0 && o->val_fraction < 1))
+        return dk_errf(err, "validation fraction %g is not in [0, 1)", o->val_fraction);
+    if (access(o->out_dir, F_OK) == 0)
+        return dk_errf(err, "%s: already exists (remove it or choose another output)", o->out_dir);
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.o = o;
+    tok *t;
+    if (tok_load(&t, o->tokenizer_path, err) != 0)
+        return -1;
+    b.t = t;
+    int64_t eos = tok_special_id(t, "<|eos|>");
+    if (eos < 0) {
+        tok_free(t);
+        return dk_errf(err, "%s: the tokenizer has no <|eos|> token", o->tokenizer_path);
+    }
+    b.eos = (uint32_t)eos;
+    b.width = tok_vocab_size(t) <= 65536 ? 2 : 4;
+    snprintf(b.tmp_dir, sizeof b.tmp_dir, "%s.partial.%ld", o->out_dir, (long)getpid());
+    source_state *src = calloc(o->n_sources, sizeof *src);
+    int rc = 0;
+    if (!src || hs_init(&b.seen) != 0)
+        rc = dk_errf(err, "out of memory");
+    else if (fs_mkdirs(b.tmp_dir, err) != 0)
+        rc = -1;
+    b.pl = rc == 0 ? pool_new(o->threads) : NULL;
+    int nt = pool_threads(b.pl);
+    if (rc == 0 && (!b.pl || !(b.enc = calloc((size_t)nt, sizeof *b.enc))))
+        rc = dk_errf(err, "out of memory");
+    for (int i = 0; rc == 0 && i < nt; i++)
+        if (!(b.enc[i] = tok_encoder_new(t)))
+            rc = dk_errf(err, "out of memory");
+    /* the inputs, expanded, and their total size for progress */
+    char ***files = calloc(o->n_sources, sizeof *files);
+    size_t *n_files = calloc(o->n_sources, sizeof *n_files);
+    double total = 0;
+    if (rc == 0 && (!files || !n_files))
+        rc = dk_errf(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
+        src[i].path = o->sources[i].path;
+        src[i].weight_given = o->sources[i].weight;
+        source_name(src, i, o->sources[i].path);
+        char *arg = (char *)o->sources[i].path;
+        if (fs_expand_inputs(&arg, 1, &files[i], &n_files[i], err) != 0)
+            rc = -1;
+        else if (n_files[i] == 0)
+            rc = dk_errf(err, "%s: no files in this source", o->sources[i].path);
+        for (size_t f = 0; rc == 0 && f < n_files[i]; f++) {
+            struct stat st;
+            if (stat(files[i][f], &st) != 0)
+                rc = dk_errno(err, "%s: cannot read", files[i][f]);
+            else
+                total += (double)st.st_size;
+        }
+    }
+    progress_start(&b.prog, "data", "MB", total / 1e6, o->quiet);
+    for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
+        src[i].inputs = json_array();
+        for (size_t f = 0; rc == 0 && f < n_files[i]; f++) {
+            rc = read_file(&b, &src[i], files[i][f], err);
+            uint8_t d[32];
+            char hex[65];
+            if (rc == 0 && (rc = sha256_file(files[i][f], d, err)) == 0) {
+                sha256_hex(d, hex);
+                json_t *in = json_object();
+                json_object_set_new(in, "path", json_string(files[i][f]));
+                json_object_set_new(in, "sha256", json_string(hex));
+                json_array_append_new(src[i].inputs, in);
+            }
+        }
+        for (int sp = 0; rc == 0 && sp < 2; sp++)
+            rc = split_finish(&src[i], sp, err);
+    }
+    if (rc == 0)
+        progress_finish(&b.prog, total / 1e6);
+    /* weights: given, or the source's share of training tokens; then normalised */
+    uint64_t all_train = 0;
+    for (size_t i = 0; i < o->n_sources; i++)
+        all_train += src[i].split[0].tokens;
+    double wsum = 0;
+    double *w = calloc(o->n_sources, sizeof *w);
+    if (rc == 0 && !w)
+        rc = dk_errf(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
+        w[i] = src[i].weight_given > 0 ? src[i].weight_given
+                                       : (all_train ? (double)src[i].split[0].tokens / all_train : 0);
+        wsum += w[i];
+    }
+    if (rc == 0 && !(wsum > 0))
+        rc = dk_errf(err, "no training tokens: every source is empty");
+    json_t *man = NULL;
+    if (rc == 0) {
+        char tokcopy[4400];
+        snprintf(tokcopy, sizeof tokcopy, "%s/%s", b.tmp_dir, TOK_DEFAULT_FILE);
+        fs_map tm;
+        uint8_t d[32];
+        char hex[65];
+        if (fs_map_open(&tm, o->tokenizer_path, (size_t)1 << 30, err) != 0)
+            rc = -1;
+        else {
+            sha256_buf(tm.data, tm.size, d);
+            rc = fs_write_file_atomic(tokcopy, tm.data, tm.size, err);
+            fs_map_close(&tm);
+        }
+        sha256_hex(d, hex);
+        man = json_object();
+        json_object_set_new(man, "format", json_string("dokja-data"));
+        json_object_set_new(man, "version", json_integer(1));
+        json_t *tj = json_object();
+        json_object_set_new(tj, "file", json_string(TOK_DEFAULT_FILE));
+        json_object_set_new(tj, "sha256", json_string(hex));
+        json_object_set_new(tj, "vocab_size", json_integer(tok_vocab_size(t)));
+        json_object_set_new(tj, "eos_id", json_integer(b.eos));
+        json_object_set_new(man, "tokenizer", tj);
+        json_object_set_new(man, "id_bytes", json_integer(b.width));
+        json_object_set_new(man, "val_fraction", json_real(o->val_fraction));
+        json_t *sj = json_array();
+        for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
+            source_state *s = &src[i];
+            json_t *x = json_object();
+            json_object_set_new(x, "name", json_string(s->name));
+            json_object_set_new(x, "path", json_string(s->path));
+            json_object_set_new(x, "weight", json_real(w[i] / wsum));
+            json_object_set_new(x, "weight_given", json_boolean(s->weight_given > 0));
+            json_object_set_new(x, "bytes", json_integer((json_int_t)s->bytes));
+            json_object_set_new(x, "documents", json_integer((json_int_t)s->documents));
+            json_object_set_new(x, "duplicates", json_integer((json_int_t)s->duplicates));
+            json_object_set_new(x, "empty", json_integer((json_int_t)s->empty));
+            json_object_set_new(x, "inputs", s->inputs);
+            s->inputs = NULL;
+            for (int sp = 0; sp < 2 && rc == 0; sp++)
+                json_object_set_new(x, SPLIT_NAME[sp], split_json(&b, &s->split[sp], err, &rc));
+            json_array_append_new(sj, x);
+            rep->documents += s->documents;
+            rep->duplicates += s->duplicates;
+            rep->empty += s->empty;
+            rep->train_tokens += s->split[0].tokens;
+            rep->val_tokens += s->split[1].tokens;
+            rep->bytes += s->bytes;
+        }
+        json_object_set_new(man, "sources", sj);
+    }
+    if (rc == 0) {
+        char *text = json_dumps(man, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        char mpath[4400];
+        snprintf(mpath, sizeof mpath, "%s/manifest.json", b.tmp_dir);
+        if (!text)
+            rc = dk_errf(err, "out of memory");
+        else
+            rc = fs_write_file_atomic(mpath, text, strlen(text), err);
+        free(text);
+    }
+    if (rc == 0 && rename(b.tmp_dir, o->out_dir) != 0)
+        rc = dk_errno(err, "%s: cannot move the finished dataset into place", o->out_dir);
+    if (rc != 0) {
+        for (size_t i = 0; src && i < o->n_sources; i++)
+            for (int sp = 0; sp < 2; sp++)
+                if (src[i].split[sp].open)
+                    shard_writer_abort(&src[i].split[sp].w);
+        remove_tree(b.tmp_dir);
+    }
+    json_decref(man);
+    for (size_t i = 0; src && i < o->n_sources; i++) {
+        json_decref(src[i].inputs);
+        free(src[i].split[0].shards);
+        free(src[i].split[1].shards);
+        if (files)
+            fs_free_list(files[i], n_files[i]);
+    }
+    free(w);
+    free(files);
+    free(n_files);
+    free(src);
+    for (int i = 0; b.enc && i < nt; i++)
+        tok_encoder_free(b.enc[i]);
+    free(b.enc);
+    pool_free(b.pl);
+    free(b.seen.slots);
+    tok_free(t);
+    rep->seconds = now_seconds() - t0;
+    return rc;
+}

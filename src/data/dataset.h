@@ -1,0 +1,32 @@
+/* dataset.h: opening a dataset directory built by data_build, verifying what it
+ * reads: the manifest's format and counts, every shard's SHA-256, header, size and
+ * ids, and the tokenizer's hash. */
+#ifndef DK_DATA_DATASET_H
+#define DK_DATA_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/shard.h"
+
+typedef struct {
+    char name[96];
+    double weight;
+    uint64_t documents, tokens[2]; /* [0] train, [1] val */
+    shard *shards[2];
+    size_t n_shards[2];
+} dataset_source;
+
+typedef struct {
+    char dir[4096];
+    char tokenizer_sha256[65];
+    char manifest_sha256[65];
+    uint32_t vocab_size, eos_id;
+    dataset_source *sources;
+    size_t n_sources;
+} dataset;
+
+int dataset_open(dataset *d, const char *dir, dk_err *err);
+void dataset_close(dataset *d);
+
+#endif

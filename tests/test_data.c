@@ -1,0 +1,200 @@
+/* test_data.c: dataset building (dokja data build) and verified loading. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "data/data_build.h"
+#include "data/dataset.h"
+#include "test.h"
+#include "tokenizer/tokenizer.h"
+
+static const char *const SP[] = {"<|bos|>", "<|eos|>", "<|pad|>"};
+
+/* A byte-level tokenizer with a few merges, saved under the scratch dir. */
+static const char *small_tokenizer(uint32_t n_merges)
+{
+    static char path[512];
+    uint32_t(*m)[2] = malloc((n_merges ? n_merges : 1) * sizeof *m);
+    for (uint32_t k = 0; k < n_merges; k++) {
+        m[k][0] = k / 256;
+        m[k][1] = k % 256;
+    }
+    tok *t;
+    dk_err err;
+    snprintf(path, sizeof path, "%s/tok_%u.json", test_tmpdir(), n_merges);
+    if (tok_build(&t, TOK_NORM_HANGUL_COMPOSE, SP, 3, (const uint32_t(*)[2])m, n_merges, "t", &err) != 0 ||
+        tok_save(t, path, &err) != 0)
+        path[0] = 0;
+    tok_free(t);
+    free(m);
+    return path;
+}
+
+static uint64_t shard_tokens = 100;
+
+static int build(const char *tokpath, const char *out, data_source_spec *src, size_t n,
+                 int threads, dk_err *err)
+{
+    data_build_opts o = {.tokenizer_path = tokpath, .out_dir = out, .sources = src,
+                         .n_sources = n, .val_fraction = 0.25, .shard_tokens = shard_tokens,
+                         .threads = threads, .quiet = 1};
+    data_build_report rep;
+    return data_build(&o, &rep, err);
+}
+
+static char *path_in(const char *name)
+{
+    static char p[8][512];
+    static int k;
+    char *r = p[k++ & 7];
+    snprintf(r, 512, "%s/%s", test_tmpdir(), name);
+    return r;
+}
+
+TEST(data_build_writes_documents_with_eos_dedupes_and_splits)
+{
+    const char *tp = small_tokenizer(10);
+    char text[4096] = "";
+    for (int i = 0; i < 40; i++)
+        sprintf(text + strlen(text), "문서 %d 입니다.\n", i);
+    strcat(text, "문서 3 입니다.\n\n"); /* a duplicate and an empty line */
+    test_write_file("a.txt", text, strlen(text));
+    const char *jl = "{\"text\": \"hello\\nworld\"}\n{\"text\": \"문서 5 입니다.\", \"id\": 7}\n";
+    test_write_file("b.jsonl", jl, strlen(jl));
+    data_source_spec src[2] = {{path_in("a.txt"), -1}, {path_in("b.jsonl"), 3.0}};
+    dk_err err;
+    char *out = path_in("ds1");
+    CHECK_MSG(build(tp, out, src, 2, 2, &err) == 0, "%s", err.msg);
+    dataset d;
+    CHECK_MSG(dataset_open(&d, out, &err) == 0, "%s", err.msg);
+    CHECK_EQ(d.n_sources, 2);
+    CHECK_STR(d.sources[0].name, "a");
+    CHECK_STR(d.sources[1].name, "b");
+    CHECK_EQ(d.sources[0].documents, 42); /* 40 + duplicate + empty, counted as read */
+    CHECK_EQ(d.eos_id, 257);
+    /* concatenating train and val of source a and splitting at <|eos|> gives 40 docs */
+    int docs = 0, val_docs = 0;
+    for (int sp = 0; sp < 2; sp++)
+        for (size_t k = 0; k < d.sources[0].n_shards[sp]; k++)
+            for (uint64_t i = 0; i < d.sources[0].shards[sp][k].count; i++)
+                if (shard_get(&d.sources[0].shards[sp][k], i) == 257) {
+                    docs++;
+                    val_docs += sp;
+                }
+    CHECK_EQ(docs, 40);
+    CHECK_MSG(val_docs > 2 && val_docs < 20, "val docs %d of 40 at fraction 0.25", val_docs);
+    CHECK(d.sources[0].n_shards[0] > 1); /* shard_tokens 100 forces several shards */
+    /* source b: only "hello\nworld" is new (the other is a duplicate of a's doc 5) */
+    CHECK_EQ(d.sources[1].tokens[0] + d.sources[1].tokens[1], strlen("hello\nworld") + 1);
+    CHECK(d.sources[1].weight > 0.7); /* 3 against a's share of 1 */
+    dataset_close(&d);
+}
+
+TEST(data_build_is_identical_for_1_and_2_threads)
+{
+    const char *tp = small_tokenizer(300);
+    data_source_spec src[1] = {{"../shared/data/ko_chatbot", -1}};
+    dk_err err;
+    char *o1 = path_in("ds_t1"), *o2 = path_in("ds_t2");
+    shard_tokens = 1 << 20; /* several shards, each fsynced */
+    int rc1 = build(tp, o1, src, 1, 1, &err), rc2 = build(tp, o2, src, 1, 2, &err);
+    shard_tokens = 100;
+    CHECK_MSG(rc1 == 0 && rc2 == 0, "%s", err.msg);
+    CHECK_EQ(test_run(NULL, 0, "diff -r %s %s >/dev/null", o1, o2), 0);
+}
+
+TEST(data_build_uses_uint32_ids_for_large_vocabularies)
+{
+    const char *tp = small_tokenizer(65400);
+    test_write_file("c.txt", "abc\nabd\nabe\nabf\nabg\nabh\nabi\nabj\n", 32);
+    data_source_spec src[1] = {{path_in("c.txt"), -1}};
+    dk_err err;
+    char *out = path_in("ds_wide");
+    CHECK_MSG(build(tp, out, src, 1, 1, &err) == 0, "%s", err.msg);
+    dataset d;
+    CHECK_MSG(dataset_open(&d, out, &err) == 0, "%s", err.msg);
+    shard *s = d.sources[0].n_shards[0] ? &d.sources[0].shards[0][0] : &d.sources[0].shards[1][0];
+    CHECK_EQ(s->width, 4);
+    CHECK_EQ(shard_get(s, s->count - 1), 257);
+    /* the ids decode back to the documents */
+    tok *t;
+    CHECK(tok_load(&t, tp, &err) == 0);
+    uint32_t ids[64];
+    for (uint64_t i = 0; i < s->count && i < 64; i++)
+        ids[i] = shard_get(s, i);
+    uint8_t *txt = NULL;
+    size_t len = 0, cap = 0;
+    CHECK(tok_decode(t, ids, s->count < 64 ? s->count : 64, &txt, &len, &cap, &err) == 0);
+    CHECK(len >= 3 && memcmp(txt, "ab", 2) == 0 && memcmp(txt + len - 7, "<|eos|>", 7) == 0);
+    free(txt);
+    tok_free(t);
+    dataset_close(&d);
+}
+
+TEST(data_build_failures_name_the_line_and_leave_nothing)
+{
+    const char *tp = small_tokenizer(10);
+    dk_err err;
+    test_write_file("bad.jsonl", "{\"text\": \"ok\"}\n{\"txt\": 1}\n", 26);
+    data_source_spec s1[1] = {{path_in("bad.jsonl"), -1}};
+    char *out = path_in("ds_bad");
+    CHECK(build(tp, out, s1, 1, 2, &err) != 0);
+    CHECK_CONTAINS(err.msg, "bad.jsonl:2:");
+    CHECK(access(out, F_OK) != 0);
+    CHECK_EQ(test_run(NULL, 0, "ls -d %s.partial.* 2>/dev/null", out), 2);
+    test_write_file("bad.txt", "fine\nbad \xff byte\n", 16);
+    data_source_spec s2[1] = {{path_in("bad.txt"), -1}};
+    CHECK(build(tp, out, s2, 1, 2, &err) != 0);
+    CHECK_CONTAINS(err.msg, "bad.txt:2: invalid UTF-8");
+    CHECK(access(out, F_OK) != 0);
+    /* an existing output is never overwritten */
+    data_source_spec s3[1] = {{"../shared/data/ko_chatbot", -1}};
+    CHECK(build(tp, test_tmpdir(), s3, 1, 1, &err) != 0);
+    CHECK_CONTAINS(err.msg, "already exists");
+}
+
+TEST(dataset_open_detects_corrupted_and_truncated_shards)
+{
+    const char *tp = small_tokenizer(10);
+    data_source_spec src[1] = {{"../shared/data/ko_chatbot", -1}};
+    dk_err err;
+    char *out = path_in("ds_corrupt");
+    shard_tokens = 1 << 20;
+    int rc = build(tp, out, src, 1, 2, &err);
+    shard_tokens = 100;
+    CHECK(rc == 0);
+    char shard_path[600];
+    snprintf(shard_path, sizeof shard_path, "%s/ko_chatbot.train.0000.tok", out);
+    /* swap two different ids: same size, same id range, different bytes */
+    CHECK_EQ(test_run(NULL, 0, "printf 'AB' | dd of=%s bs=1 seek=40 conv=notrunc 2>/dev/null", shard_path), 0);
+    dataset d;
+    CHECK(dataset_open(&d, out, &err) != 0);
+    CHECK_CONTAINS(err.msg, "does not match the manifest");
+    /* shard_open on its own: truncation and ids outside the vocabulary */
+    shard s;
+    uint8_t bad[40] = "DOKJATOK\x01\0\0\0\x02\0\0\0\x05";
+    const char *p = test_write_file("trunc.tok", bad, sizeof bad);
+    CHECK(shard_open(&s, p, 300, &err) != 0);
+    CHECK_CONTAINS(err.msg, "header says 5 ids");
+    bad[16] = 4;
+    bad[32] = 0xFF;
+    bad[33] = 0xFF;
+    p = test_write_file("range.tok", bad, sizeof bad);
+    CHECK(shard_open(&s, p, 300, &err) != 0);
+    CHECK_CONTAINS(err.msg, "outside the vocabulary");
+    p = test_write_file("short.tok", bad, 10);
+    CHECK(shard_open(&s, p, 300, &err) != 0);
+    CHECK_CONTAINS(err.msg, "truncated");
+}
+
+TEST(data_parse_source_reads_optional_weights)
+{
+    char p[256];
+    double w;
+    CHECK(data_parse_source("a/b.txt", p, sizeof p, &w) == 0 && w < 0);
+    CHECK_STR(p, "a/b.txt");
+    CHECK(data_parse_source("a/b.txt:2.5", p, sizeof p, &w) == 0 && w == 2.5);
+    CHECK_STR(p, "a/b.txt");
+    CHECK(data_parse_source("a/b.txt:0", p, sizeof p, &w) != 0);
+    CHECK(data_parse_source("c:/dir:x", p, sizeof p, &w) == 0 && w < 0); /* not a number: part of the path */
+    CHECK_STR(p, "c:/dir:x");
+}

@@ -198,3 +198,86 @@ TEST(data_parse_source_reads_optional_weights)
     CHECK(data_parse_source("c:/dir:x", p, sizeof p, &w) == 0 && w < 0); /* not a number: part of the path */
     CHECK_STR(p, "c:/dir:x");
 }
+
+/* ---- the training sampler ----------------------------------------------------------- */
+
+#include "train/sampler.h"
+#include "util/hash.h"
+
+TEST(sampler_permutation_is_a_bijection_for_any_size)
+{
+    for (uint64_t n = 1; n < 300; n += 7) {
+        uint8_t seen[300] = {0};
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t p = sampler_permute(i, n, n * 31 + 5);
+            CHECK(p < n);
+            CHECK(!seen[p]);
+            seen[p] = 1;
+        }
+    }
+    CHECK(sampler_permute(3, 1000, 1) != sampler_permute(3, 1000, 2) ||
+          sampler_permute(4, 1000, 1) != sampler_permute(4, 1000, 2));
+}
+
+TEST(sampler_draws_by_weight_covers_every_window_and_replays_from_its_state)
+{
+    const char *tp = small_tokenizer(10);
+    char a[8192] = "", b[8192] = "";
+    for (int i = 0; i < 200; i++) {
+        sprintf(a + strlen(a), "aaa %d\n", i);
+        sprintf(b + strlen(b), "bbb %d\n", i);
+    }
+    test_write_file("sa.txt", a, strlen(a));
+    test_write_file("sb.txt", b, strlen(b));
+    data_source_spec src[2] = {{path_in("sa.txt"), 3.0}, {path_in("sb.txt"), 1.0}};
+    dk_err err;
+    char *out = path_in("ds_sampler");
+    shard_tokens = 1000; /* windows straddle shard boundaries */
+    int rc = build(tp, out, src, 2, 2, &err);
+    shard_tokens = 100;
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    dataset d;
+    CHECK(dataset_open(&d, out, &err) == 0);
+    enum { S = 16 };
+    sampler s, r;
+    CHECK(sampler_init(&s, &d, 0, S, 42, &err) == 0);
+    int count[2] = {0};
+    int32_t in[S], tg[S];
+    for (int i = 0; i < 400; i++) {
+        int which = sampler_next(&s, in, tg);
+        count[which]++;
+        for (int t = 0; t + 1 < S; t++)
+            CHECK(tg[t] == in[t + 1]); /* targets are the inputs shifted by one */
+    }
+    CHECK_MSG(count[0] > 250 && count[0] < 350, "source a drawn %d of 400 (weight 0.75)", count[0]);
+    /* a fresh sampler with the same state replays the same sequences */
+    CHECK(sampler_init(&r, &d, 0, S, 42, &err) == 0);
+    r.next_seq = s.next_seq;
+    memcpy(r.cursor, s.cursor, d.n_sources * sizeof *r.cursor);
+    int32_t in2[S], tg2[S];
+    for (int i = 0; i < 20; i++) {
+        CHECK_EQ(sampler_next(&s, in, tg), sampler_next(&r, in2, tg2));
+        CHECK(memcmp(in, in2, sizeof in) == 0 && memcmp(tg, tg2, sizeof tg) == 0);
+    }
+    /* one epoch of a single-source dataset visits every window exactly once */
+    sampler_free(&r);
+    data_source_spec one[1] = {{path_in("sa.txt"), -1}};
+    char *out1 = path_in("ds_sampler1");
+    CHECK(build(tp, out1, one, 1, 1, &err) == 0);
+    dataset d1;
+    CHECK(dataset_open(&d1, out1, &err) == 0);
+    CHECK(sampler_init(&r, &d1, 0, S, 7, &err) == 0);
+    uint64_t nw = r.n_windows[0];
+    uint64_t *firsts = calloc(nw, sizeof *firsts);
+    for (uint64_t c = 0; c < nw; c++) {
+        sampler_next(&r, in, tg);
+        firsts[c] = hash_bytes(in, sizeof in);
+        for (uint64_t k = 0; k < c; k++)
+            CHECK_MSG(firsts[k] != firsts[c], "window drawn twice within an epoch");
+    }
+    free(firsts);
+    dataset_close(&d1);
+    sampler_free(&s);
+    sampler_free(&r);
+    dataset_close(&d);
+}

@@ -223,7 +223,9 @@ TEST(ops_attention_is_causal_grouped_and_differentiates_correctly)
     fill(k, kd, AK, 1.0);
     fill(v, vd, AK, 1.0);
     fill(cf, cd, AQ, 1.0);
-    attention_forward(P(), out, att, q, k, v, AB, AS, AH, AKV, AHD);
+    mm_ctx *mm = mm_ctx_new(P());
+    float scratch[2 * AS * AS];
+    attention_forward(P(), mm, out, att, q, k, v, AB, AS, AH, AKV, AHD);
     attn_ref(qd, kd, vd, outd);
     CHECK(rel_err(out, outd, AQ) < 1e-5);
     for (int r = 0; r < AB * AH * AS; r++) /* rows sum to one, zero above the diagonal */ {
@@ -235,7 +237,8 @@ TEST(ops_attention_is_causal_grouped_and_differentiates_correctly)
         }
         CHECK(fabs(s - 1) < 1e-5);
     }
-    attention_backward(P(), dq, dk, dv, cf, att, q, k, v, AB, AS, AH, AKV, AHD);
+    attention_backward(P(), mm, scratch, dq, dk, dv, cf, att, q, k, v, AB, AS, AH, AKV, AHD);
+    mm_ctx_free(mm);
     attn_refc c = {qd, kd, vd, cd};
     fd_grad(attn_loss, &c, qd, AQ, 1e-5, gq);
     fd_grad(attn_loss, &c, kd, AK, 1e-5, gk);

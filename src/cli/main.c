@@ -17,6 +17,7 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const cli_sub COMMANDS[] = {
+    {"bench", cmd_bench, "benchmarks: training-step throughput and MFU"},
     {"corpus", cmd_corpus, "build text corpora (the built-in default from Debian packages)"},
     {"data", cmd_data, "tokenize text sources into a verified training dataset"},
     {"tokenizer", cmd_tokenizer, "train, apply and measure byte-level BPE tokenizers"},

@@ -172,31 +172,31 @@ void rope_backward(pool *p, float *dx, const int32_t *pos, const float *cos_t,
 /* ---- attention ------------------------------------------------------------------ */
 
 typedef struct {
-    float *out, *att, *dq, *dk, *dv;
+    mm_ctx *mm;
+    float *out, *att, *dq, *dk, *dv, *scratch;
     const float *q, *k, *v, *dout, *att_c;
     int B, S, H, KV, hd;
 } attn_ctx;
 
-/* Task = one (sequence, head) for forward. */
-static void attn_fwd_task(void *vc, size_t task, int thread)
+/* Task = one (sequence, head): scores = q k^T (S x S, matmul), causal softmax in
+ * place, out = P v (matmul; the zeros above the diagonal contribute nothing). */
+static void attn_fwd_task(void *vc, size_t task, int th)
 {
-    (void)thread;
     attn_ctx *c = vc;
     int b = (int)(task / (size_t)c->H), h = (int)(task % (size_t)c->H);
     int g = h / (c->H / c->KV), S = c->S, hd = c->hd;
-    size_t qs = (size_t)c->H * hd, ks = (size_t)c->KV * hd;
+    int qs = c->H * hd, ks = c->KV * hd;
     float scale = 1.0f / sqrtf((float)hd);
     float *att = c->att + ((size_t)b * c->H + h) * (size_t)S * S;
+    const float *qb = c->q + (size_t)b * S * qs + (size_t)h * hd;
+    const float *kb = c->k + (size_t)b * S * ks + (size_t)g * hd;
+    const float *vb = c->v + (size_t)b * S * ks + (size_t)g * hd;
+    mm_f32_on_thread(c->mm, th, 0, 1, S, S, hd, qb, qs, kb, ks, 0.0f, att, S);
     for (int i = 0; i < S; i++) {
-        const float *qi = c->q + ((size_t)b * S + i) * qs + (size_t)h * hd;
         float *row = att + (size_t)i * S;
         float mx = -INFINITY;
         for (int j = 0; j <= i; j++) {
-            const float *kj = c->k + ((size_t)b * S + j) * ks + (size_t)g * hd;
-            float s = 0;
-            for (int d = 0; d < hd; d++)
-                s += qi[d] * kj[d];
-            row[j] = s * scale;
+            row[j] *= scale;
             mx = row[j] > mx ? row[j] : mx;
         }
         double sum = 0;
@@ -209,80 +209,65 @@ static void attn_fwd_task(void *vc, size_t task, int thread)
             row[j] *= inv;
         for (int j = i + 1; j < S; j++)
             row[j] = 0;
-        float *o = c->out + ((size_t)b * S + i) * qs + (size_t)h * hd;
-        for (int d = 0; d < hd; d++)
-            o[d] = 0;
-        for (int j = 0; j <= i; j++) {
-            const float *vj = c->v + ((size_t)b * S + j) * ks + (size_t)g * hd;
-            for (int d = 0; d < hd; d++)
-                o[d] += row[j] * vj[d];
-        }
     }
+    mm_f32_on_thread(c->mm, th, 0, 0, S, hd, S, att, S, vb, ks, 0.0f,
+                     c->out + (size_t)b * S * qs + (size_t)h * hd, qs);
 }
 
-void attention_forward(pool *p, float *out, float *att, const float *q, const float *k,
-                       const float *v, int B, int S, int H, int KV, int hd)
+void attention_forward(pool *p, mm_ctx *mm, float *out, float *att, const float *q,
+                       const float *k, const float *v, int B, int S, int H, int KV, int hd)
 {
-    attn_ctx c = {.out = out, .att = att, .q = q, .k = k, .v = v, .B = B, .S = S, .H = H,
-                  .KV = KV, .hd = hd};
+    attn_ctx c = {.mm = mm, .out = out, .att = att, .q = q, .k = k, .v = v, .B = B, .S = S,
+                  .H = H, .KV = KV, .hd = hd};
     pool_for(p, (size_t)B * H, attn_fwd_task, &c);
 }
 
-/* Task = one (sequence, key/value head): its query heads are processed in order so
- * that dk and dv of the group are summed in a fixed order. */
-static void attn_bwd_task(void *vc, size_t task, int thread)
+/* Task = one (sequence, key/value head); its query heads run in order, so dk and
+ * dv of the group are summed in a fixed order:
+ *   dP = dout v^T ; dS = P * (dP - rowsum(P * dP)) / sqrt(hd)
+ *   dq = dS k ; dk += dS^T q ; dv += P^T dout */
+static void attn_bwd_task(void *vc, size_t task, int th)
 {
-    (void)thread;
     attn_ctx *c = vc;
     int b = (int)(task / (size_t)c->KV), g = (int)(task % (size_t)c->KV);
     int S = c->S, hd = c->hd, rep = c->H / c->KV;
-    size_t qs = (size_t)c->H * hd, ks = (size_t)c->KV * hd;
+    int qs = c->H * hd, ks = c->KV * hd;
     float scale = 1.0f / sqrtf((float)hd);
-    for (int j = 0; j < S; j++) {
-        memset(c->dk + ((size_t)b * S + j) * ks + (size_t)g * hd, 0, (size_t)hd * sizeof(float));
-        memset(c->dv + ((size_t)b * S + j) * ks + (size_t)g * hd, 0, (size_t)hd * sizeof(float));
-    }
+    float *ds = c->scratch + (size_t)th * S * S;
+    const float *kb = c->k + (size_t)b * S * ks + (size_t)g * hd;
+    const float *vb = c->v + (size_t)b * S * ks + (size_t)g * hd;
+    float *dkb = c->dk + (size_t)b * S * ks + (size_t)g * hd;
+    float *dvb = c->dv + (size_t)b * S * ks + (size_t)g * hd;
     for (int h = g * rep; h < (g + 1) * rep; h++) {
-        const float *att = c->att_c + ((size_t)b * c->H + h) * (size_t)S * S;
+        const float *P = c->att_c + ((size_t)b * c->H + h) * (size_t)S * S;
+        const float *doutb = c->dout + (size_t)b * S * qs + (size_t)h * hd;
+        const float *qb = c->q + (size_t)b * S * qs + (size_t)h * hd;
+        float beta = h == g * rep ? 0.0f : 1.0f;
+        mm_f32_on_thread(c->mm, th, 0, 1, S, S, hd, doutb, qs, vb, ks, 0.0f, ds, S);
         for (int i = 0; i < S; i++) {
-            const float *row = att + (size_t)i * S;
-            const float *dout = c->dout + ((size_t)b * S + i) * qs + (size_t)h * hd;
-            const float *qi = c->q + ((size_t)b * S + i) * qs + (size_t)h * hd;
-            float *dqi = c->dq + ((size_t)b * S + i) * qs + (size_t)h * hd;
-            /* dP_j = dout . v_j ; dS_j = P_j (dP_j - sum_k P_k dP_k) */
-            float dp[i + 1];
+            const float *prow = P + (size_t)i * S;
+            float *row = ds + (size_t)i * S;
             double dot = 0;
-            for (int j = 0; j <= i; j++) {
-                const float *vj = c->v + ((size_t)b * S + j) * ks + (size_t)g * hd;
-                float s = 0;
-                for (int d = 0; d < hd; d++)
-                    s += dout[d] * vj[d];
-                dp[j] = s;
-                dot += (double)s * row[j];
-            }
-            for (int d = 0; d < hd; d++)
-                dqi[d] = 0;
-            for (int j = 0; j <= i; j++) {
-                float ds = row[j] * (dp[j] - (float)dot) * scale;
-                const float *kj = c->k + ((size_t)b * S + j) * ks + (size_t)g * hd;
-                float *dkj = c->dk + ((size_t)b * S + j) * ks + (size_t)g * hd;
-                float *dvj = c->dv + ((size_t)b * S + j) * ks + (size_t)g * hd;
-                for (int d = 0; d < hd; d++) {
-                    dqi[d] += ds * kj[d];
-                    dkj[d] += ds * qi[d];
-                    dvj[d] += row[j] * dout[d];
-                }
-            }
+            for (int j = 0; j <= i; j++)
+                dot += (double)prow[j] * row[j];
+            for (int j = 0; j <= i; j++)
+                row[j] = prow[j] * (row[j] - (float)dot) * scale;
+            for (int j = i + 1; j < S; j++)
+                row[j] = 0;
         }
+        mm_f32_on_thread(c->mm, th, 0, 0, S, hd, S, ds, S, kb, ks, 0.0f,
+                         c->dq + (size_t)b * S * qs + (size_t)h * hd, qs);
+        mm_f32_on_thread(c->mm, th, 1, 0, S, hd, S, ds, S, qb, qs, beta, dkb, ks);
+        mm_f32_on_thread(c->mm, th, 1, 0, S, hd, S, P, S, doutb, qs, beta, dvb, ks);
     }
 }
 
-void attention_backward(pool *p, float *dq, float *dk, float *dv, const float *dout,
-                        const float *att, const float *q, const float *k, const float *v,
-                        int B, int S, int H, int KV, int hd)
+void attention_backward(pool *p, mm_ctx *mm, float *scratch, float *dq, float *dk, float *dv,
+                        const float *dout, const float *att, const float *q, const float *k,
+                        const float *v, int B, int S, int H, int KV, int hd)
 {
-    attn_ctx c = {.dq = dq, .dk = dk, .dv = dv, .dout = dout, .att_c = att, .q = q, .k = k,
-                  .v = v, .B = B, .S = S, .H = H, .KV = KV, .hd = hd};
+    attn_ctx c = {.mm = mm, .dq = dq, .dk = dk, .dv = dv, .scratch = scratch, .dout = dout,
+                  .att_c = att, .q = q, .k = k, .v = v, .B = B, .S = S, .H = H, .KV = KV, .hd = hd};
     pool_for(p, (size_t)B * KV, attn_bwd_task, &c);
 }
 

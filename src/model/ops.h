@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/matmul.h"
 #include "util/pool.h"
 
 /* out (T, D) = wte[ids[t]] (write). */
@@ -42,13 +43,15 @@ void rope_backward(pool *p, float *dx, const int32_t *pos, const float *cos_t,
 
 /* Causal grouped-query attention over B sequences of S tokens (T = B*S).
  * q (T, H*hd), k, v (T, KV*hd); out (T, H*hd) write; att (B, H, S, S) softmax
- * probabilities saved for backward (write; entries above the diagonal are 0). */
-void attention_forward(pool *p, float *out, float *att, const float *q, const float *k,
-                       const float *v, int B, int S, int H, int KV, int hd);
-/* dq write; dk, dv write (each key/value head sums its group's heads in order). */
-void attention_backward(pool *p, float *dq, float *dk, float *dv, const float *dout,
-                        const float *att, const float *q, const float *k, const float *v,
-                        int B, int S, int H, int KV, int hd);
+ * probabilities saved for backward (write; entries above the diagonal are 0).
+ * One task per (sequence, head); its matmuls run on the task's thread. */
+void attention_forward(pool *p, mm_ctx *mm, float *out, float *att, const float *q,
+                       const float *k, const float *v, int B, int S, int H, int KV, int hd);
+/* dq write; dk, dv write (each key/value head sums its group's heads in order).
+ * scratch: pool_threads(p) x S x S floats. */
+void attention_backward(pool *p, mm_ctx *mm, float *scratch, float *dq, float *dk, float *dv,
+                        const float *dout, const float *att, const float *q, const float *k,
+                        const float *v, int B, int S, int H, int KV, int hd);
 
 /* out (n) = silu(gate) * up (write). */
 void swiglu_forward(pool *p, float *out, const float *gate, const float *up, size_t n);

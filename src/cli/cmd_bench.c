@@ -1,0 +1,144 @@
+/* cmd_bench.c: `dokja bench step`: training-step throughput of a config on random
+ * tokens, as tokens/s, GFLOP/s and MFU against this machine's measured FMA peak. */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli/cli.h"
+#include "kernels/peak.h"
+#include "model/model.h"
+#include "train/adamw.h"
+#include "util/progress.h"
+
+static const char STEP_HELP[] =
+    "usage: dokja bench step --model CONFIG --batch B --seq T --steps N [--threads N] [--json]\n"
+    "\n"
+    "Runs N training steps (forward, backward, AdamW) of CONFIG on random tokens after\n"
+    "one warm-up step and prints tokens/s, GFLOP/s and MFU. FLOPs per token are\n"
+    "6 x matmul parameters + 12 x layers x width x T (forward and backward matmuls,\n"
+    "attention included); MFU divides GFLOP/s by the fp32 FMA peak that the benchmark\n"
+    "measures on the same threads. Peak RSS is printed beside the documented formula\n"
+    "(parameters, gradients, AdamW moments, activations). --json: last line one object.\n";
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int bench_step(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(STEP_HELP, stdout);
+        return 0;
+    }
+    enum { O_MODEL = 256, O_BATCH, O_SEQ, O_STEPS, O_THREADS, O_JSON };
+    static const struct option opts[] = {
+        {"model", required_argument, 0, O_MODEL}, {"batch", required_argument, 0, O_BATCH},
+        {"seq", required_argument, 0, O_SEQ}, {"steps", required_argument, 0, O_STEPS},
+        {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
+        {0, 0, 0, 0}};
+    const char *name = argv[0], *cfg_path = NULL;
+    int B = 8, S = 256, steps = 5, threads = 0, json = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case O_MODEL: cfg_path = optarg; break;
+        case O_BATCH: bad = cli_parse_int(optarg, 1, 1 << 16, &B); break;
+        case O_SEQ: bad = cli_parse_int(optarg, 1, 1 << 20, &S); break;
+        case O_STEPS: bad = cli_parse_int(optarg, 1, 1 << 20, &steps); break;
+        case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &threads); break;
+        case O_JSON: json = 1; break;
+        default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (bad)
+            return cli_usage(name, "bad value '%s' for %s", optarg, argv[optind - 1]);
+    }
+    if (!cfg_path)
+        return cli_usage(name, "--model CONFIG is required");
+    dk_err err;
+    model_config cfg;
+    if (model_config_load(&cfg, cfg_path, &err) != 0)
+        return cli_fail(&err);
+    if (S > cfg.max_seq)
+        cfg.max_seq = S;
+    pool *p = pool_new(threads);
+    model *m;
+    if (!p || model_new(&m, &cfg, p, &err) != 0 || model_reserve(m, B, S, &err) != 0) {
+        pool_free(p);
+        return cli_fail(&err);
+    }
+    size_t n = model_numel(m);
+    float *am = calloc(n, sizeof *am), *av = calloc(n, sizeof *av);
+    int32_t *in = malloc((size_t)B * S * sizeof *in), *tg = malloc((size_t)B * S * sizeof *tg);
+    if (!am || !av || !in || !tg) {
+        fprintf(stderr, "dokja: out of memory\n");
+        return DK_EXIT_FAIL;
+    }
+    params_init(model_layout(m), model_params(m), 1);
+    uint64_t r = 0x1234567;
+    for (int i = 0; i < B * S; i++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        in[i] = (int32_t)((r >> 33) % (uint64_t)cfg.vocab_size);
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        tg[i] = (int32_t)((r >> 33) % (uint64_t)cfg.vocab_size);
+    }
+    const char *isa;
+    double peak = peak_fma_gflops(p, 0.5, &isa);
+    adamw_cfg opt = adamw_defaults(1e-4f);
+    double *times = malloc((size_t)steps * sizeof *times);
+    for (int s = 0; s <= steps; s++) { /* step 0 is the warm-up */
+        double t0 = now_seconds();
+        model_zero_grads(m);
+        model_forward_backward(m, in, tg, B, S, 1.0f);
+        adamw_step(p, model_layout(m), model_params(m), model_grads(m), am, av, 0, n, &opt, s + 1);
+        if (s > 0)
+            times[s - 1] = now_seconds() - t0;
+    }
+    qsort(times, (size_t)steps, sizeof *times, cmp_d);
+    double dt = times[steps / 2];
+    double flops = model_train_flops(&cfg, B, S);
+    double tps = (double)B * S / dt, gflops = flops / dt / 1e9;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss = (double)ru.ru_maxrss * 1024.0;
+    double formula = (double)n * 4 * 4 /* params, grads, m, v */ +
+                     (double)model_activation_bytes(&cfg, B, S, pool_threads(p));
+    printf("config        %s: %zu parameters (%llu in matmuls), batch %d x %d, %d threads\n",
+           cfg_path, n, (unsigned long long)model_config_n_matmul_params(&cfg), B, S, pool_threads(p));
+    printf("step          %.3f s (median of %d)\n", dt, steps);
+    printf("throughput    %.0f tokens/s\n", tps);
+    printf("compute       %.1f GFLOP/s = (6 x %llu + 12 x %d x %d x %d) x %.0f tokens/s\n", gflops,
+           (unsigned long long)model_config_n_matmul_params(&cfg), cfg.n_layers, cfg.dim, S, tps);
+    printf("MFU           %.1f %% of the measured %s FMA peak %.0f GFLOP/s\n", 100 * gflops / peak,
+           isa, peak);
+    printf("memory        peak RSS %.0f MiB; formula %.0f MiB (16 bytes per parameter + activations)\n",
+           rss / 1048576, formula / 1048576);
+    if (json)
+        printf("{\"tokens_per_s\": %.2f, \"gflops\": %.2f, \"mfu\": %.4f, \"peak_gflops\": %.1f, "
+               "\"step_s\": %.5f, \"params\": %zu, \"threads\": %d, \"peak_rss_bytes\": %.0f, "
+               "\"formula_bytes\": %.0f}\n",
+               tps, gflops, gflops / peak, peak, dt, n, pool_threads(p), rss, formula);
+    free(times);
+    free(in);
+    free(tg);
+    free(am);
+    free(av);
+    model_free(m);
+    pool_free(p);
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    static const cli_sub subs[] = {
+        {"step", bench_step, "training-step throughput, GFLOP/s and MFU of a config"},
+        {NULL, NULL, NULL}};
+    return cli_dispatch(argv[0], subs, argc, argv);
+}

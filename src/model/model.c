@@ -1,0 +1,367 @@
+/* model.c: the decoder's forward and backward passes over a batch.
+ *
+ * Activations (T = B*S tokens), saved per layer for backward:
+ *   x      (L+1, T, D)  residual stream entering each layer (x[L] leaves the last)
+ *   ln1    (L, T, D), rstd1 (L, T)      input RMSNorm
+ *   q      (L, T, H*hd), k, v (L, T, KV*hd)   after RoPE (q, k)
+ *   att    (L, B, H, S, S)              softmax probabilities
+ *   atty   (L, T, H*hd)                 attention output before o_proj
+ *   xmid   (L, T, D)                    residual after attention
+ *   ln2    (L, T, D), rstd2 (L, T)      post-attention RMSNorm
+ *   gate, up, h (L, T, F)               MLP, h = silu(gate) * up
+ *   lnf    (T, D), rstdf (T)            final RMSNorm
+ * The LM head and cross-entropy run over chunks of XENT_CHUNK tokens, so the
+ * (T, V) logits are never materialised: a (XENT_CHUNK, V) buffer holds the logits,
+ * then their gradient in place. Backward scratch: dres, dln (T, D), dq, datty
+ * (T, H*hd), dk, dv (T, KV*hd), dgate, dup, dh (T, F). */
+#include "model/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/matmul.h"
+#include "model/ops.h"
+
+#define XENT_CHUNK 256
+
+typedef struct {
+    float *x, *ln1, *rstd1, *q, *k, *v, *att, *atty, *xmid, *ln2, *rstd2, *gate, *up, *h;
+    float *lnf, *rstdf, *logits;
+    float *dres, *dln, *dq, *dk, *dv, *datty, *dgate, *dup, *dh;
+    int32_t *pos;
+    double *row_loss;
+    float *attn_scratch; /* (threads, S, S) */
+} acts;
+
+struct model {
+    model_config cfg;
+    param_layout layout;
+    float *params, *grads;
+    model_view pv, gv;
+    pool *pl;
+    mm_ctx *mm;
+    float *rope_cos, *rope_sin;
+    acts a;
+    float *act_mem;
+    int B, S; /* reserved shape */
+};
+
+const model_config *model_cfg(const model *m) { return &m->cfg; }
+const param_layout *model_layout(const model *m) { return &m->layout; }
+float *model_params(model *m) { return m->params; }
+float *model_grads(model *m) { return m->grads; }
+size_t model_numel(const model *m) { return m->layout.numel; }
+
+int model_new(model **out, const model_config *cfg, pool *p, dk_err *err)
+{
+    *out = NULL;
+    model *m = calloc(1, sizeof *m);
+    if (!m)
+        return dk_errf(err, "out of memory");
+    m->cfg = *cfg;
+    if (model_config_validate(&m->cfg, "config", err) != 0 ||
+        params_layout(&m->layout, &m->cfg, err) != 0) {
+        free(m);
+        return -1;
+    }
+    m->pl = p;
+    size_t n = m->layout.numel, half = (size_t)m->cfg.head_dim / 2;
+    m->params = calloc(n, sizeof *m->params);
+    m->grads = calloc(n, sizeof *m->grads);
+    m->pv.layers = calloc((size_t)cfg->n_layers, sizeof *m->pv.layers);
+    m->gv.layers = calloc((size_t)cfg->n_layers, sizeof *m->gv.layers);
+    m->rope_cos = malloc((size_t)m->cfg.max_seq * half * sizeof(float));
+    m->rope_sin = malloc((size_t)m->cfg.max_seq * half * sizeof(float));
+    m->mm = mm_ctx_new(p);
+    if (!m->params || !m->grads || !m->pv.layers || !m->gv.layers || !m->rope_cos ||
+        !m->rope_sin || !m->mm) {
+        model_free(m);
+        return dk_errf(err, "out of memory for a model of %zu parameters", n);
+    }
+    params_view(&m->layout, m->params, &m->pv);
+    params_view(&m->layout, m->grads, &m->gv);
+    rope_tables(m->rope_cos, m->rope_sin, m->cfg.max_seq, m->cfg.head_dim, m->cfg.rope_theta);
+    *out = m;
+    return 0;
+}
+
+void model_free(model *m)
+{
+    if (!m)
+        return;
+    free(m->act_mem);
+    free(m->a.pos);
+    free(m->a.row_loss);
+    mm_ctx_free(m->mm);
+    free(m->rope_cos);
+    free(m->rope_sin);
+    free(m->pv.layers);
+    free(m->gv.layers);
+    free(m->params);
+    free(m->grads);
+    params_layout_free(&m->layout);
+    free(m);
+}
+
+/* Sizes (in floats) of each activation buffer, in one place for the allocator and
+ * the documented formula. */
+typedef struct {
+    size_t x, ln, rstd, q, kv, att, ffn, lnf, logits, scratch, attn_scratch;
+} act_sizes;
+
+static act_sizes sizes_for(const model_config *c, int B, int S, int threads)
+{
+    size_t T = (size_t)B * S, L = (size_t)c->n_layers, D = (size_t)c->dim;
+    size_t Q = (size_t)c->n_heads * c->head_dim, KV = (size_t)c->n_kv_heads * c->head_dim;
+    size_t chunk = T < XENT_CHUNK ? T : XENT_CHUNK;
+    act_sizes s;
+    s.x = (L + 1) * T * D;
+    s.ln = L * T * D;           /* ln1, ln2, xmid each */
+    s.rstd = L * T;             /* rstd1, rstd2 each */
+    s.q = L * T * Q;            /* q, atty each */
+    s.kv = L * T * KV;          /* k, v each */
+    s.att = L * (size_t)B * c->n_heads * (size_t)S * S;
+    s.ffn = L * T * (size_t)c->ffn_dim; /* gate, up, h each */
+    s.lnf = T * D + T;
+    s.logits = chunk * (size_t)c->vocab_size;
+    s.scratch = 2 * T * D + 2 * T * Q + 2 * T * KV + 3 * T * (size_t)c->ffn_dim;
+    s.attn_scratch = (size_t)threads * S * S;
+    return s;
+}
+
+static size_t total_floats(act_sizes s)
+{
+    return s.x + 3 * s.ln + 2 * s.rstd + 2 * s.q + 2 * s.kv + s.att + 3 * s.ffn + s.lnf +
+           s.logits + s.scratch + s.attn_scratch;
+}
+
+size_t model_activation_bytes(const model_config *c, int B, int S, int threads)
+{
+    return total_floats(sizes_for(c, B, S, threads)) * sizeof(float);
+}
+
+int model_reserve(model *m, int B, int S, dk_err *err)
+{
+    if (B <= 0 || S <= 0 || S > m->cfg.max_seq)
+        return dk_errf(err, "batch shape %d x %d is invalid (max_position_embeddings %d)", B, S,
+                       m->cfg.max_seq);
+    if (m->act_mem && B * S <= m->B * m->S && S <= m->S && B <= m->B)
+        return 0;
+    free(m->act_mem);
+    free(m->a.pos);
+    free(m->a.row_loss);
+    m->act_mem = NULL;
+    act_sizes s = sizes_for(&m->cfg, B, S, pool_threads(m->pl));
+    size_t T = (size_t)B * S, D = (size_t)m->cfg.dim, F = (size_t)m->cfg.ffn_dim;
+    size_t Q = (size_t)m->cfg.n_heads * m->cfg.head_dim, KV = (size_t)m->cfg.n_kv_heads * m->cfg.head_dim;
+    float *p = malloc(total_floats(s) * sizeof(float));
+    m->a.pos = malloc(T * sizeof *m->a.pos);
+    m->a.row_loss = malloc(T * sizeof *m->a.row_loss);
+    if (!p || !m->a.pos || !m->a.row_loss) {
+        free(p);
+        return dk_errf(err, "out of memory for activations of a %d x %d batch (%zu MiB)", B, S,
+                       total_floats(s) * sizeof(float) >> 20);
+    }
+    m->act_mem = p;
+    acts *a = &m->a;
+    a->x = p; p += s.x;
+    a->ln1 = p; p += s.ln;
+    a->xmid = p; p += s.ln;
+    a->ln2 = p; p += s.ln;
+    a->rstd1 = p; p += s.rstd;
+    a->rstd2 = p; p += s.rstd;
+    a->q = p; p += s.q;
+    a->atty = p; p += s.q;
+    a->k = p; p += s.kv;
+    a->v = p; p += s.kv;
+    a->att = p; p += s.att;
+    a->gate = p; p += s.ffn;
+    a->up = p; p += s.ffn;
+    a->h = p; p += s.ffn;
+    a->lnf = p; p += T * D;
+    a->rstdf = p; p += T;
+    a->logits = p; p += s.logits;
+    a->dres = p; p += T * D;
+    a->dln = p; p += T * D;
+    a->dq = p; p += T * Q;
+    a->datty = p; p += T * Q;
+    a->dk = p; p += T * KV;
+    a->dv = p; p += T * KV;
+    a->dgate = p; p += T * F;
+    a->dup = p; p += T * F;
+    a->dh = p; p += T * F;
+    a->attn_scratch = p; p += s.attn_scratch;
+    m->B = B;
+    m->S = S;
+    return 0;
+}
+
+void model_zero_grads(model *m) { memset(m->grads, 0, m->layout.numel * sizeof(float)); }
+
+/* y (T, N) = x (T, K) W^T (+ b) with W (N, K): beta 1 adds to y. */
+static void linear_fwd(model *m, float *y, const float *x, const float *W, const float *b, int T,
+                       int N, int K, float beta)
+{
+    mm_f32(m->mm, 0, 1, T, N, K, x, K, W, K, beta, y, N);
+    if (b)
+        bias_forward(m->pl, y, b, T, N);
+}
+
+/* dx (T, K) (+)= dy W ; dW (N, K) += dy^T x ; db += colsum(dy). */
+static void linear_bwd(model *m, float *dx, float *dW, float *db, const float *dy, const float *x,
+                       const float *W, int T, int N, int K, float beta)
+{
+    if (dx)
+        mm_f32(m->mm, 0, 0, T, K, N, dy, N, W, K, beta, dx, K);
+    mm_f32(m->mm, 1, 0, N, K, T, dy, N, x, K, 1.0f, dW, K);
+    if (db)
+        bias_backward(m->pl, db, dy, T, N);
+}
+
+static void forward_body(model *m, const int32_t *inputs, int B, int S)
+{
+    const model_config *c = &m->cfg;
+    acts *a = &m->a;
+    int T = B * S, D = c->dim, F = c->ffn_dim, H = c->n_heads, KVH = c->n_kv_heads,
+        hd = c->head_dim, Q = H * hd, KV = KVH * hd;
+    for (int t = 0; t < T; t++)
+        a->pos[t] = t % S;
+    embedding_forward(m->pl, a->x, inputs, m->pv.embed, T, D);
+    for (int l = 0; l < c->n_layers; l++) {
+        const layer_view *w = &m->pv.layers[l];
+        size_t o = (size_t)l * T;
+        float *x = a->x + o * D, *ln1 = a->ln1 + o * D, *q = a->q + o * Q, *k = a->k + o * KV,
+              *v = a->v + o * KV, *atty = a->atty + o * Q, *xmid = a->xmid + o * D,
+              *ln2 = a->ln2 + o * D, *gate = a->gate + o * F, *up = a->up + o * F,
+              *h = a->h + o * F, *xnext = a->x + (o + T) * D;
+        float *att = a->att + (size_t)l * B * H * S * S;
+        rmsnorm_forward(m->pl, ln1, a->rstd1 + o, x, w->attn_norm, T, D, (float)c->norm_eps);
+        linear_fwd(m, q, ln1, w->wq, w->bq, T, Q, D, 0.0f);
+        linear_fwd(m, k, ln1, w->wk, w->bk, T, KV, D, 0.0f);
+        linear_fwd(m, v, ln1, w->wv, w->bv, T, KV, D, 0.0f);
+        rope_forward(m->pl, q, a->pos, m->rope_cos, m->rope_sin, T, H, hd);
+        rope_forward(m->pl, k, a->pos, m->rope_cos, m->rope_sin, T, KVH, hd);
+        attention_forward(m->pl, m->mm, atty, att, q, k, v, B, S, H, KVH, hd);
+        memcpy(xmid, x, (size_t)T * D * sizeof(float));
+        linear_fwd(m, xmid, atty, w->wo, NULL, T, D, Q, 1.0f);
+        rmsnorm_forward(m->pl, ln2, a->rstd2 + o, xmid, w->mlp_norm, T, D, (float)c->norm_eps);
+        linear_fwd(m, gate, ln2, w->wgate, NULL, T, F, D, 0.0f);
+        linear_fwd(m, up, ln2, w->wup, NULL, T, F, D, 0.0f);
+        swiglu_forward(m->pl, h, gate, up, (size_t)T * F);
+        memcpy(xnext, xmid, (size_t)T * D * sizeof(float));
+        linear_fwd(m, xnext, h, w->wdown, NULL, T, D, F, 1.0f);
+    }
+    rmsnorm_forward(m->pl, a->lnf, a->rstdf, a->x + (size_t)c->n_layers * T * D, m->pv.norm, T, D,
+                    (float)c->norm_eps);
+}
+
+/* LM head + cross-entropy over chunks; with backward, fills dres (T, D) with the
+ * gradient at the final norm's output and accumulates the head's gradient. */
+static double head_loss(model *m, const int32_t *targets, int T, double *row_loss, int backward,
+                        float grad_scale, size_t *n_valid)
+{
+    const model_config *c = &m->cfg;
+    acts *a = &m->a;
+    int D = c->dim, V = c->vocab_size;
+    size_t valid = 0;
+    for (int t = 0; t < T; t++)
+        valid += targets[t] != MODEL_IGNORE_INDEX;
+    *n_valid = valid;
+    float scale = valid ? grad_scale / (float)valid : 0.0f;
+    for (int t0 = 0; t0 < T; t0 += XENT_CHUNK) {
+        int n = T - t0 < XENT_CHUNK ? T - t0 : XENT_CHUNK;
+        const float *x = a->lnf + (size_t)t0 * D;
+        mm_f32(m->mm, 0, 1, n, V, D, x, D, m->pv.lm_head, D, 0.0f, a->logits, V);
+        xent_forward_backward(m->pl, a->logits, a->row_loss + t0, targets + t0, (size_t)n, V,
+                              MODEL_IGNORE_INDEX, scale);
+        if (backward)
+            linear_bwd(m, a->dln + (size_t)t0 * D, m->gv.lm_head, NULL, a->logits, x,
+                       m->pv.lm_head, n, V, D, 0.0f);
+    }
+    double sum = 0;
+    for (int t = 0; t < T; t++) /* fixed order: deterministic */
+        sum += a->row_loss[t];
+    if (row_loss)
+        memcpy(row_loss, a->row_loss, (size_t)T * sizeof *row_loss);
+    return valid ? sum / (double)valid : 0.0;
+}
+
+static void backward_body(model *m, const int32_t *inputs, int B, int S)
+{
+    const model_config *c = &m->cfg;
+    acts *a = &m->a;
+    int T = B * S, D = c->dim, F = c->ffn_dim, H = c->n_heads, KVH = c->n_kv_heads,
+        hd = c->head_dim, Q = H * hd, KV = KVH * hd;
+    /* dres = d loss / d x[L] through the final norm (dln holds d/d lnf). */
+    memset(a->dres, 0, (size_t)T * D * sizeof(float));
+    rmsnorm_backward(m->pl, a->dres, m->gv.norm, a->dln, a->x + (size_t)c->n_layers * T * D,
+                     m->pv.norm, a->rstdf, T, D);
+    for (int l = c->n_layers - 1; l >= 0; l--) {
+        const layer_view *w = &m->pv.layers[l];
+        layer_view *g = &m->gv.layers[l];
+        size_t o = (size_t)l * T;
+        float *x = a->x + o * D, *ln1 = a->ln1 + o * D, *q = a->q + o * Q, *k = a->k + o * KV,
+              *v = a->v + o * KV, *atty = a->atty + o * Q, *xmid = a->xmid + o * D,
+              *ln2 = a->ln2 + o * D, *gate = a->gate + o * F, *up = a->up + o * F,
+              *h = a->h + o * F;
+        float *att = a->att + (size_t)l * B * H * S * S;
+        /* MLP: x[l+1] = xmid + down(swiglu(gate(ln2), up(ln2))) */
+        linear_bwd(m, a->dh, g->wdown, NULL, a->dres, h, w->wdown, T, D, F, 0.0f);
+        swiglu_backward(m->pl, a->dgate, a->dup, a->dh, gate, up, (size_t)T * F);
+        linear_bwd(m, a->dln, g->wgate, NULL, a->dgate, ln2, w->wgate, T, F, D, 0.0f);
+        linear_bwd(m, a->dln, g->wup, NULL, a->dup, ln2, w->wup, T, F, D, 1.0f);
+        rmsnorm_backward(m->pl, a->dres, g->mlp_norm, a->dln, xmid, w->mlp_norm,
+                         a->rstd2 + o, T, D);
+        /* attention: xmid = x + o_proj(attention(rope(q), rope(k), v)) */
+        linear_bwd(m, a->datty, g->wo, NULL, a->dres, atty, w->wo, T, D, Q, 0.0f);
+        attention_backward(m->pl, m->mm, a->attn_scratch, a->dq, a->dk, a->dv, a->datty, att, q,
+                           k, v, B, S, H, KVH, hd);
+        rope_backward(m->pl, a->dq, a->pos, m->rope_cos, m->rope_sin, T, H, hd);
+        rope_backward(m->pl, a->dk, a->pos, m->rope_cos, m->rope_sin, T, KVH, hd);
+        linear_bwd(m, a->dln, g->wq, g->bq, a->dq, ln1, w->wq, T, Q, D, 0.0f);
+        linear_bwd(m, a->dln, g->wk, g->bk, a->dk, ln1, w->wk, T, KV, D, 1.0f);
+        linear_bwd(m, a->dln, g->wv, g->bv, a->dv, ln1, w->wv, T, KV, D, 1.0f);
+        rmsnorm_backward(m->pl, a->dres, g->attn_norm, a->dln, x, w->attn_norm, a->rstd1 + o, T, D);
+    }
+    embedding_backward(m->gv.embed, a->dres, inputs, T, D);
+}
+
+double model_forward_backward(model *m, const int32_t *inputs, const int32_t *targets, int B,
+                              int S, float grad_scale)
+{
+    if (model_reserve(m, B, S, NULL) != 0)
+        return NAN;
+    size_t valid;
+    forward_body(m, inputs, B, S);
+    double loss = head_loss(m, targets, B * S, NULL, 1, grad_scale, &valid);
+    backward_body(m, inputs, B, S);
+    return loss;
+}
+
+double model_forward_loss(model *m, const int32_t *inputs, const int32_t *targets, int B, int S,
+                          double *row_loss)
+{
+    if (model_reserve(m, B, S, NULL) != 0)
+        return NAN;
+    size_t valid;
+    forward_body(m, inputs, B, S);
+    return head_loss(m, targets, B * S, row_loss, 0, 1.0f, &valid);
+}
+
+void model_forward_logits(model *m, const int32_t *inputs, int B, int S, float *logits)
+{
+    if (model_reserve(m, B, S, NULL) != 0)
+        return;
+    forward_body(m, inputs, B, S);
+    const model_config *c = &m->cfg;
+    mm_f32(m->mm, 0, 1, B * S, c->vocab_size, c->dim, m->a.lnf, c->dim, m->pv.lm_head, c->dim,
+           0.0f, logits, c->vocab_size);
+}
+
+double model_train_flops(const model_config *c, int B, int S)
+{
+    double tokens = (double)B * S;
+    return tokens * (6.0 * (double)model_config_n_matmul_params(c) +
+                     12.0 * c->n_layers * c->dim * (double)S);
+}

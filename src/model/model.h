@@ -1,0 +1,57 @@
+/* model.h: a Llama-family decoder: parameters, gradients, activations, and the
+ * training pass (forward, loss, backward) and evaluation pass over a batch.
+ *
+ * build/free pairs: model_new allocates the parameter and gradient buffers (one
+ * contiguous float32 buffer each, laid out by params.h); model_reserve allocates the
+ * activations for a batch shape once, and every later pass of that shape or smaller
+ * reuses them: the training loop never allocates. */
+#ifndef DK_MODEL_MODEL_H
+#define DK_MODEL_MODEL_H
+
+#include <stdint.h>
+
+#include "model/config.h"
+#include "model/params.h"
+#include "util/pool.h"
+
+#define MODEL_IGNORE_INDEX (-100)
+
+typedef struct model model;
+
+/* Parameters are zero until initialised (params_init on model_params) or loaded. */
+int model_new(model **out, const model_config *cfg, pool *p, dk_err *err);
+void model_free(model *m);
+
+const model_config *model_cfg(const model *m);
+const param_layout *model_layout(const model *m);
+float *model_params(model *m);   /* numel floats */
+float *model_grads(model *m);    /* numel floats, same layout */
+size_t model_numel(const model *m);
+
+/* Allocates activations for B sequences of S tokens (S <= max_position_embeddings). */
+int model_reserve(model *m, int B, int S, dk_err *err);
+/* Bytes of activation memory model_reserve(B, S) allocates on `threads` threads (the
+ * documented formula, docs/model.md). */
+size_t model_activation_bytes(const model_config *c, int B, int S, int threads);
+
+/* Training pass on inputs/targets (B, S): returns the mean cross-entropy over
+ * targets != MODEL_IGNORE_INDEX and ADDS the gradient of that mean to the
+ * gradients (call model_zero_grads first; accumulation over micro-batches is the
+ * caller's choice of scale: grads are of the mean of this batch times grad_scale). */
+double model_forward_backward(model *m, const int32_t *inputs, const int32_t *targets, int B,
+                              int S, float grad_scale);
+/* Forward only: the mean loss (and per-position losses into row_loss, (B*S), if
+ * not NULL). */
+double model_forward_loss(model *m, const int32_t *inputs, const int32_t *targets, int B, int S,
+                          double *row_loss);
+/* Forward only: logits (B*S, V) of every position. */
+void model_forward_logits(model *m, const int32_t *inputs, int B, int S, float *logits);
+
+void model_zero_grads(model *m);
+
+/* Floating-point operations of one training pass on B x S tokens: 6 x matmul
+ * parameters per token plus attention 12 x layers x width x S per token (both
+ * directions: forward 2, backward 4), the figure MFU divides. */
+double model_train_flops(const model_config *c, int B, int S);
+
+#endif

@@ -1,0 +1,137 @@
+/* test_model.c: the whole decoder: gradients against finite differences,
+ * determinism across thread counts, and overfitting one batch. (Exact parity with
+ * PyTorch is in test_torch_parity.c.) */
+#include <math.h>
+#include <stdlib.h>
+
+#include "model/model.h"
+#include "test.h"
+#include "train/adamw.h"
+
+static model_config tiny(int bias, int tie)
+{
+    model_config c = {.dim = 16, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .ffn_dim = 24,
+                      .vocab_size = 20, .max_seq = 16, .rope_theta = 10000.0, .norm_eps = 1e-5,
+                      .tie_embeddings = tie, .qkv_bias = bias};
+    dk_err err;
+    model_config_validate(&c, "tiny", &err);
+    return c;
+}
+
+static void batch(int32_t *in, int32_t *tg, int B, int S, int V, unsigned seed)
+{
+    srand(seed);
+    for (int i = 0; i < B * S; i++)
+        in[i] = rand() % V;
+    for (int b = 0; b < B; b++)
+        for (int s = 0; s < S; s++)
+            tg[b * S + s] = s + 1 < S ? in[b * S + s + 1] : MODEL_IGNORE_INDEX;
+}
+
+TEST(model_gradients_match_finite_differences)
+{
+    model_config c = tiny(1, 0);
+    pool *p = pool_new(2);
+    model *m;
+    dk_err err;
+    CHECK(model_new(&m, &c, p, &err) == 0);
+    float *w = model_params(m);
+    params_init(model_layout(m), w, 7);
+    for (size_t i = 0; i < model_numel(m); i++) /* larger weights: a less linear model */
+        w[i] *= 4.0f;
+    enum { B = 2, S = 5 };
+    int32_t in[B * S], tg[B * S];
+    batch(in, tg, B, S, c.vocab_size, 3);
+    model_zero_grads(m);
+    model_forward_backward(m, in, tg, B, S, 1.0f);
+    const float *g = model_grads(m);
+    const param_layout *l = model_layout(m);
+    int checked = 0;
+    for (size_t t = 0; t < l->n_info; t++) {
+        const param_info *pi = &l->info[t];
+        for (int k = 0; k < 3; k++) {
+            size_t i = pi->offset + (size_t)(k * 7919) % pi->numel;
+            float keep = w[i];
+            double h = 1e-2;
+            w[i] = keep + (float)h;
+            double lp = model_forward_loss(m, in, tg, B, S, NULL);
+            w[i] = keep - (float)h;
+            double lm = model_forward_loss(m, in, tg, B, S, NULL);
+            w[i] = keep;
+            double fd = (lp - lm) / (2 * h);
+            CHECK_MSG(fabs(fd - g[i]) <= 2e-3 + 2e-2 * fabs(fd), "%s[%zu]: analytic %g, numeric %g",
+                      pi->name, i - pi->offset, g[i], fd);
+            checked++;
+        }
+    }
+    CHECK(checked > 40);
+    model_free(m);
+    pool_free(p);
+}
+
+TEST(model_gradients_are_bit_identical_for_1_2_3_threads)
+{
+    model_config c = tiny(0, 1);
+    enum { B = 3, S = 9 };
+    int32_t in[B * S], tg[B * S];
+    batch(in, tg, B, S, c.vocab_size, 5);
+    float *first = NULL;
+    double first_loss = 0;
+    for (int nt = 1; nt <= 3; nt++) {
+        pool *p = pool_new(nt);
+        model *m;
+        dk_err err;
+        CHECK(model_new(&m, &c, p, &err) == 0);
+        params_init(model_layout(m), model_params(m), 11);
+        model_zero_grads(m);
+        double loss = model_forward_backward(m, in, tg, B, S, 1.0f);
+        if (!first) {
+            first = malloc(model_numel(m) * sizeof *first);
+            memcpy(first, model_grads(m), model_numel(m) * sizeof *first);
+            first_loss = loss;
+        } else {
+            CHECK(loss == first_loss);
+            CHECK_MSG(memcmp(first, model_grads(m), model_numel(m) * sizeof *first) == 0,
+                      "gradients differ with %d threads", nt);
+        }
+        model_free(m);
+        pool_free(p);
+    }
+    free(first);
+}
+
+TEST(model_overfits_one_batch)
+{
+    model_config c = {.dim = 64, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .ffn_dim = 128,
+                      .vocab_size = 64, .max_seq = 32, .rope_theta = 10000.0, .norm_eps = 1e-5};
+    dk_err err;
+    CHECK(model_config_validate(&c, "c", &err) == 0);
+    pool *p = pool_new(2);
+    model *m;
+    CHECK(model_new(&m, &c, p, &err) == 0);
+    size_t n = model_numel(m);
+    params_init(model_layout(m), model_params(m), 1);
+    float *mo = calloc(n, sizeof *mo), *vo = calloc(n, sizeof *vo);
+    enum { B = 4, S = 16 };
+    int32_t in[B * S], tg[B * S];
+    batch(in, tg, B, S, c.vocab_size, 9);
+    adamw_cfg opt = adamw_defaults(1e-2f);
+    opt.weight_decay = 0;
+    double loss = 0, first = 0;
+    int step;
+    for (step = 1; step <= 300; step++) {
+        model_zero_grads(m);
+        loss = model_forward_backward(m, in, tg, B, S, 1.0f);
+        if (step == 1)
+            first = loss;
+        if (loss < 0.05)
+            break;
+        adamw_step(p, model_layout(m), model_params(m), model_grads(m), mo, vo, 0, n, &opt, step);
+    }
+    CHECK_MSG(fabs(first - log(64.0)) < 0.2, "initial loss %g, expected about ln 64", first);
+    CHECK_MSG(loss < 0.05, "loss %g after %d steps", loss, step);
+    free(mo);
+    free(vo);
+    model_free(m);
+    pool_free(p);
+}

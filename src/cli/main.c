@@ -21,6 +21,7 @@ static const cli_sub COMMANDS[] = {
     {"corpus", cmd_corpus, "build text corpora (the built-in default from Debian packages)"},
     {"data", cmd_data, "tokenize text sources into a verified training dataset"},
     {"tokenizer", cmd_tokenizer, "train, apply and measure byte-level BPE tokenizers"},
+    {"train", cmd_train, "pretrain a model from scratch on a dataset, with checkpoints"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},
 };

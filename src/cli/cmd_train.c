@@ -1,0 +1,111 @@
+/* cmd_train.c: `dokja train`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "train/train.h"
+
+static const char HELP[] =
+    "usage: dokja train --data DIR --model CONFIG -o RUN [options]\n"
+    "       dokja train --resume RUN --data DIR --model CONFIG [same options]\n"
+    "\n"
+    "Pretrains a Llama-family model from random initialisation (a pure function of the\n"
+    "config and --seed) on a dataset built by `dokja data build`. RUN ends as a model\n"
+    "directory (config.json, model.safetensors, dokja_tokenizer.json) with metrics.jsonl,\n"
+    "loss.svg, run.json and checkpoints/. Same data, config, seed, build and thread count\n"
+    "give byte-identical models; a killed run resumed with --resume ends identical too.\n"
+    "\n"
+    "  --data DIR              dataset directory (verified on load)\n"
+    "  --model CONFIG          Hugging Face Llama config.json\n"
+    "  -o, --output RUN        run directory to create\n"
+    "  --resume RUN            continue RUN from its newest valid checkpoint\n"
+    "  --init-from MODEL       start from MODEL's weights instead of random (recorded)\n"
+    "  --steps N               optimizer steps (1000)\n"
+    "  --batch-size B          sequences per optimizer step (8)\n"
+    "  --micro-batch M         sequences per forward/backward; B/M steps accumulate (B)\n"
+    "  --seq-len T             tokens per sequence (256)\n"
+    "  --lr LR                 peak learning rate (3e-4); --min-lr (LR/10) is the cosine floor\n"
+    "  --warmup N              linear warmup steps (min(100, steps/10))\n"
+    "  --weight-decay W        AdamW decay on matrices (0.1)\n"
+    "  --grad-clip C           global gradient-norm limit (1.0; 0 = off)\n"
+    "  --seed S                initialisation and data order (1)\n"
+    "  --threads N             threads (all CPUs)\n"
+    "  --checkpoint-every N    steps between checkpoints (100); --keep-checkpoints K (3)\n"
+    "  --eval-every N          steps between validation losses per source (100);\n"
+    "                          --eval-batches N micro-batches per source (4)\n"
+    "  -q, --quiet             no progress lines\n";
+
+int cmd_train(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(HELP, stdout);
+        return 0;
+    }
+    enum { O_DATA = 256, O_MODEL, O_RESUME, O_INIT, O_STEPS, O_BATCH, O_MICRO, O_SEQ, O_LR,
+           O_MINLR, O_WARM, O_WD, O_CLIP, O_SEED, O_THREADS, O_CKPT, O_KEEP, O_EVAL, O_EVALB };
+    static const struct option opts[] = {
+        {"data", required_argument, 0, O_DATA}, {"model", required_argument, 0, O_MODEL},
+        {"output", required_argument, 0, 'o'}, {"resume", required_argument, 0, O_RESUME},
+        {"init-from", required_argument, 0, O_INIT}, {"steps", required_argument, 0, O_STEPS},
+        {"batch-size", required_argument, 0, O_BATCH}, {"micro-batch", required_argument, 0, O_MICRO},
+        {"seq-len", required_argument, 0, O_SEQ}, {"lr", required_argument, 0, O_LR},
+        {"min-lr", required_argument, 0, O_MINLR}, {"warmup", required_argument, 0, O_WARM},
+        {"weight-decay", required_argument, 0, O_WD}, {"grad-clip", required_argument, 0, O_CLIP},
+        {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
+        {"checkpoint-every", required_argument, 0, O_CKPT}, {"keep-checkpoints", required_argument, 0, O_KEEP},
+        {"eval-every", required_argument, 0, O_EVAL}, {"eval-batches", required_argument, 0, O_EVALB},
+        {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
+    train_opts o;
+    train_defaults(&o);
+    const char *name = argv[0];
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:q", opts, NULL)) != -1) {
+        uint64_t u;
+        int bad = 0;
+        double d = 0;
+        char *end = NULL;
+        if (c == O_LR || c == O_MINLR || c == O_WD || c == O_CLIP) {
+            d = strtod(optarg, &end);
+            bad = *end || !(d >= 0) || d > 1e6;
+        }
+        switch (c) {
+        case O_DATA: o.data_dir = optarg; break;
+        case O_MODEL: o.config_path = optarg; break;
+        case 'o': o.out_dir = optarg; break;
+        case O_RESUME: o.out_dir = optarg; o.resume = 1; break;
+        case O_INIT: o.init_from = optarg; break;
+        case O_STEPS: bad = cli_parse_u64(optarg, 1, 1ull << 40, &u); o.steps = (long)u; break;
+        case O_BATCH: bad = cli_parse_int(optarg, 1, 1 << 20, &o.batch_size); break;
+        case O_MICRO: bad = cli_parse_int(optarg, 1, 1 << 20, &o.micro_batch); break;
+        case O_SEQ: bad = cli_parse_int(optarg, 1, 1 << 20, &o.seq_len); break;
+        case O_LR: o.lr = d; break;
+        case O_MINLR: o.min_lr = d; break;
+        case O_WARM: bad = cli_parse_u64(optarg, 0, 1ull << 40, &u); o.warmup = (long)u; break;
+        case O_WD: o.weight_decay = d; break;
+        case O_CLIP: o.grad_clip = d; break;
+        case O_SEED: bad = cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed); break;
+        case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &o.threads); break;
+        case O_CKPT: bad = cli_parse_u64(optarg, 0, 1ull << 40, &u); o.checkpoint_every = (long)u; break;
+        case O_KEEP: bad = cli_parse_int(optarg, 1, 1 << 20, &o.keep_checkpoints); break;
+        case O_EVAL: bad = cli_parse_u64(optarg, 0, 1ull << 40, &u); o.eval_every = (long)u; break;
+        case O_EVALB: bad = cli_parse_int(optarg, 1, 1 << 20, &o.eval_batches); break;
+        case 'q': o.quiet = 1; break;
+        default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (bad)
+            return cli_usage(name, "bad value '%s' for %s", optarg, argv[optind - 1]);
+    }
+    if (optind < argc)
+        return cli_usage(name, "unexpected argument '%s'", argv[optind]);
+    if (!o.data_dir || !o.config_path || !o.out_dir)
+        return cli_usage(name, "--data, --model and -o RUN (or --resume RUN) are required");
+    if (o.micro_batch && o.batch_size % o.micro_batch)
+        return cli_usage(name, "--batch-size %d is not a multiple of --micro-batch %d", o.batch_size,
+                         o.micro_batch);
+    dk_err err;
+    return train_run(&o, &err) == 0 ? 0 : cli_fail(&err);
+}

@@ -1,0 +1,459 @@
+/* train.c: the training loop (see train.h). */
+#include "train/train.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data/dataset.h"
+#include "kernels/peak.h"
+#include "model/model_io.h"
+#include "train/adamw.h"
+#include "train/checkpoint.h"
+#include "train/grad.h"
+#include "train/plot.h"
+#include "train/sampler.h"
+#include "train/schedule.h"
+#include "util/fs.h"
+#include "util/hash.h"
+#include "util/progress.h"
+
+void train_defaults(train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->steps = 1000;
+    o->batch_size = 8;
+    o->seq_len = 256;
+    o->lr = 3e-4;
+    o->min_lr = -1; /* default: lr / 10 */
+    o->weight_decay = 0.1;
+    o->grad_clip = 1.0;
+    o->warmup = -1; /* default: min(100, steps / 10) */
+    o->seed = 1;
+    o->checkpoint_every = 100;
+    o->keep_checkpoints = 3;
+    o->eval_every = 100;
+    o->eval_batches = 4;
+}
+
+/* ---- metrics history (for the picture) ---------------------------------------------- */
+
+typedef struct {
+    double *x, *y;
+    size_t n, cap;
+} series;
+
+static void series_add(series *s, double x, double y)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 256;
+        double *nx = realloc(s->x, nc * sizeof *nx), *ny = nx ? realloc(s->y, nc * sizeof *ny) : NULL;
+        if (!nx || !ny) {
+            if (nx)
+                s->x = nx;
+            return; /* the picture loses a point; training goes on */
+        }
+        s->x = nx;
+        s->y = ny;
+        s->cap = nc;
+    }
+    s->x[s->n] = x;
+    s->y[s->n++] = y;
+}
+
+typedef struct {
+    const train_opts *o;
+    dataset data;
+    model *m;
+    pool *pl;
+    float *adam_m, *adam_v;
+    sampler smp;
+    int32_t *in, *tg;
+    series train_loss, *val_loss; /* val per source */
+    char run[4096];
+    double peak;
+} trainer;
+
+static int mkpath(char *buf, size_t cap, const char *dir, const char *name)
+{
+    return snprintf(buf, cap, "%s/%s", dir, name) < (int)cap ? 0 : -1;
+}
+
+static void write_plot(trainer *t)
+{
+    size_t n = 1 + t->data.n_sources;
+    plot_series *s = calloc(n, sizeof *s);
+    char (*names)[128] = calloc(n, sizeof *names);
+    if (!s || !names) {
+        free(s);
+        free(names);
+        return;
+    }
+    s[0] = (plot_series){"train", t->train_loss.x, t->train_loss.y, t->train_loss.n};
+    for (size_t i = 0; i < t->data.n_sources; i++) {
+        snprintf(names[i + 1], sizeof names[i + 1], "val: %s", t->data.sources[i].name);
+        s[i + 1] = (plot_series){names[i + 1], t->val_loss[i].x, t->val_loss[i].y, t->val_loss[i].n};
+    }
+    char path[4400];
+    dk_err err;
+    mkpath(path, sizeof path, t->run, "loss.svg");
+    if (plot_svg(path, "dokja training loss", "step", "loss (nats per token)", s, n, &err) != 0)
+        fprintf(stderr, "dokja: warning: %s\n", err.msg);
+    free(s);
+    free(names);
+}
+
+/* Mean loss over the first eval_batches x micro_batch windows of each source's
+ * validation split, in order: the same windows at every evaluation. */
+static void evaluate(trainer *t, double *out)
+{
+    int S = t->o->seq_len, mb = t->o->micro_batch;
+    sampler vs;
+    dk_err err;
+    if (sampler_init(&vs, &t->data, 1, S, 0, &err) != 0) {
+        for (size_t i = 0; i < t->data.n_sources; i++)
+            out[i] = NAN;
+        return;
+    }
+    for (size_t i = 0; i < t->data.n_sources; i++) {
+        uint64_t nw = vs.n_windows[i], w = 0;
+        double sum = 0;
+        int batches = 0;
+        for (int b = 0; b < t->o->eval_batches && w < nw; b++) {
+            int k = 0;
+            for (; k < mb && w < nw; k++, w++)
+                sampler_window(&vs, (int)i, w, t->in + (size_t)k * S, t->tg + (size_t)k * S);
+            sum += model_forward_loss(t->m, t->in, t->tg, k, S, NULL);
+            batches++;
+        }
+        out[i] = batches ? sum / batches : NAN;
+    }
+    sampler_free(&vs);
+}
+
+/* checkpoints/step_NNNNNNNN.safetensors, newest first. */
+static int list_checkpoints(const char *run, long *steps, int cap)
+{
+    char dir[4400];
+    mkpath(dir, sizeof dir, run, "checkpoints");
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < cap) {
+        long s;
+        char tail[32];
+        if (sscanf(e->d_name, "step_%ld.%31s", &s, tail) == 2 && strcmp(tail, "safetensors") == 0)
+            steps[n++] = s;
+    }
+    closedir(d);
+    for (int i = 0; i < n; i++) /* sort descending */
+        for (int j = i + 1; j < n; j++)
+            if (steps[j] > steps[i]) {
+                long x = steps[i];
+                steps[i] = steps[j];
+                steps[j] = x;
+            }
+    return n;
+}
+
+static void ckpt_path(char *buf, size_t cap, const char *run, long step)
+{
+    snprintf(buf, cap, "%s/checkpoints/step_%08ld.safetensors", run, step);
+}
+
+static int save_checkpoint(trainer *t, long step, dk_err *err)
+{
+    char path[4400];
+    ckpt_path(path, sizeof path, t->run, step);
+    ckpt_state s = {step, t->o->seed, t->smp.next_seq, t->smp.cursor, t->data.n_sources, ""};
+    snprintf(s.data_sha256, sizeof s.data_sha256, "%s", t->data.manifest_sha256);
+    if (ckpt_save(path, t->m, t->adam_m, t->adam_v, &s, err) != 0)
+        return -1;
+    long steps[1024];
+    int n = list_checkpoints(t->run, steps, 1024);
+    for (int i = t->o->keep_checkpoints; i < n; i++) {
+        ckpt_path(path, sizeof path, t->run, steps[i]);
+        unlink(path);
+    }
+    return 0;
+}
+
+/* Rewrites metrics.jsonl keeping only lines of steps <= step (a resumed run redoes
+ * the rest), and reloads the history for the picture. */
+static int trim_metrics(trainer *t, long step, dk_err *err)
+{
+    char path[4400];
+    mkpath(path, sizeof path, t->run, "metrics.jsonl");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    fs_atomic a;
+    if (fs_atomic_open(&a, path, err) != 0) {
+        fclose(f);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        json_t *j = json_loads(line, 0, NULL);
+        json_t *js = j ? json_object_get(j, "step") : NULL;
+        if (json_is_integer(js) && json_integer_value(js) <= step) {
+            fs_atomic_write(&a, line, (size_t)len);
+            json_t *l = json_object_get(j, "loss");
+            if (json_is_number(l))
+                series_add(&t->train_loss, (double)json_integer_value(js), json_number_value(l));
+            json_t *v = json_object_get(j, "val_loss");
+            for (size_t i = 0; json_is_object(v) && i < t->data.n_sources; i++) {
+                json_t *x = json_object_get(v, t->data.sources[i].name);
+                if (json_is_number(x))
+                    series_add(&t->val_loss[i], (double)json_integer_value(js), json_number_value(x));
+            }
+        }
+        json_decref(j);
+    }
+    free(line);
+    fclose(f);
+    return fs_atomic_commit(&a, err);
+}
+
+static int append_metrics(trainer *t, json_t *j, dk_err *err)
+{
+    char path[4400];
+    mkpath(path, sizeof path, t->run, "metrics.jsonl");
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
+    FILE *f = fopen(path, "a");
+    int rc = 0;
+    if (!s || !f || fprintf(f, "%s\n", s) < 0 || fflush(f) != 0)
+        rc = dk_errno(err, "%s: cannot append", path);
+    if (f && fclose(f) != 0 && rc == 0)
+        rc = dk_errno(err, "%s: cannot append", path);
+    free(s);
+    return rc;
+}
+
+static int write_run_json(trainer *t, const char *init_sha, dk_err *err)
+{
+    const train_opts *o = t->o;
+    json_t *j = json_object();
+    json_object_set_new(j, "data", json_string(o->data_dir));
+    json_object_set_new(j, "data_manifest_sha256", json_string(t->data.manifest_sha256));
+    json_object_set_new(j, "tokenizer_sha256", json_string(t->data.tokenizer_sha256));
+    json_object_set_new(j, "config", json_string(o->config_path));
+    json_object_set_new(j, "init", json_string(o->init_from ? "from-model" : "random"));
+    if (o->init_from) {
+        json_object_set_new(j, "init_from", json_string(o->init_from));
+        json_object_set_new(j, "init_from_sha256", json_string(init_sha));
+    }
+    json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
+    json_object_set_new(j, "steps", json_integer(o->steps));
+    json_object_set_new(j, "batch_size", json_integer(o->batch_size));
+    json_object_set_new(j, "micro_batch", json_integer(o->micro_batch));
+    json_object_set_new(j, "seq_len", json_integer(o->seq_len));
+    json_object_set_new(j, "lr", json_real(o->lr));
+    json_object_set_new(j, "min_lr", json_real(o->min_lr));
+    json_object_set_new(j, "warmup", json_integer(o->warmup));
+    json_object_set_new(j, "weight_decay", json_real(o->weight_decay));
+    json_object_set_new(j, "grad_clip", json_real(o->grad_clip));
+    json_object_set_new(j, "threads", json_integer(pool_threads(t->pl)));
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(j);
+    char path[4400];
+    mkpath(path, sizeof path, t->run, "run.json");
+    int rc = s ? fs_write_file_atomic(path, s, strlen(s), err) : dk_errf(err, "out of memory");
+    free(s);
+    return rc;
+}
+
+int train_run(const train_opts *in_opts, dk_err *err)
+{
+    train_opts o = *in_opts;
+    if (o.micro_batch <= 0)
+        o.micro_batch = o.batch_size;
+    if (o.warmup < 0)
+        o.warmup = o.steps / 10 < 100 ? o.steps / 10 : 100;
+    if (o.min_lr < 0)
+        o.min_lr = o.lr / 10;
+    if (o.steps <= 0 || o.batch_size <= 0 || o.seq_len <= 0 || o.batch_size % o.micro_batch != 0)
+        return dk_errf(err, "--batch-size %d must be a positive multiple of --micro-batch %d", o.batch_size,
+                       o.micro_batch);
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.o = &o;
+    snprintf(t.run, sizeof t.run, "%s", o.out_dir);
+    model_config cfg;
+    if (model_config_load(&cfg, o.config_path, err) != 0)
+        return -1;
+    if (cfg.max_seq < o.seq_len)
+        return dk_errf(err, "%s: max_position_embeddings %d is shorter than --seq-len %d",
+                       o.config_path, cfg.max_seq, o.seq_len);
+    if (dataset_open(&t.data, o.data_dir, err) != 0)
+        return -1;
+    int rc = 0;
+    if ((uint32_t)cfg.vocab_size < t.data.vocab_size)
+        rc = dk_errf(err, "%s: vocab_size %d does not cover the tokenizer's %u ids", o.config_path,
+                     cfg.vocab_size, t.data.vocab_size);
+    long ck[1024];
+    int n_ck = rc == 0 ? list_checkpoints(t.run, ck, 1024) : 0;
+    if (rc == 0 && !o.resume && (n_ck > 0 || access(t.run, F_OK) == 0))
+        rc = dk_errf(err, "%s: already exists (use --resume to continue it)", t.run);
+    if (rc == 0 && o.resume && n_ck == 0)
+        rc = dk_errf(err, "%s: nothing to resume (no checkpoints)", t.run);
+    char ckdir[4400];
+    mkpath(ckdir, sizeof ckdir, t.run, "checkpoints");
+    if (rc == 0)
+        rc = fs_mkdirs(ckdir, err);
+    t.pl = pool_new(o.threads);
+    if (rc == 0 && (!t.pl || model_new(&t.m, &cfg, t.pl, err) != 0))
+        rc = t.pl ? -1 : dk_errf(err, "cannot start threads");
+    size_t numel = rc == 0 ? model_numel(t.m) : 0;
+    if (rc == 0) {
+        t.adam_m = calloc(numel, sizeof *t.adam_m);
+        t.adam_v = calloc(numel, sizeof *t.adam_v);
+        t.in = malloc((size_t)o.micro_batch * o.seq_len * sizeof *t.in);
+        t.tg = malloc((size_t)o.micro_batch * o.seq_len * sizeof *t.tg);
+        t.val_loss = calloc(t.data.n_sources, sizeof *t.val_loss);
+        if (!t.adam_m || !t.adam_v || !t.in || !t.tg || !t.val_loss)
+            rc = dk_errf(err, "out of memory for optimizer state of %zu parameters", numel);
+    }
+    if (rc == 0)
+        rc = model_reserve(t.m, o.micro_batch, o.seq_len, err);
+    if (rc == 0)
+        rc = sampler_init(&t.smp, &t.data, 0, o.seq_len, o.seed, err);
+    /* the starting point: a checkpoint, a model, or (config, seed) */
+    long start = 0;
+    char init_sha[65] = "";
+    if (rc == 0 && o.resume) {
+        rc = -1;
+        for (int i = 0; i < n_ck && rc != 0; i++) {
+            char path[4400];
+            ckpt_path(path, sizeof path, t.run, ck[i]);
+            ckpt_state s = {.cursors = t.smp.cursor, .n_sources = t.data.n_sources};
+            rc = ckpt_load(path, t.m, t.adam_m, t.adam_v, &s, err);
+            if (rc == 0 && strcmp(s.data_sha256, t.data.manifest_sha256) != 0)
+                rc = dk_errf(err, "%s: trained on other data (manifest %s)", path, s.data_sha256);
+            if (rc == 0 && s.seed != o.seed)
+                rc = dk_errf(err, "%s: trained with seed %llu, not %llu", path,
+                             (unsigned long long)s.seed, (unsigned long long)o.seed);
+            if (rc == 0) {
+                start = s.step;
+                t.smp.next_seq = s.next_seq;
+            } else if (!o.quiet) {
+                fprintf(stderr, "dokja: skipping checkpoint: %s\n", err->msg);
+            }
+        }
+        if (rc == 0)
+            rc = trim_metrics(&t, start, err);
+    } else if (rc == 0 && o.init_from) {
+        char wpath[4400];
+        uint8_t d[32];
+        mkpath(wpath, sizeof wpath, o.init_from, "model.safetensors");
+        rc = model_load_weights(t.m, o.init_from, err);
+        if (rc == 0 && access(wpath, F_OK) == 0 && sha256_file(wpath, d, err) == 0)
+            sha256_hex(d, init_sha);
+        else if (rc == 0) {
+            mkpath(wpath, sizeof wpath, o.init_from, "model.safetensors.index.json");
+            if ((rc = sha256_file(wpath, d, err)) == 0)
+                sha256_hex(d, init_sha);
+        }
+    } else if (rc == 0) {
+        params_init(model_layout(t.m), model_params(t.m), o.seed);
+    }
+    if (rc == 0 && !o.resume)
+        rc = write_run_json(&t, init_sha, err);
+    if (rc == 0 && !o.quiet) {
+        t.peak = peak_fma_gflops(t.pl, 0.3, NULL);
+        fprintf(stderr, "dokja train: %zu parameters, %d x %d tokens per step, %d threads, "
+                        "peak %.0f GFLOP/s, from step %ld\n",
+                numel, o.batch_size, o.seq_len, pool_threads(t.pl), t.peak, start);
+    }
+    adamw_cfg opt = adamw_defaults((float)o.lr);
+    opt.weight_decay = (float)o.weight_decay;
+    int accum = o.batch_size / o.micro_batch;
+    double flops = model_train_flops(&cfg, o.batch_size, o.seq_len);
+    double t0 = now_seconds();
+    double *val = calloc(t.data.n_sources, sizeof *val);
+    if (rc == 0 && !val)
+        rc = dk_errf(err, "out of memory");
+    for (long step = start; rc == 0 && step < o.steps; step++) {
+        double ts = now_seconds();
+        model_zero_grads(t.m);
+        double loss = 0;
+        for (int a = 0; a < accum; a++) {
+            for (int k = 0; k < o.micro_batch; k++)
+                sampler_next(&t.smp, t.in + (size_t)k * o.seq_len, t.tg + (size_t)k * o.seq_len);
+            loss += model_forward_backward(t.m, t.in, t.tg, o.micro_batch, o.seq_len,
+                                           1.0f / (float)accum) / accum;
+        }
+        double norm = grad_clip(t.pl, model_grads(t.m), numel, o.grad_clip);
+        double lr = lr_at(step, o.steps, o.warmup, o.lr, o.min_lr);
+        opt.lr = (float)lr;
+        adamw_step(t.pl, model_layout(t.m), model_params(t.m), model_grads(t.m), t.adam_m,
+                   t.adam_v, 0, numel, &opt, step + 1);
+        double dt = now_seconds() - ts;
+        long done = step + 1;
+        json_t *j = json_object();
+        json_object_set_new(j, "step", json_integer(done));
+        json_object_set_new(j, "loss", json_real(loss));
+        json_object_set_new(j, "lr", json_real(lr));
+        json_object_set_new(j, "grad_norm", json_real(norm));
+        json_object_set_new(j, "tokens_per_s", json_real((double)o.batch_size * o.seq_len / dt));
+        series_add(&t.train_loss, (double)done, loss);
+        int eval = (o.eval_every > 0 && done % o.eval_every == 0) || done == o.steps;
+        if (eval) {
+            evaluate(&t, val);
+            json_t *v = json_object();
+            for (size_t i = 0; i < t.data.n_sources; i++) {
+                json_object_set_new(v, t.data.sources[i].name, isfinite(val[i]) ? json_real(val[i]) : json_null());
+                if (isfinite(val[i]))
+                    series_add(&t.val_loss[i], (double)done, val[i]);
+            }
+            json_object_set_new(j, "val_loss", v);
+        }
+        rc = append_metrics(&t, j, err);
+        json_decref(j);
+        if (rc == 0 && (eval || done % 50 == 0 || done == o.steps))
+            write_plot(&t);
+        if (rc == 0 && ((o.checkpoint_every > 0 && done % o.checkpoint_every == 0) || done == o.steps))
+            rc = save_checkpoint(&t, done, err);
+        if (!o.quiet) {
+            double el = now_seconds() - t0, eta = el / (double)(done - start) * (double)(o.steps - done);
+            fprintf(stderr, "step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  MFU %.1f%%  ETA %.0fs%s\n",
+                    done, o.steps, loss, lr, (double)o.batch_size * o.seq_len / dt,
+                    t.peak > 0 ? 100.0 * flops / dt / 1e9 / t.peak : 0.0, eta,
+                    eval ? "  (evaluated)" : "");
+        }
+    }
+    if (rc == 0) {
+        char tpath[4400];
+        mkpath(tpath, sizeof tpath, o.data_dir, "dokja_tokenizer.json");
+        const char *keys[3] = {"dokja_data_manifest_sha256", "dokja_init", "dokja_init_from_sha256"};
+        const char *vals[3] = {t.data.manifest_sha256, o.init_from ? "from-model" : "random", init_sha};
+        rc = model_save_dir(t.m, t.run, tpath, keys, vals, o.init_from ? 3 : 2, err);
+    }
+    free(val);
+    for (size_t i = 0; t.val_loss && i < t.data.n_sources; i++) {
+        free(t.val_loss[i].x);
+        free(t.val_loss[i].y);
+    }
+    free(t.val_loss);
+    free(t.train_loss.x);
+    free(t.train_loss.y);
+    free(t.in);
+    free(t.tg);
+    free(t.adam_m);
+    free(t.adam_v);
+    sampler_free(&t.smp);
+    model_free(t.m);
+    pool_free(t.pl);
+    dataset_close(&t.data);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* train.h: `dokja train`: pretraining from scratch (or from --init-from) on a dataset
+ * built by `dokja data build`, with checkpoints that make a killed run resumable to
+ * the same bytes.
+ *
+ * RUN/ holds: config.json, model.safetensors, dokja_tokenizer.json (the final model,
+ * a model directory), metrics.jsonl, loss.svg, run.json (options, data manifest and
+ * tokenizer hashes, init source), checkpoints/step_NNNNNNNN.safetensors. */
+#ifndef DK_TRAIN_TRAIN_H
+#define DK_TRAIN_TRAIN_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef struct {
+    const char *data_dir, *config_path, *out_dir, *init_from;
+    long steps;
+    int batch_size;   /* sequences per optimizer step */
+    int micro_batch;  /* sequences per forward/backward (divides batch_size) */
+    int seq_len;
+    double lr, min_lr, weight_decay, grad_clip;
+    long warmup;
+    uint64_t seed;
+    int threads;
+    long checkpoint_every, eval_every;
+    int keep_checkpoints, eval_batches;
+    int resume, quiet;
+} train_opts;
+
+void train_defaults(train_opts *o);
+int train_run(const train_opts *o, dk_err *err);
+
+#endif

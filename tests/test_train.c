@@ -1,0 +1,150 @@
+/* test_train.c: model directories and the training loop end to end: save/load,
+ * shape checks against config.json, byte-identical training runs, and resuming a
+ * run killed with SIGKILL at a random moment to the same final bytes. */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model/model_io.h"
+#include "test.h"
+
+static const char CFG[] = "{\"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
+                          " \"num_key_value_heads\": 2, \"intermediate_size\": 64, \"vocab_size\": 300,"
+                          " \"max_position_embeddings\": 64, \"attention_bias\": true}";
+
+TEST(model_dir_save_then_load_round_trips_and_checks_shapes)
+{
+    model_config c;
+    dk_err err;
+    CHECK(model_config_from_json(&c, CFG, "cfg", &err) == 0);
+    pool *p = pool_new(2);
+    model *m, *n;
+    CHECK(model_new(&m, &c, p, &err) == 0);
+    params_init(model_layout(m), model_params(m), 5);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/mdl", test_tmpdir());
+    const char *k[1] = {"note"}, *v[1] = {"test"};
+    CHECK_MSG(model_save_dir(m, dir, NULL, k, v, 1, &err) == 0, "%s", err.msg);
+    CHECK_MSG(model_load_dir(&n, dir, p, &err) == 0, "%s", err.msg);
+    CHECK(memcmp(model_params(m), model_params(n), model_numel(m) * 4) == 0);
+    model_free(n);
+    /* a config that disagrees with the weights is refused, naming the tensor */
+    char cfgpath[600];
+    snprintf(cfgpath, sizeof cfgpath, "%s/config.json", dir);
+    c.ffn_dim = 48;
+    CHECK(model_config_save(&c, cfgpath, &err) == 0);
+    CHECK(model_load_dir(&n, dir, p, &err) != 0);
+    CHECK_CONTAINS(err.msg, "gate_proj.weight\" has shape [64, 32], config.json says [48, 32]");
+    /* a missing tensor too */
+    c.ffn_dim = 64;
+    c.qkv_bias = 0;
+    CHECK(model_config_save(&c, cfgpath, &err) == 0);
+    CHECK(model_load_dir(&n, dir, p, &err) != 0);
+    CHECK_CONTAINS(err.msg, "unexpected tensor");
+    model_free(m);
+    pool_free(p);
+}
+
+static char data_dir[512], cfg_path[512];
+
+static int prepare(void)
+{
+    if (data_dir[0])
+        return 0;
+    char text[1 << 16] = "";
+    for (int i = 0; i < 600; i++)
+        sprintf(text + strlen(text), "문장 %d 은 짧다. sentence %d is short.\n", i, i * 7);
+    const char *corpus = test_write_file("train_corpus.txt", text, strlen(text));
+    char tok[512];
+    snprintf(tok, sizeof tok, "%s/train_tok.json", test_tmpdir());
+    snprintf(data_dir, sizeof data_dir, "%s/train_data", test_tmpdir());
+    snprintf(cfg_path, sizeof cfg_path, "%s", test_write_file("train_cfg.json", CFG, strlen(CFG)));
+    return test_run(NULL, 0, "%s tokenizer train -q --vocab-size 300 -o %s %s >/dev/null && "
+                             "%s data build -q -t %s -o %s %s >/dev/null",
+                    test_bin(), tok, corpus, test_bin(), tok, data_dir, corpus);
+}
+
+static int train(const char *run, const char *extra)
+{
+    return test_run(NULL, 0, "%s train -q --data %s --model %s %s %s --steps 30 --batch-size 4 "
+                             "--micro-batch 2 --seq-len 16 --lr 3e-3 --eval-every 10 "
+                             "--checkpoint-every 3 --threads 2 2>&1",
+                    test_bin(), data_dir, cfg_path, extra, run);
+}
+
+TEST(train_runs_are_byte_identical_and_write_a_model_directory)
+{
+    CHECK(prepare() == 0);
+    char a[512], b[512], out[4096];
+    snprintf(a, sizeof a, "%s/run_a", test_tmpdir());
+    snprintf(b, sizeof b, "%s/run_b", test_tmpdir());
+    CHECK_EQ(train(a, "-o"), 0);
+    CHECK_EQ(train(b, "-o"), 0);
+    CHECK_EQ(test_run(NULL, 0, "cmp -s %s/model.safetensors %s/model.safetensors", a, b), 0);
+    CHECK_EQ(test_run(out, sizeof out, "ls %s", a), 0);
+    CHECK_CONTAINS(out, "config.json");
+    CHECK_CONTAINS(out, "dokja_tokenizer.json");
+    CHECK_CONTAINS(out, "loss.svg");
+    CHECK_EQ(test_run(out, sizeof out, "tail -1 %s/metrics.jsonl", a), 0);
+    CHECK_CONTAINS(out, "\"step\":30");
+    CHECK_CONTAINS(out, "\"val_loss\"");
+    /* the loss went down */
+    CHECK_EQ(test_run(out, sizeof out, "head -1 %s/metrics.jsonl | sed 's/.*\"loss\":\\([0-9.]*\\).*/\\1/'; "
+                                       "tail -1 %s/metrics.jsonl | sed 's/.*\"loss\":\\([0-9.]*\\).*/\\1/'", a, a), 0);
+    double l0 = 0, l1 = 0;
+    CHECK(sscanf(out, "%lf %lf", &l0, &l1) == 2);
+    CHECK_MSG(l1 < l0 - 0.5, "loss %g -> %g", l0, l1);
+    /* an existing run is not overwritten without --resume */
+    CHECK_EQ(train(a, "-o"), 1);
+}
+
+TEST(train_killed_at_a_random_moment_resumes_to_identical_bytes)
+{
+    CHECK(prepare() == 0);
+    char ref[512], run[512], ck[600];
+    snprintf(ref, sizeof ref, "%s/run_ref", test_tmpdir());
+    snprintf(run, sizeof run, "%s/run_kill", test_tmpdir());
+    CHECK_EQ(train(ref, "-o"), 0);
+    snprintf(ck, sizeof ck, "%s/checkpoints/step_00000003.safetensors", run);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "exec %s train -q --data %s --model %s -o %s --steps 30 "
+                 "--batch-size 4 --micro-batch 2 --seq-len 16 --lr 3e-3 --eval-every 10 "
+                 "--checkpoint-every 3 --threads 2 >/dev/null 2>&1", test_bin(), data_dir, cfg_path, run);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    /* wait for the first checkpoint, then kill after a random extra delay */
+    struct stat st;
+    for (int i = 0; i < 2000 && stat(ck, &st) != 0; i++)
+        usleep(1000);
+    srand((unsigned)time(NULL));
+    usleep((useconds_t)(rand() % 150000));
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK_EQ(train(run, "--resume"), 0);
+    CHECK_EQ(test_run(NULL, 0, "cmp -s %s/model.safetensors %s/model.safetensors", ref, run), 0);
+    /* the same steps and losses (the logged throughput differs) */
+    CHECK_EQ(test_run(NULL, 0, "cut -d, -f1-2 %s/metrics.jsonl > %s/m1; cut -d, -f1-2 %s/metrics.jsonl > %s/m2; "
+                               "cmp -s %s/m1 %s/m2", ref, ref, run, run, ref, run), 0);
+}
+
+TEST(train_refuses_a_corrupted_checkpoint_and_falls_back)
+{
+    CHECK(prepare() == 0);
+    char run[512], out[4096];
+    snprintf(run, sizeof run, "%s/run_corrupt", test_tmpdir());
+    CHECK_EQ(train(run, "-o"), 0);
+    /* corrupt the newest checkpoint's data, then resume: it is skipped for the previous one */
+    CHECK_EQ(test_run(NULL, 0, "f=$(ls %s/checkpoints/*.safetensors | tail -1); "
+                               "sz=$(stat -c %%s $f); printf 'XX' | dd of=$f bs=1 seek=$((sz-8)) conv=notrunc 2>/dev/null", run), 0);
+    CHECK_EQ(test_run(out, sizeof out, "%s train --data %s --model %s --resume %s --steps 30 "
+                                       "--batch-size 4 --micro-batch 2 --seq-len 16 --lr 3e-3 --eval-every 10 "
+                                       "--checkpoint-every 3 --threads 2 2>&1", test_bin(), data_dir, cfg_path, run), 0);
+    CHECK_CONTAINS(out, "does not match its SHA-256");
+}

@@ -243,33 +243,36 @@ static void block_task(void *vj, size_t task, int th)
     }
 }
 
+/* Sets up the block job of one product; returns the number of blocks, or 0 when the
+ * reference path ran it already (or there is nothing to do). */
+static size_t job_init(job *j, mm_ctx *c, int ta, int tb, int M, int N, int K, const float *A,
+                       int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return 0;
+    if (g_path == MM_PATH_REF) {
+        mm_f32_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+        return 0;
+    }
+    *j = (job){c, ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta, (N + NC - 1) / NC,
+               have_avx512() && g_path != MM_PATH_GENERIC};
+    return (size_t)((M + MT - 1) / MT) * (size_t)j->tiles_n;
+}
+
 void mm_f32(mm_ctx *c, int ta, int tb, int M, int N, int K, const float *A, int lda,
             const float *B, int ldb, float beta, float *C, int ldc)
 {
-    if (M <= 0 || N <= 0)
-        return;
-    if (g_path == MM_PATH_REF) {
-        mm_f32_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    job j = {c, ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta, (N + NC - 1) / NC,
-             have_avx512() && g_path != MM_PATH_GENERIC};
-    size_t tasks = (size_t)((M + MT - 1) / MT) * (size_t)j.tiles_n;
-    pool_for(c->p, tasks, block_task, &j);
+    job j;
+    size_t tasks = job_init(&j, c, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    if (tasks)
+        pool_for(c->p, tasks, block_task, &j);
 }
 
 void mm_f32_on_thread(mm_ctx *c, int thread, int ta, int tb, int M, int N, int K, const float *A,
                       int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-    if (M <= 0 || N <= 0)
-        return;
-    if (g_path == MM_PATH_REF) {
-        mm_f32_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    job j = {c, ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta, (N + NC - 1) / NC,
-             have_avx512() && g_path != MM_PATH_GENERIC};
-    size_t tasks = (size_t)((M + MT - 1) / MT) * (size_t)j.tiles_n;
+    job j;
+    size_t tasks = job_init(&j, c, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
     for (size_t t = 0; t < tasks; t++) /* the same blocks, in order: same bits as mm_f32 */
         block_task(&j, t, thread);
 }

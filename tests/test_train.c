@@ -148,3 +148,31 @@ TEST(train_refuses_a_corrupted_checkpoint_and_falls_back)
                                        "--checkpoint-every 3 --threads 2 2>&1", test_bin(), data_dir, cfg_path, run), 0);
     CHECK_CONTAINS(out, "does not match its SHA-256");
 }
+
+TEST(train_init_from_is_recorded_and_vocab_must_cover_the_tokenizer)
+{
+    CHECK(prepare() == 0);
+    char a[512], b[512], out[8192];
+    snprintf(a, sizeof a, "%s/run_base", test_tmpdir());
+    snprintf(b, sizeof b, "%s/run_ft", test_tmpdir());
+    CHECK_EQ(train(a, "-o"), 0);
+    char extra[700];
+    snprintf(extra, sizeof extra, "--init-from %s -o", a);
+    CHECK_EQ(train(b, extra), 0);
+    CHECK_EQ(test_run(out, sizeof out, "cat %s/run.json; sha256sum %s/model.safetensors; "
+                                       "head -c 2000 %s/model.safetensors", b, a, b), 0);
+    CHECK_CONTAINS(out, "\"init\": \"from-model\"");
+    char sha[65];
+    const char *line = strstr(out, "}\n");
+    CHECK(line && sscanf(line + 2, "%64s", sha) == 1);
+    CHECK_CONTAINS(out, "\"init_from_sha256\": \"");
+    CHECK(strstr(strstr(out, "init_from_sha256"), sha) != NULL);
+    CHECK_CONTAINS(out, "dokja_init_from_sha256");
+    /* a config whose vocabulary is smaller than the tokenizer's is refused */
+    const char *small = "{\"hidden_size\": 32, \"num_hidden_layers\": 1, \"num_attention_heads\": 4,"
+                        " \"intermediate_size\": 64, \"vocab_size\": 100}";
+    const char *cp = test_write_file("small_vocab.json", small, strlen(small));
+    CHECK_EQ(test_run(out, sizeof out, "%s train --data %s --model %s -o %s/never --steps 2 2>&1",
+                      test_bin(), data_dir, cp, test_tmpdir()), 1);
+    CHECK_CONTAINS(out, "vocab_size 100 does not cover the tokenizer's 300 ids");
+}

@@ -137,6 +137,39 @@ static void evaluate(trainer *t, double *out)
     sampler_free(&vs);
 }
 
+/* Removes temporary files that a killed checkpoint write left in checkpoints/. */
+static void remove_stale_temps(const char *run)
+{
+    char dir[4400];
+    mkpath(dir, sizeof dir, run, "checkpoints");
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp.")) {
+            char p[4700];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    closedir(d);
+}
+
+/* The init source recorded by the run being resumed (run.json), so the final model's
+ * metadata says where it came from even when --init-from is not repeated. */
+static void read_init_source(const char *run, char *sha, size_t cap, int *from_model)
+{
+    char path[4400];
+    mkpath(path, sizeof path, run, "run.json");
+    json_t *j = json_load_file(path, 0, NULL);
+    const char *s = json_string_value(json_object_get(j, "init_from_sha256"));
+    if (s) {
+        snprintf(sha, cap, "%s", s);
+        *from_model = 1;
+    }
+    json_decref(j);
+}
+
 /* checkpoints/step_NNNNNNNN.safetensors, newest first. */
 static int list_checkpoints(const char *run, long *steps, int cap)
 {
@@ -268,7 +301,10 @@ static int write_run_json(trainer *t, const char *init_sha, dk_err *err)
     json_decref(j);
     char path[4400];
     mkpath(path, sizeof path, t->run, "run.json");
-    int rc = s ? fs_write_file_atomic(path, s, strlen(s), err) : dk_errf(err, "out of memory");
+    char *line = NULL;
+    int rc = s && asprintf(&line, "%s\n", s) > 0 ? fs_write_file_atomic(path, line, strlen(line), err)
+                                                   : dk_errf(err, "out of memory");
+    free(line);
     free(s);
     return rc;
 }
@@ -331,7 +367,10 @@ int train_run(const train_opts *in_opts, dk_err *err)
     /* the starting point: a checkpoint, a model, or (config, seed) */
     long start = 0;
     char init_sha[65] = "";
+    int from_model = o.init_from != NULL;
     if (rc == 0 && o.resume) {
+        remove_stale_temps(t.run);
+        read_init_source(t.run, init_sha, sizeof init_sha, &from_model);
         rc = -1;
         for (int i = 0; i < n_ck && rc != 0; i++) {
             char path[4400];
@@ -436,8 +475,8 @@ int train_run(const train_opts *in_opts, dk_err *err)
         char tpath[4400];
         mkpath(tpath, sizeof tpath, o.data_dir, "dokja_tokenizer.json");
         const char *keys[3] = {"dokja_data_manifest_sha256", "dokja_init", "dokja_init_from_sha256"};
-        const char *vals[3] = {t.data.manifest_sha256, o.init_from ? "from-model" : "random", init_sha};
-        rc = model_save_dir(t.m, t.run, tpath, keys, vals, o.init_from ? 3 : 2, err);
+        const char *vals[3] = {t.data.manifest_sha256, from_model ? "from-model" : "random", init_sha};
+        rc = model_save_dir(t.m, t.run, tpath, keys, vals, from_model ? 3 : 2, err);
     }
     free(val);
     for (size_t i = 0; t.val_loss && i < t.data.n_sources; i++) {

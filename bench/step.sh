@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# bench/step.sh: dokja's training step against PyTorch's, side by side, on the model-core
+# configs (a) d384 L6 V8192 batch 8 x 256 and (b) d768 L12 V32000 batch 4 x 512.
+# dokja runs in the environment as it is; PyTorch gets its best: OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE unset, OMP_WAIT_POLICY=PASSIVE (Debian python3-torch + OpenBLAS).
+#
+# usage: bench/step.sh [THREADS] [STEPS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=${1:-2}
+STEPS=${2:-5}
+need=()
+/usr/bin/python3 -c "import torch" 2>/dev/null || need+=(python3-torch)
+dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "ok installed" || need+=(libopenblas0-pthread)
+[ ${#need[@]} -eq 0 ] || scripts/deps.sh "${need[@]}"
+make -s -j2 build/dokja
+printf '%-6s %-22s %12s %10s %8s %12s %10s\n' config "batch" "dokja tok/s" "GFLOP/s" "MFU" "torch tok/s" "ratio"
+for cfg in a:8:256 b:4:512; do
+  IFS=: read -r name B T <<< "$cfg"
+  out=$(build/dokja bench step --model "bench/configs/$name.json" --batch "$B" --seq "$T" --steps "$STEPS" --threads "$THREADS" --json)
+  echo "$out" | sed 's/^/  /' >&2
+  j=$(echo "$out" | tail -1)
+  tps=$(echo "$j" | sed -E 's/.*"tokens_per_s": ([0-9.]+).*/\1/')
+  gf=$(echo "$j" | sed -E 's/.*"gflops": ([0-9.]+).*/\1/')
+  mfu=$(echo "$j" | sed -E 's/.*"mfu": ([0-9.]+).*/\1/')
+  pt=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_step.py \
+       --config "bench/configs/$name.json" --batch "$B" --seq "$T" --steps "$STEPS" --threads "$THREADS")
+  ptps=$(echo "$pt" | sed -E 's/.*"tokens_per_s": ([0-9.]+).*/\1/')
+  printf '%-6s %-22s %12.0f %10.1f %7.1f%% %12.0f %9.2fx\n' "$name" "${B} x ${T}" "$tps" "$gf" \
+    "$(awk -v m="$mfu" 'BEGIN{print 100*m}')" "$ptps" "$(awk -v a="$tps" -v b="$ptps" 'BEGIN{print a/b}')"
+done
+echo "MFU: GFLOP/s over the fp32 FMA peak measured in the same run by dokja bench step."

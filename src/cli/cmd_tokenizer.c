@@ -49,7 +49,7 @@ static int tokenizer_train(int argc, char **argv)
     const char *name = argv[0], *output = NULL;
     uint64_t vocab = 0, minfreq = 2;
     int threads = 0, json = 0, quiet = 0, have_vocab = 0;
-    const char *specials[TOK_MAX_VOCAB > 1024 ? 1024 : 1];
+    const char *specials[3 + 1024]; /* the three defaults, then up to 1024 more */
     uint32_t n_special = 0;
     for (size_t i = 0; i < 3; i++)
         specials[n_special++] = DEFAULT_SPECIALS[i];
@@ -67,7 +67,7 @@ static int tokenizer_train(int argc, char **argv)
             break;
         case 'o': output = optarg; break;
         case O_SPECIAL:
-            if (n_special >= 1024)
+            if (n_special >= 3 + 1024)
                 return cli_usage(name, "too many --special tokens (at most 1024)");
             specials[n_special++] = optarg;
             break;

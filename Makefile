@@ -11,9 +11,13 @@ CSTD  := -std=c17
 WARN  := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CPPFLAGS += -Isrc -D_GNU_SOURCE -MMD -MP
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -pthread $(CFLAGS)
-LDLIBS += -ljansson -lcrypto -lm -pthread
+# Open MPI (libopenmpi-dev) for data-parallel training.
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
+CPPFLAGS += $(MPI_CFLAGS)
+LDLIBS += -ljansson -lcrypto -lm -pthread $(MPI_LIBS)
 
-LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/model/*.c src/train/*.c src/data/*.c \
+LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/model/*.c src/train/*.c src/data/*.c src/dist/*.c \
                             src/tokenizer/*.c src/corpus/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
@@ -72,7 +76,7 @@ fuzz: $(FUZZ_BIN)
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang -std=c17 -Isrc -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=undefined -o $@ $< $(LIB_SRC) $(LDLIBS)
+	  -fno-sanitize-recover=undefined $(MPI_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
 fuzz-run: fuzz
 	@for f in $(FUZZ_BIN); do n=$${f#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus/$$n; \
 	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "dist/dist.h"
 #include "train/train.h"
 
 static const char HELP[] =
@@ -24,7 +25,8 @@ static const char HELP[] =
     "  --init-from MODEL       start from MODEL's weights instead of random (recorded)\n"
     "  --steps N               optimizer steps (1000)\n"
     "  --batch-size B          sequences per optimizer step (8)\n"
-    "  --micro-batch M         sequences per forward/backward; B/M steps accumulate (B)\n"
+    "  --micro-batch M         sequences per forward/backward (B / ranks); gradients of\n"
+    "                          all micro-batches of all ranks accumulate\n"
     "  --seq-len T             tokens per sequence (256)\n"
     "  --lr LR                 peak learning rate (3e-4); --min-lr (LR/10) is the cosine floor\n"
     "  --warmup N              linear warmup steps (min(100, steps/10))\n"
@@ -35,7 +37,12 @@ static const char HELP[] =
     "  --checkpoint-every N    steps between checkpoints (100); --keep-checkpoints K (3)\n"
     "  --eval-every N          steps between validation losses per source (100);\n"
     "                          --eval-batches N micro-batches per source (4)\n"
-    "  -q, --quiet             no progress lines\n";
+    "  -q, --quiet             no progress lines\n"
+    "\n"
+    "Data parallel: `mpirun -n R dokja train ...` splits each step's B sequences over R\n"
+    "ranks (B divisible by R), sums gradients with MPI all-reduce, shards AdamW's moments\n"
+    "over ranks (ZeRO-1) and lets rank 0 write logs and checkpoints; checkpoints move\n"
+    "between rank counts. Give each rank --threads cores / R.\n";
 
 int cmd_train(int argc, char **argv)
 {
@@ -107,5 +114,13 @@ int cmd_train(int argc, char **argv)
         return cli_usage(name, "--batch-size %d is not a multiple of --micro-batch %d", o.batch_size,
                          o.micro_batch);
     dk_err err;
-    return train_run(&o, &err) == 0 ? 0 : cli_fail(&err);
+    if (dist_init(&argc, &argv, &err) != 0)
+        return cli_fail(&err);
+    int rc = train_run(&o, &err);
+    if (rc != 0 && dist_rank() == 0)
+        cli_fail(&err);
+    else if (rc != 0) /* other ranks: one line each, marked */
+        fprintf(stderr, "dokja: %s\n", err.msg);
+    dist_finalize();
+    return rc == 0 ? 0 : DK_EXIT_FAIL;
 }

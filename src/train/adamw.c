@@ -38,7 +38,7 @@ void adamw_step(pool *p, const param_layout *l, float *params, const float *grad
         size_t e = pi->offset + pi->numel < end ? pi->offset + pi->numel : end;
         if (b >= e)
             continue;
-        seg_ctx c = {params + b, m + b, v + b, grads + b, cfg->lr, cfg->beta1, cfg->beta2,
+        seg_ctx c = {params + b, m + (b - begin), v + (b - begin), grads + b, cfg->lr, cfg->beta1, cfg->beta2,
                      cfg->eps, pi->ndim == 2 ? cfg->weight_decay : 0.0f, c1, c2};
         pool_for_range(p, e - b, 1 << 15, seg_update, &c);
     }

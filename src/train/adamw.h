@@ -21,8 +21,8 @@ typedef struct {
 adamw_cfg adamw_defaults(float lr);
 
 /* One step (t >= 1) on the elements [begin, end) of the buffers laid out as l
- * (a shard, for ZeRO-1; pass 0 and l->numel for all). m and v are indexed like
- * params. */
+ * (a shard, for ZeRO-1; pass 0 and l->numel for all). params and grads are the full
+ * buffers; m and v hold only the shard: m[0] is element `begin`. */
 void adamw_step(pool *p, const param_layout *l, float *params, const float *grads, float *m,
                 float *v, size_t begin, size_t end, const adamw_cfg *cfg, long t);
 

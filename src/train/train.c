@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "dist/dist.h"
 #include "kernels/peak.h"
 #include "model/model_io.h"
 #include "train/adamw.h"
@@ -72,7 +73,9 @@ typedef struct {
     dataset data;
     model *m;
     pool *pl;
-    float *adam_m, *adam_v;
+    float *adam_m, *adam_v; /* this rank's shard [shard_b, shard_e) of the moments */
+    size_t shard_b, shard_e;
+    int rank, ranks;
     sampler smp;
     int32_t *in, *tg;
     series train_loss, *val_loss; /* val per source */
@@ -202,21 +205,47 @@ static void ckpt_path(char *buf, size_t cap, const char *run, long step)
     snprintf(buf, cap, "%s/checkpoints/step_%08ld.safetensors", run, step);
 }
 
+/* All ranks call this: rank 0 gathers the moment shards and writes the file. */
 static int save_checkpoint(trainer *t, long step, dk_err *err)
 {
-    char path[4400];
-    ckpt_path(path, sizeof path, t->run, step);
-    ckpt_state s = {step, t->o->seed, t->smp.next_seq, t->smp.cursor, t->data.n_sources, ""};
-    snprintf(s.data_sha256, sizeof s.data_sha256, "%s", t->data.manifest_sha256);
-    if (ckpt_save(path, t->m, t->adam_m, t->adam_v, &s, err) != 0)
-        return -1;
-    long steps[1024];
-    int n = list_checkpoints(t->run, steps, 1024);
-    for (int i = t->o->keep_checkpoints; i < n; i++) {
-        ckpt_path(path, sizeof path, t->run, steps[i]);
-        unlink(path);
+    size_t n = model_numel(t->m);
+    float *fm = t->rank == 0 ? malloc(n * sizeof *fm) : NULL;
+    float *fv = t->rank == 0 ? malloc(n * sizeof *fv) : NULL;
+    int rc = t->rank == 0 && (!fm || !fv) ? dk_errf(err, "out of memory for a checkpoint") : 0;
+    if (dist_any(rc != 0)) {
+        free(fm);
+        free(fv);
+        return rc ? rc : dk_errf(err, "rank %d: rank 0 could not allocate a checkpoint", t->rank);
     }
-    return 0;
+    dist_gather_shards(t->adam_m, fm, n);
+    dist_gather_shards(t->adam_v, fv, n);
+    if (t->rank == 0) {
+        char path[4400];
+        ckpt_path(path, sizeof path, t->run, step);
+        ckpt_state s = {step, t->o->seed, t->smp.next_seq, t->smp.cursor, t->data.n_sources, ""};
+        snprintf(s.data_sha256, sizeof s.data_sha256, "%s", t->data.manifest_sha256);
+        rc = ckpt_save(path, t->m, fm, fv, &s, err);
+        long steps[1024];
+        int nck = rc == 0 ? list_checkpoints(t->run, steps, 1024) : 0;
+        for (int i = t->o->keep_checkpoints; i < nck; i++) {
+            ckpt_path(path, sizeof path, t->run, steps[i]);
+            unlink(path);
+        }
+    }
+    free(fm);
+    free(fv);
+    return rc;
+}
+
+/* Every rank failed if one did: returns -1 on all of them (with a message on the
+ * ranks whose own step succeeded), 0 if all succeeded. */
+static int sync_rc(trainer *t, int rc, dk_err *err)
+{
+    if (!dist_any(rc != 0))
+        return 0;
+    if (rc == 0)
+        dk_errf(err, "rank %d: stopping because another rank failed", t->rank);
+    return -1;
 }
 
 /* Rewrites metrics.jsonl keeping only lines of steps <= step (a resumed run redoes
@@ -312,18 +341,23 @@ static int write_run_json(trainer *t, const char *init_sha, dk_err *err)
 int train_run(const train_opts *in_opts, dk_err *err)
 {
     train_opts o = *in_opts;
+    int rank = dist_rank(), ranks = dist_size(), root = rank == 0;
     if (o.micro_batch <= 0)
-        o.micro_batch = o.batch_size;
+        o.micro_batch = o.batch_size / ranks > 0 ? o.batch_size / ranks : 1;
     if (o.warmup < 0)
         o.warmup = o.steps / 10 < 100 ? o.steps / 10 : 100;
     if (o.min_lr < 0)
         o.min_lr = o.lr / 10;
-    if (o.steps <= 0 || o.batch_size <= 0 || o.seq_len <= 0 || o.batch_size % o.micro_batch != 0)
-        return dk_errf(err, "--batch-size %d must be a positive multiple of --micro-batch %d", o.batch_size,
-                       o.micro_batch);
+    if (o.steps <= 0 || o.batch_size <= 0 || o.seq_len <= 0 || o.batch_size % ranks != 0 ||
+        (o.batch_size / ranks) % o.micro_batch != 0)
+        return dk_errf(err, "--batch-size %d must split evenly over %d rank(s) into micro-batches of %d",
+                       o.batch_size, ranks, o.micro_batch);
     trainer t;
     memset(&t, 0, sizeof t);
     t.o = &o;
+    t.rank = rank;
+    t.ranks = ranks;
+    o.quiet |= !root; /* only rank 0 talks */
     snprintf(t.run, sizeof t.run, "%s", o.out_dir);
     model_config cfg;
     if (model_config_load(&cfg, o.config_path, err) != 0)
@@ -339,23 +373,28 @@ int train_run(const train_opts *in_opts, dk_err *err)
                      cfg.vocab_size, t.data.vocab_size);
     long ck[1024];
     int n_ck = rc == 0 ? list_checkpoints(t.run, ck, 1024) : 0;
-    if (rc == 0 && !o.resume && (n_ck > 0 || access(t.run, F_OK) == 0))
+    if (rc == 0 && root && !o.resume && (n_ck > 0 || access(t.run, F_OK) == 0))
         rc = dk_errf(err, "%s: already exists (use --resume to continue it)", t.run);
     if (rc == 0 && o.resume && n_ck == 0)
         rc = dk_errf(err, "%s: nothing to resume (no checkpoints)", t.run);
     char ckdir[4400];
     mkpath(ckdir, sizeof ckdir, t.run, "checkpoints");
-    if (rc == 0)
+    if (rc == 0 && root)
         rc = fs_mkdirs(ckdir, err);
+    rc = sync_rc(&t, rc, err);
     t.pl = pool_new(o.threads);
     if (rc == 0 && (!t.pl || model_new(&t.m, &cfg, t.pl, err) != 0))
         rc = t.pl ? -1 : dk_errf(err, "cannot start threads");
     size_t numel = rc == 0 ? model_numel(t.m) : 0;
+    dist_shard(numel, rank, ranks, &t.shard_b, &t.shard_e);
+    size_t shard_len = t.shard_e - t.shard_b;
+    int bl = o.batch_size / ranks; /* sequences per step on this rank */
     if (rc == 0) {
-        t.adam_m = calloc(numel, sizeof *t.adam_m);
-        t.adam_v = calloc(numel, sizeof *t.adam_v);
-        t.in = malloc((size_t)o.micro_batch * o.seq_len * sizeof *t.in);
-        t.tg = malloc((size_t)o.micro_batch * o.seq_len * sizeof *t.tg);
+        /* ZeRO-1: each rank keeps AdamW moments for its shard only */
+        t.adam_m = calloc(shard_len ? shard_len : 1, sizeof *t.adam_m);
+        t.adam_v = calloc(shard_len ? shard_len : 1, sizeof *t.adam_v);
+        t.in = malloc((size_t)(o.micro_batch + 1) * o.seq_len * sizeof *t.in);
+        t.tg = malloc((size_t)(o.micro_batch + 1) * o.seq_len * sizeof *t.tg);
         t.val_loss = calloc(t.data.n_sources, sizeof *t.val_loss);
         if (!t.adam_m || !t.adam_v || !t.in || !t.tg || !t.val_loss)
             rc = dk_errf(err, "out of memory for optimizer state of %zu parameters", numel);
@@ -364,19 +403,22 @@ int train_run(const train_opts *in_opts, dk_err *err)
         rc = model_reserve(t.m, o.micro_batch, o.seq_len, err);
     if (rc == 0)
         rc = sampler_init(&t.smp, &t.data, 0, o.seq_len, o.seed, err);
+    rc = sync_rc(&t, rc, err);
     /* the starting point: a checkpoint, a model, or (config, seed) */
     long start = 0;
     char init_sha[65] = "";
     int from_model = o.init_from != NULL;
     if (rc == 0 && o.resume) {
-        remove_stale_temps(t.run);
+        if (root)
+            remove_stale_temps(t.run);
         read_init_source(t.run, init_sha, sizeof init_sha, &from_model);
-        rc = -1;
-        for (int i = 0; i < n_ck && rc != 0; i++) {
+        float *fm = malloc(numel * sizeof *fm), *fv = malloc(numel * sizeof *fv);
+        rc = fm && fv ? -1 : dk_errf(err, "out of memory loading a checkpoint");
+        for (int i = 0; fm && fv && i < n_ck && rc != 0; i++) {
             char path[4400];
             ckpt_path(path, sizeof path, t.run, ck[i]);
             ckpt_state s = {.cursors = t.smp.cursor, .n_sources = t.data.n_sources};
-            rc = ckpt_load(path, t.m, t.adam_m, t.adam_v, &s, err);
+            rc = ckpt_load(path, t.m, fm, fv, &s, err);
             if (rc == 0 && strcmp(s.data_sha256, t.data.manifest_sha256) != 0)
                 rc = dk_errf(err, "%s: trained on other data (manifest %s)", path, s.data_sha256);
             if (rc == 0 && s.seed != o.seed)
@@ -385,11 +427,15 @@ int train_run(const train_opts *in_opts, dk_err *err)
             if (rc == 0) {
                 start = s.step;
                 t.smp.next_seq = s.next_seq;
+                memcpy(t.adam_m, fm + t.shard_b, shard_len * sizeof *fm);
+                memcpy(t.adam_v, fv + t.shard_b, shard_len * sizeof *fv);
             } else if (!o.quiet) {
                 fprintf(stderr, "dokja: skipping checkpoint: %s\n", err->msg);
             }
         }
-        if (rc == 0)
+        free(fm);
+        free(fv);
+        if (rc == 0 && root)
             rc = trim_metrics(&t, start, err);
     } else if (rc == 0 && o.init_from) {
         char wpath[4400];
@@ -406,63 +452,79 @@ int train_run(const train_opts *in_opts, dk_err *err)
     } else if (rc == 0) {
         params_init(model_layout(t.m), model_params(t.m), o.seed);
     }
-    if (rc == 0 && !o.resume)
+    if (rc == 0 && root && !o.resume)
         rc = write_run_json(&t, init_sha, err);
+    rc = sync_rc(&t, rc, err);
     if (rc == 0 && !o.quiet) {
-        t.peak = peak_fma_gflops(t.pl, 0.3, NULL);
-        fprintf(stderr, "dokja train: %zu parameters, %d x %d tokens per step, %d threads, "
-                        "peak %.0f GFLOP/s, from step %ld\n",
-                numel, o.batch_size, o.seq_len, pool_threads(t.pl), t.peak, start);
+        t.peak = peak_fma_gflops(t.pl, 0.3, NULL) * ranks; /* ranks of the same machine kind */
+        fprintf(stderr, "dokja train: %zu parameters, %d x %d tokens per step, %d rank(s) x %d "
+                        "threads, peak %.0f GFLOP/s, from step %ld\n",
+                numel, o.batch_size, o.seq_len, ranks, pool_threads(t.pl), t.peak, start);
     }
     adamw_cfg opt = adamw_defaults((float)o.lr);
     opt.weight_decay = (float)o.weight_decay;
-    int accum = o.batch_size / o.micro_batch;
+    int micro_total = o.batch_size / o.micro_batch; /* micro-batches per step, all ranks */
     double flops = model_train_flops(&cfg, o.batch_size, o.seq_len);
     double t0 = now_seconds();
     double *val = calloc(t.data.n_sources, sizeof *val);
     if (rc == 0 && !val)
         rc = dk_errf(err, "out of memory");
+    int32_t *skip_in = t.in + (size_t)o.micro_batch * o.seq_len, *skip_tg = t.tg + (size_t)o.micro_batch * o.seq_len;
     for (long step = start; rc == 0 && step < o.steps; step++) {
         double ts = now_seconds();
         model_zero_grads(t.m);
         double loss = 0;
-        for (int a = 0; a < accum; a++) {
-            for (int k = 0; k < o.micro_batch; k++)
-                sampler_next(&t.smp, t.in + (size_t)k * o.seq_len, t.tg + (size_t)k * o.seq_len);
-            loss += model_forward_backward(t.m, t.in, t.tg, o.micro_batch, o.seq_len,
-                                           1.0f / (float)accum) / accum;
+        /* Every rank draws the whole global batch, so the sampler state stays the same
+         * everywhere, and keeps sequences [rank * bl, (rank + 1) * bl). */
+        int k = 0;
+        for (int q = 0; q < o.batch_size; q++) {
+            int mine = q / bl == rank;
+            sampler_next(&t.smp, mine ? t.in + (size_t)k * o.seq_len : skip_in,
+                         mine ? t.tg + (size_t)k * o.seq_len : skip_tg);
+            if (mine && ++k == o.micro_batch) {
+                loss += model_forward_backward(t.m, t.in, t.tg, o.micro_batch, o.seq_len,
+                                               1.0f / (float)micro_total) / micro_total;
+                k = 0;
+            }
         }
+        dist_allreduce_sum_f32(model_grads(t.m), numel);
+        dist_allreduce_sum_f64(&loss, 1);
         double norm = grad_clip(t.pl, model_grads(t.m), numel, o.grad_clip);
         double lr = lr_at(step, o.steps, o.warmup, o.lr, o.min_lr);
         opt.lr = (float)lr;
         adamw_step(t.pl, model_layout(t.m), model_params(t.m), model_grads(t.m), t.adam_m,
-                   t.adam_v, 0, numel, &opt, step + 1);
+                   t.adam_v, t.shard_b, t.shard_e, &opt, step + 1);
+        dist_allgather_shards(model_params(t.m), numel);
         double dt = now_seconds() - ts;
         long done = step + 1;
-        json_t *j = json_object();
-        json_object_set_new(j, "step", json_integer(done));
-        json_object_set_new(j, "loss", json_real(loss));
-        json_object_set_new(j, "lr", json_real(lr));
-        json_object_set_new(j, "grad_norm", json_real(norm));
-        json_object_set_new(j, "tokens_per_s", json_real((double)o.batch_size * o.seq_len / dt));
-        series_add(&t.train_loss, (double)done, loss);
         int eval = (o.eval_every > 0 && done % o.eval_every == 0) || done == o.steps;
-        if (eval) {
-            evaluate(&t, val);
-            json_t *v = json_object();
-            for (size_t i = 0; i < t.data.n_sources; i++) {
-                json_object_set_new(v, t.data.sources[i].name, isfinite(val[i]) ? json_real(val[i]) : json_null());
-                if (isfinite(val[i]))
-                    series_add(&t.val_loss[i], (double)done, val[i]);
+        if (root) {
+            json_t *j = json_object();
+            json_object_set_new(j, "step", json_integer(done));
+            json_object_set_new(j, "loss", json_real(loss));
+            json_object_set_new(j, "lr", json_real(lr));
+            json_object_set_new(j, "grad_norm", json_real(norm));
+            json_object_set_new(j, "tokens_per_s", json_real((double)o.batch_size * o.seq_len / dt));
+            series_add(&t.train_loss, (double)done, loss);
+            if (eval) {
+                evaluate(&t, val);
+                json_t *v = json_object();
+                for (size_t i = 0; i < t.data.n_sources; i++) {
+                    json_object_set_new(v, t.data.sources[i].name,
+                                        isfinite(val[i]) ? json_real(val[i]) : json_null());
+                    if (isfinite(val[i]))
+                        series_add(&t.val_loss[i], (double)done, val[i]);
+                }
+                json_object_set_new(j, "val_loss", v);
             }
-            json_object_set_new(j, "val_loss", v);
+            rc = append_metrics(&t, j, err);
+            json_decref(j);
+            if (rc == 0 && (eval || done % 50 == 0 || done == o.steps))
+                write_plot(&t);
         }
-        rc = append_metrics(&t, j, err);
-        json_decref(j);
-        if (rc == 0 && (eval || done % 50 == 0 || done == o.steps))
-            write_plot(&t);
+        rc = sync_rc(&t, rc, err);
         if (rc == 0 && ((o.checkpoint_every > 0 && done % o.checkpoint_every == 0) || done == o.steps))
-            rc = save_checkpoint(&t, done, err);
+            rc = sync_rc(&t, save_checkpoint(&t, done, err), err);
         if (!o.quiet) {
             double el = now_seconds() - t0, eta = el / (double)(done - start) * (double)(o.steps - done);
             fprintf(stderr, "step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  MFU %.1f%%  ETA %.0fs%s\n",
@@ -471,13 +533,14 @@ int train_run(const train_opts *in_opts, dk_err *err)
                     eval ? "  (evaluated)" : "");
         }
     }
-    if (rc == 0) {
+    if (rc == 0 && root) {
         char tpath[4400];
         mkpath(tpath, sizeof tpath, o.data_dir, "dokja_tokenizer.json");
         const char *keys[3] = {"dokja_data_manifest_sha256", "dokja_init", "dokja_init_from_sha256"};
         const char *vals[3] = {t.data.manifest_sha256, from_model ? "from-model" : "random", init_sha};
         rc = model_save_dir(t.m, t.run, tpath, keys, vals, from_model ? 3 : 2, err);
     }
+    rc = sync_rc(&t, rc, err);
     free(val);
     for (size_t i = 0; t.val_loss && i < t.data.n_sources; i++) {
         free(t.val_loss[i].x);

@@ -140,6 +140,9 @@ static int data_info_cmd(int argc, char **argv)
         return cli_fail(&err);
     printf("dataset %s: verified\n  tokenizer sha256 %s, vocabulary %u, <|eos|> = %u\n", d.dir,
            d.tokenizer_sha256, d.vocab_size, d.eos_id);
+    printf("  unigram entropy: %.4f nats/token (train), %.4f (val): the loss of a model that\n"
+           "  knows only token frequencies\n",
+           dataset_unigram_entropy(&d, 0), dataset_unigram_entropy(&d, 1));
     printf("  %-24s %8s %12s %12s %12s\n", "source", "weight", "documents", "train", "val");
     for (size_t i = 0; i < d.n_sources; i++)
         printf("  %-24s %8.4f %12llu %12llu %12llu\n", d.sources[i].name, d.sources[i].weight,

@@ -2,6 +2,7 @@
 #include "data/dataset.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,4 +142,26 @@ void dataset_close(dataset *d)
         }
     free(d->sources);
     memset(d, 0, sizeof *d);
+}
+
+double dataset_unigram_entropy(const dataset *d, int split)
+{
+    uint64_t *count = calloc(d->vocab_size, sizeof *count), total = 0;
+    if (!count)
+        return -1;
+    for (size_t i = 0; i < d->n_sources; i++)
+        for (size_t k = 0; k < d->sources[i].n_shards[split]; k++) {
+            const shard *s = &d->sources[i].shards[split][k];
+            for (uint64_t j = 0; j < s->count; j++)
+                count[shard_get(s, j)]++;
+            total += s->count;
+        }
+    double h = 0;
+    for (uint32_t v = 0; v < d->vocab_size; v++)
+        if (count[v]) {
+            double p = (double)count[v] / (double)total;
+            h -= p * log(p);
+        }
+    free(count);
+    return total ? h : -1;
 }

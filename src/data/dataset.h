@@ -29,4 +29,9 @@ typedef struct {
 int dataset_open(dataset *d, const char *dir, dk_err *err);
 void dataset_close(dataset *d);
 
+/* Entropy in nats per token of the unigram distribution of the split (0 train, 1
+ * val) over all sources: the loss of a model that knows only token frequencies, the
+ * bar a trained model's validation loss must clear. -1 on OOM or empty split. */
+double dataset_unigram_entropy(const dataset *d, int split);
+
 #endif

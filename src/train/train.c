@@ -487,14 +487,18 @@ int train_run(const train_opts *in_opts, dk_err *err)
                 k = 0;
             }
         }
+        double tc = now_seconds();
         dist_allreduce_sum_f32(model_grads(t.m), numel);
         dist_allreduce_sum_f64(&loss, 1);
+        double comm = now_seconds() - tc;
         double norm = grad_clip(t.pl, model_grads(t.m), numel, o.grad_clip);
         double lr = lr_at(step, o.steps, o.warmup, o.lr, o.min_lr);
         opt.lr = (float)lr;
         adamw_step(t.pl, model_layout(t.m), model_params(t.m), model_grads(t.m), t.adam_m,
                    t.adam_v, t.shard_b, t.shard_e, &opt, step + 1);
+        tc = now_seconds();
         dist_allgather_shards(model_params(t.m), numel);
+        comm += now_seconds() - tc;
         double dt = now_seconds() - ts;
         long done = step + 1;
         int eval = (o.eval_every > 0 && done % o.eval_every == 0) || done == o.steps;
@@ -505,6 +509,8 @@ int train_run(const train_opts *in_opts, dk_err *err)
             json_object_set_new(j, "lr", json_real(lr));
             json_object_set_new(j, "grad_norm", json_real(norm));
             json_object_set_new(j, "tokens_per_s", json_real((double)o.batch_size * o.seq_len / dt));
+            if (ranks > 1) /* seconds in the gradient all-reduce and the parameter gather */
+                json_object_set_new(j, "comm_s", json_real(comm));
             series_add(&t.train_loss, (double)done, loss);
             if (eval) {
                 evaluate(&t, val);

@@ -135,3 +135,50 @@ TEST(model_overfits_one_batch)
     model_free(m);
     pool_free(p);
 }
+
+typedef struct {
+    size_t next_end, n_calls, covered;
+    int in_order;
+    float *snap; /* gradient values as reported */
+    const float *grads;
+} hook_log;
+
+static void log_hook(void *ctx, size_t offset, size_t numel)
+{
+    hook_log *h = ctx;
+    /* ranges arrive from the end of the buffer towards its start, back to back */
+    if (h->n_calls > 0 && offset + numel != h->next_end)
+        h->in_order = 0;
+    h->next_end = offset;
+    h->n_calls++;
+    h->covered += numel;
+    memcpy(h->snap + offset, h->grads + offset, numel * sizeof(float));
+}
+
+TEST(model_grad_hook_reports_each_final_range_once_from_the_end)
+{
+    for (int tie = 0; tie < 2; tie++) {
+        model_config c = tiny(1, tie);
+        pool *p = pool_new(2);
+        model *m;
+        dk_err err;
+        CHECK(model_new(&m, &c, p, &err) == 0);
+        params_init(model_layout(m), model_params(m), 3);
+        enum { B = 2, S = 6 };
+        int32_t in[B * S], tg[B * S];
+        batch(in, tg, B, S, c.vocab_size, 4);
+        size_t n = model_numel(m);
+        hook_log h = {0, 0, 0, 1, calloc(n, sizeof(float)), model_grads(m)};
+        model_zero_grads(m);
+        model_set_grad_hook(m, log_hook, &h);
+        model_forward_backward(m, in, tg, B, S, 1.0f);
+        CHECK_EQ(h.covered, n);
+        CHECK(h.in_order && h.next_end == 0);
+        CHECK_EQ(h.n_calls, (size_t)c.n_layers + 2);
+        /* nothing changed after it was reported */
+        CHECK(memcmp(h.snap, model_grads(m), n * sizeof(float)) == 0);
+        free(h.snap);
+        model_free(m);
+        pool_free(p);
+    }
+}

@@ -7,6 +7,8 @@
 #include <string.h>
 
 static int g_rank = 0, g_size = 1, g_on = 0;
+static MPI_Request *g_req;
+static int g_nreq, g_capreq;
 
 int dist_init(int *argc, char ***argv, dk_err *err)
 {
@@ -24,6 +26,10 @@ int dist_init(int *argc, char ***argv, dk_err *err)
 
 void dist_finalize(void)
 {
+    dist_wait_all();
+    free(g_req);
+    g_req = NULL;
+    g_capreq = 0;
     if (g_on)
         MPI_Finalize();
     g_on = 0;
@@ -56,6 +62,41 @@ void dist_allreduce_sum_f64(double *x, size_t n)
     if (g_size == 1)
         return;
     MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+}
+
+void dist_iallreduce_sum_f32(float *x, size_t n)
+{
+    if (g_size == 1)
+        return;
+    for (size_t o = 0; o < n; o += PIECE) {
+        int k = (int)(n - o < PIECE ? n - o : PIECE);
+        if (g_nreq == g_capreq) {
+            int nc = g_capreq ? g_capreq * 2 : 64;
+            MPI_Request *nr = realloc(g_req, (size_t)nc * sizeof *nr);
+            if (!nr) { /* no room to track it: do this piece blocking */
+                MPI_Allreduce(MPI_IN_PLACE, x + o, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+                continue;
+            }
+            g_req = nr;
+            g_capreq = nc;
+        }
+        MPI_Iallreduce(MPI_IN_PLACE, x + o, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &g_req[g_nreq++]);
+    }
+}
+
+void dist_progress(void)
+{
+    if (g_nreq > 0) {
+        int done;
+        MPI_Testall(g_nreq, g_req, &done, MPI_STATUSES_IGNORE);
+    }
+}
+
+void dist_wait_all(void)
+{
+    if (g_nreq > 0)
+        MPI_Waitall(g_nreq, g_req, MPI_STATUSES_IGNORE);
+    g_nreq = 0;
 }
 
 /* Every rank's shard, broadcast by its owner: R broadcasts, simple and exact. */

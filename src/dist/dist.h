@@ -18,6 +18,13 @@ int dist_size(void);
 /* In-place sum over ranks (every rank gets the result). */
 void dist_allreduce_sum_f32(float *x, size_t n);
 void dist_allreduce_sum_f64(double *x, size_t n);
+/* Non-blocking sum of x[0..n) over ranks, started now and finished by dist_wait_all;
+ * x must not be touched in between. dist_progress lets MPI move started reductions
+ * along (Open MPI progresses them only inside MPI calls). For overlapping the
+ * gradient reduction with the rest of the backward pass. */
+void dist_iallreduce_sum_f32(float *x, size_t n);
+void dist_progress(void);
+void dist_wait_all(void);
 /* Rank r holds x[begin_r, end_r) of a length-n buffer split by dist_shard; afterwards
  * every rank holds all of x. */
 void dist_allgather_shards(float *x, size_t n);

@@ -44,6 +44,8 @@ struct model {
     float *rope_cos, *rope_sin;
     acts a;
     float *act_mem;
+    model_grad_hook hook;
+    void *hook_ctx;
     int B, S; /* reserved shape */
 };
 
@@ -199,6 +201,19 @@ int model_reserve(model *m, int B, int S, dk_err *err)
 
 void model_zero_grads(model *m) { memset(m->grads, 0, m->layout.numel * sizeof(float)); }
 
+void model_set_grad_hook(model *m, model_grad_hook fn, void *ctx)
+{
+    m->hook = fn;
+    m->hook_ctx = ctx;
+}
+
+/* Reports [from, to) of the gradient buffer as final (see model_set_grad_hook). */
+static void grads_ready(model *m, const float *from, const float *to)
+{
+    if (m->hook && to > from)
+        m->hook(m->hook_ctx, (size_t)(from - m->grads), (size_t)(to - from));
+}
+
 /* y (T, N) = x (T, K) W^T (+ b) with W (N, K): beta 1 adds to y. */
 static void linear_fwd(model *m, float *y, const float *x, const float *W, const float *b, int T,
                        int N, int K, float beta)
@@ -297,6 +312,8 @@ static void backward_body(model *m, const int32_t *inputs, int B, int S)
     memset(a->dres, 0, (size_t)T * D * sizeof(float));
     rmsnorm_backward(m->pl, a->dres, m->gv.norm, a->dln, a->x + (size_t)c->n_layers * T * D,
                      m->pv.norm, a->rstdf, T, D);
+    /* the final norm and (untied) head sit at the end of the layout */
+    grads_ready(m, m->gv.norm, m->grads + m->layout.numel);
     for (int l = c->n_layers - 1; l >= 0; l--) {
         const layer_view *w = &m->pv.layers[l];
         layer_view *g = &m->gv.layers[l];
@@ -323,8 +340,11 @@ static void backward_body(model *m, const int32_t *inputs, int B, int S)
         linear_bwd(m, a->dln, g->wk, g->bk, a->dk, ln1, w->wk, T, KV, D, 1.0f);
         linear_bwd(m, a->dln, g->wv, g->bv, a->dv, ln1, w->wv, T, KV, D, 1.0f);
         rmsnorm_backward(m->pl, a->dres, g->attn_norm, a->dln, x, w->attn_norm, a->rstd1 + o, T, D);
+        /* layer l's parameters are contiguous, from its first norm up to the next layer */
+        grads_ready(m, g->attn_norm, l + 1 < c->n_layers ? m->gv.layers[l + 1].attn_norm : m->gv.norm);
     }
     embedding_backward(m->gv.embed, a->dres, inputs, T, D);
+    grads_ready(m, m->gv.embed, m->gv.layers[0].attn_norm);
 }
 
 double model_forward_backward(model *m, const int32_t *inputs, const int32_t *targets, int B,

@@ -49,6 +49,14 @@ void model_forward_logits(model *m, const int32_t *inputs, int B, int S, float *
 
 void model_zero_grads(model *m);
 
+/* Called during model_forward_backward as soon as a contiguous range of the gradient
+ * buffer is final for this pass: [offset, offset + numel) in floats. Ranges come in
+ * the order the backward pass finishes them (head, last layer ... first layer,
+ * embedding) and cover the buffer exactly once. NULL disables. Data-parallel training
+ * starts each range's all-reduce here, while the backward pass goes on. */
+typedef void (*model_grad_hook)(void *ctx, size_t offset, size_t numel);
+void model_set_grad_hook(model *m, model_grad_hook fn, void *ctx);
+
 /* Floating-point operations of one training pass on B x S tokens: 6 x matmul
  * parameters per token plus attention 12 x layers x width x S per token (both
  * directions: forward 2, backward 4), the figure MFU divides. */

@@ -237,6 +237,15 @@ static int save_checkpoint(trainer *t, long step, dk_err *err)
     return rc;
 }
 
+/* Gradient hook for the last micro-batch of a step: start the all-reduce of each
+ * finished range while the backward pass goes on. */
+static void reduce_ready(void *ctx, size_t offset, size_t numel)
+{
+    model *m = ctx;
+    dist_progress();
+    dist_iallreduce_sum_f32(model_grads(m) + offset, numel);
+}
+
 /* Every rank failed if one did: returns -1 on all of them (with a message on the
  * ranks whose own step succeeded), 0 if all succeeded. */
 static int sync_rc(trainer *t, int rc, dk_err *err)
@@ -476,19 +485,23 @@ int train_run(const train_opts *in_opts, dk_err *err)
         double loss = 0;
         /* Every rank draws the whole global batch, so the sampler state stays the same
          * everywhere, and keeps sequences [rank * bl, (rank + 1) * bl). */
-        int k = 0;
+        int k = 0, left = bl / o.micro_batch; /* micro-batches left on this rank */
         for (int q = 0; q < o.batch_size; q++) {
             int mine = q / bl == rank;
             sampler_next(&t.smp, mine ? t.in + (size_t)k * o.seq_len : skip_in,
                          mine ? t.tg + (size_t)k * o.seq_len : skip_tg);
             if (mine && ++k == o.micro_batch) {
+                /* the last micro-batch's backward pass overlaps the gradient all-reduce */
+                if (--left == 0 && ranks > 1)
+                    model_set_grad_hook(t.m, reduce_ready, t.m);
                 loss += model_forward_backward(t.m, t.in, t.tg, o.micro_batch, o.seq_len,
                                                1.0f / (float)micro_total) / micro_total;
+                model_set_grad_hook(t.m, NULL, NULL);
                 k = 0;
             }
         }
         double tc = now_seconds();
-        dist_allreduce_sum_f32(model_grads(t.m), numel);
+        dist_wait_all(); /* what the backward pass did not hide */
         dist_allreduce_sum_f64(&loss, 1);
         double comm = now_seconds() - tc;
         double norm = grad_clip(t.pl, model_grads(t.m), numel, o.grad_clip);
@@ -509,7 +522,7 @@ int train_run(const train_opts *in_opts, dk_err *err)
             json_object_set_new(j, "lr", json_real(lr));
             json_object_set_new(j, "grad_norm", json_real(norm));
             json_object_set_new(j, "tokens_per_s", json_real((double)o.batch_size * o.seq_len / dt));
-            if (ranks > 1) /* seconds in the gradient all-reduce and the parameter gather */
+            if (ranks > 1) /* seconds waiting for the all-reduce after backward, and in the gather */
                 json_object_set_new(j, "comm_s", json_real(comm));
             series_add(&t.train_loss, (double)done, loss);
             if (eval) {

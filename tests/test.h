@@ -25,6 +25,10 @@ int test_run(char *out, size_t out_cap, const char *fmt, ...) __attribute__((for
  * site is not guaranteed: copy it if you keep two). */
 const char *test_write_file(const char *name, const void *data, size_t n);
 
+/* Builds (once per run and name) a small Korean+English dataset with a 300-id
+ * tokenizer under the scratch dir through the CLI; returns its directory, or NULL. */
+const char *test_dataset(const char *name);
+
 #define TEST(name)                                                                         \
     static void name(void);                                                                \
     __attribute__((constructor)) static void name##_register(void) { test_register(#name, name); } \

@@ -92,6 +92,32 @@ const char *test_write_file(const char *name, const void *data, size_t n)
     return p;
 }
 
+const char *test_dataset(const char *name)
+{
+    static char dirs[8][512];
+    static char names[8][64];
+    static int n;
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return dirs[i];
+    if (n == 8)
+        return NULL;
+    static char text[1 << 16];
+    text[0] = 0;
+    for (int i = 0; i < 600; i++)
+        sprintf(text + strlen(text), "%s 문장 %d 은 짧다. sentence %d is short.\n", name, i, i * 7);
+    char corpus[600], tok[600];
+    snprintf(corpus, sizeof corpus, "%s", test_write_file("dataset_corpus.txt", text, strlen(text)));
+    snprintf(tok, sizeof tok, "%s/%s_tok.json", tmpdir, name);
+    snprintf(dirs[n], sizeof dirs[n], "%s/%s_data", tmpdir, name);
+    if (test_run(NULL, 0, "%s tokenizer train -q --vocab-size 300 -o %s %s >/dev/null && "
+                          "%s data build -q -t %s -o %s %s >/dev/null",
+                 test_bin(), tok, corpus, test_bin(), tok, dirs[n], corpus) != 0)
+        return NULL;
+    snprintf(names[n], sizeof names[n], "%s", name);
+    return dirs[n++];
+}
+
 static void remove_tmpdir(void)
 {
     char cmd[300];

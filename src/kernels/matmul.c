@@ -94,6 +94,29 @@ void mm_f32_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, co
         }
 }
 
+/* The transposing packs with AVX-512 gathers: one instruction collects a column of
+ * 8 (A) or 16 (B) rows for one k, instead of 8 or 16 scalar moves. Offsets are int32:
+ * row strides up to 2^31 / 32 floats. */
+__attribute__((target("avx512f"))) static void pack_a_gather(float *dst, const float *src,
+                                                              int lda, int kc)
+{
+    __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(lda));
+    for (int k = 0; k < kc; k++)
+        _mm256_storeu_ps(dst + (size_t)k * MR, _mm256_i32gather_ps(src + k, idx, 4));
+}
+
+__attribute__((target("avx512f"))) static void pack_b_gather(float *dst, const float *src,
+                                                              int ldb, int kc)
+{
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32(ldb));
+    const float *hi = src + (size_t)16 * ldb;
+    for (int k = 0; k < kc; k++) {
+        _mm512_storeu_ps(dst + (size_t)k * NR, _mm512_i32gather_ps(idx, src + k, 4));
+        _mm512_storeu_ps(dst + (size_t)k * NR + 16, _mm512_i32gather_ps(idx, hi + k, 4));
+    }
+}
+
 /* Packs rows [i0, i0+mc) x k [k0, k0+kc) of op(A) into MR-row micro-panels:
  * panel p holds, for each k, MR consecutive values (zero-padded past M). */
 static void pack_a(float *dst, int ta, const float *A, int lda, int i0, int mc, int k0, int kc)
@@ -108,6 +131,8 @@ static void pack_a(float *dst, int ta, const float *A, int lda, int i0, int mc, 
                 for (int r = mr; r < MR; r++)
                     dst[(size_t)k * MR + r] = 0;
             }
+        } else if (mr == MR && have_avx512()) { /* A stored M x K: gather a column */
+            pack_a_gather(dst, A + (size_t)(i0 + ip) * lda + k0, lda, kc);
         } else { /* A stored M x K: read each row along k */
             for (int r = 0; r < MR; r++) {
                 const float *src = A + (size_t)(i0 + ip + r) * lda + k0;
@@ -134,6 +159,8 @@ static void pack_b(float *dst, int tb, const float *B, int ldb, int j0, int nc, 
                     for (int c = 0; c < NR; c++)
                         dst[(size_t)k * NR + c] = c < nr ? src[c] : 0;
             }
+        } else if (nr == NR && have_avx512()) { /* B stored N x K: gather a column */
+            pack_b_gather(dst, B + (size_t)(j0 + jp) * ldb + k0, ldb, kc);
         } else { /* B stored N x K */
             for (int c = 0; c < NR; c++) {
                 const float *src = B + (size_t)(j0 + jp + c) * ldb + k0;

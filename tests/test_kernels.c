@@ -99,3 +99,43 @@ TEST(matmul_is_bit_identical_for_1_2_3_threads)
     free(A);
     free(B);
 }
+
+/* Pre-packed weights give exactly the bits of mm_f32 with the weight as B^T, for the
+ * small-M decode kernels (M = 1, 2, 3, 5, 8), the tiled path, odd N and K across KC
+ * blocks, beta 0 and 1, on 1 and 2 threads and on the generic path too. */
+TEST(matmul_packed_weights_are_bit_identical_to_mm_f32)
+{
+    srand(7);
+    static const int Ms[] = {1, 2, 3, 5, 8, 9, 37, 600}, Ns[] = {1, 31, 33, 700}, Ks[] = {1, 255, 257, 600};
+    const int paths[] = {MM_PATH_AUTO, MM_PATH_GENERIC};
+    for (int threads = 1; threads <= 2; threads++) {
+        pool *p = pool_new(threads);
+        mm_ctx *c = mm_ctx_new(p);
+        for (int pi = 0; pi < 2; pi++) {
+            mm_set_path(paths[pi]);
+            for (int it = 0; it < 24; it++) {
+                int M = Ms[rand() % 8], N = Ns[rand() % 4], K = Ks[rand() % 4], lda = K + rand() % 3;
+                float beta = rand() & 1 ? 1.0f : 0.0f;
+                float *A = malloc((size_t)M * lda * 4), *W = malloc((size_t)N * K * 4);
+                float *Wp = aligned_alloc(64, (mm_packed_floats(N, K) * 4 + 63) / 64 * 64);
+                float *C1 = malloc((size_t)M * N * 4), *C2 = malloc((size_t)M * N * 4);
+                for (size_t i = 0; i < (size_t)M * lda; i++)
+                    A[i] = frand();
+                for (size_t i = 0; i < (size_t)N * K; i++)
+                    W[i] = frand();
+                for (size_t i = 0; i < (size_t)M * N; i++)
+                    C1[i] = C2[i] = frand();
+                mm_pack_weight(p, Wp, W, N, K);
+                mm_f32(c, 0, 1, M, N, K, A, lda, W, K, beta, C1, N);
+                mm_f32_packed(c, M, N, K, A, lda, Wp, beta, C2, N);
+                int same = memcmp(C1, C2, (size_t)M * N * 4) == 0;
+                free(A), free(W), free(Wp), free(C1), free(C2);
+                CHECK_MSG(same, "M %d N %d K %d beta %g threads %d path %d differ", M, N, K,
+                          (double)beta, threads, paths[pi]);
+            }
+        }
+        mm_set_path(MM_PATH_AUTO);
+        mm_ctx_free(c);
+        pool_free(p);
+    }
+}

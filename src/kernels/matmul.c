@@ -19,7 +19,11 @@ struct mm_ctx {
     pool *p;
     int nt;
     float **apack, **bpack; /* per thread */
+    float *skinny;          /* the A panel of a small-M packed product (MR x K) */
+    size_t skinny_cap;
 };
+
+_Static_assert(MM_NR == NR, "the packed weight layout is the micro-kernel's panel");
 
 static int g_path = MM_PATH_AUTO;
 
@@ -78,6 +82,7 @@ void mm_ctx_free(mm_ctx *c)
     }
     free(c->apack);
     free(c->bpack);
+    free(c->skinny);
     free(c);
 }
 
@@ -171,20 +176,23 @@ static void pack_b(float *dst, int tb, const float *B, int ldb, int j0, int nc, 
     }
 }
 
-/* C[mr x nr] (+)= Apanel (kc x MR) * Bpanel (kc x NR). first: overwrite (beta 0 and
- * first K block) instead of accumulate. */
-__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a,
-                                                              const float *b, float *C, int ldc,
-                                                              int mr, int nr, int first)
+/* C[mr x nr] (+)= Apanel (kc x MR) * Bpanel (kc x NR) for the first R rows of the
+ * A panel (R <= MR; mr <= R). first: overwrite (beta 0 and first K block) instead of
+ * accumulate. Every instance computes each row with the same chain of FMAs over k,
+ * so a row's result does not depend on R: the small-M kernels used for decoding
+ * give the bits the 8-row kernel gives. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+kernel_avx512_rows(const int R, int kc, const float *a, const float *b, float *C, int ldc, int mr,
+                   int nr, int first)
 {
     __m512 c[MR][2];
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; r++)
+    for (int r = 0; r < R; r++)
         c[r][0] = c[r][1] = _mm512_setzero_ps();
     for (int k = 0; k < kc; k++) {
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < R; r++) {
             __m512 av = _mm512_set1_ps(a[r]);
             c[r][0] = _mm512_fmadd_ps(av, b0, c[r][0]);
             c[r][1] = _mm512_fmadd_ps(av, b1, c[r][1]);
@@ -204,6 +212,18 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
         _mm512_mask_storeu_ps(cr + 16, m1, c[r][1]);
     }
 }
+
+#define KERNEL_ROWS(NAME, R)                                                                \
+    __attribute__((target("avx512f"))) static void NAME(int kc, const float *a,            \
+                                                        const float *b, float *C, int ldc, \
+                                                        int mr, int nr, int first)         \
+    {                                                                                      \
+        kernel_avx512_rows(R, kc, a, b, C, ldc, mr, nr, first);                            \
+    }
+KERNEL_ROWS(kernel_avx512, MR)
+KERNEL_ROWS(kernel_avx512_r1, 1)
+KERNEL_ROWS(kernel_avx512_r2, 2)
+KERNEL_ROWS(kernel_avx512_r4, 4)
 
 static void kernel_generic(int kc, const float *a, const float *b, float *C, int ldc, int mr,
                            int nr, int first)
@@ -302,4 +322,136 @@ void mm_f32_on_thread(mm_ctx *c, int thread, int ta, int tb, int M, int N, int K
     size_t tasks = job_init(&j, c, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
     for (size_t t = 0; t < tasks; t++) /* the same blocks, in order: same bits as mm_f32 */
         block_task(&j, t, thread);
+}
+
+/* ---- pre-packed weights ---------------------------------------------------------- */
+
+size_t mm_packed_floats(int N, int K) { return (size_t)((N + NR - 1) / NR) * NR * (size_t)K; }
+
+typedef struct {
+    float *dst;
+    const float *W;
+    int N, K;
+} pack_job;
+
+static void pack_weight_panel(void *vj, size_t q, int th)
+{
+    pack_job *j = vj;
+    int j0 = (int)q * NR;
+    /* pack_b's transposed case in KC steps: the panel's rows k are contiguous. */
+    for (int k0 = 0; k0 < j->K; k0 += KC) {
+        int kc = j->K - k0 < KC ? j->K - k0 : KC;
+        pack_b(j->dst + q * (size_t)j->K * NR + (size_t)k0 * NR, 1, j->W, j->K, j0,
+               j->N - j0 < NR ? j->N - j0 : NR, k0, kc);
+    }
+}
+
+void mm_pack_weight(pool *p, float *dst, const float *W, int N, int K)
+{
+    pack_job j = {dst, W, N, K};
+    pool_for(p, (size_t)(N + NR - 1) / NR, pack_weight_panel, &j);
+}
+
+typedef struct {
+    mm_ctx *c;
+    int M, N, K, lda, ldc;
+    const float *A, *Wp, *askinny;
+    float *C;
+    float beta;
+    int tiles_n, panels_per_task;
+    int avx512;
+} packed_job;
+
+typedef void (*kernel_fn)(int, const float *, const float *, float *, int, int, int, int);
+
+static kernel_fn kernel_for_rows(int M, int avx512)
+{
+    if (!avx512)
+        return kernel_generic;
+    return M <= 1 ? kernel_avx512_r1 : M <= 2 ? kernel_avx512_r2 : M <= 4 ? kernel_avx512_r4 : kernel_avx512;
+}
+
+/* Small M (<= MR): one A panel packed by the caller over all of K; a task is a run of
+ * column panels, each streamed once from front to back. */
+static void skinny_task(void *vj, size_t task, int th)
+{
+    packed_job *j = vj;
+    kernel_fn kern = kernel_for_rows(j->M, j->avx512);
+    int q0 = (int)task * j->panels_per_task, nq = (j->N + NR - 1) / NR;
+    int q1 = q0 + j->panels_per_task < nq ? q0 + j->panels_per_task : nq;
+    for (int q = q0; q < q1; q++) {
+        int j0 = q * NR, nr = j->N - j0 < NR ? j->N - j0 : NR;
+        const float *panel = j->Wp + (size_t)q * j->K * NR;
+        for (int k0 = 0; k0 < j->K; k0 += KC) {
+            int kc = j->K - k0 < KC ? j->K - k0 : KC;
+            kern(kc, j->askinny + (size_t)k0 * MR, panel + (size_t)k0 * NR, j->C + j0, j->ldc, j->M,
+                 nr, k0 == 0 && j->beta == 0);
+        }
+    }
+}
+
+/* Larger M: block_task's tiling and order, with B read from the packed panels. */
+static void packed_block_task(void *vj, size_t task, int th)
+{
+    packed_job *j = vj;
+    int ti = (int)(task / (size_t)j->tiles_n), tj = (int)(task % (size_t)j->tiles_n);
+    int i0 = ti * MT, j0 = tj * NC;
+    int mt = j->M - i0 < MT ? j->M - i0 : MT, nc = j->N - j0 < NC ? j->N - j0 : NC;
+    float *ap = j->c->apack[th];
+    for (int k0 = 0; k0 < j->K; k0 += KC) {
+        int kc = j->K - k0 < KC ? j->K - k0 : KC;
+        int first = k0 == 0 && j->beta == 0;
+        for (int i1 = 0; i1 < mt; i1 += MC) {
+            int mc = mt - i1 < MC ? mt - i1 : MC;
+            pack_a(ap, 0, j->A, j->lda, i0 + i1, mc, k0, kc);
+            for (int jp = 0; jp < nc; jp += NR) {
+                const float *b = j->Wp + (size_t)((j0 + jp) / NR) * j->K * NR + (size_t)k0 * NR;
+                for (int ip = 0; ip < mc; ip += MR) {
+                    int mr = mc - ip < MR ? mc - ip : MR, nr = nc - jp < NR ? nc - jp : NR;
+                    float *cp = j->C + (size_t)(i0 + i1 + ip) * j->ldc + j0 + jp;
+                    if (j->avx512)
+                        kernel_avx512(kc, ap + (size_t)ip * kc, b, cp, j->ldc, mr, nr, first);
+                    else
+                        kernel_generic(kc, ap + (size_t)ip * kc, b, cp, j->ldc, mr, nr, first);
+                }
+            }
+        }
+    }
+}
+
+void mm_f32_packed(mm_ctx *c, int M, int N, int K, const float *A, int lda, const float *Wp,
+                   float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K == 0) {
+        for (int i = 0; i < M; i++)
+            for (int q = 0; q < N; q++)
+                C[(size_t)i * ldc + q] = beta == 0 ? 0 : C[(size_t)i * ldc + q];
+        return;
+    }
+    packed_job j = {c, M, N, K, lda, ldc, A, Wp, NULL, C, beta, (N + NC - 1) / NC, 0,
+                    have_avx512() && g_path != MM_PATH_GENERIC};
+    if (M <= MR) {
+        size_t need = (size_t)MR * K;
+        if (need > c->skinny_cap) {
+            float *nb = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
+            if (!nb) { /* the tiled path needs no extra memory */
+                pool_for(c->p, (size_t)((M + MT - 1) / MT) * (size_t)j.tiles_n, packed_block_task, &j);
+                return;
+            }
+            free(c->skinny);
+            c->skinny = nb;
+            c->skinny_cap = need;
+        }
+        pack_a(c->skinny, 0, A, lda, 0, M, 0, K);
+        j.askinny = c->skinny;
+        int nq = (N + NR - 1) / NR;
+        /* about 8 tasks per thread, at least 2 panels each (tasks must outweigh a wake-up) */
+        int per = nq / (8 * c->nt);
+        j.panels_per_task = per < 2 ? 2 : per;
+        pool_for(c->p, (size_t)((nq + j.panels_per_task - 1) / j.panels_per_task), skinny_task, &j);
+        return;
+    }
+    pool_for(c->p, (size_t)((M + MT - 1) / MT) * (size_t)j.tiles_n, packed_block_task, &j);
 }

@@ -28,6 +28,21 @@ void mm_f32_on_thread(mm_ctx *c, int thread, int trans_a, int trans_b, int M, in
                       const float *A, int lda, const float *B, int ldb, float beta, float *C,
                       int ldc);
 
+/* Pre-packed weights for inference. A weight W stored (N, K) row-major (a linear
+ * layer's y = x W^T) is packed once into the layout the micro-kernel reads: panels
+ * of MM_NR output columns, each holding all K rows k-major (panel q, row k at
+ * q*K*MM_NR + k*MM_NR). Then a product never packs B again, and a one-token decode
+ * streams each panel once from memory front to back. The results are bit-identical
+ * to mm_f32(c, 0, 1, M, N, K, A, lda, W, K, beta, C, ldc): the same kernel sums
+ * every element in the same order. */
+#define MM_NR 32
+size_t mm_packed_floats(int N, int K);
+void mm_pack_weight(pool *p, float *dst, const float *W, int N, int K);
+/* C (M, N) = beta C + A (M, K) W^T with W pre-packed. Small M (decode, short
+ * continuations) runs a kernel sized to M rows, threaded over column panels. */
+void mm_f32_packed(mm_ctx *c, int M, int N, int K, const float *A, int lda, const float *Wp,
+                   float beta, float *C, int ldc);
+
 /* The plain triple loop, kept for tests. */
 void mm_f32_ref(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
                 const float *B, int ldb, float beta, float *C, int ldc);

@@ -54,6 +54,7 @@ const param_layout *model_layout(const model *m) { return &m->layout; }
 float *model_params(model *m) { return m->params; }
 float *model_grads(model *m) { return m->grads; }
 size_t model_numel(const model *m) { return m->layout.numel; }
+pool *model_pool(model *m) { return m->pl; }
 
 int model_new(model **out, const model_config *cfg, pool *p, dk_err *err)
 {

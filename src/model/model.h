@@ -27,6 +27,7 @@ const param_layout *model_layout(const model *m);
 float *model_params(model *m);   /* numel floats */
 float *model_grads(model *m);    /* numel floats, same layout */
 size_t model_numel(const model *m);
+pool *model_pool(model *m);
 
 /* Allocates activations for B sequences of S tokens (S <= max_position_embeddings). */
 int model_reserve(model *m, int B, int S, dk_err *err);

@@ -178,6 +178,29 @@ typedef struct {
     int B, S, H, KV, hd;
 } attn_ctx;
 
+void attn_softmax_causal(float *att, int n, int ld, int n_keys, int pos0, float scale)
+{
+    for (int i = 0; i < n; i++) {
+        float *row = att + (size_t)i * ld;
+        int last = pos0 + i; /* the row's own position: keys 0..last */
+        float mx = -INFINITY;
+        for (int j = 0; j <= last; j++) {
+            row[j] *= scale;
+            mx = row[j] > mx ? row[j] : mx;
+        }
+        double sum = 0;
+        for (int j = 0; j <= last; j++) {
+            row[j] = expf(row[j] - mx);
+            sum += row[j];
+        }
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j <= last; j++)
+            row[j] *= inv;
+        for (int j = last + 1; j < n_keys; j++)
+            row[j] = 0;
+    }
+}
+
 /* Task = one (sequence, head): scores = q k^T (S x S, matmul), causal softmax in
  * place, out = P v (matmul; the zeros above the diagonal contribute nothing). */
 static void attn_fwd_task(void *vc, size_t task, int th)
@@ -192,24 +215,7 @@ static void attn_fwd_task(void *vc, size_t task, int th)
     const float *kb = c->k + (size_t)b * S * ks + (size_t)g * hd;
     const float *vb = c->v + (size_t)b * S * ks + (size_t)g * hd;
     mm_f32_on_thread(c->mm, th, 0, 1, S, S, hd, qb, qs, kb, ks, 0.0f, att, S);
-    for (int i = 0; i < S; i++) {
-        float *row = att + (size_t)i * S;
-        float mx = -INFINITY;
-        for (int j = 0; j <= i; j++) {
-            row[j] *= scale;
-            mx = row[j] > mx ? row[j] : mx;
-        }
-        double sum = 0;
-        for (int j = 0; j <= i; j++) {
-            row[j] = expf(row[j] - mx);
-            sum += row[j];
-        }
-        float inv = (float)(1.0 / sum);
-        for (int j = 0; j <= i; j++)
-            row[j] *= inv;
-        for (int j = i + 1; j < S; j++)
-            row[j] = 0;
-    }
+    attn_softmax_causal(att, S, S, S, 0, scale);
     mm_f32_on_thread(c->mm, th, 0, 0, S, hd, S, att, S, vb, ks, 0.0f,
                      c->out + (size_t)b * S * qs + (size_t)h * hd, qs);
 }
@@ -321,6 +327,17 @@ typedef struct {
     float scale;
 } xent_ctx;
 
+double logsumexp_row(const float *z, int V)
+{
+    float mx = -INFINITY;
+    for (int i = 0; i < V; i++)
+        mx = z[i] > mx ? z[i] : mx;
+    double sum = 0;
+    for (int i = 0; i < V; i++)
+        sum += exp((double)z[i] - mx);
+    return mx + log(sum);
+}
+
 static void xent_rows(void *vc, size_t b, size_t e)
 {
     xent_ctx *c = vc;
@@ -332,13 +349,7 @@ static void xent_rows(void *vc, size_t b, size_t e)
             c->row_loss[r] = 0;
             continue;
         }
-        float mx = -INFINITY;
-        for (int i = 0; i < c->V; i++)
-            mx = z[i] > mx ? z[i] : mx;
-        double sum = 0;
-        for (int i = 0; i < c->V; i++)
-            sum += exp((double)z[i] - mx);
-        double lse = mx + log(sum);
+        double lse = logsumexp_row(z, c->V);
         c->row_loss[r] = lse - z[y];
         for (int i = 0; i < c->V; i++)
             z[i] = (float)(exp((double)z[i] - lse)) * c->scale;

@@ -53,11 +53,22 @@ void attention_backward(pool *p, mm_ctx *mm, float *scratch, float *dq, float *d
                         const float *dout, const float *att, const float *q, const float *k,
                         const float *v, int B, int S, int H, int KV, int hd);
 
+/* Scaled causal softmax, in place, of n rows of attention scores (row stride ld):
+ * row i is the query at position pos0 + i and sees keys 0 .. pos0 + i; entries from
+ * there up to n_keys become 0. Training (pos0 0) and cached inference (pos0 > 0)
+ * share it so that both compute the same bits. */
+void attn_softmax_causal(float *att, int n, int ld, int n_keys, int pos0, float scale);
+
 /* out (n) = silu(gate) * up (write). */
 void swiglu_forward(pool *p, float *out, const float *gate, const float *up, size_t n);
 /* dgate, dup (n) write. */
 void swiglu_backward(pool *p, float *dgate, float *dup, const float *dout, const float *gate,
                      const float *up, size_t n);
+
+/* log sum_i exp(z_i) of one row of logits, in double after the max (the
+ * cross-entropy's and the evaluators' one definition of a token's log-probability:
+ * log p(y) = z_y - logsumexp_row). */
+double logsumexp_row(const float *z, int V);
 
 /* Cross-entropy over rows of logits (n, V), in place: each row whose target is not
  * `ignore` becomes scale * (softmax - onehot(target)) and its loss -log p(target)

@@ -1,0 +1,243 @@
+/* infer.c: see infer.h. Per layer, for a chunk of n tokens at pos0:
+ *   ln = rmsnorm(x); q = ln Wq^T; k, v = ln Wk^T, ln Wv^T written straight into the
+ *   cache rows pos0..pos0+n-1; rope(q), rope(cache k rows); per head (one task each):
+ *   scores (n, pos0+n) = q k^T, causal softmax, out = P v; x += out Wo^T;
+ *   ln = rmsnorm(x); h = silu(ln Wgate^T) * (ln Wup^T); x += h Wdown^T. */
+#include "infer/infer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/matmul.h"
+#include "model/ops.h"
+#include "util/hugemem.h"
+
+typedef struct {
+    const float *wq, *wk, *wv, *wo, *wgate, *wup, *wdown; /* packed */
+} packed_layer;
+
+struct infer {
+    model *m;
+    model_config cfg;
+    model_view pv;
+    pool *pl;
+    mm_ctx *mm;
+    int max_ctx;
+    float *packed; /* every packed matrix, one huge-page buffer */
+    size_t packed_floats;
+    packed_layer *layers;
+    const float *lm_head;
+    float *kcache, *vcache; /* (L, max_ctx, KV*hd) each */
+    float *rope_cos, *rope_sin;
+    /* chunk scratch */
+    float *x, *ln, *q, *atty, *gate, *up, *h, *rstd, *att; /* att: (threads, CHUNK, max_ctx) */
+    int32_t *pos;
+};
+
+int infer_max_ctx(const infer *st) { return st->max_ctx; }
+
+size_t infer_weight_bytes(const infer *st) { return st->packed_floats * sizeof(float); }
+
+size_t infer_kv_bytes_per_pos(const infer *st)
+{
+    return 2 * (size_t)st->cfg.n_layers * st->cfg.n_kv_heads * st->cfg.head_dim * sizeof(float);
+}
+
+double infer_flops(const model_config *c, int n, int pos0)
+{
+    double keys = pos0 + (n + 1) / 2.0; /* mean keys per query under the causal mask */
+    return (double)n * (2.0 * (double)model_config_n_matmul_params(c) +
+                        4.0 * c->n_layers * (double)c->n_heads * c->head_dim * keys);
+}
+
+void infer_free(infer *st)
+{
+    if (!st)
+        return;
+    free(st->packed);
+    free(st->layers);
+    free(st->pv.layers);
+    free(st->kcache);
+    free(st->vcache);
+    free(st->rope_cos);
+    free(st->rope_sin);
+    free(st->x);
+    free(st->ln);
+    free(st->q);
+    free(st->atty);
+    free(st->gate);
+    free(st->up);
+    free(st->h);
+    free(st->rstd);
+    free(st->att);
+    free(st->pos);
+    mm_ctx_free(st->mm);
+    free(st);
+}
+
+int infer_new(infer **out, model *m, int max_ctx, dk_err *err)
+{
+    *out = NULL;
+    const model_config *c = model_cfg(m);
+    if (max_ctx <= 0 || max_ctx > c->max_seq)
+        return dk_errf(err, "context of %d positions is invalid (max_position_embeddings %d)",
+                       max_ctx, c->max_seq);
+    infer *st = calloc(1, sizeof *st);
+    if (!st)
+        return dk_errf(err, "out of memory");
+    st->m = m;
+    st->cfg = *c;
+    st->pl = NULL;
+    st->max_ctx = max_ctx;
+    int L = c->n_layers, D = c->dim, F = c->ffn_dim, V = c->vocab_size;
+    int Q = c->n_heads * c->head_dim, KV = c->n_kv_heads * c->head_dim;
+    size_t per_layer = mm_packed_floats(Q, D) + 2 * mm_packed_floats(KV, D) +
+                       mm_packed_floats(D, Q) + 2 * mm_packed_floats(F, D) + mm_packed_floats(D, F);
+    st->packed_floats = (size_t)L * per_layer + mm_packed_floats(V, D);
+    size_t CH = max_ctx < INFER_CHUNK ? (size_t)max_ctx : INFER_CHUNK;
+    size_t kv = (size_t)L * max_ctx * KV;
+    st->pv.layers = calloc((size_t)L, sizeof *st->pv.layers);
+    st->layers = calloc((size_t)L, sizeof *st->layers);
+    st->packed = hugemem_alloc(st->packed_floats * sizeof(float));
+    st->kcache = hugemem_alloc(kv * sizeof(float));
+    st->vcache = hugemem_alloc(kv * sizeof(float));
+    st->rope_cos = malloc((size_t)max_ctx * (c->head_dim / 2) * sizeof(float));
+    st->rope_sin = malloc((size_t)max_ctx * (c->head_dim / 2) * sizeof(float));
+    st->x = malloc(CH * D * sizeof(float));
+    st->ln = malloc(CH * D * sizeof(float));
+    st->q = malloc(CH * Q * sizeof(float));
+    st->atty = malloc(CH * Q * sizeof(float));
+    st->gate = malloc(CH * F * sizeof(float));
+    st->up = malloc(CH * F * sizeof(float));
+    st->h = malloc(CH * F * sizeof(float));
+    st->rstd = malloc(CH * sizeof(float));
+    st->pos = malloc(CH * sizeof(int32_t));
+    st->pl = model_pool(m);
+    st->mm = mm_ctx_new(st->pl);
+    st->att = malloc((size_t)pool_threads(st->pl) * CH * max_ctx * sizeof(float));
+    if (!st->pv.layers || !st->layers || !st->packed || !st->kcache || !st->vcache ||
+        !st->rope_cos || !st->rope_sin || !st->x || !st->ln || !st->q || !st->atty || !st->gate ||
+        !st->up || !st->h || !st->rstd || !st->pos || !st->mm || !st->att) {
+        infer_free(st);
+        return dk_errf(err, "out of memory for the inference engine (%zu MiB of packed weights, "
+                            "%zu MiB of cache)",
+                       st->packed_floats * 4 >> 20, kv * 8 >> 20);
+    }
+    params_view(model_layout(m), model_params(m), &st->pv);
+    rope_tables(st->rope_cos, st->rope_sin, max_ctx, c->head_dim, c->rope_theta);
+    float *dst = st->packed;
+#define PACK(field, N, K)                                                                  \
+    do {                                                                                   \
+        mm_pack_weight(st->pl, dst, w->field, N, K);                                       \
+        pl->field = dst;                                                                   \
+        dst += mm_packed_floats(N, K);                                                     \
+    } while (0)
+    for (int l = 0; l < L; l++) {
+        const layer_view *w = &st->pv.layers[l];
+        packed_layer *pl = &st->layers[l];
+        PACK(wq, Q, D);
+        PACK(wk, KV, D);
+        PACK(wv, KV, D);
+        PACK(wo, D, Q);
+        PACK(wgate, F, D);
+        PACK(wup, F, D);
+        PACK(wdown, D, F);
+    }
+#undef PACK
+    mm_pack_weight(st->pl, dst, st->pv.lm_head, V, D);
+    st->lm_head = dst;
+    *out = st;
+    return 0;
+}
+
+typedef struct {
+    infer *st;
+    int layer, n, pos0;
+} attn_job;
+
+/* One head: scores against every cached key up to the chunk's last position, the
+ * training pass's causal softmax, then the weighted sum of values. */
+static void attn_head(void *vj, size_t h, int th)
+{
+    attn_job *j = vj;
+    infer *st = j->st;
+    const model_config *c = &st->cfg;
+    int hd = c->head_dim, Q = c->n_heads * hd, KV = c->n_kv_heads * hd;
+    int g = (int)h / (c->n_heads / c->n_kv_heads), keys = j->pos0 + j->n;
+    size_t CH = st->max_ctx < INFER_CHUNK ? (size_t)st->max_ctx : INFER_CHUNK;
+    float *att = st->att + (size_t)th * CH * st->max_ctx;
+    const float *kc = st->kcache + (size_t)j->layer * st->max_ctx * KV + (size_t)g * hd;
+    const float *vc = st->vcache + (size_t)j->layer * st->max_ctx * KV + (size_t)g * hd;
+    mm_f32_on_thread(st->mm, th, 0, 1, j->n, keys, hd, st->q + h * hd, Q, kc, KV, 0.0f, att, keys);
+    attn_softmax_causal(att, j->n, keys, keys, j->pos0, 1.0f / sqrtf((float)hd));
+    mm_f32_on_thread(st->mm, th, 0, 0, j->n, hd, keys, att, keys, vc, KV, 0.0f, st->atty + h * hd, Q);
+}
+
+static void add_bias(infer *st, float *y, const float *b, int n, int N)
+{
+    if (b)
+        bias_forward(st->pl, y, b, n, N);
+}
+
+/* One chunk of n <= INFER_CHUNK tokens; leaves the final norm's output in st->ln. */
+static void forward_chunk(infer *st, const int32_t *tokens, int n, int pos0)
+{
+    const model_config *c = &st->cfg;
+    int D = c->dim, F = c->ffn_dim, H = c->n_heads, KVH = c->n_kv_heads, hd = c->head_dim;
+    int Q = H * hd, KV = KVH * hd;
+    float eps = (float)c->norm_eps;
+    for (int i = 0; i < n; i++)
+        st->pos[i] = pos0 + i;
+    embedding_forward(st->pl, st->x, tokens, st->pv.embed, n, D);
+    for (int l = 0; l < c->n_layers; l++) {
+        const layer_view *w = &st->pv.layers[l];
+        const packed_layer *pw = &st->layers[l];
+        float *kc = st->kcache + ((size_t)l * st->max_ctx + pos0) * KV;
+        float *vc = st->vcache + ((size_t)l * st->max_ctx + pos0) * KV;
+        rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, w->attn_norm, n, D, eps);
+        mm_f32_packed(st->mm, n, Q, D, st->ln, D, pw->wq, 0.0f, st->q, Q);
+        add_bias(st, st->q, w->bq, n, Q);
+        mm_f32_packed(st->mm, n, KV, D, st->ln, D, pw->wk, 0.0f, kc, KV);
+        add_bias(st, kc, w->bk, n, KV);
+        mm_f32_packed(st->mm, n, KV, D, st->ln, D, pw->wv, 0.0f, vc, KV);
+        add_bias(st, vc, w->bv, n, KV);
+        rope_forward(st->pl, st->q, st->pos, st->rope_cos, st->rope_sin, n, H, hd);
+        rope_forward(st->pl, kc, st->pos, st->rope_cos, st->rope_sin, n, KVH, hd);
+        attn_job aj = {st, l, n, pos0};
+        pool_for(st->pl, (size_t)H, attn_head, &aj);
+        mm_f32_packed(st->mm, n, D, Q, st->atty, Q, pw->wo, 1.0f, st->x, D);
+        rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, w->mlp_norm, n, D, eps);
+        mm_f32_packed(st->mm, n, F, D, st->ln, D, pw->wgate, 0.0f, st->gate, F);
+        mm_f32_packed(st->mm, n, F, D, st->ln, D, pw->wup, 0.0f, st->up, F);
+        swiglu_forward(st->pl, st->h, st->gate, st->up, (size_t)n * F);
+        mm_f32_packed(st->mm, n, D, F, st->h, F, pw->wdown, 1.0f, st->x, D);
+    }
+    rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, st->pv.norm, n, D, eps);
+}
+
+int infer_forward(infer *st, const int32_t *tokens, int n, int pos0, float *logits, int n_logits,
+                  dk_err *err)
+{
+    const model_config *c = &st->cfg;
+    if (n < 0 || pos0 < 0 || pos0 + n > st->max_ctx)
+        return dk_errf(err, "%d tokens at position %d do not fit the context of %d", n, pos0,
+                       st->max_ctx);
+    if (n_logits < 0 || n_logits > n)
+        return dk_errf(err, "asked for %d rows of logits from %d tokens", n_logits, n);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
+            return dk_errf(err, "token id %d at position %d is outside the vocabulary (%d)",
+                           (int)tokens[i], pos0 + i, c->vocab_size);
+    int CH = st->max_ctx < INFER_CHUNK ? st->max_ctx : INFER_CHUNK, first_logit = n - n_logits;
+    for (int i0 = 0; i0 < n; i0 += CH) {
+        int cn = n - i0 < CH ? n - i0 : CH;
+        forward_chunk(st, tokens + i0, cn, pos0 + i0);
+        int from = first_logit > i0 ? first_logit : i0; /* logits wanted in this chunk */
+        if (logits && from < i0 + cn)
+            mm_f32_packed(st->mm, i0 + cn - from, c->vocab_size, c->dim,
+                          st->ln + (size_t)(from - i0) * c->dim, c->dim, st->lm_head, 0.0f,
+                          logits + (size_t)(from - first_logit) * c->vocab_size, c->vocab_size);
+    }
+    return 0;
+}

@@ -16,6 +16,7 @@ int cmd_data(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_bench_generate(int argc, char **argv);
 
 /* Prints "NAME: message" and a hint to --help on stderr; returns 2. */
 int cli_usage(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

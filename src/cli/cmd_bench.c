@@ -139,6 +139,7 @@ int cmd_bench(int argc, char **argv)
 {
     static const cli_sub subs[] = {
         {"step", bench_step, "training-step throughput, GFLOP/s and MFU of a config"},
+        {"generate", cmd_bench_generate, "prompt-processing and decoding speed, bandwidth of a config"},
         {NULL, NULL, NULL}};
     return cli_dispatch(argv[0], subs, argc, argv);
 }

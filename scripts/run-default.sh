@@ -41,6 +41,6 @@ $D data info "$OUT/data" | grep "unigram entropy"
 echo "  final: $(tail -1 "$OUT/model/metrics.jsonl")"
 ls -l "$OUT/model"
 echo "== samples (temperature 0.8, seed 1)"
-$D sample -m "$OUT/model" -p "대한민국의" -n 48
-$D sample -m "$OUT/model" -p "파일을 저장하려면" -n 48
-$D sample -m "$OUT/model" -p "To insert a table" -n 48
+$D generate -m "$OUT/model" -p "대한민국의" -n 48
+$D generate -m "$OUT/model" -p "파일을 저장하려면" -n 48
+$D generate -m "$OUT/model" -p "To insert a table" -n 48

@@ -183,18 +183,18 @@ TEST(train_init_from_is_recorded_and_vocab_must_cover_the_tokenizer)
     CHECK_CONTAINS(out, "vocab_size 100 does not cover the tokenizer's 300 ids");
 }
 
-TEST(sample_continues_a_prompt_reproducibly_from_a_trained_model)
+TEST(generate_continues_a_prompt_reproducibly_from_a_trained_model)
 {
     CHECK(prepare() == 0);
     char run[512], a[4096], b[4096], c[4096];
     snprintf(run, sizeof run, "%s/run_sample", test_tmpdir());
     CHECK_EQ(train(run, "-o"), 0);
-    CHECK_EQ(test_run(a, sizeof a, "%s sample -m %s -p '문장' -n 12 --seed 7", test_bin(), run), 0);
-    CHECK_EQ(test_run(b, sizeof b, "%s sample -m %s -p '문장' -n 12 --seed 7", test_bin(), run), 0);
-    CHECK_EQ(test_run(c, sizeof c, "%s sample -m %s -p '문장' -n 12 --temperature 0", test_bin(), run), 0);
+    CHECK_EQ(test_run(a, sizeof a, "%s generate -m %s -p '문장' -n 12 --seed 7", test_bin(), run), 0);
+    CHECK_EQ(test_run(b, sizeof b, "%s generate -m %s -p '문장' -n 12 --seed 7", test_bin(), run), 0);
+    CHECK_EQ(test_run(c, sizeof c, "%s generate -m %s -p '문장' -n 12 --temperature 0", test_bin(), run), 0);
     CHECK_STR(a, b);
     CHECK(strncmp(a, "문장", strlen("문장")) == 0);
     CHECK(strlen(a) > strlen("문장\n"));
-    CHECK_EQ(test_run(a, sizeof a, "%s sample -m /nonexistent 2>&1", test_bin()), 1);
+    CHECK_EQ(test_run(a, sizeof a, "%s generate -m /nonexistent 2>&1", test_bin()), 1);
     CHECK_CONTAINS(a, "/nonexistent");
 }

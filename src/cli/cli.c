@@ -1,6 +1,8 @@
 /* cli.c: shared command-line helpers. */
 #include "cli/cli.h"
 
+#include "util/utf8.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,6 +61,39 @@ int cli_parse_int(const char *s, int lo, int hi, int *out)
         return -1;
     *out = (int)v;
     return 0;
+}
+
+int cli_parse_double(const char *s, double lo, double hi, double *out)
+{
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || *end || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+void cli_stream_utf8(FILE *f, const uint8_t *buf, size_t n, size_t *done, int final)
+{
+    size_t end = n;
+    if (!final) /* hold back a trailing incomplete sequence */
+        for (size_t back = 1; back <= 3 && back <= n - *done; back++) {
+            uint8_t c = buf[n - back];
+            if ((c & 0xC0) == 0x80)
+                continue;
+            if (c >= 0xC0) {
+                uint32_t cp;
+                if (utf8_decode(buf + n - back, back, &cp) == 0)
+                    end = n - back;
+            }
+            break;
+        }
+    fwrite(buf + *done, 1, end - *done, f);
+    fflush(f);
+    *done = end;
 }
 
 int cli_dispatch(const char *prefix, const cli_sub *subs, int argc, char **argv)

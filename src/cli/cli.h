@@ -7,6 +7,7 @@
 #define DK_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/err.h"
 
@@ -15,7 +16,7 @@ int cmd_corpus(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
-int cmd_sample(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 int cmd_bench_generate(int argc, char **argv);
 
 /* Prints "NAME: message" and a hint to --help on stderr; returns 2. */
@@ -29,6 +30,11 @@ int cli_wants_help(int argc, char **argv);
  * [lo, hi]. Return 0 or -1 (then the caller reports a usage error). */
 int cli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 int cli_parse_int(const char *s, int lo, int hi, int *out);
+int cli_parse_double(const char *s, double lo, double hi, double *out);
+
+/* Writes buf[*done..n) to f up to the last complete UTF-8 character (all of it when
+ * final) and advances *done: streamed text never splits a character. */
+void cli_stream_utf8(FILE *f, const uint8_t *buf, size_t n, size_t *done, int final);
 
 /* Runs a table of subcommands: argv[1] picks one. */
 typedef struct {

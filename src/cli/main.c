@@ -20,7 +20,7 @@ static const cli_sub COMMANDS[] = {
     {"bench", cmd_bench, "benchmarks: training-step throughput and MFU"},
     {"corpus", cmd_corpus, "build text corpora (the built-in default from Debian packages)"},
     {"data", cmd_data, "tokenize text sources into a verified training dataset"},
-    {"sample", cmd_sample, "continue a prompt with a trained model (minimal sampler)"},
+    {"generate", cmd_generate, "continue a prompt with a trained model (KV cache, streaming)"},
     {"tokenizer", cmd_tokenizer, "train, apply and measure byte-level BPE tokenizers"},
     {"train", cmd_train, "pretrain a model from scratch on a dataset, with checkpoints"},
     {"version", cmd_version, "print the version"},

@@ -1,0 +1,225 @@
+/* cmd_generate.c: `dokja generate`: continue a prompt with a trained model, streaming
+ * the text as it is produced. The prompt runs in one batched pass through the
+ * key/value cache, then each new token is one cached step. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "infer/lm.h"
+#include "infer/token_sampler.h"
+#include "util/fs.h"
+#include "util/progress.h"
+#include "util/utf8.h"
+
+static const char HELP[] =
+    "usage: dokja generate -m MODEL [-p PROMPT | -f FILE] [-n N] [--temperature T] [--top-k K]\n"
+    "                      [--top-p P] [--seed S] [--threads N] [--ctx C] [--interactive]\n"
+    "\n"
+    "Continues PROMPT (or the UTF-8 text of FILE; default: a new document) with up to N\n"
+    "tokens (128), streaming them to stdout on UTF-8 boundaries and stopping at <|eos|>.\n"
+    "The context starts with <|eos|>, the document separator the model saw in training.\n"
+    "Sampling: temperature T (0.8; 0 is greedy), then the K most likely tokens (0: all),\n"
+    "then the smallest most-likely set with probability mass >= P (1: all). The draw for\n"
+    "each step is a function of (seed, step): the same seed gives the same text.\n"
+    "When the context (C positions; default max_position_embeddings) fills up, its last\n"
+    "half is kept and processed again. Speeds go to stderr at the end.\n"
+    "--interactive: read prompts line by line from stdin (each a new document) and\n"
+    "answer each; an empty line or end of input ends the session.\n";
+
+typedef struct {
+    lm *l;
+    tsampler *smp;
+    sample_cfg sc;
+    int n_new;
+    float *logits;
+    uint32_t *hist; /* the context's tokens */
+    double prompt_s, gen_s;
+    long prompt_tokens, gen_tokens;
+} gen;
+
+/* Runs hist[0..n) from position 0 and leaves the last row's logits. */
+static int prefill(gen *g, int n, dk_err *err)
+{
+    double t0 = now_seconds();
+    if (infer_forward(g->l->inf, (const int32_t *)g->hist, n, 0, g->logits, 1, err) != 0)
+        return -1;
+    g->prompt_s += now_seconds() - t0;
+    g->prompt_tokens += n;
+    return 0;
+}
+
+/* One prompt: [eos] + text, then up to n_new tokens streamed to stdout. */
+static int generate_one(gen *g, const char *text, size_t len, dk_err *err)
+{
+    lm *l = g->l;
+    tok_ids ids = {0};
+    int rc = 0;
+    if (tok_ids_push(&ids, l->eos) != 0 || tok_encode(l->enc, (const uint8_t *)text, len, 0, &ids, err) != 0) {
+        tok_ids_free(&ids);
+        return dk_errf(err, "out of memory");
+    }
+    size_t keep = ids.n < (size_t)l->ctx ? ids.n : (size_t)l->ctx - 1; /* room for one more */
+    if (keep < ids.n)
+        fprintf(stderr, "dokja: the prompt has %zu tokens; keeping its last %zu (the context is %d)\n",
+                ids.n, keep, l->ctx);
+    memcpy(g->hist, ids.ids + (ids.n - keep), keep * sizeof *g->hist);
+    tok_ids_free(&ids);
+    int pos = (int)keep;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+    uint8_t *out = NULL;
+    size_t olen = 0, ocap = 0, shown = 0;
+    rc = prefill(g, pos, err);
+    double t0 = now_seconds();
+    for (int step = 0; rc == 0 && step < g->n_new; step++) {
+        lm_mask_logits(l, g->logits, 1);
+        uint32_t next = tsampler_next(g->smp, g->logits, &g->sc, (uint64_t)step);
+        if (next == l->eos)
+            break;
+        if (tok_decode(l->tok, &next, 1, &out, &olen, &ocap, err) != 0) {
+            rc = -1;
+            break;
+        }
+        cli_stream_utf8(stdout, out, olen, &shown, 0);
+        g->gen_tokens++;
+        if (step + 1 == g->n_new)
+            break;
+        if (pos == l->ctx) { /* full: keep the last half and process it again */
+            int half = l->ctx / 2;
+            memmove(g->hist, g->hist + pos - half, (size_t)half * sizeof *g->hist);
+            pos = half;
+            double tp = now_seconds();
+            rc = prefill(g, pos, err);
+            t0 += now_seconds() - tp; /* counted as prompt time */
+            if (rc != 0)
+                break;
+        }
+        g->hist[pos] = next;
+        rc = infer_forward(l->inf, (const int32_t *)&g->hist[pos], 1, pos, g->logits, 1, err);
+        pos++;
+    }
+    g->gen_s += now_seconds() - t0;
+    if (rc == 0) {
+        cli_stream_utf8(stdout, out, olen, &shown, 1);
+        putchar('\n');
+        fflush(stdout);
+    }
+    free(out);
+    return rc;
+}
+
+int cmd_generate(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(HELP, stdout);
+        return 0;
+    }
+    enum { O_TEMP = 256, O_TOPK, O_TOPP, O_SEED, O_THREADS, O_CTX, O_INTER };
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'},
+        {"file", required_argument, 0, 'f'}, {"tokens", required_argument, 0, 'n'},
+        {"temperature", required_argument, 0, O_TEMP}, {"top-k", required_argument, 0, O_TOPK},
+        {"top-p", required_argument, 0, O_TOPP}, {"seed", required_argument, 0, O_SEED},
+        {"threads", required_argument, 0, O_THREADS}, {"ctx", required_argument, 0, O_CTX},
+        {"interactive", no_argument, 0, O_INTER}, {0, 0, 0, 0}};
+    const char *dir = NULL, *prompt = NULL, *file = NULL, *name = argv[0];
+    gen g = {.n_new = 128, .sc = {.temperature = 0.8, .top_k = 0, .top_p = 1.0, .seed = 1}};
+    int threads = 0, ctx = 0, interactive = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "m:p:f:n:", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'm': dir = optarg; break;
+        case 'p': prompt = optarg; break;
+        case 'f': file = optarg; break;
+        case 'n': bad = cli_parse_int(optarg, 1, 1 << 24, &g.n_new); break;
+        case O_TEMP: bad = cli_parse_double(optarg, 0, 100, &g.sc.temperature); break;
+        case O_TOPK: bad = cli_parse_int(optarg, 0, 1 << 24, &g.sc.top_k); break;
+        case O_TOPP: bad = cli_parse_double(optarg, 1e-9, 1, &g.sc.top_p); break;
+        case O_SEED: bad = cli_parse_u64(optarg, 0, UINT64_MAX, &g.sc.seed); break;
+        case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &threads); break;
+        case O_CTX: bad = cli_parse_int(optarg, 2, 1 << 24, &ctx); break;
+        case O_INTER: interactive = 1; break;
+        default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (bad)
+            return cli_usage(name, "bad value '%s' for %s", optarg, argv[optind - 1]);
+    }
+    if (!dir)
+        return cli_usage(name, "-m MODEL is required");
+    if (optind < argc)
+        return cli_usage(name, "unexpected argument '%s'", argv[optind]);
+    if ((prompt != NULL) + (file != NULL) + interactive > 1)
+        return cli_usage(name, "-p, -f and --interactive exclude each other");
+    dk_err err;
+    uint8_t *text = NULL;
+    size_t tlen = 0;
+    if (file) {
+        FILE *f = fopen(file, "rb");
+        if (!f) {
+            dk_errno(&err, "%s", file);
+            return cli_fail(&err);
+        }
+        int rc = fs_read_stream(f, file, (size_t)1 << 30, &text, &tlen, &err);
+        fclose(f);
+        if (rc != 0)
+            return cli_fail(&err);
+        size_t bad = utf8_validate(text, tlen);
+        if (bad != tlen) {
+            free(text);
+            dk_errf(&err, "%s: invalid UTF-8 at byte %zu", file, bad);
+            return cli_fail(&err);
+        }
+    }
+    lm l;
+    if (lm_open(&l, dir, threads, ctx, &err) != 0) {
+        free(text);
+        return cli_fail(&err);
+    }
+    g.l = &l;
+    g.smp = tsampler_new(l.vocab);
+    g.logits = malloc((size_t)l.vocab * sizeof *g.logits);
+    g.hist = malloc((size_t)l.ctx * sizeof *g.hist);
+    int rc = 0;
+    if (!g.smp || !g.logits || !g.hist)
+        rc = dk_errf(&err, "out of memory");
+    if (rc == 0 && !interactive) {
+        const char *t = file ? (const char *)text : prompt ? prompt : "";
+        rc = generate_one(&g, t, file ? tlen : strlen(t), &err);
+    }
+    char *line = NULL;
+    size_t lcap = 0;
+    while (rc == 0 && interactive) {
+        if (isatty(0)) {
+            fputs("> ", stderr);
+            fflush(stderr);
+        }
+        ssize_t n = getline(&line, &lcap, stdin);
+        if (n <= 0)
+            break;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = 0;
+        if (n == 0)
+            break;
+        if (utf8_validate((const uint8_t *)line, (size_t)n) != (size_t)n) {
+            fprintf(stderr, "dokja: that line is not valid UTF-8; try again\n");
+            continue;
+        }
+        rc = generate_one(&g, line, (size_t)n, &err);
+    }
+    free(line);
+    if (rc == 0 && g.prompt_tokens > 0)
+        fprintf(stderr, "[prompt %ld tokens, %.1f tokens/s; generated %ld tokens, %.1f tokens/s; %d threads]\n",
+                g.prompt_tokens, g.prompt_tokens / (g.prompt_s > 0 ? g.prompt_s : 1e-9), g.gen_tokens,
+                g.gen_tokens / (g.gen_s > 0 ? g.gen_s : 1e-9), pool_threads(l.pool));
+    free(text);
+    free(g.logits);
+    free(g.hist);
+    tsampler_free(g.smp);
+    lm_close(&l);
+    return rc == 0 ? 0 : cli_fail(&err);
+}

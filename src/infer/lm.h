@@ -1,0 +1,39 @@
+/* lm.h: a language model ready to run on text: a model directory's weights, its
+ * tokenizer (dokja_tokenizer.json) and an inference engine, as generation and
+ * evaluation open it.
+ *
+ * Documents start with <|eos|>: the training data separates documents with it, so it
+ * is the context a model saw before every document's first token. */
+#ifndef DK_INFER_LM_H
+#define DK_INFER_LM_H
+
+#include <stddef.h>
+
+#include "infer/infer.h"
+#include "tokenizer/tokenizer.h"
+
+typedef struct {
+    char dir[4096];
+    tok *tok;
+    tok_encoder *enc;
+    pool *pool;
+    model *m;
+    infer *inf;
+    uint32_t eos;
+    int ctx;              /* positions in the cache */
+    int vocab;            /* the model's logits */
+    char sha256[65];      /* SHA-256 of the float32 parameters in layout order */
+    char tok_sha256[65];  /* SHA-256 of the tokenizer file */
+} lm;
+
+/* Opens DIR with a cache of ctx positions (0: max_position_embeddings) on `threads`
+ * threads (0: all). Fails with one line naming DIR when the model or tokenizer is
+ * missing, malformed or they do not fit each other. */
+int lm_open(lm *l, const char *dir, int threads, int ctx, dk_err *err);
+void lm_close(lm *l);
+
+/* Logits rows of ids the tokenizer cannot decode (a model's vocabulary may be padded
+ * past the tokenizer's) are set to -inf, so no sampler picks them. */
+void lm_mask_logits(const lm *l, float *logits, size_t rows);
+
+#endif

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/version.h"
 
-#define DOKJA_VERSION "0.1.0"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -20,7 +20,9 @@ static const cli_sub COMMANDS[] = {
     {"bench", cmd_bench, "benchmarks: training-step throughput and MFU"},
     {"corpus", cmd_corpus, "build text corpora (the built-in default from Debian packages)"},
     {"data", cmd_data, "tokenize text sources into a verified training dataset"},
+    //PARK {"eval", cmd_eval, "score a model on perplexity and multiple-choice tasks, against references"},
     {"generate", cmd_generate, "continue a prompt with a trained model (KV cache, streaming)"},
+    {"lineage", cmd_lineage, "test from the weights whether model B was derived from model A"},
     {"tokenizer", cmd_tokenizer, "train, apply and measure byte-level BPE tokenizers"},
     {"train", cmd_train, "pretrain a model from scratch on a dataset, with checkpoints"},
     {"version", cmd_version, "print the version"},

@@ -33,7 +33,15 @@ struct infer {
     /* chunk scratch */
     float *x, *ln, *q, *atty, *gate, *up, *h, *rstd, *att; /* att: (threads, CHUNK, max_ctx) */
     int32_t *pos;
+    infer_tap_fn tap;
+    void *tap_ctx;
 };
+
+void infer_set_tap(infer *st, infer_tap_fn fn, void *ctx)
+{
+    st->tap = fn;
+    st->tap_ctx = ctx;
+}
 
 int infer_max_ctx(const infer *st) { return st->max_ctx; }
 
@@ -210,6 +218,8 @@ static void forward_chunk(infer *st, const int32_t *tokens, int n, int pos0)
         rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, w->mlp_norm, n, D, eps);
         mm_f32_packed(st->mm, n, F, D, st->ln, D, pw->wgate, 0.0f, st->gate, F);
         mm_f32_packed(st->mm, n, F, D, st->ln, D, pw->wup, 0.0f, st->up, F);
+        if (st->tap)
+            st->tap(st->tap_ctx, l, st->gate, st->up, n, pos0);
         swiglu_forward(st->pl, st->h, st->gate, st->up, (size_t)n * F);
         mm_f32_packed(st->mm, n, D, F, st->h, F, pw->wdown, 1.0f, st->x, D);
     }

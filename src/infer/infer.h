@@ -34,6 +34,13 @@ int infer_max_ctx(const infer *st);
 int infer_forward(infer *st, const int32_t *tokens, int n, int pos0, float *logits, int n_logits,
                   dk_err *err);
 
+/* Called in every layer of every forward pass with the MLP's gate and up projection
+ * outputs (n x ffn_dim each, before the activation) of the tokens at positions
+ * pos0 .. pos0+n-1: the lineage test's activation statistics read them. NULL: off. */
+typedef void (*infer_tap_fn)(void *ctx, int layer, const float *gate, const float *up, int n,
+                             int pos0);
+void infer_set_tap(infer *st, infer_tap_fn fn, void *ctx);
+
 /* Bytes of weights a decoding step reads (every packed matrix incl. the LM head),
  * and bytes of key/value cache per cached position (all layers, K and V). */
 size_t infer_weight_bytes(const infer *st);

@@ -14,7 +14,7 @@
 
 /* The weight files of DIR: model.safetensors, or the shards named by
  * model.safetensors.index.json (each once, in first-mention order). */
-static int weight_files(const char *dir, char ***files, size_t *n, dk_err *err)
+int model_weight_files(const char *dir, char ***files, size_t *n, dk_err *err)
 {
     char path[4400];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
@@ -81,7 +81,7 @@ int model_load_weights(model *m, const char *dir, dk_err *err)
 {
     char **files;
     size_t n_files;
-    if (weight_files(dir, &files, &n_files, err) != 0)
+    if (model_weight_files(dir, &files, &n_files, err) != 0)
         return -1;
     const param_layout *l = model_layout(m);
     uint8_t *found = calloc(l->n_info, 1);

@@ -15,6 +15,10 @@
  * naming the file and the tensor. */
 int model_load_dir(model **out, const char *dir, pool *p, dk_err *err);
 
+/* The weight files of DIR (paths, malloc'd; free each and the list): model.safetensors,
+ * or the shards that model.safetensors.index.json names, in first-mention order. */
+int model_weight_files(const char *dir, char ***files, size_t *n, dk_err *err);
+
 /* Loads only the weights of DIR into m, whose config must match DIR's. */
 int model_load_weights(model *m, const char *dir, dk_err *err);
 

@@ -325,6 +325,7 @@ static int write_run_json(trainer *t, const char *init_sha, dk_err *err)
         json_object_set_new(j, "init_from_sha256", json_string(init_sha));
     }
     json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
+    json_object_set_new(j, "data_seed", json_integer((json_int_t)(o->data_seed ? o->data_seed : o->seed)));
     json_object_set_new(j, "steps", json_integer(o->steps));
     json_object_set_new(j, "batch_size", json_integer(o->batch_size));
     json_object_set_new(j, "micro_batch", json_integer(o->micro_batch));
@@ -411,7 +412,7 @@ int train_run(const train_opts *in_opts, dk_err *err)
     if (rc == 0)
         rc = model_reserve(t.m, o.micro_batch, o.seq_len, err);
     if (rc == 0)
-        rc = sampler_init(&t.smp, &t.data, 0, o.seq_len, o.seed, err);
+        rc = sampler_init(&t.smp, &t.data, 0, o.seq_len, o.data_seed ? o.data_seed : o.seed, err);
     rc = sync_rc(&t, rc, err);
     /* the starting point: a checkpoint, a model, or (config, seed) */
     long start = 0;

@@ -21,6 +21,7 @@ typedef struct {
     double lr, min_lr, weight_decay, grad_clip;
     long warmup;
     uint64_t seed;
+    uint64_t data_seed; /* the sampler's order; 0: the same as seed */
     int threads;
     long checkpoint_every, eval_every;
     int keep_checkpoints, eval_batches;

@@ -1,0 +1,324 @@
+/* lineage.c: see lineage.h. The order of work: open both models' weights (mapped),
+ * B's sampled neurons per layer into memory, then A one layer at a time against all
+ * of B's layers (the layer map and statistic 1), B against itself (duplicates), the
+ * activation test (both models run on the probe text), vocabulary, norms, verdict. */
+#include "lineage/lineage.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lineage/lineage_internal.h"
+#include "lineage/lineage_match.h"
+#include "lineage/stats.h"
+#include "lineage/wsrc.h"
+#include "util/progress.h"
+
+void lineage_default_opts(lineage_opts *o)
+{
+    *o = (lineage_opts){.probe_path = NULL, .probe_tokens = 512, .sample = 256, .threads = 0,
+                        .alpha = 1e-6, .activations = 1, .progress = 0};
+}
+
+void lineage_report_free(lineage_report *r)
+{
+    free(r->w_rho);
+    free(r->w_log10p);
+    free(r->map_rho);
+    free(r->map_log10p);
+    free(r->src);
+    free(r->layer_log10p);
+    free(r->a_rho);
+    free(r->a_log10p);
+    free(r->dup);
+    free(r->dup_log10p);
+    free(r->norm_pearson);
+    free(r->norm_cosine);
+    free(r->norm_base_mean);
+    free(r->norm_base_sd);
+    memset(r, 0, sizeof *r);
+}
+
+static void layer_name(char *buf, size_t cap, int layer, const char *what)
+{
+    snprintf(buf, cap, "model.layers.%d.%s", layer, what);
+}
+
+/* The sampled neurons of a model with F neurons: R evenly spaced indices. */
+static void sample_rows(size_t *rows, int R, int F)
+{
+    for (int k = 0; k < R; k++)
+        rows[k] = (size_t)((double)k * F / R);
+}
+
+/* Loads rows (NULL: all F) of a layer's gate and up matrices, unit-scaled. */
+static int load_gate_up(const wsrc *w, int layer, const size_t *rows, int n, float *g, float *u,
+                        dk_err *err)
+{
+    char ng[128], nu[128];
+    layer_name(ng, sizeof ng, layer, "mlp.gate_proj.weight");
+    layer_name(nu, sizeof nu, layer, "mlp.up_proj.weight");
+    size_t D = (size_t)w->cfg.dim;
+    int rc = rows ? wsrc_rows_list(w, ng, rows, (size_t)n, D, g, err) |
+                        wsrc_rows_list(w, nu, rows, (size_t)n, D, u, err)
+                  : wsrc_rows(w, ng, 0, (size_t)n, D, g, err) | wsrc_rows(w, nu, 0, (size_t)n, D, u, err);
+    if (rc != 0)
+        return -1;
+    unit_rows(g, (size_t)n, (int)D);
+    unit_rows(u, (size_t)n, (int)D);
+    return 0;
+}
+
+static double fisher_of(const double *lp, int n)
+{
+    return n > 0 ? fisher_log10_p(lp, n) : 0;
+}
+
+/* Per B layer: the best A layer and its Bonferroni-corrected log10 p; Fisher over
+ * B's layers. */
+void lineage_summarise_map(lineage_report *r)
+{
+    double corr = log10((double)r->La);
+    for (int j = 0; j < r->Lb; j++) {
+        int best = 0;
+        for (int i = 1; i < r->La; i++)
+            if (r->map_log10p[i * r->Lb + j] < r->map_log10p[best * r->Lb + j])
+                best = i;
+        r->src[j] = best;
+        double lp = r->map_log10p[best * r->Lb + j] + corr;
+        r->layer_log10p[j] = lp < 0 ? lp : 0;
+    }
+    r->map_combined = fisher_of(r->layer_log10p, r->Lb);
+}
+
+/* The weight map, statistic 1 and B's duplicates. */
+static int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p,
+                        const lineage_opts *o, dk_err *err)
+{
+    int D = r->Da, Fa = r->Fa, Fb = r->Fb, R = o->sample < Fb ? o->sample : Fb;
+    if (R > Fa)
+        R = Fa;
+    matcher m;
+    if (matcher_init(&m, p) != 0)
+        return dk_errf(err, "out of memory");
+    size_t *rows = malloc((size_t)R * sizeof *rows), per = (size_t)R * D;
+    float *bs = malloc((size_t)r->Lb * 2 * per * sizeof *bs);
+    size_t big = (size_t)(Fa > Fb ? Fa : Fb) * D;
+    float *fg = malloc(big * sizeof *fg), *fu = malloc(big * sizeof *fu), *fb = malloc(big * sizeof *fb);
+    int rc = rows && bs && fg && fu && fb ? 0 : dk_errf(err, "out of memory for the weight test");
+    if (rc == 0)
+        sample_rows(rows, R, Fb);
+    for (int j = 0; j < r->Lb && rc == 0; j++)
+        rc = load_gate_up(B, j, rows, R, bs + (size_t)j * 2 * per, bs + (size_t)j * 2 * per + per, err);
+    r->w_ok = r->La == r->Lb && Fa == Fb;
+    if (!r->w_ok)
+        snprintf(r->w_note, sizeof r->w_note, "needs equal depth and MLP width (A %d x %d, B %d x %d)",
+                 r->La, Fa, r->Lb, Fb);
+    progress pr;
+    double pairs = (double)r->La * r->Lb + (double)r->Lb * (r->Lb - 1) / 2, done = 0;
+    progress_start(&pr, "layer pairs", "pairs", pairs, !o->progress);
+    double t0 = now_seconds();
+    for (int i = 0; i < r->La && rc == 0; i++) {
+        rc = load_gate_up(A, i, NULL, Fa, fg, fu, err);
+        for (int j = 0; j < r->Lb && rc == 0; j++) {
+            const float *bg = bs + (size_t)j * 2 * per;
+            rc = match_gate_up(&m, bg, bg + per, R, fg, fu, Fa, D, &r->map_rho[i * r->Lb + j],
+                               &r->map_log10p[i * r->Lb + j], err);
+            progress_update(&pr, ++done);
+        }
+        if (rc == 0 && r->w_ok) { /* statistic 1 on layer i: B's up rows against A's */
+            char nu[128];
+            layer_name(nu, sizeof nu, i, "mlp.up_proj.weight");
+            rc = wsrc_rows(B, nu, 0, (size_t)Fb, (size_t)D, fb, err);
+            if (rc == 0) {
+                unit_rows(fb, (size_t)Fb, D);
+                rc = match_identity(&m, fb, Fb, fu, Fa, D, &r->w_rho[i], &r->w_log10p[i], err);
+            }
+        }
+    }
+    /* B against itself: a layer that copies another of B's layers */
+    int cap_dup = r->Lb * r->Lb;
+    r->dup = calloc((size_t)cap_dup + 1, sizeof *r->dup);
+    r->dup_log10p = calloc((size_t)cap_dup + 1, sizeof *r->dup_log10p);
+    if (rc == 0 && (!r->dup || !r->dup_log10p))
+        rc = dk_errf(err, "out of memory");
+    for (int j = 0; j < r->Lb && rc == 0; j++) {
+        if (j + 1 < r->Lb)
+            rc = load_gate_up(B, j, NULL, Fb, fg, fu, err);
+        for (int k = j + 1; k < r->Lb && rc == 0; k++) {
+            const float *bg = bs + (size_t)k * 2 * per;
+            double rho, lp;
+            rc = match_gate_up(&m, bg, bg + per, R, fg, fu, Fb, D, &rho, &lp, err);
+            if (rc == 0 && lp + log10((double)r->Lb * (r->Lb - 1) / 2) < log10(o->alpha)) {
+                r->dup[r->n_dup][0] = j;
+                r->dup[r->n_dup][1] = k;
+                r->dup_log10p[r->n_dup++] = lp;
+            }
+            progress_update(&pr, ++done);
+        }
+    }
+    progress_finish(&pr, pairs);
+    r->map_seconds = now_seconds() - t0;
+    r->lap_seconds += m.lap_seconds;
+    if (rc == 0 && r->w_ok)
+        r->w_combined = fisher_of(r->w_log10p, r->La);
+    snprintf(r->map_source, sizeof r->map_source, "weights");
+    free(rows);
+    free(bs);
+    free(fg);
+    free(fu);
+    free(fb);
+    matcher_free(&m);
+    return rc;
+}
+
+/* Norm weights: centred correlation against shuffled baselines, and raw cosine for
+ * contrast (all-ones initialisation makes any two models' norms look alike). */
+static int norm_tests(lineage_report *r, const wsrc *A, const wsrc *B, dk_err *err)
+{
+    int D = r->Da;
+    float *a = malloc((size_t)D * sizeof *a), *b = malloc((size_t)D * sizeof *b),
+          *s = malloc((size_t)D * sizeof *s);
+    r->n_norm = r->Lb;
+    r->norm_pearson = calloc((size_t)r->Lb, sizeof(double));
+    r->norm_cosine = calloc((size_t)r->Lb, sizeof(double));
+    r->norm_base_mean = calloc((size_t)r->Lb, sizeof(double));
+    r->norm_base_sd = calloc((size_t)r->Lb, sizeof(double));
+    int rc = a && b && s && r->norm_pearson && r->norm_cosine && r->norm_base_mean && r->norm_base_sd
+                 ? 0
+                 : dk_errf(err, "out of memory");
+    uint64_t rng = 0x243F6A8885A308D3ULL;
+    for (int j = 0; j < r->Lb && rc == 0; j++) {
+        char na[128], nb[128];
+        layer_name(na, sizeof na, r->src[j], "input_layernorm.weight");
+        layer_name(nb, sizeof nb, j, "input_layernorm.weight");
+        if (wsrc_vector(A, na, (size_t)D, a, err) != 0 || wsrc_vector(B, nb, (size_t)D, b, err) != 0) {
+            rc = -1;
+            break;
+        }
+        double dot = 0, na2 = 0, nb2 = 0;
+        for (int k = 0; k < D; k++)
+            dot += (double)a[k] * b[k], na2 += (double)a[k] * a[k], nb2 += (double)b[k] * b[k];
+        r->norm_cosine[j] = na2 > 0 && nb2 > 0 ? dot / sqrt(na2 * nb2) : 0;
+        r->norm_pearson[j] = pearson_f32(a, b, (size_t)D);
+        double sum = 0, sum2 = 0;
+        const int shuffles = 200;
+        for (int t = 0; t < shuffles; t++) {
+            memcpy(s, b, (size_t)D * sizeof *s);
+            for (int k = D - 1; k > 0; k--) { /* Fisher-Yates with a fixed generator */
+                rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                int q = (int)((rng >> 33) % (uint64_t)(k + 1));
+                float x = s[k];
+                s[k] = s[q];
+                s[q] = x;
+            }
+            double c = pearson_f32(a, s, (size_t)D);
+            sum += c, sum2 += c * c;
+        }
+        r->norm_base_mean[j] = sum / shuffles;
+        double var = sum2 / shuffles - r->norm_base_mean[j] * r->norm_base_mean[j];
+        r->norm_base_sd[j] = var > 0 ? sqrt(var) : 0;
+    }
+    free(a);
+    free(b);
+    free(s);
+    return rc;
+}
+
+static void decide(lineage_report *r, const lineage_opts *o)
+{
+    double tests[3];
+    int n = 0;
+    tests[n++] = r->map_combined;
+    if (r->w_ok)
+        tests[n++] = r->w_combined;
+    if (r->a_ok && strcmp(r->map_source, "activations") != 0)
+        tests[n++] = r->a_combined;
+    double best = tests[0];
+    for (int i = 1; i < n; i++)
+        best = tests[i] < best ? tests[i] : best;
+    r->n_tests = n;
+    r->log10_p = best + log10((double)n) < 0 ? best + log10((double)n) : 0;
+    r->derived = r->log10_p < log10(o->alpha);
+    if (!r->derived) {
+        snprintf(r->kind, sizeof r->kind, "none");
+        return;
+    }
+    int sig = 0, repeated = 0;
+    for (int j = 0; j < r->Lb; j++) {
+        if (r->layer_log10p[j] >= log10(o->alpha))
+            continue;
+        sig++;
+        for (int k = 0; k < j; k++)
+            if (r->layer_log10p[k] < log10(o->alpha) && r->src[k] == r->src[j])
+                repeated = 1;
+    }
+    if (sig > 0 && sig < r->Lb)
+        snprintf(r->kind, sizeof r->kind, "partial");
+    else if (sig == r->Lb && (r->Lb > r->La || repeated))
+        snprintf(r->kind, sizeof r->kind, "depth-upscaled");
+    else if (sig == r->Lb && (r->Lb < r->La || r->Fb < r->Fa || r->Db < r->Da))
+        snprintf(r->kind, sizeof r->kind, "pruned");
+    else
+        snprintf(r->kind, sizeof r->kind, "descendant");
+}
+
+int lineage_run(lineage_report *r, const char *a, const char *b, const lineage_opts *o,
+                dk_err *err)
+{
+    memset(r, 0, sizeof *r);
+    double t0 = now_seconds();
+    snprintf(r->a, sizeof r->a, "%s", a);
+    snprintf(r->b, sizeof r->b, "%s", b);
+    wsrc A, B;
+    if (wsrc_open(&A, a, err) != 0)
+        return -1;
+    if (wsrc_open(&B, b, err) != 0) {
+        wsrc_close(&A);
+        return -1;
+    }
+    r->La = A.cfg.n_layers, r->Lb = B.cfg.n_layers;
+    r->Da = A.cfg.dim, r->Db = B.cfg.dim;
+    r->Fa = A.cfg.ffn_dim, r->Fb = B.cfg.ffn_dim;
+    size_t LL = (size_t)r->La * r->Lb;
+    r->map_rho = calloc(LL, sizeof(double));
+    r->map_log10p = calloc(LL, sizeof(double));
+    r->src = calloc((size_t)r->Lb, sizeof(int));
+    r->layer_log10p = calloc((size_t)r->Lb, sizeof(double));
+    r->w_rho = calloc((size_t)r->La, sizeof(double));
+    r->w_log10p = calloc((size_t)r->La, sizeof(double));
+    r->a_rho = calloc((size_t)r->Lb, sizeof(double));
+    r->a_log10p = calloc((size_t)r->Lb, sizeof(double));
+    pool *p = pool_new(o->threads);
+    int rc = r->map_rho && r->map_log10p && r->src && r->layer_log10p && r->w_rho && r->w_log10p &&
+                     r->a_rho && r->a_log10p && p
+                 ? 0
+                 : dk_errf(err, "out of memory");
+    if (rc == 0 && r->Da == r->Db) {
+        rc = weight_tests(r, &A, &B, p, o, err);
+        if (rc == 0)
+            lineage_summarise_map(r);
+    } else if (rc == 0) {
+        snprintf(r->w_note, sizeof r->w_note, "hidden widths differ (%d vs %d): weights are not comparable",
+                 r->Da, r->Db);
+    }
+    if (rc == 0 && o->activations)
+        rc = activation_tests(r, p, o, err);
+    if (rc == 0 && r->Da != r->Db && !r->a_ok)
+        rc = dk_errf(err, "%s and %s: hidden widths differ (%d vs %d) and the activation test is not "
+                          "possible (%s)", a, b, r->Da, r->Db, r->a_note);
+    if (rc == 0 && r->Da == r->Db)
+        rc = norm_tests(r, &A, &B, err);
+    if (rc == 0)
+        vocab_tests(r, &A, &B, p);
+    if (rc == 0)
+        decide(r, o);
+    r->seconds = now_seconds() - t0;
+    pool_free(p);
+    wsrc_close(&A);
+    wsrc_close(&B);
+    if (rc != 0)
+        lineage_report_free(r);
+    return rc;
+}

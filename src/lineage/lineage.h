@@ -1,0 +1,94 @@
+/* lineage.h: was model B derived from model A? A statistical answer from the
+ * weights (and, when both models have dokja tokenizers, their activations),
+ * following Zhu, Ahmed, Kuditipudi and Liang, "Independence Tests for Language
+ * Models" (ICML 2025, arXiv 2502.12292).
+ *
+ * The idea: MLP neurons of independently trained models are exchangeable, so the
+ * best matching of B's neurons to A's (an exact linear assignment on similarity)
+ * looks like a random permutation; a model derived from A keeps its neurons where
+ * they were (or moves all of a neuron's weights together), so the matching is
+ * structured. Statistics (docs/lineage.md has the details and the validation table):
+ *   1. weight test: per layer, match the rows of up_proj of A and B (same widths) by
+ *      cosine; Spearman of the matching against the identity; one-sided p.
+ *   2. gate/up consistency (layer map): match a fixed sample of B's neurons to all of
+ *      A's twice, once by gate_proj rows and once by up_proj rows (weights), or by
+ *      gate and up activations on probe text (works across hidden widths and
+ *      rotations); Spearman between the two matchings: about 0 for independent
+ *      layers, about 1 for derived ones, whatever permutation hid the neurons.
+ *      Every (layer of A, layer of B) pair gets one: the layer map.
+ *   3. per layer of B: its best layer of A and the Bonferroni-corrected p (times the
+ *      number of A's layers); Fisher's method combines layers (log10 p, so values far
+ *      below 1e-308 are exact).
+ * Vocabulary overlap, embedding correlation after aligning hidden dimensions, and
+ * centred norm-weight correlations against shuffled baselines are reported too,
+ * but only 1-3 decide the verdict. */
+#ifndef DK_LINEAGE_LINEAGE_H
+#define DK_LINEAGE_LINEAGE_H
+
+#include <stddef.h>
+
+#include <stdio.h>
+
+#include "util/err.h"
+
+typedef struct {
+    const char *probe_path; /* text for the activation test; NULL: the built-in text */
+    int probe_tokens;       /* at most this many tokens of probe (512) */
+    int sample;             /* neurons of B sampled per layer for the map (256) */
+    int threads;            /* 0: all */
+    double alpha;           /* significance for "derived" and per-layer matches (1e-6) */
+    int activations;        /* run the activation test when possible (1) */
+    int progress;
+} lineage_opts;
+
+void lineage_default_opts(lineage_opts *o);
+
+typedef struct {
+    char a[4096], b[4096];
+    int La, Lb, Da, Db, Fa, Fb;
+    /* statistic 1 (when widths and depths agree): per layer rho, log10 p */
+    int w_ok;
+    char w_note[160];
+    double *w_rho, *w_log10p, w_combined;
+    /* statistic 2: the map; source "weights" or "activations" */
+    char map_source[16];
+    double *map_rho, *map_log10p; /* La x Lb, [i * Lb + j] */
+    int *src;                     /* per B layer: best A layer */
+    double *layer_log10p;         /* per B layer, Bonferroni-corrected */
+    double map_combined;
+    /* activation test per B layer against src (or same index) */
+    int a_ok;
+    char a_note[256];
+    int a_tokens;
+    double *a_rho, *a_log10p, a_combined;
+    /* B's own duplicated layers (pairs j < k whose map p is significant) */
+    int n_dup;
+    int (*dup)[2];
+    double *dup_log10p;
+    /* vocabulary and embeddings */
+    int v_ok;
+    char v_note[900];
+    size_t va, vb, v_shared;
+    double emb_corr, emb_baseline;
+    /* norms: per B layer j against A layer src[j], input_layernorm */
+    int n_norm;
+    double *norm_pearson, *norm_cosine, *norm_base_mean, *norm_base_sd;
+    /* verdict */
+    int derived;
+    char kind[24];
+    double log10_p;
+    int n_tests;
+    double seconds, lap_seconds, map_seconds;
+} lineage_report;
+
+int lineage_run(lineage_report *r, const char *a, const char *b, const lineage_opts *o,
+                dk_err *err);
+void lineage_report_free(lineage_report *r);
+
+/* Output: one JSON object (compact); a self-contained HTML page (atomic write); a
+ * text summary. */
+char *lineage_json(const lineage_report *r);
+int lineage_write_html(const lineage_report *r, const char *path, dk_err *err);
+void lineage_print(const lineage_report *r, FILE *f);
+
+#endif

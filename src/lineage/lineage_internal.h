@@ -1,0 +1,25 @@
+/* lineage_internal.h: the parts of lineage_run that live in their own files. */
+#ifndef DK_LINEAGE_INTERNAL_H
+#define DK_LINEAGE_INTERNAL_H
+
+#include "lineage/lineage.h"
+#include "lineage/wsrc.h"
+#include "util/pool.h"
+
+/* The activation test (lineage_act.c): fills a_*; when the hidden widths differ it
+ * also fills the layer map from activations. Not possible (a_ok 0, a_note says why)
+ * is not an error. */
+int activation_tests(lineage_report *r, pool *p, const lineage_opts *o, dk_err *err);
+
+/* Per B layer: the best A layer of the map and the Bonferroni-corrected log10 p;
+ * Fisher over B's layers into map_combined. */
+void lineage_summarise_map(lineage_report *r);
+
+/* Vocabulary overlap and embedding correlation (lineage_vocab.c); never fails (a
+ * model without a readable vocabulary leaves v_ok 0 with a note). */
+void vocab_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p);
+
+/* The built-in probe text (lineage_probe.c): original Korean and English prose. */
+extern const char LINEAGE_PROBE_TEXT[];
+
+#endif

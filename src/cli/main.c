@@ -20,7 +20,7 @@ static const cli_sub COMMANDS[] = {
     {"bench", cmd_bench, "benchmarks: training-step throughput and MFU"},
     {"corpus", cmd_corpus, "build text corpora (the built-in default from Debian packages)"},
     {"data", cmd_data, "tokenize text sources into a verified training dataset"},
-    //PARK {"eval", cmd_eval, "score a model on perplexity and multiple-choice tasks, against references"},
+    {"eval", cmd_eval, "score a model on perplexity and multiple-choice tasks, against references"},
     {"generate", cmd_generate, "continue a prompt with a trained model (KV cache, streaming)"},
     {"lineage", cmd_lineage, "test from the weights whether model B was derived from model A"},
     {"tokenizer", cmd_tokenizer, "train, apply and measure byte-level BPE tokenizers"},

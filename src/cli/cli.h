@@ -19,6 +19,7 @@ int cmd_train(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_lineage(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 int cmd_bench_generate(int argc, char **argv);
 
 /* Prints "NAME: message" and a hint to --help on stderr; returns 2. */

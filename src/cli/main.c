@@ -23,6 +23,7 @@ static const cli_sub COMMANDS[] = {
     {"eval", cmd_eval, "score a model on perplexity and multiple-choice tasks, against references"},
     {"generate", cmd_generate, "continue a prompt with a trained model (KV cache, streaming)"},
     {"lineage", cmd_lineage, "test from the weights whether model B was derived from model A"},
+    {"model", cmd_model, "derive models by surgery (for lineage tests) and show a model's identity"},
     {"tokenizer", cmd_tokenizer, "train, apply and measure byte-level BPE tokenizers"},
     {"train", cmd_train, "pretrain a model from scratch on a dataset, with checkpoints"},
     {"version", cmd_version, "print the version"},

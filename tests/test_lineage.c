@@ -7,6 +7,7 @@
 
 #include "lineage/lap.h"
 #include "lineage/lineage.h"
+#include "io/safetensors.h"
 #include "lineage/stats.h"
 #include "model/model_io.h"
 #include "test.h"
@@ -258,4 +259,64 @@ TEST(lineage_random_models_independent_noisy_and_permuted_copies)
     CHECK_EQ(test_run(out, sizeof out, "%s lineage %s /nonexistent 2>&1", test_bin(), a), 1);
     CHECK_CONTAINS(out, "/nonexistent");
     CHECK_EQ(test_run(out, sizeof out, "%s lineage %s 2>&1", test_bin(), a), 2);
+}
+
+/* A Hugging Face style copy of a model: BF16 tensors in two shards with
+ * model.safetensors.index.json. */
+static int save_hf_bf16(const char *src, const char *dst)
+{
+    pool *p = pool_new(1);
+    model *m;
+    dk_err err;
+    if (model_load_dir(&m, src, p, &err) != 0)
+        return -1;
+    const param_layout *l = model_layout(m);
+    st_entry *e = calloc(l->n_info, sizeof *e);
+    uint64_t (*shapes)[2] = calloc(l->n_info, sizeof *shapes);
+    for (size_t i = 0; i < l->n_info; i++) {
+        shapes[i][0] = (uint64_t)l->info[i].shape[0];
+        shapes[i][1] = (uint64_t)l->info[i].shape[1];
+        e[i] = (st_entry){l->info[i].name, ST_BF16, l->info[i].ndim, shapes[i], model_params(m) + l->info[i].offset};
+    }
+    char path[1200], idx[1 << 14];
+    test_run(NULL, 0, "mkdir -p %s && cp %s/config.json %s/", dst, src, dst);
+    size_t half = l->n_info / 2;
+    snprintf(path, sizeof path, "%s/model-00001-of-00002.safetensors", dst);
+    int rc = st_write(path, e, half, NULL, NULL, 0, &err);
+    snprintf(path, sizeof path, "%s/model-00002-of-00002.safetensors", dst);
+    rc |= st_write(path, e + half, l->n_info - half, NULL, NULL, 0, &err);
+    size_t o = (size_t)snprintf(idx, sizeof idx, "{\"metadata\": {}, \"weight_map\": {");
+    for (size_t i = 0; i < l->n_info; i++)
+        o += (size_t)snprintf(idx + o, sizeof idx - o, "%s\"%s\": \"model-0000%d-of-00002.safetensors\"", i ? ", " : "",
+                              l->info[i].name, i < half ? 1 : 2);
+    snprintf(idx + o, sizeof idx - o, "}}");
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dst);
+    FILE *f = fopen(path, "w");
+    fputs(idx, f);
+    fclose(f);
+    free(e);
+    free(shapes);
+    model_free(m);
+    pool_free(p);
+    return rc;
+}
+
+TEST(lineage_reads_sharded_bf16_hugging_face_directories)
+{
+    char a[600], b[600], hf[600];
+    save_model("lin_hf_a", 1, NULL, a);
+    save_model("lin_hf_b", 2, NULL, b);
+    snprintf(hf, sizeof hf, "%s/lin_hf_bf16", test_tmpdir());
+    CHECK(save_hf_bf16(a, hf) == 0);
+    lineage_opts o;
+    lineage_default_opts(&o);
+    o.sample = 64;
+    lineage_report r;
+    dk_err err;
+    CHECK_MSG(lineage_run(&r, hf, a, &o, &err) == 0, "%s", err.msg);
+    CHECK(r.derived && r.log10_p < -50);
+    lineage_report_free(&r);
+    CHECK(lineage_run(&r, hf, b, &o, &err) == 0);
+    CHECK(!r.derived);
+    lineage_report_free(&r);
 }

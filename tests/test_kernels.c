@@ -2,6 +2,7 @@
  * random and odd shapes, every transpose, beta 0 and 1, and bit-identical results
  * across thread counts. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "kernels/matmul.h"
@@ -137,5 +138,53 @@ TEST(matmul_packed_weights_are_bit_identical_to_mm_f32)
         mm_set_path(MM_PATH_AUTO);
         mm_ctx_free(c);
         pool_free(p);
+    }
+}
+
+/* bf16 operands, fp32 accumulation: within the rounding bound of two bf16 operands
+ * (relative 2^-8 each) of the double reference, bit-identical across thread counts,
+ * and clearly not the fp32 result (the rounding happened). */
+TEST(matmul_bf16_is_within_the_bf16_bound_and_thread_count_independent)
+{
+    if (!mm_bf16_supported()) {
+        printf("  (no AVX512_BF16 on this CPU: bf16 path not exercised)\n");
+        return;
+    }
+    srand(9);
+    static const int shapes[][5] = {{37, 70, 300, 0, 1}, {8, 32, 256, 1, 0}, {130, 45, 513, 0, 0}, {5, 600, 33, 1, 1}};
+    for (int s = 0; s < 4; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], ta = shapes[s][3], tb = shapes[s][4];
+        int lda = ta ? M : K, ldb = tb ? K : N;
+        float *A = malloc((size_t)M * K * 4), *B = malloc((size_t)K * N * 4);
+        float *C1 = malloc((size_t)M * N * 4), *C2 = malloc((size_t)M * N * 4), *C3 = malloc((size_t)M * N * 4);
+        for (int i = 0; i < M * K; i++)
+            A[i] = frand();
+        for (int i = 0; i < K * N; i++)
+            B[i] = frand();
+        pool *p1 = pool_new(1), *p2 = pool_new(2);
+        mm_ctx *c1 = mm_ctx_new(p1), *c2 = mm_ctx_new(p2);
+        CHECK(mm_ctx_set_bf16(c1, 1) == 0 && mm_ctx_set_bf16(c2, 1) == 0);
+        mm_f32(c1, ta, tb, M, N, K, A, lda, B, ldb, 0.0f, C1, N);
+        mm_f32(c2, ta, tb, M, N, K, A, lda, B, ldb, 0.0f, C2, N);
+        mm_ctx_set_bf16(c2, 0);
+        mm_f32(c2, ta, tb, M, N, K, A, lda, B, ldb, 0.0f, C3, N);
+        CHECK(memcmp(C1, C2, (size_t)M * N * 4) == 0);
+        int differs = 0;
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                double ref = 0, mag = 0;
+                for (int k = 0; k < K; k++) {
+                    double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                    double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                    ref += a * b;
+                    mag += fabs(a * b);
+                }
+                double got = C1[(size_t)i * N + j];
+                CHECK_MSG(fabs(got - ref) <= 0x1p-7 * mag + 1e-6, "shape %d (%d,%d): %g vs %g (mag %g)", s, i, j, got, ref, mag);
+                differs |= got != C3[(size_t)i * N + j];
+            }
+        CHECK(differs);
+        mm_ctx_free(c1), mm_ctx_free(c2), pool_free(p1), pool_free(p2);
+        free(A), free(B), free(C1), free(C2), free(C3);
     }
 }

@@ -36,6 +36,8 @@ static const char HELP[] =
     "  --data-seed S           data order only (default: --seed): two models that differ\n"
     "                          only in initialisation\n"
     "  --threads N             threads (all CPUs)\n"
+    "  --bf16                  mixed precision: matmuls with bf16 operands and fp32\n"
+    "                          accumulation; weights, gradients, AdamW state stay fp32\n"
     "  --checkpoint-every N    steps between checkpoints (100); --keep-checkpoints K (3)\n"
     "  --eval-every N          steps between validation losses per source (100);\n"
     "                          --eval-batches N micro-batches per source (4)\n"
@@ -53,7 +55,7 @@ int cmd_train(int argc, char **argv)
         return 0;
     }
     enum { O_DATA = 256, O_MODEL, O_RESUME, O_INIT, O_STEPS, O_BATCH, O_MICRO, O_SEQ, O_LR,
-           O_MINLR, O_WARM, O_WD, O_CLIP, O_SEED, O_THREADS, O_CKPT, O_KEEP, O_EVAL, O_EVALB, O_DSEED };
+           O_MINLR, O_WARM, O_WD, O_CLIP, O_SEED, O_THREADS, O_CKPT, O_KEEP, O_EVAL, O_EVALB, O_DSEED, O_BF16 };
     static const struct option opts[] = {
         {"data", required_argument, 0, O_DATA}, {"model", required_argument, 0, O_MODEL},
         {"output", required_argument, 0, 'o'}, {"resume", required_argument, 0, O_RESUME},
@@ -63,7 +65,7 @@ int cmd_train(int argc, char **argv)
         {"min-lr", required_argument, 0, O_MINLR}, {"warmup", required_argument, 0, O_WARM},
         {"weight-decay", required_argument, 0, O_WD}, {"grad-clip", required_argument, 0, O_CLIP},
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
-        {"data-seed", required_argument, 0, O_DSEED},
+        {"data-seed", required_argument, 0, O_DSEED}, {"bf16", no_argument, 0, O_BF16},
         {"checkpoint-every", required_argument, 0, O_CKPT}, {"keep-checkpoints", required_argument, 0, O_KEEP},
         {"eval-every", required_argument, 0, O_EVAL}, {"eval-batches", required_argument, 0, O_EVALB},
         {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
@@ -99,6 +101,7 @@ int cmd_train(int argc, char **argv)
         case O_CLIP: o.grad_clip = d; break;
         case O_SEED: bad = cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed); break;
         case O_DSEED: bad = cli_parse_u64(optarg, 1, UINT64_MAX, &o.data_seed); break;
+        case O_BF16: o.bf16 = 1; break;
         case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &o.threads); break;
         case O_CKPT: bad = cli_parse_u64(optarg, 0, 1ull << 40, &u); o.checkpoint_every = (long)u; break;
         case O_KEEP: bad = cli_parse_int(optarg, 1, 1 << 20, &o.keep_checkpoints); break;

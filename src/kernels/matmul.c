@@ -5,6 +5,7 @@
 #include "kernels/matmul.h"
 
 #include <immintrin.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,8 @@ struct mm_ctx {
     float **apack, **bpack; /* per thread */
     float *skinny;          /* the A panel of a small-M packed product (MR x K) */
     size_t skinny_cap;
+    int bf16;               /* mixed precision: bf16 operands, fp32 accumulation */
+    uint32_t **abf, **bbf;  /* per thread: the packed panels as bf16 pairs */
 };
 
 _Static_assert(MM_NR == NR, "the packed weight layout is the micro-kernel's panel");
@@ -55,7 +58,9 @@ mm_ctx *mm_ctx_new(pool *p)
     c->nt = pool_threads(p);
     c->apack = calloc((size_t)c->nt, sizeof *c->apack);
     c->bpack = calloc((size_t)c->nt, sizeof *c->bpack);
-    if (!c->apack || !c->bpack) {
+    c->abf = calloc((size_t)c->nt, sizeof *c->abf);
+    c->bbf = calloc((size_t)c->nt, sizeof *c->bbf);
+    if (!c->apack || !c->bpack || !c->abf || !c->bbf) {
         mm_ctx_free(c);
         return NULL;
     }
@@ -79,9 +84,15 @@ void mm_ctx_free(mm_ctx *c)
             free(c->apack[i]);
         if (c->bpack)
             free(c->bpack[i]);
+        if (c->abf)
+            free(c->abf[i]);
+        if (c->bbf)
+            free(c->bbf[i]);
     }
     free(c->apack);
     free(c->bpack);
+    free(c->abf);
+    free(c->bbf);
     free(c->skinny);
     free(c);
 }
@@ -241,6 +252,103 @@ static void kernel_generic(int kc, const float *a, const float *b, float *C, int
             C[(size_t)r * ldc + j] = first ? c[r][j] : C[(size_t)r * ldc + j] + c[r][j];
 }
 
+/* ---- bf16 operands, fp32 accumulation ----------------------------------------------
+ * The fp32 panels are converted (round to nearest even) into pairs: one 32-bit word
+ * holds the bf16 values of k and k+1 for one row (A) or column (B), the operand layout
+ * of vdpbf16ps, which adds a[k] b[k] + a[k+1] b[k+1] into each fp32 lane: twice the
+ * FMA's multiply-adds per instruction. Sums still run in a fixed order. */
+
+static int have_bf16(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512bf16") != 0 && have_avx512();
+    }
+    return cached;
+}
+
+int mm_bf16_supported(void) { return have_bf16(); }
+
+int mm_ctx_set_bf16(mm_ctx *c, int on)
+{
+    if (!on) {
+        c->bf16 = 0;
+        return 0;
+    }
+    if (!have_bf16())
+        return -1;
+    for (int i = 0; i < c->nt; i++) {
+        if (!c->abf[i])
+            c->abf[i] = aligned_alloc(64, (size_t)MC * (KC / 2 + 1) * sizeof(uint32_t));
+        if (!c->bbf[i])
+            c->bbf[i] = aligned_alloc(64, (size_t)NC * (KC / 2 + 1) * sizeof(uint32_t));
+        if (!c->abf[i] || !c->bbf[i])
+            return -1;
+    }
+    c->bf16 = 1;
+    return 0;
+}
+
+static inline uint32_t bf16_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return (u + 0x7FFF + ((u >> 16) & 1)) >> 16;
+}
+
+/* width W (MR or NR) panel of kc rows -> (kc+1)/2 rows of W words. */
+__attribute__((target("avx512f"))) static void panel_to_bf16(uint32_t *dst, const float *src, int kc,
+                                                              int W)
+{
+    const __m512i round = _mm512_set1_epi32(0x7FFF), one = _mm512_set1_epi32(1);
+    for (int k = 0; k < kc; k += 2, dst += W) {
+        const float *lo = src + (size_t)k * W, *hi = lo + W;
+        for (int j = 0; j < W; j += 16) {
+            __mmask16 m = W - j >= 16 ? 0xFFFF : (__mmask16)((1u << (W - j)) - 1);
+            __m512i a = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, lo + j));
+            __m512i b = k + 1 < kc ? _mm512_castps_si512(_mm512_maskz_loadu_ps(m, hi + j)) : _mm512_setzero_si512();
+            a = _mm512_srli_epi32(_mm512_add_epi32(a, _mm512_add_epi32(round, _mm512_and_si512(_mm512_srli_epi32(a, 16), one))), 16);
+            b = _mm512_srli_epi32(_mm512_add_epi32(b, _mm512_add_epi32(round, _mm512_and_si512(_mm512_srli_epi32(b, 16), one))), 16);
+            _mm512_mask_storeu_epi32(dst + j, m, _mm512_or_si512(a, _mm512_slli_epi32(b, 16)));
+        }
+    }
+}
+
+/* C[mr x nr] (+)= A pairs (kp x MR words) * B pairs (kp x NR words). */
+__attribute__((target("avx512f,avx512bf16"))) static void kernel_bf16(int kp, const uint32_t *a,
+                                                                      const uint32_t *b, float *C,
+                                                                      int ldc, int mr, int nr,
+                                                                      int first)
+{
+    __m512 c[MR][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        c[r][0] = c[r][1] = _mm512_setzero_ps();
+    for (int k = 0; k < kp; k++) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[r]);
+            c[r][0] = _mm512_dpbf16_ps(c[r][0], av, b0);
+            c[r][1] = _mm512_dpbf16_ps(c[r][1], av, b1);
+        }
+        a += MR;
+        b += NR;
+    }
+    __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    for (int r = 0; r < mr; r++) {
+        float *cr = C + (size_t)r * ldc;
+        if (!first) {
+            c[r][0] = _mm512_add_ps(c[r][0], _mm512_maskz_loadu_ps(m0, cr));
+            c[r][1] = _mm512_add_ps(c[r][1], _mm512_maskz_loadu_ps(m1, cr + 16));
+        }
+        _mm512_mask_storeu_ps(cr, m0, c[r][0]);
+        _mm512_mask_storeu_ps(cr + 16, m1, c[r][1]);
+    }
+}
+
 typedef struct {
     mm_ctx *c;
     int ta, tb, M, N, K, lda, ldb, ldc;
@@ -248,7 +356,7 @@ typedef struct {
     float *C;
     float beta;
     int tiles_n; /* tiles along N */
-    int avx512;
+    int avx512, bf16;
 } job;
 
 /* One task = one MT x NC block of C, over all of K in KC steps (a fixed order). For
@@ -270,18 +378,25 @@ static void block_task(void *vj, size_t task, int th)
         return;
     }
     for (int k0 = 0; k0 < j->K; k0 += KC) {
-        int kc = j->K - k0 < KC ? j->K - k0 : KC;
+        int kc = j->K - k0 < KC ? j->K - k0 : KC, kp = (kc + 1) / 2;
         int first = k0 == 0 && j->beta == 0;
         pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc);
+        uint32_t *bb = j->bf16 ? j->c->bbf[th] : NULL, *ab = j->bf16 ? j->c->abf[th] : NULL;
+        for (int jp = 0; bb && jp < nc; jp += NR)
+            panel_to_bf16(bb + (size_t)jp * kp, bp + (size_t)jp * kc, kc, NR);
         for (int i1 = 0; i1 < mt; i1 += MC) {
             int mc = mt - i1 < MC ? mt - i1 : MC;
             pack_a(ap, j->ta, j->A, j->lda, i0 + i1, mc, k0, kc);
+            for (int ip = 0; ab && ip < mc; ip += MR)
+                panel_to_bf16(ab + (size_t)ip * kp, ap + (size_t)ip * kc, kc, MR);
             for (int jp = 0; jp < nc; jp += NR)
                 for (int ip = 0; ip < mc; ip += MR) {
                     int mr = mc - ip < MR ? mc - ip : MR, nr = nc - jp < NR ? nc - jp : NR;
                     float *cp = j->C + (size_t)(i0 + i1 + ip) * j->ldc + j0 + jp;
                     const float *a = ap + (size_t)ip * kc, *b = bp + (size_t)jp * kc;
-                    if (j->avx512)
+                    if (j->bf16)
+                        kernel_bf16(kp, ab + (size_t)ip * kp, bb + (size_t)jp * kp, cp, j->ldc, mr, nr, first);
+                    else if (j->avx512)
                         kernel_avx512(kc, a, b, cp, j->ldc, mr, nr, first);
                     else
                         kernel_generic(kc, a, b, cp, j->ldc, mr, nr, first);
@@ -302,7 +417,7 @@ static size_t job_init(job *j, mm_ctx *c, int ta, int tb, int M, int N, int K, c
         return 0;
     }
     *j = (job){c, ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta, (N + NC - 1) / NC,
-               have_avx512() && g_path != MM_PATH_GENERIC};
+               have_avx512() && g_path != MM_PATH_GENERIC, c->bf16 && g_path == MM_PATH_AUTO};
     return (size_t)((M + MT - 1) / MT) * (size_t)j->tiles_n;
 }
 

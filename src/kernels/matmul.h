@@ -43,6 +43,15 @@ void mm_pack_weight(pool *p, float *dst, const float *W, int N, int K);
 void mm_f32_packed(mm_ctx *c, int M, int N, int K, const float *A, int lda, const float *Wp,
                    float beta, float *C, int ldc);
 
+/* Mixed precision: with bf16 on, mm_f32 and mm_f32_on_thread round both operands to
+ * bf16 (nearest even) and accumulate in fp32 with vdpbf16ps (AVX512_BF16), twice the
+ * multiply-adds per instruction of fp32 FMA. Each product then carries a relative
+ * error of about 2^-8 per operand (tests/test_kernels.c states the bound it checks);
+ * results stay bit-identical across thread counts. Pre-packed (inference) products
+ * stay fp32. mm_ctx_set_bf16 returns -1 when the CPU lacks AVX512_BF16. */
+int mm_bf16_supported(void);
+int mm_ctx_set_bf16(mm_ctx *c, int on);
+
 /* The plain triple loop, kept for tests. */
 void mm_f32_ref(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
                 const float *B, int ldb, float beta, float *C, int ldc);

@@ -55,6 +55,7 @@ float *model_params(model *m) { return m->params; }
 float *model_grads(model *m) { return m->grads; }
 size_t model_numel(const model *m) { return m->layout.numel; }
 pool *model_pool(model *m) { return m->pl; }
+int model_set_bf16(model *m, int on) { return mm_ctx_set_bf16(m->mm, on); }
 
 int model_new(model **out, const model_config *cfg, pool *p, dk_err *err)
 {

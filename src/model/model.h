@@ -28,6 +28,10 @@ float *model_params(model *m);   /* numel floats */
 float *model_grads(model *m);    /* numel floats, same layout */
 size_t model_numel(const model *m);
 pool *model_pool(model *m);
+/* Mixed precision for the training passes: every matmul takes bf16 operands with fp32
+ * accumulation (parameters, gradients, activations and optimizer state stay fp32).
+ * Returns -1 if this CPU lacks AVX512_BF16. */
+int model_set_bf16(model *m, int on);
 
 /* Allocates activations for B sequences of S tokens (S <= max_position_embeddings). */
 int model_reserve(model *m, int B, int S, dk_err *err);

@@ -320,6 +320,7 @@ static int write_run_json(trainer *t, const char *init_sha, dk_err *err)
     json_object_set_new(j, "tokenizer_sha256", json_string(t->data.tokenizer_sha256));
     json_object_set_new(j, "config", json_string(o->config_path));
     json_object_set_new(j, "init", json_string(o->init_from ? "from-model" : "random"));
+    json_object_set_new(j, "matmul_precision", json_string(o->bf16 ? "bf16 operands, fp32 accumulation" : "fp32"));
     if (o->init_from) {
         json_object_set_new(j, "init_from", json_string(o->init_from));
         json_object_set_new(j, "init_from_sha256", json_string(init_sha));
@@ -393,8 +394,12 @@ int train_run(const train_opts *in_opts, dk_err *err)
         rc = fs_mkdirs(ckdir, err);
     rc = sync_rc(&t, rc, err);
     t.pl = pool_new(o.threads);
-    if (rc == 0 && (!t.pl || model_new(&t.m, &cfg, t.pl, err) != 0))
-        rc = t.pl ? -1 : dk_errf(err, "cannot start threads");
+    if (rc == 0 && !t.pl)
+        rc = dk_errf(err, "cannot start threads");
+    else if (rc == 0 && model_new(&t.m, &cfg, t.pl, err) != 0)
+        rc = -1;
+    if (rc == 0 && o.bf16 && model_set_bf16(t.m, 1) != 0)
+        rc = dk_errf(err, "--bf16: this CPU has no AVX512_BF16 instructions");
     size_t numel = rc == 0 ? model_numel(t.m) : 0;
     dist_shard(numel, rank, ranks, &t.shard_b, &t.shard_e);
     size_t shard_len = t.shard_e - t.shard_b;

@@ -26,6 +26,7 @@ typedef struct {
     long checkpoint_every, eval_every;
     int keep_checkpoints, eval_batches;
     int resume, quiet;
+    int bf16; /* matmuls with bf16 operands, fp32 accumulation (model_set_bf16) */
 } train_opts;
 
 void train_defaults(train_opts *o);

@@ -14,7 +14,7 @@ need=()
 dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "ok installed" || need+=(libopenblas0-pthread)
 [ ${#need[@]} -eq 0 ] || scripts/deps.sh "${need[@]}"
 make -s -j2 build/dokja
-printf '%-6s %-22s %12s %10s %8s %12s %10s\n' config "batch" "dokja tok/s" "GFLOP/s" "MFU" "torch tok/s" "ratio"
+printf '%-6s %-12s %12s %10s %8s %12s %12s %10s %10s\n' config "batch" "dokja tok/s" "GFLOP/s" "MFU" "bf16 tok/s" "torch tok/s" "ratio" "bf16 ratio"
 for cfg in a:8:256 b:4:512; do
   IFS=: read -r name B T <<< "$cfg"
   out=$(build/dokja bench step --model "bench/configs/$name.json" --batch "$B" --seq "$T" --steps "$STEPS" --threads "$THREADS" --json)
@@ -26,7 +26,11 @@ for cfg in a:8:256 b:4:512; do
   pt=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_step.py \
        --config "bench/configs/$name.json" --batch "$B" --seq "$T" --steps "$STEPS" --threads "$THREADS")
   ptps=$(echo "$pt" | sed -E 's/.*"tokens_per_s": ([0-9.]+).*/\1/')
-  printf '%-6s %-22s %12.0f %10.1f %7.1f%% %12.0f %9.2fx\n' "$name" "${B} x ${T}" "$tps" "$gf" \
-    "$(awk -v m="$mfu" 'BEGIN{print 100*m}')" "$ptps" "$(awk -v a="$tps" -v b="$ptps" 'BEGIN{print a/b}')"
+  bf=$(build/dokja bench step --model "bench/configs/$name.json" --batch "$B" --seq "$T" --steps "$STEPS" --threads "$THREADS" --bf16 --json 2>/dev/null | tail -1 || true)
+  btps=$(echo "$bf" | sed -E 's/.*"tokens_per_s": ([0-9.]+).*/\1/'); btps=${btps:-0}
+  printf '%-6s %-12s %12.0f %10.1f %7.1f%% %12.0f %12.0f %9.2fx %9.2fx\n' "$name" "${B} x ${T}" "$tps" "$gf" \
+    "$(awk -v m="$mfu" 'BEGIN{print 100*m}')" "$btps" "$ptps" "$(awk -v a="$tps" -v b="$ptps" 'BEGIN{print a/b}')" \
+    "$(awk -v a="$btps" -v b="$ptps" 'BEGIN{print a/b}')"
 done
 echo "MFU: GFLOP/s over the fp32 FMA peak measured in the same run by dokja bench step."
+echo "bf16: dokja bench step --bf16 (bf16 operands, fp32 accumulation; AMX tiles where the CPU has them)."

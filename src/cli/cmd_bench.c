@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "cli/cli.h"
+#include "kernels/matmul.h"
 #include "kernels/peak.h"
 #include "model/model.h"
 #include "train/adamw.h"
@@ -122,6 +123,7 @@ static int bench_step(int argc, char **argv)
     printf("config        %s: %zu parameters (%llu in matmuls), batch %d x %d, %d threads, %s matmuls\n",
            cfg_path, n, (unsigned long long)model_config_n_matmul_params(&cfg), B, S, pool_threads(p),
            bf16 ? "bf16" : "fp32");
+    printf("matmul        %s\n", bf16 ? "bf16 (AVX512_BF16 or AMX)" : mm_path_name());
     printf("step          %.3f s (median of %d)\n", dt, steps);
     printf("throughput    %.0f tokens/s\n", tps);
     printf("compute       %.1f GFLOP/s = (6 x %llu + 12 x %d x %d x %d) x %.0f tokens/s\n", gflops,

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#ifdef DK_BLAS
+#include <cblas.h>
+#endif
 #include <string.h>
 
 #define MR 8
@@ -48,11 +52,35 @@ const char *mm_path_name(void)
 {
     if (g_path == MM_PATH_REF)
         return "ref";
+    if (g_path == MM_PATH_BLAS)
+        return "blas (cblas_sgemm)";
+    if (g_path == MM_PATH_GENERIC)
+        return "generic";
     return have_avx512() ? "avx512" : "generic";
+}
+
+static void path_from_env(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    const char *e = getenv("DOKJA_MATMUL");
+    if (!e)
+        return;
+    if (strcmp(e, "generic") == 0)
+        g_path = MM_PATH_GENERIC;
+    else if (strcmp(e, "ref") == 0)
+        g_path = MM_PATH_REF;
+#ifdef DK_BLAS
+    else if (strcmp(e, "blas") == 0)
+        g_path = MM_PATH_BLAS;
+#endif
 }
 
 mm_ctx *mm_ctx_new(pool *p)
 {
+    path_from_env();
     mm_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
@@ -582,6 +610,13 @@ static size_t job_init(job *j, mm_ctx *c, int ta, int tb, int M, int N, int K, c
         mm_f32_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
         return 0;
     }
+#ifdef DK_BLAS
+    if (g_path == MM_PATH_BLAS) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
+                    1.0f, A, lda, B, ldb, beta, C, ldc);
+        return 0;
+    }
+#endif
     *j = (job){c, ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta, (N + NC - 1) / NC,
                have_avx512() && g_path != MM_PATH_GENERIC, g_path == MM_PATH_AUTO ? c->bf16 : 0};
     return (size_t)((M + MT - 1) / MT) * (size_t)j->tiles_n;

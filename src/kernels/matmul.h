@@ -12,7 +12,7 @@
 
 typedef struct mm_ctx mm_ctx;
 
-enum { MM_PATH_AUTO = 0, MM_PATH_GENERIC = 1, MM_PATH_REF = 2 };
+enum { MM_PATH_AUTO = 0, MM_PATH_GENERIC = 1, MM_PATH_REF = 2, MM_PATH_BLAS = 3 };
 
 /* Per-thread packing buffers, allocated once (training calls mm_f32 thousands of
  * times a second). */
@@ -56,7 +56,10 @@ int mm_ctx_set_bf16(mm_ctx *c, int on);
 void mm_f32_ref(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
                 const float *B, int ldb, float beta, float *C, int ldc);
 
-/* Force a path (tests, benchmarks); the name of the path in use. */
+/* Force a path (tests, benchmarks); the name of the path in use. MM_PATH_BLAS is
+ * cblas_sgemm, for comparison only (its results depend on the thread count): it
+ * exists in builds made with `make BLAS=openblas`. The environment variable
+ * DOKJA_MATMUL=blas|generic|ref sets the path when the first context is made. */
 void mm_set_path(int path);
 const char *mm_path_name(void);
 

@@ -40,7 +40,10 @@ def forward_kv(model, ids, cache, pos):
             cache.append((k, v))
         rep = model.H // model.KV
         kk, vv = (k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)) if rep > 1 else (k, v)
-        a = F.scaled_dot_product_attention(q, kk, vv, is_causal=S > 1)
+        att = (q @ kk.transpose(-1, -2)) / math.sqrt(model.hd)
+        if S > 1:  # the prompt: causal within it (it starts the cache at pos 0)
+            att = att.masked_fill(torch.ones(S, kk.shape[2], dtype=torch.bool).triu(1 + pos), float("-inf"))
+        a = att.softmax(-1) @ vv
         x = x + m.o(a.transpose(1, 2).reshape(B, S, -1))
         h = model.rms(x, m.n2)
         x = x + m.down(F.silu(m.gate(h)) * m.up(h))

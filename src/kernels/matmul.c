@@ -217,6 +217,24 @@ static void pack_b(float *dst, int tb, const float *B, int ldb, int j0, int nc, 
     }
 }
 
+/* Writes (first) or adds the accumulators of mr rows x nr columns into C: the end of
+ * every register micro-kernel. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+store_rows(__m512 c[MR][2], float *C, int ldc, int mr, int nr, int first)
+{
+    __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    for (int r = 0; r < mr; r++) {
+        float *cr = C + (size_t)r * ldc;
+        if (!first) {
+            c[r][0] = _mm512_add_ps(c[r][0], _mm512_maskz_loadu_ps(m0, cr));
+            c[r][1] = _mm512_add_ps(c[r][1], _mm512_maskz_loadu_ps(m1, cr + 16));
+        }
+        _mm512_mask_storeu_ps(cr, m0, c[r][0]);
+        _mm512_mask_storeu_ps(cr + 16, m1, c[r][1]);
+    }
+}
+
 /* C[mr x nr] (+)= Apanel (kc x MR) * Bpanel (kc x NR) for the first R rows of the
  * A panel (R <= MR; mr <= R). first: overwrite (beta 0 and first K block) instead of
  * accumulate. Every instance computes each row with the same chain of FMAs over k,
@@ -241,17 +259,7 @@ kernel_avx512_rows(const int R, int kc, const float *a, const float *b, float *C
         a += MR;
         b += NR;
     }
-    __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
-    for (int r = 0; r < mr; r++) {
-        float *cr = C + (size_t)r * ldc;
-        if (!first) {
-            c[r][0] = _mm512_add_ps(c[r][0], _mm512_maskz_loadu_ps(m0, cr));
-            c[r][1] = _mm512_add_ps(c[r][1], _mm512_maskz_loadu_ps(m1, cr + 16));
-        }
-        _mm512_mask_storeu_ps(cr, m0, c[r][0]);
-        _mm512_mask_storeu_ps(cr + 16, m1, c[r][1]);
-    }
+    store_rows(c, C, ldc, mr, nr, first);
 }
 
 #define KERNEL_ROWS(NAME, R)                                                                \
@@ -385,17 +393,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void kernel_bf16(int kp, co
         a += MR;
         b += NR;
     }
-    __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
-    for (int r = 0; r < mr; r++) {
-        float *cr = C + (size_t)r * ldc;
-        if (!first) {
-            c[r][0] = _mm512_add_ps(c[r][0], _mm512_maskz_loadu_ps(m0, cr));
-            c[r][1] = _mm512_add_ps(c[r][1], _mm512_maskz_loadu_ps(m1, cr + 16));
-        }
-        _mm512_mask_storeu_ps(cr, m0, c[r][0]);
-        _mm512_mask_storeu_ps(cr + 16, m1, c[r][1]);
-    }
+    store_rows(c, C, ldc, mr, nr, first);
 }
 
 /* ---- AMX ----------------------------------------------------------------------------

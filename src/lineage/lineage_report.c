@@ -8,6 +8,7 @@
 
 #include "lineage/lineage.h"
 #include "util/fs.h"
+#include "util/xml.h"
 #include "util/version.h"
 
 static json_t *num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
@@ -138,22 +139,6 @@ void lineage_print(const lineage_report *r, FILE *f)
             r->log10_p, r->n_tests, r->n_tests == 1 ? "" : "s", r->seconds, r->lap_seconds);
 }
 
-static void html_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<')
-            fputs("&lt;", f);
-        else if (*s == '>')
-            fputs("&gt;", f);
-        else if (*s == '&')
-            fputs("&amp;", f);
-        else if (*s == '"')
-            fputs("&quot;", f);
-        else
-            fputc(*s, f);
-    }
-}
-
 int lineage_write_html(const lineage_report *r, const char *path, dk_err *err)
 {
     fs_atomic a;
@@ -165,9 +150,9 @@ int lineage_write_html(const lineage_report *r, const char *path, dk_err *err)
           "font-size:10px;color:#000}table.map th{font-size:10px;font-weight:normal}"
           "td,th{padding:2px 6px}.v{font-size:1.4em}</style></head><body>\n", f);
     fputs("<h1>Lineage: was B derived from A?</h1>\n<p>A: <code>", f);
-    html_escape(f, r->a);
+    xml_escape(f, r->a);
     fprintf(f, "</code> (%d layers, width %d, MLP %d)<br>B: <code>", r->La, r->Da, r->Fa);
-    html_escape(f, r->b);
+    xml_escape(f, r->b);
     fprintf(f, "</code> (%d layers, width %d, MLP %d)</p>\n", r->Lb, r->Db, r->Fb);
     fprintf(f, "<p class=\"v\">Verdict: <b>%s</b>%s%s &mdash; log<sub>10</sub> p = %.1f</p>\n",
             r->derived ? "derived" : "independent", r->derived ? ", " : "", r->derived ? r->kind : "",
@@ -220,11 +205,11 @@ int lineage_write_html(const lineage_report *r, const char *path, dk_err *err)
                    "identity; Fisher over layers): log<sub>10</sub> p = %.1f</li>", r->w_combined);
     else {
         fputs("<li>Weight test: not applicable (", f);
-        html_escape(f, r->w_note);
+        xml_escape(f, r->w_note);
         fputs(")</li>", f);
     }
     fputs("<li>Activation test: ", f);
-    html_escape(f, r->a_note[0] ? r->a_note : "not run");
+    xml_escape(f, r->a_note[0] ? r->a_note : "not run");
     if (r->a_ok)
         fprintf(f, "; combined log<sub>10</sub> p = %.1f", r->a_combined);
     fputs("</li>", f);
@@ -235,7 +220,7 @@ int lineage_write_html(const lineage_report *r, const char *path, dk_err *err)
         fprintf(f, "<li>Vocabulary: %zu and %zu tokens, %zu shared; embedding correlation after aligning "
                    "hidden dimensions %.3f (random token pairing %.3f). ",
                 r->va, r->vb, r->v_shared, r->emb_corr, r->emb_baseline);
-        html_escape(f, r->v_note);
+        xml_escape(f, r->v_note);
         fputs("</li>", f);
     }
     fputs("</ul><p>Norm weights are compared by centred (Pearson) correlation against shuffled "

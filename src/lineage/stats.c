@@ -61,37 +61,26 @@ double spearman(const double *x, const double *y, size_t n)
     return rho;
 }
 
-double pearson(const double *x, const double *y, size_t n)
-{
-    if (n < 2)
-        return 0;
-    double mx = 0, my = 0;
-    for (size_t i = 0; i < n; i++)
-        mx += x[i], my += y[i];
-    mx /= (double)n, my /= (double)n;
-    double sxy = 0, sxx = 0, syy = 0;
-    for (size_t i = 0; i < n; i++) {
-        double a = x[i] - mx, b = y[i] - my;
-        sxy += a * b, sxx += a * a, syy += b * b;
-    }
-    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0;
-}
+/* Pearson in double over either element type: one body for both. */
+#define PEARSON_BODY(x, y, n)                                                              \
+    do {                                                                                   \
+        if ((n) < 2)                                                                       \
+            return 0;                                                                      \
+        double mx = 0, my = 0;                                                             \
+        for (size_t i = 0; i < (n); i++)                                                   \
+            mx += (x)[i], my += (y)[i];                                                    \
+        mx /= (double)(n), my /= (double)(n);                                              \
+        double sxy = 0, sxx = 0, syy = 0;                                                  \
+        for (size_t i = 0; i < (n); i++) {                                                 \
+            double a = (x)[i] - mx, b = (y)[i] - my;                                       \
+            sxy += a * b, sxx += a * a, syy += b * b;                                      \
+        }                                                                                  \
+        return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0;                            \
+    } while (0)
 
-double pearson_f32(const float *x, const float *y, size_t n)
-{
-    if (n < 2)
-        return 0;
-    double mx = 0, my = 0;
-    for (size_t i = 0; i < n; i++)
-        mx += x[i], my += y[i];
-    mx /= (double)n, my /= (double)n;
-    double sxy = 0, sxx = 0, syy = 0;
-    for (size_t i = 0; i < n; i++) {
-        double a = x[i] - mx, b = y[i] - my;
-        sxy += a * b, sxx += a * a, syy += b * b;
-    }
-    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0;
-}
+double pearson(const double *x, const double *y, size_t n) { PEARSON_BODY(x, y, n); }
+
+double pearson_f32(const float *x, const float *y, size_t n) { PEARSON_BODY(x, y, n); }
 
 /* log of the continued fraction of the incomplete beta (Numerical Recipes' betacf,
  * modified Lentz), valid for x < (a + 1) / (a + b + 2). */

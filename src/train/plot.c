@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/fs.h"
+#include "util/xml.h"
 
 #define W 800
 #define H 480
@@ -22,22 +23,6 @@ static double nice_step(double range, int target)
 {
     double raw = range / target, p = pow(10, floor(log10(raw))), f = raw / p;
     return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
-}
-
-static void xml_text(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<')
-            fputs("&lt;", f);
-        else if (*s == '>')
-            fputs("&gt;", f);
-        else if (*s == '&')
-            fputs("&amp;", f);
-        else if (*s == '"')
-            fputs("&quot;", f);
-        else
-            fputc(*s, f);
-    }
 }
 
 int plot_svg(const char *path, const char *title, const char *xlabel, const char *ylabel,
@@ -76,7 +61,7 @@ int plot_svg(const char *path, const char *title, const char *xlabel, const char
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n", W, H);
     fprintf(f, "<text x=\"%d\" y=\"24\" font-size=\"15\">", ML);
-    xml_text(f, title);
+    xml_escape(f, title);
     fprintf(f, "</text>\n");
     for (double v = y0; v <= y1 + ys / 2; v += ys)
         fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
@@ -89,10 +74,10 @@ int plot_svg(const char *path, const char *title, const char *xlabel, const char
     fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#444\"/>\n",
             ML, MT, pw, ph);
     fprintf(f, "<text x=\"%.0f\" y=\"%d\" text-anchor=\"middle\">", ML + pw / 2, H - 12);
-    xml_text(f, xlabel);
+    xml_escape(f, xlabel);
     fprintf(f, "</text>\n<text transform=\"translate(16 %.0f) rotate(-90)\" text-anchor=\"middle\">",
             MT + ph / 2);
-    xml_text(f, ylabel);
+    xml_escape(f, ylabel);
     fprintf(f, "</text>\n");
     for (size_t k = 0; k < n_series; k++) {
         const char *col = COLORS[k % (sizeof COLORS / sizeof COLORS[0])];
@@ -107,7 +92,7 @@ int plot_svg(const char *path, const char *title, const char *xlabel, const char
         double ly = MT + 16 + 16.0 * (double)k;
         fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" stroke-width=\"3\"/>"
                    "<text x=\"%d\" y=\"%.0f\">", W - MR - 200, W - MR - 180, ly, ly, col, W - MR - 174, ly + 4);
-        xml_text(f, s[k].name);
+        xml_escape(f, s[k].name);
         fprintf(f, "</text>\n");
     }
     fprintf(f, "</svg>\n");

@@ -4,6 +4,7 @@
  * are bit-identical for any thread count. */
 #include "kernels/matmul.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -300,8 +301,8 @@ static int have_bf16(void)
 {
     static int cached = -1;
     if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512bf16") != 0 && have_avx512();
+        unsigned a = 0, b, c, d; /* CPUID.(7,1):EAX bit 5 AVX512_BF16 */
+        cached = __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 5 & 1) && have_avx512();
     }
     return cached;
 }
@@ -317,11 +318,12 @@ static int have_amx(void)
 {
     static int cached = -1;
     if (cached < 0) {
-        __builtin_cpu_init();
         cached = 0;
         const char *off = getenv("DOKJA_NO_AMX");
-        if ((!off || !*off || *off == '0') && __builtin_cpu_supports("amx-bf16") &&
-            __builtin_cpu_supports("amx-tile"))
+        unsigned a, b, c, d; /* CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE (by cpuid:
+                                not every compiler's __builtin_cpu_supports knows AMX) */
+        if ((!off || !*off || *off == '0') && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+            (d >> 22 & 1) && (d >> 24 & 1))
             cached = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
     }
     return cached;

@@ -13,6 +13,7 @@
 #include "kernels/peak.h"
 #include "model/model.h"
 #include "train/adamw.h"
+#include "util/hugemem.h"
 #include "util/progress.h"
 
 static const char STEP_HELP[] =
@@ -85,7 +86,7 @@ static int bench_step(int argc, char **argv)
         return cli_fail(&err);
     }
     size_t n = model_numel(m);
-    float *am = calloc(n, sizeof *am), *av = calloc(n, sizeof *av);
+    float *am = hugemem_alloc(n * sizeof *am), *av = hugemem_alloc(n * sizeof *av); /* as train.c */
     int32_t *in = malloc((size_t)B * S * sizeof *in), *tg = malloc((size_t)B * S * sizeof *tg);
     if (!am || !av || !in || !tg) {
         fprintf(stderr, "dokja: out of memory\n");

@@ -21,6 +21,7 @@
 #include "train/plot.h"
 #include "train/sampler.h"
 #include "train/schedule.h"
+#include "util/hugemem.h"
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/progress.h"
@@ -406,8 +407,11 @@ int train_run(const train_opts *in_opts, dk_err *err)
     int bl = o.batch_size / ranks; /* sequences per step on this rank */
     if (rc == 0) {
         /* ZeRO-1: each rank keeps AdamW moments for its shard only */
-        t.adam_m = calloc(shard_len ? shard_len : 1, sizeof *t.adam_m);
-        t.adam_v = calloc(shard_len ? shard_len : 1, sizeof *t.adam_v);
+        /* written every step: pages that hold zeros (moments of unused embedding rows)
+         * were being handed back and re-faulted by this machine's memory manager, 7 % of
+         * a step in `perf`; a touched huge-page buffer keeps them */
+        t.adam_m = hugemem_alloc((shard_len ? shard_len : 1) * sizeof *t.adam_m);
+        t.adam_v = hugemem_alloc((shard_len ? shard_len : 1) * sizeof *t.adam_v);
         t.in = malloc((size_t)(o.micro_batch + 1) * o.seq_len * sizeof *t.in);
         t.tg = malloc((size_t)(o.micro_batch + 1) * o.seq_len * sizeof *t.tg);
         t.val_loss = calloc(t.data.n_sources, sizeof *t.val_loss);

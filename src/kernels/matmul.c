@@ -173,7 +173,10 @@ static void pack_a(float *dst, int ta, const float *A, int lda, int i0, int mc, 
 {
     for (int ip = 0; ip < mc; ip += MR, dst += (size_t)MR * kc) {
         int mr = mc - ip < MR ? mc - ip : MR;
-        if (ta) { /* A stored K x M: row k of the panel is contiguous in A */
+        if (ta && mr == MR) { /* A stored K x M: row k of the panel is contiguous in A */
+            for (int k = 0; k < kc; k++)
+                memcpy(dst + (size_t)k * MR, A + (size_t)(k0 + k) * lda + i0 + ip, MR * sizeof(float));
+        } else if (ta) {
             for (int k = 0; k < kc; k++) {
                 const float *src = A + (size_t)(k0 + k) * lda + i0 + ip;
                 for (int r = 0; r < mr; r++)

@@ -93,17 +93,23 @@ static void norm_bwd_rows(void *vc, size_t b, size_t e)
     }
 }
 
+/* dw over a range of columns: rows outer, columns inner, so the reads are contiguous;
+ * each column still sums its rows in order 0..T-1 (the same bits as column by column). */
 static void norm_bwd_cols(void *vc, size_t b, size_t e)
 {
     norm_ctx *c = vc;
-    for (size_t i = b; i < e; i++) {
-        double s = 0;
-        for (int t = 0; t < c->T; t++) {
-            size_t k = (size_t)t * (size_t)c->D + i;
-            s += (double)c->dout[k] * c->inp[k] * c->rstd_c[t];
-        }
-        c->dw[i] += (float)s;
+    double s[COL_GRAIN];
+    size_t n = e - b;
+    for (size_t i = 0; i < n; i++)
+        s[i] = 0;
+    for (int t = 0; t < c->T; t++) {
+        const float *dy = c->dout + (size_t)t * c->D + b, *x = c->inp + (size_t)t * c->D + b;
+        double r = c->rstd_c[t];
+        for (size_t i = 0; i < n; i++)
+            s[i] += (double)dy[i] * x[i] * r;
     }
+    for (size_t i = 0; i < n; i++)
+        c->dw[b + i] += (float)s[i];
 }
 
 void rmsnorm_backward(pool *p, float *dinp, float *dw, const float *dout, const float *inp,

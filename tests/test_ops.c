@@ -374,3 +374,81 @@ TEST(ops_are_bit_identical_across_thread_counts)
     CHECK(memcmp(dx1, dx2, sizeof dx1) == 0);
     CHECK(memcmp(dw1, dw2, sizeof dw1) == 0);
 }
+
+/* Causal blocks (ATT_BLOCK = 64 rows and keys): a sequence of 150 tokens crosses them.
+ * Output against a double reference, and the gradient of a linear loss at sampled
+ * coordinates of q, k and v against central differences of that reference. */
+typedef struct {
+    int S, H, KV, hd;
+    double *q, *k, *v;
+    const double *c;
+} long_attn;
+
+static double long_attn_loss(const long_attn *a)
+{
+    double L = 0;
+    int rep = a->H / a->KV;
+    double *s = malloc((size_t)a->S * sizeof *s);
+    for (int h = 0; h < a->H; h++)
+        for (int i = 0; i < a->S; i++) {
+            const double *qi = a->q + ((size_t)i * a->H + h) * a->hd;
+            double mx = -1e300, sum = 0;
+            for (int j = 0; j <= i; j++) {
+                const double *kj = a->k + ((size_t)j * a->KV + h / rep) * a->hd;
+                s[j] = 0;
+                for (int d = 0; d < a->hd; d++)
+                    s[j] += qi[d] * kj[d];
+                s[j] /= sqrt((double)a->hd);
+                mx = s[j] > mx ? s[j] : mx;
+            }
+            for (int j = 0; j <= i; j++)
+                sum += (s[j] = exp(s[j] - mx));
+            for (int d = 0; d < a->hd; d++) {
+                double o = 0;
+                for (int j = 0; j <= i; j++)
+                    o += s[j] / sum * a->v[((size_t)j * a->KV + h / rep) * a->hd + d];
+                L += a->c[((size_t)i * a->H + h) * a->hd + d] * o;
+            }
+        }
+    free(s);
+    return L;
+}
+
+TEST(ops_attention_causal_blocks_on_a_long_sequence)
+{
+    enum { S = 150, H = 2, KV = 1, HD = 8, NQ = S * H * HD, NK = S * KV * HD };
+    static float q[NQ], k[NK], v[NK], cf[NQ], out[NQ], att[H * S * S], dq[NQ], dk[NK], dv[NK], scratch[2 * S * S];
+    static double qd[NQ], kd[NK], vd[NK], cd[NQ];
+    srand(8);
+    fill(q, qd, NQ, 1.0);
+    fill(k, kd, NK, 1.0);
+    fill(v, vd, NK, 1.0);
+    fill(cf, cd, NQ, 1.0);
+    mm_ctx *mm = mm_ctx_new(P());
+    attention_forward(P(), mm, out, att, q, k, v, 1, S, H, KV, HD);
+    attention_backward(P(), mm, scratch, dq, dk, dv, cf, att, q, k, v, 1, S, H, KV, HD);
+    mm_ctx_free(mm);
+    long_attn a = {S, H, KV, HD, qd, kd, vd, cd};
+    double L = 0;
+    for (int i = 0; i < NQ; i++)
+        L += (double)cf[i] * out[i];
+    CHECK_MSG(fabs(L - long_attn_loss(&a)) < 1e-4 * (1 + fabs(L)), "loss %g vs %g", L, long_attn_loss(&a));
+    struct {
+        double *x;
+        const float *g;
+        int n;
+    } t[3] = {{qd, dq, NQ}, {kd, dk, NK}, {vd, dv, NK}};
+    for (int w = 0; w < 3; w++)
+        for (int s = 0; s < 12; s++) {
+            int idx = (int)(((long)s * 7919 + w * 131) % t[w].n);
+            double x0 = t[w].x[idx], e = 1e-5;
+            t[w].x[idx] = x0 + e;
+            double lp = long_attn_loss(&a);
+            t[w].x[idx] = x0 - e;
+            double lm = long_attn_loss(&a);
+            t[w].x[idx] = x0;
+            double fd = (lp - lm) / (2 * e);
+            CHECK_MSG(fabs(fd - t[w].g[idx]) < 1e-3 * (1 + fabs(fd)), "tensor %d index %d: %g vs %g", w, idx,
+                      t[w].g[idx], fd);
+        }
+}

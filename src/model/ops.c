@@ -9,6 +9,7 @@
 
 #define ROW_GRAIN 16
 #define COL_GRAIN 64
+#define ATT_BLOCK 64 /* query/key block of causal attention: blocks above the diagonal are skipped */
 
 /* ---- embedding ------------------------------------------------------------------ */
 
@@ -220,10 +221,15 @@ static void attn_fwd_task(void *vc, size_t task, int th)
     const float *qb = c->q + (size_t)b * S * qs + (size_t)h * hd;
     const float *kb = c->k + (size_t)b * S * ks + (size_t)g * hd;
     const float *vb = c->v + (size_t)b * S * ks + (size_t)g * hd;
-    mm_f32_on_thread(c->mm, th, 0, 1, S, S, hd, qb, qs, kb, ks, 0.0f, att, S);
-    attn_softmax_causal(att, S, S, S, 0, scale);
-    mm_f32_on_thread(c->mm, th, 0, 0, S, hd, S, att, S, vb, ks, 0.0f,
-                     c->out + (size_t)b * S * qs + (size_t)h * hd, qs);
+    float *ob = c->out + (size_t)b * S * qs + (size_t)h * hd;
+    /* causal blocks: rows r0..r1 see keys 0..r1 only, half of the S x S work */
+    for (int r0 = 0; r0 < S; r0 += ATT_BLOCK) {
+        int r1 = r0 + ATT_BLOCK < S ? r0 + ATT_BLOCK : S, n = r1 - r0;
+        float *a = att + (size_t)r0 * S;
+        mm_f32_on_thread(c->mm, th, 0, 1, n, r1, hd, qb + (size_t)r0 * qs, qs, kb, ks, 0.0f, a, S);
+        attn_softmax_causal(a, n, S, S, r0, scale);
+        mm_f32_on_thread(c->mm, th, 0, 0, n, hd, r1, a, S, vb, ks, 0.0f, ob + (size_t)r0 * qs, qs);
+    }
 }
 
 void attention_forward(pool *p, mm_ctx *mm, float *out, float *att, const float *q,
@@ -255,22 +261,34 @@ static void attn_bwd_task(void *vc, size_t task, int th)
         const float *doutb = c->dout + (size_t)b * S * qs + (size_t)h * hd;
         const float *qb = c->q + (size_t)b * S * qs + (size_t)h * hd;
         float beta = h == g * rep ? 0.0f : 1.0f;
-        mm_f32_on_thread(c->mm, th, 0, 1, S, S, hd, doutb, qs, vb, ks, 0.0f, ds, S);
-        for (int i = 0; i < S; i++) {
-            const float *prow = P + (size_t)i * S;
-            float *row = ds + (size_t)i * S;
-            double dot = 0;
-            for (int j = 0; j <= i; j++)
-                dot += (double)prow[j] * row[j];
-            for (int j = 0; j <= i; j++)
-                row[j] = prow[j] * (row[j] - (float)dot) * scale;
-            for (int j = i + 1; j < S; j++)
-                row[j] = 0;
+        /* rows in causal blocks: row i needs keys 0..i, computed up to its block's end */
+        for (int r0 = 0; r0 < S; r0 += ATT_BLOCK) {
+            int r1 = r0 + ATT_BLOCK < S ? r0 + ATT_BLOCK : S, n = r1 - r0;
+            float *dsr = ds + (size_t)r0 * S;
+            mm_f32_on_thread(c->mm, th, 0, 1, n, r1, hd, doutb + (size_t)r0 * qs, qs, vb, ks, 0.0f, dsr, S);
+            for (int i = r0; i < r1; i++) {
+                const float *prow = P + (size_t)i * S;
+                float *row = ds + (size_t)i * S;
+                double dot = 0;
+                for (int j = 0; j <= i; j++)
+                    dot += (double)prow[j] * row[j];
+                for (int j = 0; j <= i; j++)
+                    row[j] = prow[j] * (row[j] - (float)dot) * scale;
+                for (int j = i + 1; j < r1; j++)
+                    row[j] = 0;
+            }
+            mm_f32_on_thread(c->mm, th, 0, 0, n, hd, r1, dsr, S, kb, ks, 0.0f,
+                             c->dq + (size_t)b * S * qs + (size_t)h * hd + (size_t)r0 * qs, qs);
         }
-        mm_f32_on_thread(c->mm, th, 0, 0, S, hd, S, ds, S, kb, ks, 0.0f,
-                         c->dq + (size_t)b * S * qs + (size_t)h * hd, qs);
-        mm_f32_on_thread(c->mm, th, 1, 0, S, hd, S, ds, S, qb, qs, beta, dkb, ks);
-        mm_f32_on_thread(c->mm, th, 1, 0, S, hd, S, P, S, doutb, qs, beta, dvb, ks);
+        /* keys in the same blocks: key j gets contributions from rows i >= j only, so
+         * block c0..c1 reads rows c0..S (whose entries there are all written above) */
+        for (int c0 = 0; c0 < S; c0 += ATT_BLOCK) {
+            int c1 = c0 + ATT_BLOCK < S ? c0 + ATT_BLOCK : S, n = c1 - c0, rows = S - c0;
+            mm_f32_on_thread(c->mm, th, 1, 0, n, hd, rows, ds + (size_t)c0 * S + c0, S,
+                             qb + (size_t)c0 * qs, qs, beta, dkb + (size_t)c0 * ks, ks);
+            mm_f32_on_thread(c->mm, th, 1, 0, n, hd, rows, P + (size_t)c0 * S + c0, S,
+                             doutb + (size_t)c0 * qs, qs, beta, dvb + (size_t)c0 * ks, ks);
+        }
     }
 }
 

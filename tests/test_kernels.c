@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "kernels/matmul.h"
+#include "kernels/vexp.h"
 #include "test.h"
 
 static float frand(void) { return (float)rand() / RAND_MAX * 2 - 1; }
@@ -187,4 +188,36 @@ TEST(matmul_bf16_is_within_the_bf16_bound_and_thread_count_independent)
         mm_ctx_free(c1), mm_ctx_free(c2), pool_free(p1), pool_free(p2);
         free(A), free(B), free(C1), free(C2), free(C3);
     }
+}
+
+/* The vector exponential against libm's double exp: each value within 3e-7 relative
+ * (plus the rounding of its argument to float),
+ * sums within 1e-7, odd lengths, and very negative inputs (down to -inf) giving 0. */
+TEST(vexp_matches_libm_on_a_row_of_logits)
+{
+    enum { N = 1001 };
+    float z[N], w[N];
+    srand(5);
+    for (int i = 0; i < N; i++)
+        z[i] = (float)rand() / RAND_MAX * 40 - 30;
+    z[7] = -INFINITY;
+    z[8] = -200.0f;
+    float mx = vmax(z, N);
+    double ref = 0;
+    for (int i = 0; i < N; i++)
+        ref += exp((double)z[i] - mx);
+    CHECK_MSG(fabs(vexp_sum(z, N, mx) - ref) < 1e-7 * ref, "%.10g vs %.10g", vexp_sum(z, N, mx), ref);
+    double lse = mx + log(ref);
+    memcpy(w, z, sizeof z);
+    vexp_scale(w, N, lse, 0.5f);
+    for (int i = 0; i < N; i++) {
+        /* the argument is rounded to float first: relative error |x| 2^-24 on top */
+        double x = (double)z[i] - lse, want = exp(x) * 0.5;
+        if (want < 1e-37)
+            continue; /* underflow: checked below */
+        CHECK_MSG(fabs(w[i] - want) <= (3e-7 + fabs(x) * 0x1p-24) * want + 1e-38, "i %d: %g vs %g", i,
+                  (double)w[i], want);
+    }
+    CHECK(w[7] < 1e-37f && w[8] < 1e-37f);
+    CHECK(vmax(z, 0) == -INFINITY);
 }

@@ -4,6 +4,8 @@
  * column is summed over rows in the same order whatever the thread count. */
 #include "model/ops.h"
 
+#include "kernels/vexp.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -353,13 +355,8 @@ typedef struct {
 
 double logsumexp_row(const float *z, int V)
 {
-    float mx = -INFINITY;
-    for (int i = 0; i < V; i++)
-        mx = z[i] > mx ? z[i] : mx;
-    double sum = 0;
-    for (int i = 0; i < V; i++)
-        sum += exp((double)z[i] - mx);
-    return mx + log(sum);
+    float mx = vmax(z, V);
+    return mx + log(vexp_sum(z, V, mx));
 }
 
 static void xent_rows(void *vc, size_t b, size_t e)
@@ -375,8 +372,7 @@ static void xent_rows(void *vc, size_t b, size_t e)
         }
         double lse = logsumexp_row(z, c->V);
         c->row_loss[r] = lse - z[y];
-        for (int i = 0; i < c->V; i++)
-            z[i] = (float)(exp((double)z[i] - lse)) * c->scale;
+        vexp_scale(z, c->V, lse, c->scale);
         z[y] -= c->scale;
     }
 }

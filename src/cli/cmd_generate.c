@@ -24,8 +24,8 @@ static const char HELP[] =
     "Sampling: temperature T (0.8; 0 is greedy), then the K most likely tokens (0: all),\n"
     "then the smallest most-likely set with probability mass >= P (1: all). The draw for\n"
     "each step is a function of (seed, step): the same seed gives the same text.\n"
-    "When the context (C positions; default max_position_embeddings) fills up, its last\n"
-    "half is kept and processed again. Speeds go to stderr at the end.\n"
+    "When the context (C positions; default max_position_embeddings, at most 4096) fills\n"
+    "up, its last half is kept and processed again. Speeds go to stderr at the end.\n"
     "--interactive: read prompts line by line from stdin (each a new document) and\n"
     "answer each; an empty line or end of input ends the session.\n";
 

@@ -45,7 +45,9 @@ int lm_open(lm *l, const char *dir, int threads, int ctx, dk_err *err)
     }
     l->eos = (uint32_t)eos;
     l->vocab = c->vocab_size;
-    l->ctx = ctx > 0 && ctx < c->max_seq ? ctx : c->max_seq;
+    /* the cache is sized up front: a default of max_position_embeddings would ask a
+     * 128k-position model for hundreds of GiB, so without a request it stops at 4096 */
+    l->ctx = ctx > 0 ? (ctx < c->max_seq ? ctx : c->max_seq) : (c->max_seq < LM_DEFAULT_CTX ? c->max_seq : LM_DEFAULT_CTX);
     l->enc = tok_encoder_new(l->tok);
     if (!l->enc) {
         dk_errf(err, "out of memory");

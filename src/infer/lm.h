@@ -26,7 +26,10 @@ typedef struct {
     char tok_sha256[65];  /* SHA-256 of the tokenizer file */
 } lm;
 
-/* Opens DIR with a cache of ctx positions (0: max_position_embeddings) on `threads`
+#define LM_DEFAULT_CTX 4096
+
+/* Opens DIR with a cache of ctx positions (0: max_position_embeddings, at most
+ * LM_DEFAULT_CTX) on `threads`
  * threads (0: all). Fails with one line naming DIR when the model or tokenizer is
  * missing, malformed or they do not fit each other. */
 int lm_open(lm *l, const char *dir, int threads, int ctx, dk_err *err);

@@ -198,3 +198,15 @@ TEST(generate_continues_a_prompt_reproducibly_from_a_trained_model)
     CHECK_EQ(test_run(a, sizeof a, "%s generate -m /nonexistent 2>&1", test_bin()), 1);
     CHECK_CONTAINS(a, "/nonexistent");
 }
+
+TEST(train_resume_refuses_another_data_seed)
+{
+    CHECK(prepare() == 0);
+    char run[512], cmd[4096], out[4096];
+    snprintf(run, sizeof run, "%s/run_dseed", test_tmpdir());
+    CHECK_EQ(train(run, "--data-seed 5 -o"), 0);
+    CHECK_EQ(test_run(out, sizeof out, "grep -c '\"data_seed\": 5' %s/run.json", run), 0);
+    train_cmd(cmd, sizeof cmd, run, "--data-seed 6 --resume");
+    CHECK_EQ(test_run(out, sizeof out, "%s 2>&1", cmd), 1);
+    CHECK_CONTAINS(out, "trained with data seed 5, not 6");
+}

@@ -161,7 +161,8 @@ static void remove_stale_temps(const char *run)
 
 /* The init source recorded by the run being resumed (run.json), so the final model's
  * metadata says where it came from even when --init-from is not repeated. */
-static void read_init_source(const char *run, char *sha, size_t cap, int *from_model)
+static void read_init_source(const char *run, char *sha, size_t cap, int *from_model,
+                             uint64_t *data_seed)
 {
     char path[4400];
     mkpath(path, sizeof path, run, "run.json");
@@ -171,6 +172,8 @@ static void read_init_source(const char *run, char *sha, size_t cap, int *from_m
         snprintf(sha, cap, "%s", s);
         *from_model = 1;
     }
+    json_t *ds = json_object_get(j, "data_seed"); /* absent in runs before --data-seed */
+    *data_seed = json_is_integer(ds) ? (uint64_t)json_integer_value(ds) : 0;
     json_decref(j);
 }
 
@@ -430,9 +433,14 @@ int train_run(const train_opts *in_opts, dk_err *err)
     if (rc == 0 && o.resume) {
         if (root)
             remove_stale_temps(t.run);
-        read_init_source(t.run, init_sha, sizeof init_sha, &from_model);
-        float *fm = malloc(numel * sizeof *fm), *fv = malloc(numel * sizeof *fv);
-        rc = fm && fv ? -1 : dk_errf(err, "out of memory loading a checkpoint");
+        uint64_t run_data_seed, want = o.data_seed ? o.data_seed : o.seed;
+        read_init_source(t.run, init_sha, sizeof init_sha, &from_model, &run_data_seed);
+        if (run_data_seed && run_data_seed != want)
+            rc = dk_errf(err, "%s: trained with data seed %llu, not %llu (give the same --data-seed)", t.run,
+                         (unsigned long long)run_data_seed, (unsigned long long)want);
+        float *fm = rc == 0 ? malloc(numel * sizeof *fm) : NULL, *fv = rc == 0 ? malloc(numel * sizeof *fv) : NULL;
+        if (rc == 0)
+            rc = fm && fv ? -1 : dk_errf(err, "out of memory loading a checkpoint");
         for (int i = 0; fm && fv && i < n_ck && rc != 0; i++) {
             char path[4400];
             ckpt_path(path, sizeof path, t.run, ck[i]);

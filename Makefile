@@ -15,7 +15,7 @@ CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -pthread $(CFLAGS)
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
 MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
 CPPFLAGS += $(MPI_CFLAGS)
-LDLIBS += -ljansson -lcrypto -lm -pthread $(MPI_LIBS)
+LDLIBS += -ljansson -lcrypto -ledit -lm -pthread $(MPI_LIBS)
 
 LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/model/*.c src/train/*.c src/data/*.c src/dist/*.c \
                             src/tokenizer/*.c src/corpus/*.c src/infer/*.c src/eval/*.c src/lineage/*.c))

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <editline/readline.h>
+
 #include "cli/cli.h"
 #include "infer/lm.h"
 #include "infer/token_sampler.h"
@@ -26,7 +28,8 @@ static const char HELP[] =
     "each step is a function of (seed, step): the same seed gives the same text.\n"
     "When the context (C positions; default max_position_embeddings, at most 4096) fills\n"
     "up, its last half is kept and processed again. Speeds go to stderr at the end.\n"
-    "--interactive: read prompts line by line from stdin (each a new document) and\n"
+    "--interactive: read prompts line by line from stdin (each a new document; on a\n"
+    "terminal with line editing and history) and\n"
     "answer each; an empty line or end of input ends the session.\n";
 
 typedef struct {
@@ -193,12 +196,19 @@ int cmd_generate(int argc, char **argv)
     }
     char *line = NULL;
     size_t lcap = 0;
+    int tty = isatty(0);
     while (rc == 0 && interactive) {
-        if (isatty(0)) {
-            fputs("> ", stderr);
-            fflush(stderr);
+        ssize_t n;
+        if (tty) { /* line editing and history (libedit) on a terminal */
+            free(line);
+            line = readline("> ");
+            n = line ? (ssize_t)strlen(line) : -1;
+            if (n > 0)
+                add_history(line);
+            lcap = 0;
+        } else {
+            n = getline(&line, &lcap, stdin);
         }
-        ssize_t n = getline(&line, &lcap, stdin);
         if (n <= 0)
             break;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))

@@ -144,6 +144,8 @@ TEST(surgery_layer_lists_parse_and_reject)
     CHECK(surgery_parse_layers("x", 6, &v, &n, &err) != 0);
     CHECK_CONTAINS(err.msg, "expected numbers and ranges");
     CHECK(surgery_parse_layers("0-6", 6, &v, &n, &err) != 0);
+    CHECK(surgery_parse_layers("9", 6, &v, &n, &err) != 0);
+    CHECK_CONTAINS(err.msg, "layer 9 is outside 0..5");
     CHECK(surgery_parse_layers("1,", 6, &v, &n, &err) == 0 && n == 1);
     free(v);
 }

@@ -279,6 +279,8 @@ int surgery_parse_layers(const char *s, int max_layer, int **out, int *n, dk_err
         if (a < 0 || b < a || b >= max_layer) {
             free(*out);
             *out = NULL;
+            if (a == b)
+                return dk_errf(err, "layer list \"%s\": layer %ld is outside 0..%d", s, a, max_layer - 1);
             return dk_errf(err, "layer list \"%s\": %ld-%ld is not a rising range within 0..%d", s, a, b,
                            max_layer - 1);
         }

@@ -2,6 +2,7 @@
  * with an AVX-512 8x32 micro-kernel (16 accumulators), an AVX2 8x16 fallback and a
  * plain reference. Work is split over blocks of C only, never over K, so results
  * are bit-identical for any thread count. */
+#include "kernels/cpu.h"
 #include "kernels/matmul.h"
 
 #include <cpuid.h>
@@ -42,15 +43,7 @@ static int g_path = MM_PATH_AUTO;
 
 void mm_set_path(int path) { g_path = path; }
 
-static int have_avx512(void)
-{
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") != 0;
-    }
-    return cached;
-}
+static int have_avx512(void) { return cpu_has_avx512f(); }
 
 const char *mm_path_name(void)
 {

@@ -1,4 +1,5 @@
 /* membw.c: see membw.h. */
+#include "kernels/cpu.h"
 #include "kernels/membw.h"
 
 #include <immintrin.h>
@@ -49,8 +50,7 @@ static void read_part(void *vj, size_t part, int th)
     rd_job *j = vj;
     size_t per = (j->n / (size_t)j->parts) & ~(size_t)63; /* 256-byte aligned slices */
     size_t b = part * per, e = part + 1 == (size_t)j->parts ? j->n : b + per;
-    __builtin_cpu_init();
-    float s = __builtin_cpu_supports("avx512f") ? read_avx512(j->buf + b, e - b)
+    float s = cpu_has_avx512f() ? read_avx512(j->buf + b, e - b)
                                                 : read_plain(j->buf + b, e - b);
     j->sink[part % 256] += s; /* keeps the reads alive */
 }

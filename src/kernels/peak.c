@@ -1,4 +1,5 @@
 /* peak.c: the FMA peak loop. */
+#include "kernels/cpu.h"
 #include "kernels/peak.h"
 
 #include <immintrin.h>
@@ -71,8 +72,7 @@ static int cmp_double(const void *a, const void *b)
 
 double peak_fma_gflops(pool *p, double seconds, const char **isa)
 {
-    __builtin_cpu_init();
-    peak_ctx c = {1000, __builtin_cpu_supports("avx512f"), 0};
+    peak_ctx c = {1000, cpu_has_avx512f(), 0};
     if (isa)
         *isa = c.avx512 ? "avx512" : "avx2";
     int nt = pool_threads(p), lanes = c.avx512 ? 16 : 8;

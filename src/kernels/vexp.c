@@ -1,18 +1,12 @@
 /* vexp.c: see vexp.h. */
 #include "kernels/vexp.h"
 
+#include "kernels/cpu.h"
+
 #include <immintrin.h>
 #include <math.h>
 
-static int have_avx512(void)
-{
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") != 0;
-    }
-    return cached;
-}
+static int have_avx512(void) { return cpu_has_avx512f(); }
 
 __attribute__((target("avx512f"), always_inline)) static inline __m512 exp16(__m512 x)
 {

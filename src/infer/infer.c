@@ -96,7 +96,6 @@ int infer_new(infer **out, model *m, int max_ctx, dk_err *err)
         return dk_errf(err, "out of memory");
     st->m = m;
     st->cfg = *c;
-    st->pl = NULL;
     st->max_ctx = max_ctx;
     int L = c->n_layers, D = c->dim, F = c->ffn_dim, V = c->vocab_size;
     int Q = c->n_heads * c->head_dim, KV = c->n_kv_heads * c->head_dim;

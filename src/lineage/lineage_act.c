@@ -23,7 +23,7 @@
 
 typedef struct {
     int L, F, T;      /* layers, neurons, aligned positions */
-    int *slot;        /* per token position: its aligned index or -1 */
+    const int *slot;  /* per token position: its aligned index or -1 */
     float *gate, *up; /* (L, T, F) each, then (L, F, T) unit neuron vectors */
 } acts;
 
@@ -111,7 +111,7 @@ static int record(probe_run *pr, acts *a, const int *slot, dk_err *err)
     const model_config *c = model_cfg(pr->l.m);
     a->L = c->n_layers;
     a->F = c->ffn_dim;
-    a->slot = (int *)slot;
+    a->slot = slot;
     size_t n = (size_t)a->L * a->T * a->F;
     a->gate = malloc(n * sizeof(float));
     a->up = malloc(n * sizeof(float));

@@ -24,6 +24,7 @@
 #include "lineage/lineage_internal.h"
 #include "lineage/lineage_match.h"
 #include "tokenizer/tokenizer.h"
+#include "util/utf8.h"
 
 typedef struct {
     uint8_t *bytes;
@@ -84,23 +85,15 @@ static int vocab_from_hf(vocab *v, const char *path)
         uint8_t *b = malloc(kl + 1);
         size_t o = 0;
         int bytelevel = 1;
-        for (size_t i = 0; i < kl && b;) { /* decode UTF-8 code points */
-            uint32_t cp = (uint8_t)key[i];
-            size_t l = 1;
-            if (cp >= 0xF0)
-                cp &= 0x07, l = 4;
-            else if (cp >= 0xE0)
-                cp &= 0x0F, l = 3;
-            else if (cp >= 0xC0)
-                cp &= 0x1F, l = 2;
-            for (size_t k = 1; k < l && i + k < kl; k++)
-                cp = cp << 6 | ((uint8_t)key[i + k] & 0x3F);
-            int by = byte_of_cp(cp);
+        for (size_t i = 0; i < kl && b;) {
+            uint32_t cp;
+            size_t l = utf8_decode((const uint8_t *)key + i, kl - i, &cp);
+            int by = l ? byte_of_cp(cp) : -1;
             if (by < 0)
                 bytelevel = 0;
             else
                 b[o++] = (uint8_t)by;
-            i += l;
+            i += l ? l : 1;
         }
         if (b && !bytelevel) { /* not byte-level BPE: the text itself, U+2581 as a space */
             o = 0;

@@ -24,7 +24,7 @@
 #include "model/ops.h"
 #include "util/hugemem.h"
 
-#define XENT_CHUNK 256
+#define XENT_CHUNK 512 /* LM head: B packed once per 512 rows (256: 15 % slower head forward) */
 
 typedef struct {
     float *x, *ln1, *rstd1, *q, *k, *v, *att, *atty, *xmid, *ln2, *rstd2, *gate, *up, *h;

@@ -69,6 +69,9 @@ TEST(matmul_matches_double_reference_on_odd_shapes_all_paths)
     mm_set_path(MM_PATH_AUTO);
     CHECK(check_one(c, 0, 1, 300, 530, 270, 0, 1) == 0);
     CHECK(check_one(c, 1, 0, 530, 300, 600, 1, 0) == 0);
+    /* wide products: task blocks of B up to the widest the grid allows */
+    CHECK(check_one(c, 0, 1, 40, 2100, 100, 0, 1) == 0);
+    CHECK(check_one(c, 0, 0, 3, 4500, 70, 1, 0) == 0);
     mm_ctx_free(c);
     pool_free(p);
 }
@@ -152,8 +155,10 @@ TEST(matmul_bf16_is_within_the_bf16_bound_and_thread_count_independent)
         return;
     }
     srand(9);
-    static const int shapes[][5] = {{37, 70, 300, 0, 1}, {8, 32, 256, 1, 0}, {130, 45, 513, 0, 0}, {5, 600, 33, 1, 1}};
-    for (int s = 0; s < 4; s++) {
+    /* the last two: tasks up to the widest B block (NC_MAX columns) on one thread */
+    static const int shapes[][5] = {{37, 70, 300, 0, 1}, {8, 32, 256, 1, 0}, {130, 45, 513, 0, 0}, {5, 600, 33, 1, 1},
+                                    {40, 2100, 600, 0, 1}, {3, 4500, 530, 1, 0}};
+    for (int s = 0; s < 6; s++) {
         int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], ta = shapes[s][3], tb = shapes[s][4];
         int lda = ta ? M : K, ldb = tb ? K : N;
         float *A = malloc((size_t)M * K * 4), *B = malloc((size_t)K * N * 4);

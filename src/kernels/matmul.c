@@ -449,7 +449,7 @@ int mm_ctx_set_bf16(mm_ctx *c, int on)
         if (!c->abf[i])
             c->abf[i] = aligned_alloc(64, (size_t)MC * (KC / 2 + 16) * sizeof(uint32_t));
         if (!c->bbf[i])
-            c->bbf[i] = aligned_alloc(64, (size_t)NC * (KC / 2 + 16) * sizeof(uint32_t));
+            c->bbf[i] = aligned_alloc(64, (size_t)NC_MAX * (KC / 2 + 16) * sizeof(uint32_t));
         if (!c->abf[i] || !c->bbf[i])
             return -1;
     }

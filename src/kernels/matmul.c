@@ -4,29 +4,16 @@
  * are bit-identical for any thread count. */
 #include "kernels/cpu.h"
 #include "kernels/matmul.h"
+#include "kernels/mm_internal.h"
 
-#include <cpuid.h>
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #ifdef DK_BLAS
 #include <cblas.h>
 #endif
 #include <string.h>
-
-#define MR 8
-#define NR 32
-#define KC 512 /* K block: A micro-panel 8 x 512 x 4 = 16 KiB (L1), B micro-panel 64 KiB (L2) */
-#define MC 64  /* rows of C per A block: 64 x 512 x 4 = 128 KiB in L2 */
-#define NC 512 /* AMX path: columns of C per task */
-#define MT 512 /* AMX path: rows of C per task */
-#define NC_MAX 2048 /* widest task: a B block of KC x NC_MAX x 4 = 4 MiB per thread (L3) */
-/* Measured on forward shapes (2048 x 2048 x 768 etc., 2 threads): KC 512 / MC 64 gives
- * 300-310 GFLOP/s against 263-267 for KC 256 / MC 128 (fewer passes over C, longer
- * uninterrupted FMA chains); KC 768 and NC 256 were slower. */
 
 struct mm_ctx {
     pool *p;
@@ -138,169 +125,6 @@ void mm_f32_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, co
         }
 }
 
-/* The transposing packs transpose in registers: 8 (A) or 16 (B) rows of 16 k values
- * are loaded whole and rearranged with unpack/permute shuffles, one k per output
- * row. Measured against one AVX-512 gather per k (the previous way): 0.27 vs 0.91
- * ns per element for A and 0.28 vs 0.55 for B on a 2048 x 768 operand. */
-
-/* 8 rows x n k values (n <= 16) of src (row stride ld) -> dst[k * 8 + r]. */
-__attribute__((target("avx512f,avx512dq"), always_inline)) static inline void
-transpose_8x16(float *dst, const float *src, int ld, int n)
-{
-    __mmask16 m = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
-    __m512 r[8], t[8], u[4], w[4];
-    for (int i = 0; i < 8; i++)
-        r[i] = _mm512_maskz_loadu_ps(m, src + (size_t)i * ld);
-    for (int i = 0; i < 4; i++) { /* lane l: rows 2i, 2i+1 interleaved at k = 4l..4l+3 */
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int h = 0; h < 2; h++) { /* o[j] lane l: rows 4h..4h+3 at k = 4l + j */
-        __m512 *o = h ? w : u;
-        const __m512d *s = (const __m512d *)(t + 4 * h);
-        o[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(s[0], s[2]));
-        o[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(s[0], s[2]));
-        o[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(s[1], s[3]));
-        o[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(s[1], s[3]));
-    }
-    const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-    float tmp[16 * 8] __attribute__((aligned(64)));
-    float *out = n == 16 ? dst : tmp; /* a short tail goes through tmp: dst ends at k = n */
-    for (int j = 0; j < 4; j++) {     /* 8 rows at k = j, 4 + j | 8 + j, 12 + j */
-        __m512 a = _mm512_permutex2var_ps(u[j], lo, w[j]), b = _mm512_permutex2var_ps(u[j], hi, w[j]);
-        _mm256_storeu_ps(out + (size_t)j * 8, _mm512_castps512_ps256(a));
-        _mm256_storeu_ps(out + (size_t)(4 + j) * 8, _mm512_extractf32x8_ps(a, 1));
-        _mm256_storeu_ps(out + (size_t)(8 + j) * 8, _mm512_castps512_ps256(b));
-        _mm256_storeu_ps(out + (size_t)(12 + j) * 8, _mm512_extractf32x8_ps(b, 1));
-    }
-    if (n < 16)
-        memcpy(dst, tmp, (size_t)n * 8 * sizeof(float));
-}
-
-/* 16 rows x n k values (n <= 16) of src -> dst[k * ldd + r]. */
-__attribute__((target("avx512f"), always_inline)) static inline void
-transpose_16x16(float *dst, int ldd, const float *src, int ld, int n)
-{
-    __mmask16 m = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
-    __m512 r[16], t[16];
-    for (int i = 0; i < 16; i++)
-        r[i] = _mm512_maskz_loadu_ps(m, src + (size_t)i * ld);
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) { /* r[4i + j] lane l: rows 4i..4i+3 at k = 4l + j */
-        const __m512d *s = (const __m512d *)(t + 4 * i);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(s[0], s[2]));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(s[0], s[2]));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(s[1], s[3]));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(s[1], s[3]));
-    }
-    for (int j = 0; j < 4; j++) { /* lane l of r[j], r[4+j], r[8+j], r[12+j] is k = 4l + j */
-        __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
-        __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44), d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
-        t[j] = _mm512_shuffle_f32x4(a, c, 0x88);
-        t[4 + j] = _mm512_shuffle_f32x4(a, c, 0xDD);
-        t[8 + j] = _mm512_shuffle_f32x4(b, d, 0x88);
-        t[12 + j] = _mm512_shuffle_f32x4(b, d, 0xDD);
-    }
-    for (int k = 0; k < n; k++)
-        _mm512_storeu_ps(dst + (size_t)k * ldd, t[k]);
-}
-
-__attribute__((target("avx512f,avx512dq"))) static void pack_a_transpose(float *dst, const float *src,
-                                                                         int lda, int kc)
-{
-    for (int k = 0; k < kc; k += 16)
-        transpose_8x16(dst + (size_t)k * MR, src + k, lda, kc - k < 16 ? kc - k : 16);
-}
-
-__attribute__((target("avx512f"))) static void pack_b_transpose(float *dst, const float *src, int ldb,
-                                                                 int kc)
-{
-    for (int k = 0; k < kc; k += 16) {
-        int n = kc - k < 16 ? kc - k : 16;
-        transpose_16x16(dst + (size_t)k * NR, NR, src + k, ldb, n);
-        transpose_16x16(dst + (size_t)k * NR + 16, NR, src + (size_t)16 * ldb + k, ldb, n);
-    }
-}
-
-/* Packs rows [i0, i0+mc) x k [k0, k0+kc) of op(A) into MR-row micro-panels:
- * panel p holds, for each k, MR consecutive values (zero-padded past M). */
-static void pack_a(float *dst, int ta, const float *A, int lda, int i0, int mc, int k0, int kc)
-{
-    for (int ip = 0; ip < mc; ip += MR, dst += (size_t)MR * kc) {
-        int mr = mc - ip < MR ? mc - ip : MR;
-        if (ta && mr == MR) { /* A stored K x M: row k of the panel is contiguous in A */
-            for (int k = 0; k < kc; k++)
-                memcpy(dst + (size_t)k * MR, A + (size_t)(k0 + k) * lda + i0 + ip, MR * sizeof(float));
-        } else if (ta) {
-            for (int k = 0; k < kc; k++) {
-                const float *src = A + (size_t)(k0 + k) * lda + i0 + ip;
-                for (int r = 0; r < mr; r++)
-                    dst[(size_t)k * MR + r] = src[r];
-                for (int r = mr; r < MR; r++)
-                    dst[(size_t)k * MR + r] = 0;
-            }
-        } else if (mr == MR && have_avx512()) { /* A stored M x K: transpose 8 x 16 blocks */
-            pack_a_transpose(dst, A + (size_t)(i0 + ip) * lda + k0, lda, kc);
-        } else { /* A stored M x K: read each row along k */
-            for (int r = 0; r < MR; r++) {
-                const float *src = A + (size_t)(i0 + ip + r) * lda + k0;
-                for (int k = 0; k < kc; k++)
-                    dst[(size_t)k * MR + r] = r < mr ? src[k] : 0;
-            }
-        }
-    }
-}
-
-/* Packs columns [j0, j0+nc) x k [k0, k0+kc) of op(B) into NR-column micro-panels:
- * panel q holds, for each k, NR consecutive values (zero-padded past N). Each case
- * reads B along its rows. */
-static void pack_b(float *dst, int tb, const float *B, int ldb, int j0, int nc, int k0, int kc)
-{
-    for (int jp = 0; jp < nc; jp += NR, dst += (size_t)NR * kc) {
-        int nr = nc - jp < NR ? nc - jp : NR;
-        if (!tb) {
-            for (int k = 0; k < kc; k++) {
-                const float *src = B + (size_t)(k0 + k) * ldb + j0 + jp;
-                if (nr == NR)
-                    memcpy(dst + (size_t)k * NR, src, NR * sizeof(float));
-                else
-                    for (int c = 0; c < NR; c++)
-                        dst[(size_t)k * NR + c] = c < nr ? src[c] : 0;
-            }
-        } else if (nr == NR && have_avx512()) { /* B stored N x K: transpose 16 x 16 blocks */
-            pack_b_transpose(dst, B + (size_t)(j0 + jp) * ldb + k0, ldb, kc);
-        } else { /* B stored N x K */
-            for (int c = 0; c < NR; c++) {
-                const float *src = B + (size_t)(j0 + jp + c) * ldb + k0;
-                for (int k = 0; k < kc; k++)
-                    dst[(size_t)k * NR + c] = c < nr ? src[k] : 0;
-            }
-        }
-    }
-}
-
-/* Writes (first) or adds the accumulators of mr rows x nr columns into C: the end of
- * every register micro-kernel. */
-__attribute__((target("avx512f"), always_inline)) static inline void
-store_rows(__m512 c[MR][2], float *C, int ldc, int mr, int nr, int first)
-{
-    __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
-    for (int r = 0; r < mr; r++) {
-        float *cr = C + (size_t)r * ldc;
-        if (!first) {
-            c[r][0] = _mm512_add_ps(c[r][0], _mm512_maskz_loadu_ps(m0, cr));
-            c[r][1] = _mm512_add_ps(c[r][1], _mm512_maskz_loadu_ps(m1, cr + 16));
-        }
-        _mm512_mask_storeu_ps(cr, m0, c[r][0]);
-        _mm512_mask_storeu_ps(cr + 16, m1, c[r][1]);
-    }
-}
-
 /* C[mr x nr] (+)= Apanel (kc x MR) * Bpanel (kc x NR) for the first R rows of the
  * A panel (R <= MR; mr <= R). first: overwrite (beta 0 and first K block) instead of
  * accumulate. Every instance computes each row with the same chain of FMAs over k,
@@ -330,7 +154,7 @@ kernel_avx512_rows(const int R, int kc, const float *a, const float *b, float *C
         a += MR;
         b += NR;
     }
-    store_rows(c, C, ldc, mr, nr, first);
+    mmk_store_rows(c, C, ldc, mr, nr, first);
 }
 
 /* The 8-row kernel reading A where it lies, unpacked: row r, element k at
@@ -361,7 +185,7 @@ kernel_avx512_direct(int kc, const float *a, const size_t rs, const size_t ks, c
         }
         b += NR;
     }
-    store_rows(c, C, ldc, MR, nr, first);
+    mmk_store_rows(c, C, ldc, MR, nr, first);
 }
 
 __attribute__((target("avx512f"))) static void kernel_direct_rows(int kc, const float *a, int lda,
@@ -399,43 +223,8 @@ static void kernel_generic(int kc, const float *a, const float *b, float *C, int
             C[(size_t)r * ldc + j] = first ? c[r][j] : C[(size_t)r * ldc + j] + c[r][j];
 }
 
-/* ---- bf16 operands, fp32 accumulation ----------------------------------------------
- * The fp32 panels are converted (round to nearest even) into pairs: one 32-bit word
- * holds the bf16 values of k and k+1 for one row (A) or column (B), the operand layout
- * of vdpbf16ps, which adds a[k] b[k] + a[k+1] b[k+1] into each fp32 lane: twice the
- * FMA's multiply-adds per instruction. Sums still run in a fixed order. */
 
-static int have_bf16(void)
-{
-    static int cached = -1;
-    if (cached < 0) {
-        unsigned a = 0, b, c, d; /* CPUID.(7,1):EAX bit 5 AVX512_BF16 */
-        cached = __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 5 & 1) && have_avx512();
-    }
-    return cached;
-}
-
-int mm_bf16_supported(void) { return have_bf16(); }
-
-/* AMX (TDPBF16PS on 16 x 16 fp32 tiles) where the CPU has it and the kernel grants the
- * tile state to this process (arch_prctl ARCH_REQ_XCOMP_PERM). On this machine's
- * Xeon, vdpbf16ps runs at half the FMA rate (115 vs 235 GFLOP/s per core, measured),
- * so the AVX-512 bf16 kernel only pays off elsewhere (Zen 5); AMX reaches about 3.6
- * TFLOP/s per core. DOKJA_NO_AMX=1 forces the AVX-512 bf16 kernel. */
-static int have_amx(void)
-{
-    static int cached = -1;
-    if (cached < 0) {
-        cached = 0;
-        const char *off = getenv("DOKJA_NO_AMX");
-        unsigned a, b, c, d; /* CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE (by cpuid:
-                                not every compiler's __builtin_cpu_supports knows AMX) */
-        if ((!off || !*off || *off == '0') && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
-            (d >> 22 & 1) && (d >> 24 & 1))
-            cached = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
-    }
-    return cached;
-}
+int mm_bf16_supported(void) { return mmk_have_bf16(); }
 
 int mm_ctx_set_bf16(mm_ctx *c, int on)
 {
@@ -443,7 +232,7 @@ int mm_ctx_set_bf16(mm_ctx *c, int on)
         c->bf16 = 0;
         return 0;
     }
-    if (!have_bf16())
+    if (!mmk_have_bf16())
         return -1;
     for (int i = 0; i < c->nt; i++) {
         if (!c->abf[i])
@@ -453,171 +242,8 @@ int mm_ctx_set_bf16(mm_ctx *c, int on)
         if (!c->abf[i] || !c->bbf[i])
             return -1;
     }
-    c->bf16 = 1 + have_amx(); /* 2: AMX tiles */
+    c->bf16 = 1 + mmk_have_amx(); /* 2: AMX tiles */
     return 0;
-}
-
-static inline uint32_t bf16_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return (u + 0x7FFF + ((u >> 16) & 1)) >> 16;
-}
-
-/* width W (MR or NR) panel of kc rows -> (kc+1)/2 rows of W words. */
-__attribute__((target("avx512f"))) static void panel_to_bf16(uint32_t *dst, const float *src, int kc,
-                                                              int W)
-{
-    const __m512i round = _mm512_set1_epi32(0x7FFF), one = _mm512_set1_epi32(1);
-    for (int k = 0; k < kc; k += 2, dst += W) {
-        const float *lo = src + (size_t)k * W, *hi = lo + W;
-        for (int j = 0; j < W; j += 16) {
-            __mmask16 m = W - j >= 16 ? 0xFFFF : (__mmask16)((1u << (W - j)) - 1);
-            __m512i a = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, lo + j));
-            __m512i b = k + 1 < kc ? _mm512_castps_si512(_mm512_maskz_loadu_ps(m, hi + j)) : _mm512_setzero_si512();
-            a = _mm512_srli_epi32(_mm512_add_epi32(a, _mm512_add_epi32(round, _mm512_and_si512(_mm512_srli_epi32(a, 16), one))), 16);
-            b = _mm512_srli_epi32(_mm512_add_epi32(b, _mm512_add_epi32(round, _mm512_and_si512(_mm512_srli_epi32(b, 16), one))), 16);
-            _mm512_mask_storeu_epi32(dst + j, m, _mm512_or_si512(a, _mm512_slli_epi32(b, 16)));
-        }
-    }
-}
-
-/* C[mr x nr] (+)= A pairs (kp x MR words) * B pairs (kp x NR words). */
-__attribute__((target("avx512f,avx512bf16"))) static void kernel_bf16(int kp, const uint32_t *a,
-                                                                      const uint32_t *b, float *C,
-                                                                      int ldc, int mr, int nr,
-                                                                      int first)
-{
-    __m512 c[MR][2];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; r++)
-        c[r][0] = c[r][1] = _mm512_setzero_ps();
-    for (int k = 0; k < kp; k++) {
-        __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
-            __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[r]);
-            c[r][0] = _mm512_dpbf16_ps(c[r][0], av, b0);
-            c[r][1] = _mm512_dpbf16_ps(c[r][1], av, b1);
-        }
-        a += MR;
-        b += NR;
-    }
-    store_rows(c, C, ldc, mr, nr, first);
-}
-
-/* ---- AMX ----------------------------------------------------------------------------
- * Tiles 0-3 hold a 32 x 32 block of C (2 x 2 tiles of 16 x 16 fp32), 4-5 two A tiles
- * (16 rows x 32 bf16, rows of A in bf16), 6-7 two B tiles (16 k-pairs x 16 columns,
- * the pair layout of panel_to_bf16). A block's K is padded with zeros to a multiple of
- * 32, its rows to a multiple of 16; edge tiles of C go through a scratch tile. */
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} amx_cfg;
-
-/* Eight 16-row x 64-byte tiles. A constant in memory: GCC 12 does not treat
- * ldtilecfg as reading its operand and drops the stores of a local configuration. */
-static const amx_cfg AMX_CFG __attribute__((aligned(64))) = {
-    .palette = 1,
-    .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
-    .rows = {16, 16, 16, 16, 16, 16, 16, 16},
-};
-
-__attribute__((target("amx-tile"))) static void amx_configure(void) { _tile_loadconfig(&AMX_CFG); }
-
-/* The A rows [i0, i0+mc) x k [k0, k0+kc) of op(A) as bf16 rows of kpad values (zero
- * padded in k and to a multiple of 16 rows). */
-__attribute__((target("avx512f,avx512bf16,avx512vl,avx512bw"))) static void pack_a_rows_bf16(uint16_t *dst, int ta,
-                                                                           const float *A, int lda,
-                                                                           int i0, int mc, int k0,
-                                                                           int kc, int kpad)
-{
-    int rows = (mc + 15) / 16 * 16;
-    for (int r = 0; r < rows; r++) {
-        uint16_t *d = dst + (size_t)r * kpad;
-        if (r >= mc) {
-            memset(d, 0, (size_t)kpad * 2);
-            continue;
-        }
-        if (!ta) {
-            const float *src = A + (size_t)(i0 + r) * lda + k0;
-            int k = 0;
-            for (; k < kc; k += 16) {
-                __mmask16 m = kc - k >= 16 ? 0xFFFF : (__mmask16)((1u << (kc - k)) - 1);
-                __m256bh h = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + k));
-                _mm256_mask_storeu_epi16(d + k, m, (__m256i)h);
-            }
-        } else {
-            for (int k = 0; k < kc; k++)
-                d[k] = (uint16_t)bf16_bits(A[(size_t)(k0 + k) * lda + i0 + r]);
-        }
-        if (kpad > kc)
-            memset(d + kc, 0, (size_t)(kpad - kc) * 2);
-    }
-}
-
-/* C[mr x nr] (+)= A (16-row groups, kpad bf16 per row) x B (pair panels) for one
- * 32 x 32 block at (ia, jb) of the packed block; b points at the pair rows of the NR
- * panel holding columns jb..jb+31. */
-__attribute__((target("amx-tile,amx-bf16"))) static void amx_block(const uint16_t *a, int kpad,
-                                                                   const uint32_t *b, float *C,
-                                                                   int ldc, int mr, int nr, int first)
-{
-    float scratch[4][16 * 16] __attribute__((aligned(64)));
-    int full = mr == 32 && nr == 32;
-    long sa = (long)kpad * 2, sc = (long)ldc * 4;
-    if (first) {
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
-    } else if (full) {
-        _tile_loadd(0, C, sc);
-        _tile_loadd(1, C + 16, sc);
-        _tile_loadd(2, C + (size_t)16 * ldc, sc);
-        _tile_loadd(3, C + (size_t)16 * ldc + 16, sc);
-    } else {
-        for (int t = 0; t < 4; t++) {
-            int r0 = (t >> 1) * 16, c0 = (t & 1) * 16;
-            for (int r = 0; r < 16; r++)
-                for (int q = 0; q < 16; q++)
-                    scratch[t][r * 16 + q] =
-                        r0 + r < mr && c0 + q < nr ? C[(size_t)(r0 + r) * ldc + c0 + q] : 0.0f;
-        }
-        _tile_loadd(0, scratch[0], 64);
-        _tile_loadd(1, scratch[1], 64);
-        _tile_loadd(2, scratch[2], 64);
-        _tile_loadd(3, scratch[3], 64);
-    }
-    for (int k = 0; k < kpad; k += 32) {
-        _tile_loadd(4, a + k, sa);
-        _tile_loadd(5, a + (size_t)16 * kpad + k, sa);
-        _tile_loadd(6, b + (size_t)(k / 2) * NR, NR * 4);
-        _tile_loadd(7, b + (size_t)(k / 2) * NR + 16, NR * 4);
-        _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(1, 4, 7);
-        _tile_dpbf16ps(2, 5, 6);
-        _tile_dpbf16ps(3, 5, 7);
-    }
-    if (full) {
-        _tile_stored(0, C, sc);
-        _tile_stored(1, C + 16, sc);
-        _tile_stored(2, C + (size_t)16 * ldc, sc);
-        _tile_stored(3, C + (size_t)16 * ldc + 16, sc);
-        return;
-    }
-    _tile_stored(0, scratch[0], 64);
-    _tile_stored(1, scratch[1], 64);
-    _tile_stored(2, scratch[2], 64);
-    _tile_stored(3, scratch[3], 64);
-    for (int t = 0; t < 4; t++) {
-        int r0 = (t >> 1) * 16, c0 = (t & 1) * 16;
-        for (int r = r0; r < mr && r < r0 + 16; r++)
-            for (int q = c0; q < nr && q < c0 + 16; q++)
-                C[(size_t)r * ldc + q] = scratch[t][(r - r0) * 16 + q - c0];
-    }
 }
 
 typedef struct {
@@ -641,17 +267,17 @@ static void amx_step(const job *j, int th, int i0, int j0, int mt, int nc, int k
     uint16_t *ab = (uint16_t *)j->c->abf[th];
     for (int jp = 0; jp < nc; jp += NR) {
         uint32_t *dst = bb + (size_t)jp * kpp;
-        panel_to_bf16(dst, bp + (size_t)jp * kc, kc, NR);
+        mmk_panel_to_bf16(dst, bp + (size_t)jp * kc, kc, NR);
         memset(dst + (size_t)kp * NR, 0, (size_t)(kpp - kp) * NR * 4);
     }
     for (int i1 = 0; i1 < mt; i1 += MC) {
         int mc = mt - i1 < MC ? mt - i1 : MC;
-        pack_a_rows_bf16(ab, j->ta, j->A, j->lda, i0 + i1, mc, k0, kc, kpad);
+        mmk_pack_a_rows_bf16(ab, j->ta, j->A, j->lda, i0 + i1, mc, k0, kc, kpad);
         for (int jp = 0; jp < nc; jp += NR)
             for (int ip = 0; ip < mc; ip += 32) {
                 int mr = mc - ip < 32 ? mc - ip : 32, nr = nc - jp < NR ? nc - jp : NR;
                 float *cp = j->C + (size_t)(i0 + i1 + ip) * j->ldc + j0 + jp;
-                amx_block(ab + (size_t)ip * kpad, kpad, bb + (size_t)jp * kpp, cp, j->ldc, mr, nr, first);
+                mmk_amx_block(ab + (size_t)ip * kpad, kpad, bb + (size_t)jp * kpp, cp, j->ldc, mr, nr, first);
             }
     }
 }
@@ -667,7 +293,7 @@ static void block_task(void *vj, size_t task, int th)
     int mt = j->M - i0 < j->mt ? j->M - i0 : j->mt, nc = j->N - j0 < j->nc ? j->N - j0 : j->nc;
     float *ap = j->c->apack[th], *bp = j->c->bpack[th];
     if (j->bf16 == 2)
-        amx_configure(); /* tile configuration is per thread */
+        mmk_amx_configure(); /* tile configuration is per thread */
     if (j->K == 0) {
         for (int r = 0; r < mt; r++)
             for (int q = 0; q < nc; q++) {
@@ -679,14 +305,14 @@ static void block_task(void *vj, size_t task, int th)
     for (int k0 = 0; k0 < j->K; k0 += KC) {
         int kc = j->K - k0 < KC ? j->K - k0 : KC, kp = (kc + 1) / 2;
         int first = k0 == 0 && j->beta == 0;
-        pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc);
+        mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc);
         if (j->bf16 == 2) {
             amx_step(j, th, i0, j0, mt, nc, k0, kc, bp, first);
             continue;
         }
         uint32_t *bb = j->bf16 ? j->c->bbf[th] : NULL, *ab = j->bf16 ? j->c->abf[th] : NULL;
         for (int jp = 0; bb && jp < nc; jp += NR)
-            panel_to_bf16(bb + (size_t)jp * kp, bp + (size_t)jp * kc, kc, NR);
+            mmk_panel_to_bf16(bb + (size_t)jp * kp, bp + (size_t)jp * kc, kc, NR);
         /* Full 8-row panels of A stored M x K are read in place: eight sequential row
          * streams. A stored K x M is still packed: read in place, each k is a line at
          * a stride of lda, and power-of-two strides then share a few cache sets
@@ -695,16 +321,16 @@ static void block_task(void *vj, size_t task, int th)
         for (int i1 = 0; i1 < mt; i1 += MC) {
             int mc = mt - i1 < MC ? mt - i1 : MC, full = direct ? mc / MR * MR : 0;
             if (full < mc) /* the rest, zero-padded to a panel */
-                pack_a(ap + (size_t)full * kc, j->ta, j->A, j->lda, i0 + i1 + full, mc - full, k0, kc);
+                mmk_pack_a(ap + (size_t)full * kc, j->ta, j->A, j->lda, i0 + i1 + full, mc - full, k0, kc);
             for (int ip = 0; ab && ip < mc; ip += MR)
-                panel_to_bf16(ab + (size_t)ip * kp, ap + (size_t)ip * kc, kc, MR);
+                mmk_panel_to_bf16(ab + (size_t)ip * kp, ap + (size_t)ip * kc, kc, MR);
             for (int jp = 0; jp < nc; jp += NR)
                 for (int ip = 0; ip < mc; ip += MR) {
                     int mr = mc - ip < MR ? mc - ip : MR, nr = nc - jp < NR ? nc - jp : NR;
                     float *cp = j->C + (size_t)(i0 + i1 + ip) * j->ldc + j0 + jp;
                     const float *a = ap + (size_t)ip * kc, *b = bp + (size_t)jp * kc;
                     if (j->bf16)
-                        kernel_bf16(kp, ab + (size_t)ip * kp, bb + (size_t)jp * kp, cp, j->ldc, mr, nr, first);
+                        mmk_kernel_bf16(kp, ab + (size_t)ip * kp, bb + (size_t)jp * kp, cp, j->ldc, mr, nr, first);
                     else if (ip < full)
                         kernel_direct_rows(kc, j->A + (size_t)(i0 + i1 + ip) * j->lda + k0, j->lda, b, cp, j->ldc, nr, first);
                     else if (j->avx512)
@@ -815,7 +441,7 @@ static void pack_weight_panel(void *vj, size_t q, int th)
     /* pack_b's transposed case in KC steps: the panel's rows k are contiguous. */
     for (int k0 = 0; k0 < j->K; k0 += KC) {
         int kc = j->K - k0 < KC ? j->K - k0 : KC;
-        pack_b(j->dst + q * (size_t)j->K * NR + (size_t)k0 * NR, 1, j->W, j->K, j0,
+        mmk_pack_b(j->dst + q * (size_t)j->K * NR + (size_t)k0 * NR, 1, j->W, j->K, j0,
                j->N - j0 < NR ? j->N - j0 : NR, k0, kc);
     }
 }
@@ -877,7 +503,7 @@ static void packed_block_task(void *vj, size_t task, int th)
         int first = k0 == 0 && j->beta == 0;
         for (int i1 = 0; i1 < mt; i1 += MC) {
             int mc = mt - i1 < MC ? mt - i1 : MC;
-            pack_a(ap, 0, j->A, j->lda, i0 + i1, mc, k0, kc);
+            mmk_pack_a(ap, 0, j->A, j->lda, i0 + i1, mc, k0, kc);
             for (int jp = 0; jp < nc; jp += NR) {
                 const float *b = j->Wp + (size_t)((j0 + jp) / NR) * j->K * NR + (size_t)k0 * NR;
                 for (int ip = 0; ip < mc; ip += MR) {
@@ -918,7 +544,7 @@ void mm_f32_packed(mm_ctx *c, int M, int N, int K, const float *A, int lda, cons
             c->skinny = nb;
             c->skinny_cap = need;
         }
-        pack_a(c->skinny, 0, A, lda, 0, M, 0, K);
+        mmk_pack_a(c->skinny, 0, A, lda, 0, M, 0, K);
         j.askinny = c->skinny;
         int nq = (N + NR - 1) / NR;
         /* about 8 tasks per thread, at least 2 panels each (tasks must outweigh a wake-up) */

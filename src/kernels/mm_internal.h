@@ -1,0 +1,65 @@
+/* mm_internal.h: what the matrix-multiply files share: the blocking, the store at
+ * the end of every register kernel, and the packing and bf16 routines. Not an API. */
+#ifndef DK_KERNELS_MM_INTERNAL_H
+#define DK_KERNELS_MM_INTERNAL_H
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#define MR 8
+#define NR 32
+#define KC 512 /* K block: A micro-panel 8 x 512 x 4 = 16 KiB (L1), B micro-panel 64 KiB (L2) */
+#define MC 64  /* rows of C per A block: 64 x 512 x 4 = 128 KiB in L2 */
+#define NC 512 /* AMX path: columns of C per task */
+#define MT 512 /* AMX path: rows of C per task */
+#define NC_MAX 2048 /* widest task: a B block of KC x NC_MAX x 4 = 4 MiB per thread (L3) */
+/* Measured on forward shapes (2048 x 2048 x 768 etc., 2 threads): KC 512 / MC 64 gives
+ * 300-310 GFLOP/s against 263-267 for KC 256 / MC 128 (fewer passes over C, longer
+ * uninterrupted FMA chains); KC 768 and NC 256 were slower. */
+
+/* Writes (first) or adds the accumulators of mr rows x nr columns into C: the end of
+ * every register micro-kernel. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+mmk_store_rows(__m512 c[MR][2], float *C, int ldc, int mr, int nr, int first)
+{
+    __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    for (int r = 0; r < mr; r++) {
+        float *cr = C + (size_t)r * ldc;
+        if (!first) {
+            c[r][0] = _mm512_add_ps(c[r][0], _mm512_maskz_loadu_ps(m0, cr));
+            c[r][1] = _mm512_add_ps(c[r][1], _mm512_maskz_loadu_ps(m1, cr + 16));
+        }
+        _mm512_mask_storeu_ps(cr, m0, c[r][0]);
+        _mm512_mask_storeu_ps(cr + 16, m1, c[r][1]);
+    }
+}
+
+/* Packing of fp32 operands (mm_pack.c): rows [i0, i0+mc) x k [k0, k0+kc) of op(A)
+ * into MR-row panels (for each k, MR values), columns [j0, j0+nc) x k of op(B) into
+ * NR-column panels (for each k, NR values); both zero-padded past the edge. */
+void mmk_pack_a(float *dst, int ta, const float *A, int lda, int i0, int mc, int k0, int kc);
+void mmk_pack_b(float *dst, int tb, const float *B, int ldb, int j0, int nc, int k0, int kc);
+
+/* bf16 operands (mm_bf16.c): one 32-bit word holds the bf16 values of k and k+1 of one
+ * row (A) or column (B), the operand of vdpbf16ps. */
+int mmk_have_bf16(void);
+int mmk_have_amx(void);
+/* An MR- or NR-wide fp32 panel (kc rows of W) -> (kc+1)/2 rows of W words. */
+void mmk_panel_to_bf16(uint32_t *dst, const float *src, int kc, int W);
+/* op(A) rows [i0, i0+mc) x k [k0, k0+kc) as MR-row pair panels (kp = (kc+1)/2 rows of
+ * MR words each, zero-padded). */
+void mmk_pack_a_bf16(uint32_t *dst, int ta, const float *A, int lda, int i0, int mc, int k0, int kc);
+/* op(B) columns [j0, j0+nc) x k [k0, k0+kc) as NR-column pair panels. */
+void mmk_pack_b_bf16(uint32_t *dst, int tb, const float *B, int ldb, int j0, int nc, int k0, int kc);
+/* C[mr x nr] (+)= A pairs (kp x MR words) * B pairs (kp x NR words). */
+void mmk_kernel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *C, int ldc, int mr,
+                     int nr, int first);
+/* AMX: per-thread tile configuration, A rows as bf16, one 32 x 32 block of C. */
+void mmk_amx_configure(void);
+void mmk_pack_a_rows_bf16(uint16_t *dst, int ta, const float *A, int lda, int i0, int mc, int k0,
+                          int kc, int kpad);
+void mmk_amx_block(const uint16_t *a, int kpad, const uint32_t *b, float *C, int ldc, int mr, int nr,
+                   int first);
+
+#endif

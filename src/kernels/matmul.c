@@ -282,6 +282,62 @@ static void amx_step(const job *j, int th, int i0, int j0, int mt, int nc, int k
     }
 }
 
+/* One K block of a task in fp32: B's block is packed (bp); full 8-row panels of A
+ * stored M x K are read in place, eight sequential row streams. A stored K x M is
+ * still packed: read in place, each k is a line at a stride of lda, and power-of-two
+ * strides then share a few cache sets (measured 10 % slower on the weight-gradient
+ * shapes). */
+static void f32_step(const job *j, int th, int i0, int j0, int mt, int nc, int k0, int kc,
+                     const float *bp, int first)
+{
+    float *ap = j->c->apack[th];
+    int direct = j->avx512 && !j->ta;
+    for (int i1 = 0; i1 < mt; i1 += MC) {
+        int mc = mt - i1 < MC ? mt - i1 : MC, full = direct ? mc / MR * MR : 0;
+        if (full < mc) /* the rest, zero-padded to a panel */
+            mmk_pack_a(ap + (size_t)full * kc, j->ta, j->A, j->lda, i0 + i1 + full, mc - full, k0, kc);
+        for (int jp = 0; jp < nc; jp += NR)
+            for (int ip = 0; ip < mc; ip += MR) {
+                int mr = mc - ip < MR ? mc - ip : MR, nr = nc - jp < NR ? nc - jp : NR;
+                float *cp = j->C + (size_t)(i0 + i1 + ip) * j->ldc + j0 + jp;
+                const float *a = ap + (size_t)ip * kc, *b = bp + (size_t)jp * kc;
+                if (ip < full)
+                    kernel_direct_rows(kc, j->A + (size_t)(i0 + i1 + ip) * j->lda + k0, j->lda, b, cp, j->ldc, nr, first);
+                else if (j->avx512)
+                    kernel_avx512(kc, a, b, cp, j->ldc, mr, nr, first);
+                else
+                    kernel_generic(kc, a, b, cp, j->ldc, mr, nr, first);
+            }
+    }
+}
+
+/* One K block of a task in bf16 (vdpbf16ps): B's block converted straight into pair
+ * panels; A stored M x K converted row by row (the pair layout needs no transpose:
+ * the row kernel broadcasts from eight rows), A stored K x M into pair panels. */
+static void bf16_step(const job *j, int th, int i0, int j0, int mt, int nc, int k0, int kc, int first)
+{
+    uint32_t *bb = j->c->bbf[th], *ab = j->c->abf[th];
+    int kp = (kc + 1) / 2;
+    mmk_pack_b_bf16(bb, j->tb, j->B, j->ldb, j0, nc, k0, kc);
+    for (int i1 = 0; i1 < mt; i1 += MC) {
+        int mc = mt - i1 < MC ? mt - i1 : MC;
+        if (j->ta)
+            mmk_pack_a_bf16_km(ab, j->A, j->lda, i0 + i1, mc, k0, kc);
+        else
+            mmk_rows_bf16(ab, j->A, j->lda, i0 + i1, mc, k0, kc);
+        for (int jp = 0; jp < nc; jp += NR)
+            for (int ip = 0; ip < mc; ip += MR) { /* a panel and a row group start at ip kp */
+                int mr = mc - ip < MR ? mc - ip : MR, nr = nc - jp < NR ? nc - jp : NR;
+                float *cp = j->C + (size_t)(i0 + i1 + ip) * j->ldc + j0 + jp;
+                const uint32_t *a = ab + (size_t)ip * kp, *b = bb + (size_t)jp * kp;
+                if (j->ta)
+                    mmk_kernel_bf16(kp, a, b, cp, j->ldc, mr, nr, first);
+                else
+                    mmk_kernel_bf16_rows(kp, a, kp, b, cp, j->ldc, mr, nr, first);
+            }
+    }
+}
+
 /* One task = one j->mt x j->nc block of C, over all of K in KC steps (a fixed order).
  * For each K step the task packs its B block once and reuses it for every MC-row
  * block of A inside the task, and packs each A block once for all its columns. */
@@ -291,7 +347,7 @@ static void block_task(void *vj, size_t task, int th)
     int ti = (int)(task / (size_t)j->tiles_n), tj = (int)(task % (size_t)j->tiles_n);
     int i0 = ti * j->mt, j0 = tj * j->nc;
     int mt = j->M - i0 < j->mt ? j->M - i0 : j->mt, nc = j->N - j0 < j->nc ? j->N - j0 : j->nc;
-    float *ap = j->c->apack[th], *bp = j->c->bpack[th];
+    float *bp = j->c->bpack[th];
     if (j->bf16 == 2)
         mmk_amx_configure(); /* tile configuration is per thread */
     if (j->K == 0) {
@@ -303,41 +359,16 @@ static void block_task(void *vj, size_t task, int th)
         return;
     }
     for (int k0 = 0; k0 < j->K; k0 += KC) {
-        int kc = j->K - k0 < KC ? j->K - k0 : KC, kp = (kc + 1) / 2;
+        int kc = j->K - k0 < KC ? j->K - k0 : KC;
         int first = k0 == 0 && j->beta == 0;
-        mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc);
         if (j->bf16 == 2) {
+            mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc);
             amx_step(j, th, i0, j0, mt, nc, k0, kc, bp, first);
-            continue;
-        }
-        uint32_t *bb = j->bf16 ? j->c->bbf[th] : NULL, *ab = j->bf16 ? j->c->abf[th] : NULL;
-        for (int jp = 0; bb && jp < nc; jp += NR)
-            mmk_panel_to_bf16(bb + (size_t)jp * kp, bp + (size_t)jp * kc, kc, NR);
-        /* Full 8-row panels of A stored M x K are read in place: eight sequential row
-         * streams. A stored K x M is still packed: read in place, each k is a line at
-         * a stride of lda, and power-of-two strides then share a few cache sets
-         * (measured 10 % slower on the weight-gradient shapes). */
-        int direct = j->avx512 && !j->bf16 && !j->ta;
-        for (int i1 = 0; i1 < mt; i1 += MC) {
-            int mc = mt - i1 < MC ? mt - i1 : MC, full = direct ? mc / MR * MR : 0;
-            if (full < mc) /* the rest, zero-padded to a panel */
-                mmk_pack_a(ap + (size_t)full * kc, j->ta, j->A, j->lda, i0 + i1 + full, mc - full, k0, kc);
-            for (int ip = 0; ab && ip < mc; ip += MR)
-                mmk_panel_to_bf16(ab + (size_t)ip * kp, ap + (size_t)ip * kc, kc, MR);
-            for (int jp = 0; jp < nc; jp += NR)
-                for (int ip = 0; ip < mc; ip += MR) {
-                    int mr = mc - ip < MR ? mc - ip : MR, nr = nc - jp < NR ? nc - jp : NR;
-                    float *cp = j->C + (size_t)(i0 + i1 + ip) * j->ldc + j0 + jp;
-                    const float *a = ap + (size_t)ip * kc, *b = bp + (size_t)jp * kc;
-                    if (j->bf16)
-                        mmk_kernel_bf16(kp, ab + (size_t)ip * kp, bb + (size_t)jp * kp, cp, j->ldc, mr, nr, first);
-                    else if (ip < full)
-                        kernel_direct_rows(kc, j->A + (size_t)(i0 + i1 + ip) * j->lda + k0, j->lda, b, cp, j->ldc, nr, first);
-                    else if (j->avx512)
-                        kernel_avx512(kc, a, b, cp, j->ldc, mr, nr, first);
-                    else
-                        kernel_generic(kc, a, b, cp, j->ldc, mr, nr, first);
-                }
+        } else if (j->bf16) {
+            bf16_step(j, th, i0, j0, mt, nc, k0, kc, first);
+        } else {
+            mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc);
+            f32_step(j, th, i0, j0, mt, nc, k0, kc, bp, first);
         }
     }
 }
@@ -354,7 +385,8 @@ static int round_up(int x, int m) { return (x + m - 1) / m * m; }
  * task of slack for a thread the machine slows down, and the packing (about a
  * cycle an element, measured), over the threads. The grid never changes a result:
  * every element is summed over k in the same order whatever the task that holds it. */
-static void choose_tasks(int M, int N, int K, int nt, int a_packed, int *mt_out, int *nc_out)
+static void choose_tasks(int M, int N, int K, int nt, double a_cost, double flops_per_cycle,
+                         int *mt_out, int *nc_out)
 {
     double best = -1;
     int best_mt = round_up(M, MR), best_nc = N < NC_MAX ? round_up(N, NR) : NC_MAX;
@@ -367,8 +399,8 @@ static void choose_tasks(int M, int N, int K, int nt, int a_packed, int *mt_out,
             int tm1 = (M + mt - 1) / mt, tn1 = (N + nc - 1) / nc;
             if (tm1 != tm || tn1 != tn)
                 continue; /* the same grid as a smaller (tm, tn) */
-            double task = 2.0 * mt * nc * K / 64, waves = (double)((tm * tn + nt - 1) / nt);
-            double pack = 2.0 * ((a_packed ? (double)M * K * tn : 0) + (double)N * K * tm) / nt;
+            double task = 2.0 * mt * nc * K / flops_per_cycle, waves = (double)((tm * tn + nt - 1) / nt);
+            double pack = (a_cost * M * K * tn + 2.0 * N * K * tm) / nt;
             double cost = waves * task + SLACK * task + pack;
             if (best < 0 || cost < best) {
                 best = cost;
@@ -401,7 +433,8 @@ static size_t job_init(job *j, mm_ctx *c, int nt, int ta, int tb, int M, int N, 
     *j = (job){c, ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta, MT, NC, 0,
                have_avx512() && g_path != MM_PATH_GENERIC, g_path == MM_PATH_AUTO ? c->bf16 : 0};
     if (j->bf16 != 2) /* the AMX path keeps its fixed 512 x 512 tasks */
-        choose_tasks(M, N, K, nt, ta || j->bf16 || !j->avx512, &j->mt, &j->nc);
+        choose_tasks(M, N, K, nt, ta || !j->avx512 ? 2.0 : j->bf16 ? 1.0 : 0.0, j->bf16 ? 128 : 64,
+                     &j->mt, &j->nc);
     j->tiles_n = (N + j->nc - 1) / j->nc;
     return (size_t)((M + j->mt - 1) / j->mt) * (size_t)j->tiles_n;
 }

@@ -71,28 +71,146 @@ __attribute__((target("avx512f"))) void mmk_panel_to_bf16(uint32_t *dst, const f
     }
 }
 
+/* C[mr x nr] (+)= A (pair k of row r at a[r rs + k ks]) * B pairs (kp x NR words). */
+__attribute__((target("avx512f,avx512bf16"), always_inline)) static inline void
+kernel_bf16_body(int kp, const uint32_t *a, const size_t rs, const size_t ks, const uint32_t *b,
+                 float *C, int ldc, int mr, int nr, int first)
+{
+    __m512 c[MR][2];
+    const uint32_t *ar[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        c[r][0] = c[r][1] = _mm512_setzero_ps();
+        ar[r] = a + r * rs;
+        if (r < mr) { /* C's lines arrive while the dot products run */
+            _mm_prefetch((const char *)(C + (size_t)r * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(C + (size_t)r * ldc + 16), _MM_HINT_T0);
+        }
+    }
+    for (int k = 0; k < kp; k++) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m512bh av = (__m512bh)_mm512_set1_epi32((int)ar[r][k * ks]);
+            c[r][0] = _mm512_dpbf16_ps(c[r][0], av, b0);
+            c[r][1] = _mm512_dpbf16_ps(c[r][1], av, b1);
+        }
+        b += NR;
+    }
+    mmk_store_rows(c, C, ldc, mr, nr, first);
+}
+
 /* C[mr x nr] (+)= A pairs (kp x MR words) * B pairs (kp x NR words). */
 __attribute__((target("avx512f,avx512bf16"))) void mmk_kernel_bf16(int kp, const uint32_t *a,
                                                                       const uint32_t *b, float *C,
                                                                       int ldc, int mr, int nr,
                                                                       int first)
 {
-    __m512 c[MR][2];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; r++)
-        c[r][0] = c[r][1] = _mm512_setzero_ps();
-    for (int k = 0; k < kp; k++) {
-        __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
-            __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[r]);
-            c[r][0] = _mm512_dpbf16_ps(c[r][0], av, b0);
-            c[r][1] = _mm512_dpbf16_ps(c[r][1], av, b1);
+    kernel_bf16_body(kp, a, 1, MR, b, C, ldc, mr, nr, first);
+}
+
+__attribute__((target("avx512f,avx512bf16"))) void mmk_kernel_bf16_rows(int kp, const uint32_t *a, int as, const uint32_t *b, float *C, int ldc,
+                          int mr, int nr, int first)
+{
+    kernel_bf16_body(kp, a, (size_t)as, 1, b, C, ldc, mr, nr, first);
+}
+
+/* ---- conversion straight from fp32 ---------------------------------------------
+ * vcvtne2ps2bf16 rounds 32 floats to nearest even in one instruction (denormals
+ * flushed to zero, as the instruction always does); in row-major order its output
+ * already is the pair layout, so rows of A need no transpose at all. */
+
+#define BF16_TARGET "avx512f,avx512bf16,avx512bw,avx512vl"
+
+static inline __mmask16 mask16(int n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
+
+/* Pair rows from k rows: dst[p * W + c] = (src[2p][c], src[2p + 1][c]) for c < valid
+ * (zero past valid and past kc), W = MR or NR. */
+__attribute__((target(BF16_TARGET))) static void pairs_from_k_rows(uint32_t *dst, const float *src, int ld,
+                                                                   int kc, int W, int valid)
+{
+    static const uint16_t order[32] __attribute__((aligned(64))) = {
+        0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    const __m512i interleave = _mm512_load_si512(order); /* word c = (k, c) | (k + 1, c) */
+    int kp = (kc + 1) / 2;
+    for (int p = 0; p < kp; p++, dst += W) {
+        const float *lo = src + (size_t)2 * p * ld, *hi = lo + ld;
+        for (int c0 = 0; c0 < W; c0 += 16) {
+            __mmask16 m = mask16(valid - c0);
+            __m512 a = _mm512_maskz_loadu_ps(m, lo + c0);
+            __m512 b = 2 * p + 1 < kc ? _mm512_maskz_loadu_ps(m, hi + c0) : _mm512_setzero_ps();
+            __m512i w = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(b, a));
+            _mm512_mask_storeu_epi32(dst + c0, mask16(W - c0), w);
         }
-        a += MR;
-        b += NR;
     }
-    mmk_store_rows(c, C, ldc, mr, nr, first);
+}
+
+/* kc floats from src -> (kc + 1) / 2 words (a zero bf16 pads an odd kc). */
+__attribute__((target(BF16_TARGET))) static void row_to_words(uint32_t *dst, const float *src, int kc)
+{
+    for (int k = 0; k < kc; k += 32) {
+        int n = kc - k;
+        __m512 a = _mm512_maskz_loadu_ps(mask16(n), src + k);
+        __m512 b = _mm512_maskz_loadu_ps(mask16(n - 16), src + k + 16);
+        _mm512_mask_storeu_epi32(dst + k / 2, mask16((n + 1) / 2), (__m512i)_mm512_cvtne2ps_pbh(b, a));
+    }
+}
+
+void mmk_rows_bf16(uint32_t *dst, const float *A, int lda, int i0, int mc, int k0, int kc)
+{
+    int kp = (kc + 1) / 2, rows = (mc + MR - 1) / MR * MR;
+    for (int r = 0; r < rows; r++, dst += kp) {
+        if (r < mc)
+            row_to_words(dst, A + (size_t)(i0 + r) * lda + k0, kc);
+        else
+            memset(dst, 0, (size_t)kp * sizeof *dst);
+    }
+}
+
+void mmk_pack_a_bf16_km(uint32_t *dst, const float *A, int lda, int i0, int mc, int k0, int kc)
+{
+    int kp = (kc + 1) / 2;
+    for (int ip = 0; ip < mc; ip += MR, dst += (size_t)MR * kp)
+        pairs_from_k_rows(dst, A + (size_t)k0 * lda + i0 + ip, lda, kc, MR, mc - ip);
+}
+
+/* B stored N x K: 16 columns of B are 16 k-contiguous rows; converted to words they
+ * are transposed 16 x 16 (words, not floats) into 16 pair rows of the panel. */
+__attribute__((target(BF16_TARGET))) static void pack_b_bf16_nk(uint32_t *dst, const float *B, int ldb,
+                                                                int nr, int kc)
+{
+    int kp = (kc + 1) / 2;
+    for (int p0 = 0; p0 < kp; p0 += 16) {
+        int k = 2 * p0, n = kc - k, np = kp - p0 < 16 ? kp - p0 : 16;
+        for (int h = 0; h < NR; h += 16) {
+            __m512 r[16], t[16];
+            for (int i = 0; i < 16; i++) {
+                if (h + i >= nr) {
+                    r[i] = _mm512_setzero_ps();
+                    continue;
+                }
+                const float *src = B + (size_t)(h + i) * ldb + k;
+                __m512 a = _mm512_maskz_loadu_ps(mask16(n), src);
+                __m512 b = _mm512_maskz_loadu_ps(mask16(n - 16), src + 16);
+                r[i] = (__m512)_mm512_cvtne2ps_pbh(b, a);
+            }
+            mmk_transpose16(r, t);
+            for (int q = 0; q < np; q++)
+                _mm512_storeu_ps((float *)(dst + (size_t)(p0 + q) * NR + h), t[q]);
+        }
+    }
+}
+
+void mmk_pack_b_bf16(uint32_t *dst, int tb, const float *B, int ldb, int j0, int nc, int k0, int kc)
+{
+    int kp = (kc + 1) / 2;
+    for (int jp = 0; jp < nc; jp += NR, dst += (size_t)NR * kp) {
+        int nr = nc - jp < NR ? nc - jp : NR;
+        if (tb)
+            pack_b_bf16_nk(dst, B + (size_t)(j0 + jp) * ldb + k0, ldb, nr, kc);
+        else
+            pairs_from_k_rows(dst, B + (size_t)k0 * ldb + j0 + jp, ldb, kc, NR, nr);
+    }
 }
 
 /* ---- AMX ----------------------------------------------------------------------------

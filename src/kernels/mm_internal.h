@@ -35,6 +35,31 @@ mmk_store_rows(__m512 c[MR][2], float *C, int ldc, int mr, int nr, int first)
     }
 }
 
+/* 16 x 16 transpose of 32-bit lanes: t[k] lane i = r[i] lane k (r is clobbered). */
+__attribute__((target("avx512f"), always_inline)) static inline void mmk_transpose16(__m512 r[16],
+                                                                                    __m512 t[16])
+{
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) { /* r[4i + j] lane l: rows 4i..4i+3 at k = 4l + j */
+        const __m512d *s = (const __m512d *)(t + 4 * i);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(s[0], s[2]));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(s[0], s[2]));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(s[1], s[3]));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(s[1], s[3]));
+    }
+    for (int j = 0; j < 4; j++) { /* lane l of r[j], r[4+j], r[8+j], r[12+j] is k = 4l + j */
+        __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
+        __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44), d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+        t[j] = _mm512_shuffle_f32x4(a, c, 0x88);
+        t[4 + j] = _mm512_shuffle_f32x4(a, c, 0xDD);
+        t[8 + j] = _mm512_shuffle_f32x4(b, d, 0x88);
+        t[12 + j] = _mm512_shuffle_f32x4(b, d, 0xDD);
+    }
+}
+
 /* Packing of fp32 operands (mm_pack.c): rows [i0, i0+mc) x k [k0, k0+kc) of op(A)
  * into MR-row panels (for each k, MR values), columns [j0, j0+nc) x k of op(B) into
  * NR-column panels (for each k, NR values); both zero-padded past the edge. */
@@ -47,14 +72,21 @@ int mmk_have_bf16(void);
 int mmk_have_amx(void);
 /* An MR- or NR-wide fp32 panel (kc rows of W) -> (kc+1)/2 rows of W words. */
 void mmk_panel_to_bf16(uint32_t *dst, const float *src, int kc, int W);
-/* op(A) rows [i0, i0+mc) x k [k0, k0+kc) as MR-row pair panels (kp = (kc+1)/2 rows of
- * MR words each, zero-padded). */
-void mmk_pack_a_bf16(uint32_t *dst, int ta, const float *A, int lda, int i0, int mc, int k0, int kc);
-/* op(B) columns [j0, j0+nc) x k [k0, k0+kc) as NR-column pair panels. */
+/* A stored M x K: rows [i0, i0+mc) x k [k0, k0+kc) as rows of kp = (kc+1)/2 words
+ * (row r at dst + r kp), zero rows up to a multiple of MR: the layout the row kernel
+ * reads. A conversion, no transpose. */
+void mmk_rows_bf16(uint32_t *dst, const float *A, int lda, int i0, int mc, int k0, int kc);
+/* A stored K x M: MR-row pair panels (panel p at dst + p MR kp). */
+void mmk_pack_a_bf16_km(uint32_t *dst, const float *A, int lda, int i0, int mc, int k0, int kc);
+/* op(B) columns [j0, j0+nc) x k [k0, k0+kc) as NR-column pair panels (panel q at
+ * dst + q NR kp), straight from fp32. */
 void mmk_pack_b_bf16(uint32_t *dst, int tb, const float *B, int ldb, int j0, int nc, int k0, int kc);
 /* C[mr x nr] (+)= A pairs (kp x MR words) * B pairs (kp x NR words). */
 void mmk_kernel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *C, int ldc, int mr,
                      int nr, int first);
+/* The same with A as MR rows of words at a stride of as words (mmk_rows_bf16). */
+void mmk_kernel_bf16_rows(int kp, const uint32_t *a, int as, const uint32_t *b, float *C, int ldc,
+                          int mr, int nr, int first);
 /* AMX: per-thread tile configuration, A rows as bf16, one 32 x 32 block of C. */
 void mmk_amx_configure(void);
 void mmk_pack_a_rows_bf16(uint16_t *dst, int ta, const float *A, int lda, int i0, int mc, int k0,

@@ -52,25 +52,7 @@ transpose_16x16(float *dst, int ldd, const float *src, int ld, int n)
     __m512 r[16], t[16];
     for (int i = 0; i < 16; i++)
         r[i] = _mm512_maskz_loadu_ps(m, src + (size_t)i * ld);
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) { /* r[4i + j] lane l: rows 4i..4i+3 at k = 4l + j */
-        const __m512d *s = (const __m512d *)(t + 4 * i);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(s[0], s[2]));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(s[0], s[2]));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(s[1], s[3]));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(s[1], s[3]));
-    }
-    for (int j = 0; j < 4; j++) { /* lane l of r[j], r[4+j], r[8+j], r[12+j] is k = 4l + j */
-        __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
-        __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44), d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
-        t[j] = _mm512_shuffle_f32x4(a, c, 0x88);
-        t[4 + j] = _mm512_shuffle_f32x4(a, c, 0xDD);
-        t[8 + j] = _mm512_shuffle_f32x4(b, d, 0x88);
-        t[12 + j] = _mm512_shuffle_f32x4(b, d, 0xDD);
-    }
+    mmk_transpose16(r, t);
     for (int k = 0; k < n; k++)
         _mm512_storeu_ps(dst + (size_t)k * ldd, t[k]);
 }

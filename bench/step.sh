@@ -1,18 +1,15 @@
 #!/usr/bin/env bash
 # bench/step.sh: dokja's training step against PyTorch's, side by side, on the model-core
 # configs (a) d384 L6 V8192 batch 8 x 256 and (b) d768 L12 V32000 batch 4 x 512.
-# dokja runs in the environment as it is; PyTorch gets its best: OPENBLAS_CORETYPE and
-# OPENBLAS_L2_SIZE unset, OMP_WAIT_POLICY=PASSIVE (Debian python3-torch + OpenBLAS).
+# dokja runs in the environment as it is; PyTorch gets its best (bench/torch_env.sh:
+# OpenBLAS variables unset, OMP_WAIT_POLICY=PASSIVE, tcmalloc).
 #
 # usage: bench/step.sh [THREADS] [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${1:-2}
 STEPS=${2:-5}
-need=()
-/usr/bin/python3 -c "import torch" 2>/dev/null || need+=(python3-torch)
-dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "ok installed" || need+=(libopenblas0-pthread)
-[ ${#need[@]} -eq 0 ] || scripts/deps.sh "${need[@]}"
+source bench/torch_env.sh
 make -s -j2 build/dokja
 printf '%-6s %-12s %12s %10s %8s %12s %12s %10s %10s\n' config "batch" "dokja tok/s" "GFLOP/s" "MFU" "bf16 tok/s" "torch tok/s" "ratio" "bf16 ratio"
 for cfg in a:8:256 b:4:512; do
@@ -23,8 +20,7 @@ for cfg in a:8:256 b:4:512; do
   tps=$(echo "$j" | sed -E 's/.*"tokens_per_s": ([0-9.]+).*/\1/')
   gf=$(echo "$j" | sed -E 's/.*"gflops": ([0-9.]+).*/\1/')
   mfu=$(echo "$j" | sed -E 's/.*"mfu": ([0-9.]+).*/\1/')
-  pt=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_step.py \
-       --config "bench/configs/$name.json" --batch "$B" --seq "$T" --steps "$STEPS" --threads "$THREADS")
+  pt=$(torch_run "$THREADS" bench/torch_step.py --config "bench/configs/$name.json" --batch "$B" --seq "$T" --steps "$STEPS")
   ptps=$(echo "$pt" | sed -E 's/.*"tokens_per_s": ([0-9.]+).*/\1/')
   bf=$(build/dokja bench step --model "bench/configs/$name.json" --batch "$B" --seq "$T" --steps "$STEPS" --threads "$THREADS" --bf16 --json 2>/dev/null | tail -1 || true)
   btps=$(echo "$bf" | sed -E 's/.*"tokens_per_s": ([0-9.]+).*/\1/'); btps=${btps:-0}

@@ -97,5 +97,5 @@ double peak_fma_gflops(pool *p, double seconds, const char **isa)
         r[k] = 2.0 * lanes * ACC * (double)c.iters * nt / dt / 1e9;
     }
     qsort(r, 5, sizeof r[0], cmp_double);
-    return r[2];
+    return r[4]; /* a register-only loop: the machine's noise can only slow it down */
 }

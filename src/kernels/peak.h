@@ -9,7 +9,8 @@
 
 /* GFLOP/s of a register-only FMA loop (12 independent accumulators, zmm when the CPU
  * has AVX-512F, else ymm with FMA3) run on every thread of p for about `seconds`
- * (the median of 5 rounds). *isa receives "avx512" or "avx2". */
+ * (the fastest of 5 rounds: other work on a shared machine only ever slows the loop, so
+ * a median understates the peak and flatters MFU). *isa receives "avx512" or "avx2". */
 double peak_fma_gflops(pool *p, double seconds, const char **isa);
 
 #endif

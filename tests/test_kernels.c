@@ -226,3 +226,43 @@ TEST(vexp_matches_libm_on_a_row_of_logits)
     CHECK(w[7] < 1e-37f && w[8] < 1e-37f);
     CHECK(vmax(z, 0) == -INFINITY);
 }
+
+TEST(vexp_softmax_and_swiglu_match_double_precision)
+{
+    enum { N = 1003 }; /* not a multiple of 16: the masked tail */
+    float z[N], g[N], u[N], dy[N], out[N], dg[N], du[N];
+    srand(11);
+    for (int i = 0; i < N; i++) {
+        z[i] = (float)rand() / RAND_MAX * 30 - 25;
+        g[i] = (float)rand() / RAND_MAX * 40 - 20;
+        u[i] = (float)rand() / RAND_MAX * 2 - 1;
+        dy[i] = (float)rand() / RAND_MAX * 2 - 1;
+    }
+    g[0] = 100.0f, g[1] = -100.0f, g[2] = 0.0f; /* saturated and exact cases */
+    z[3] = NAN;
+    float top = -INFINITY;
+    for (int i = 0; i < N; i++)
+        top = i != 3 && z[i] > top ? z[i] : top;
+    CHECK(vmax(z, N) == top); /* the NaN is skipped */
+    z[3] = 0.0f;
+    float mx = vmax(z, N);
+    double ref_sum = 0, w[N];
+    for (int i = 0; i < N; i++)
+        ref_sum += (w[i] = exp((double)(z[i] - mx)));
+    double sum = vexp_inplace(z, N, mx);
+    CHECK_MSG(fabs(sum - ref_sum) < 1e-6 * ref_sum, "%.10g vs %.10g", sum, ref_sum);
+    for (int i = 0; i < N; i++)
+        CHECK_MSG(fabs(z[i] - w[i]) <= 5e-7 * w[i] + 1e-38, "exp %d: %g vs %g", i, (double)z[i], w[i]);
+    vswiglu(out, g, u, N);
+    vswiglu_backward(dg, du, dy, g, u, N);
+    for (int i = 0; i < N; i++) {
+        double s = 1 / (1 + exp(-(double)g[i]));
+        double y = g[i] * s * u[i], dU = dy[i] * g[i] * s, dG = dy[i] * u[i] * s * (1 + g[i] * (1 - s));
+        CHECK_MSG(fabs(out[i] - y) <= 2e-6 * fabs(y) + 1e-30, "silu %d: %g vs %g", i, (double)out[i], y);
+        CHECK_MSG(fabs(du[i] - dU) <= 2e-6 * fabs(dU) + 1e-30, "du %d", i);
+        /* 1 + g (1 - s) cancels for negative g: the bound is on the terms' size */
+        double mag = fabs(dy[i] * u[i] * s) * (1 + fabs(g[i] * (1 - s)));
+        CHECK_MSG(fabs(dg[i] - dG) <= 4e-6 * mag + 1e-30, "dg %d: %g vs %g", i, (double)dg[i], dG);
+    }
+    CHECK(out[2] == 0.0f && fabs(out[0] - 100.0f * u[0]) <= 1e-5f * fabs(100.0f * u[0]));
+}

@@ -192,16 +192,10 @@ void attn_softmax_causal(float *att, int n, int ld, int n_keys, int pos0, float 
     for (int i = 0; i < n; i++) {
         float *row = att + (size_t)i * ld;
         int last = pos0 + i; /* the row's own position: keys 0..last */
-        float mx = -INFINITY;
-        for (int j = 0; j <= last; j++) {
+        for (int j = 0; j <= last; j++)
             row[j] *= scale;
-            mx = row[j] > mx ? row[j] : mx;
-        }
-        double sum = 0;
-        for (int j = 0; j <= last; j++) {
-            row[j] = expf(row[j] - mx);
-            sum += row[j];
-        }
+        float mx = vmax(row, last + 1);
+        double sum = vexp_inplace(row, last + 1, mx);
         float inv = (float)(1.0 / sum);
         for (int j = 0; j <= last; j++)
             row[j] *= inv;
@@ -313,20 +307,13 @@ typedef struct {
 static void glu_fwd(void *vc, size_t b, size_t e)
 {
     glu_ctx *c = vc;
-    for (size_t i = b; i < e; i++) {
-        float g = c->gate[i];
-        c->out[i] = g / (1.0f + expf(-g)) * c->up[i];
-    }
+    vswiglu(c->out + b, c->gate + b, c->up + b, e - b);
 }
 
 static void glu_bwd(void *vc, size_t b, size_t e)
 {
     glu_ctx *c = vc;
-    for (size_t i = b; i < e; i++) {
-        float g = c->gate[i], s = 1.0f / (1.0f + expf(-g)), dy = c->dout[i];
-        c->dup[i] = dy * g * s;
-        c->dgate[i] = dy * c->up[i] * s * (1.0f + g * (1.0f - s));
-    }
+    vswiglu_backward(c->dgate + b, c->dup + b, c->dout + b, c->gate + b, c->up + b, e - b);
 }
 
 void swiglu_forward(pool *p, float *out, const float *gate, const float *up, size_t n)

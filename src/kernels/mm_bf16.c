@@ -82,11 +82,8 @@ kernel_bf16_body(int kp, const uint32_t *a, const size_t rs, const size_t ks, co
     for (int r = 0; r < MR; r++) {
         c[r][0] = c[r][1] = _mm512_setzero_ps();
         ar[r] = a + r * rs;
-        if (r < mr) { /* C's lines arrive while the dot products run */
-            _mm_prefetch((const char *)(C + (size_t)r * ldc), _MM_HINT_T0);
-            _mm_prefetch((const char *)(C + (size_t)r * ldc + 16), _MM_HINT_T0);
-        }
     }
+    mmk_prefetch_c(C, ldc, mr);
     for (int k = 0; k < kp; k++) {
         __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
 #pragma GCC unroll 8

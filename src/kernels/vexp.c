@@ -27,13 +27,18 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 exp16(__m
     return _mm512_scalef_ps(p, n);
 }
 
-__attribute__((target("avx512f"))) static double sum_avx512(const float *z, int n, float shift)
+/* sum_i exp(z_i - shift) in double, lane by lane, reduced in a fixed order; with out,
+ * the exponentials are stored there too. */
+__attribute__((target("avx512f"))) static double exp_sum_avx512(float *out, const float *z, int n,
+                                                                 float shift)
 {
     __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
     __m512 s = _mm512_set1_ps(shift);
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
         __m512 e = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, z + i), s)));
+        if (out)
+            _mm512_mask_storeu_ps(out + i, m, e);
         lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
         hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
     }
@@ -64,7 +69,7 @@ __attribute__((target("avx512f"))) static void scale_avx512(float *z, int n, dou
 double vexp_sum(const float *z, int n, float shift)
 {
     if (have_avx512())
-        return sum_avx512(z, n, shift);
+        return exp_sum_avx512(NULL, z, n, shift);
     double s = 0;
     for (int i = 0; i < n; i++)
         s += exp((double)z[i] - shift);
@@ -81,29 +86,10 @@ void vexp_scale(float *z, int n, double shift, float scale)
         z[i] = (float)exp((double)z[i] - shift) * scale;
 }
 
-__attribute__((target("avx512f"))) static double inplace_avx512(float *z, int n, float shift)
-{
-    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
-    __m512 s = _mm512_set1_ps(shift);
-    for (int i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-        __m512 e = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, z + i), s)));
-        _mm512_mask_storeu_ps(z + i, m, e);
-        lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
-        hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
-    }
-    double a[8], b[8], t = 0;
-    _mm512_storeu_pd(a, lo);
-    _mm512_storeu_pd(b, hi);
-    for (int k = 0; k < 8; k++) /* fixed order */
-        t += a[k] + b[k];
-    return t;
-}
-
 double vexp_inplace(float *z, int n, float shift)
 {
     if (have_avx512())
-        return inplace_avx512(z, n, shift);
+        return exp_sum_avx512(z, z, n, shift);
     double s = 0;
     for (int i = 0; i < n; i++) {
         z[i] = expf(z[i] - shift);

@@ -415,18 +415,17 @@ static void block_task(void *vj, size_t task, int th)
     }
 }
 
-#ifndef SLACK
-#define SLACK 0.0
-#endif
 static int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
 /* The task grid of one product. A task packs its A rows once per column block and
  * its B block once per row block, so a grid of tm x tn tasks packs M K tn + N K tm
  * elements; fewer tasks pack less but balance worse. The estimate in cycles: the
- * slowest thread's FMAs (whole waves of equal tasks, at 64 flops a cycle), half a
- * task of slack for a thread the machine slows down, and the packing (about a
- * cycle an element, measured), over the threads. The grid never changes a result:
- * every element is summed over k in the same order whatever the task that holds it. */
+ * slowest thread's FMAs (whole waves of equal tasks, at flops_per_cycle: 64 fp32, 128
+ * bf16) plus the packing over the threads, at a_cost cycles per element of A (0 where
+ * A is read in place) and 2 per element of B (fitted to measured grids; half a task of
+ * slack for a descheduled thread, tried too, chose grids up to 13 % slower). The grid
+ * never changes a result: every element is summed over k in the same order whatever
+ * the task that holds it. */
 static void choose_tasks(int M, int N, int K, int nt, double a_cost, double flops_per_cycle,
                          int *mt_out, int *nc_out)
 {
@@ -443,7 +442,7 @@ static void choose_tasks(int M, int N, int K, int nt, double a_cost, double flop
                 continue; /* the same grid as a smaller (tm, tn) */
             double task = 2.0 * mt * nc * K / flops_per_cycle, waves = (double)((tm * tn + nt - 1) / nt);
             double pack = (a_cost * M * K * tn + 2.0 * N * K * tm) / nt;
-            double cost = waves * task + SLACK * task + pack;
+            double cost = waves * task + pack;
             if (best < 0 || cost < best) {
                 best = cost;
                 best_mt = mt;

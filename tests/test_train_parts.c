@@ -105,7 +105,14 @@ TEST(adamw_vector_update_equals_the_scalar_reference_bit_for_bit)
     }
     CHECK(memcmp(p, q, n * 4) == 0);
     CHECK(memcmp(m1, m2, (end - begin) * 4) == 0 && memcmp(v1, v2, (end - begin) * 4) == 0);
-    CHECK(p[begin] != q[0] || begin == 0); /* something moved */
+    size_t moved = 0; /* the update did something: the shard's parameters left their start */
+    srand(3);
+    for (size_t i = 0; i < n; i++) {
+        float p0 = (float)rand() / RAND_MAX - 0.5f;
+        (void)rand();
+        moved += i >= begin && i < end && p[i] != p0;
+    }
+    CHECK(moved > (end - begin) / 2);
     pool_free(pl);
     params_layout_free(&l);
     free(p), free(q), free(g), free(m1), free(v1), free(m2), free(v2);

@@ -125,129 +125,89 @@ void mm_f32_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, co
         }
 }
 
-/* C[mr x nr] (+)= Apanel (kc x MR) * Bpanel (kc x NR) for the first R rows of the
- * A panel (R <= MR; mr <= R). first: overwrite (beta 0 and first K block) instead of
- * accumulate. Every instance computes each row with the same chain of FMAs over k,
- * so a row's result does not depend on R: the small-M kernels used for decoding
- * give the bits the 8-row kernel gives. */
+/* The register kernel, one body for every variant (each instance inlined with constant
+ * R and P): C[mr x nr] (+)= A (kc x R, element (r, k) at a[r rs + k ks]) * B (kc x NR
+ * panels). first: overwrite (beta 0 and first K block) instead of accumulate.
+ *  - packed A panels: rs = 1, ks = MR; R < MR gives the small-M kernels of decoding.
+ *  - A read where it lies, unpacked (A stored M x K): rs = lda, ks = 1. The broadcasts
+ *    come from eight row streams, so A is never copied (at d 384, packing A had cost
+ *    about as much as all of B's packing and the model's norms together).
+ *  - P = 2: a second panel b2 (its columns at C + NR, nr2 wide; the first is then
+ *    full): decoding's few rows read two streams of B at once. On the Zen 5, 2 threads
+ *    streaming 450 MB: one panel at a time 35-36 GB/s, two 50 GB/s, a plain read loop
+ *    47-49. R <= 4 there (4 R accumulators).
+ * Every instance computes each element with the same chain of FMAs over k, so the bits
+ * never depend on the variant: decoding gives the training forward's bits. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-kernel_avx512_rows(const int R, int kc, const float *a, const float *b, float *C, int ldc, int mr,
-                   int nr, int first)
+kernel_avx512_body(const int R, const int P, int kc, const float *a, const size_t rs, const size_t ks,
+                   const float *b, const float *b2, float *C, int ldc, int mr, int nr, int nr2, int first)
 {
-    __m512 c[MR][2];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-        c[r][0] = c[r][1] = _mm512_setzero_ps();
-    mmk_prefetch_c(C, ldc, mr);
-    for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-#pragma GCC unroll 8
-        for (int r = 0; r < R; r++) {
-            __m512 av = _mm512_set1_ps(a[r]);
-            c[r][0] = _mm512_fmadd_ps(av, b0, c[r][0]);
-            c[r][1] = _mm512_fmadd_ps(av, b1, c[r][1]);
-        }
-        a += MR;
-        b += NR;
-    }
-    mmk_store_rows(c, C, ldc, mr, nr, first);
-}
-
-/* The 8-row kernel reading A where it lies, unpacked: row r, element k at
- * a[r * rs + k * ks] (rs = lda, ks = 1 for A stored M x K). The packed panel's
- * broadcasts become broadcasts from eight row streams, so A is never copied (at d 384,
- * packing A had cost about as much as all of B's packing and the model's norms
- * together). Each element's FMA chain is the packed kernel's, so the bits are the same. */
-__attribute__((target("avx512f"), always_inline)) static inline void
-kernel_avx512_direct(int kc, const float *a, const size_t rs, const size_t ks, const float *b,
-                     float *C, int ldc, int nr, int first)
-{
-    __m512 c[MR][2];
+    __m512 c[MR][2], d[MR][2];
     const float *ar[MR];
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; r++) {
-        c[r][0] = c[r][1] = _mm512_setzero_ps();
+    for (int r = 0; r < R; r++) {
+        c[r][0] = c[r][1] = d[r][0] = d[r][1] = _mm512_setzero_ps();
         ar[r] = a + r * rs;
     }
-    mmk_prefetch_c(C, ldc, MR);
+    mmk_prefetch_c(C, ldc, mr);
+    if (P == 2)
+        mmk_prefetch_c(C + NR, ldc, mr);
     for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        __m512 b0 = _mm512_load_ps(b + (size_t)k * NR), b1 = _mm512_load_ps(b + (size_t)k * NR + 16), e0, e1;
+        if (P == 2) {
+            e0 = _mm512_load_ps(b2 + (size_t)k * NR);
+            e1 = _mm512_load_ps(b2 + (size_t)k * NR + 16);
+        }
 #pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < R; r++) {
             __m512 av = _mm512_set1_ps(ar[r][k * ks]);
             c[r][0] = _mm512_fmadd_ps(av, b0, c[r][0]);
             c[r][1] = _mm512_fmadd_ps(av, b1, c[r][1]);
+            if (P == 2) {
+                d[r][0] = _mm512_fmadd_ps(av, e0, d[r][0]);
+                d[r][1] = _mm512_fmadd_ps(av, e1, d[r][1]);
+            }
         }
-        b += NR;
     }
-    mmk_store_rows(c, C, ldc, MR, nr, first);
+    mmk_store_rows(c, C, ldc, mr, nr, first);
+    if (P == 2)
+        mmk_store_rows(d, C + NR, ldc, mr, nr2, first);
 }
 
-__attribute__((target("avx512f"))) static void kernel_direct_rows(int kc, const float *a, int lda,
-                                                                  const float *b, float *C, int ldc,
-                                                                  int nr, int first)
-{
-    kernel_avx512_direct(kc, a, (size_t)lda, 1, b, C, ldc, nr, first);
-}
+typedef void (*kernel_fn)(int, const float *, const float *, float *, int, int, int, int);
+typedef void (*kernel2_fn)(int, const float *, const float *, const float *, float *, int, int, int,
+                           int);
 
+/* Packed A panels, R rows; and the same against two panels. */
 #define KERNEL_ROWS(NAME, R)                                                                \
     __attribute__((target("avx512f"))) static void NAME(int kc, const float *a,            \
                                                         const float *b, float *C, int ldc, \
                                                         int mr, int nr, int first)         \
     {                                                                                      \
-        kernel_avx512_rows(R, kc, a, b, C, ldc, mr, nr, first);                            \
+        kernel_avx512_body(R, 1, kc, a, 1, MR, b, NULL, C, ldc, mr, nr, 0, first);         \
     }
-KERNEL_ROWS(kernel_avx512, MR)
-KERNEL_ROWS(kernel_avx512_r1, 1)
-KERNEL_ROWS(kernel_avx512_r2, 2)
-KERNEL_ROWS(kernel_avx512_r4, 4)
-
-/* Decoding's few rows against two column panels at once: two independent streams of
- * B in flight instead of one. On the Zen 5, 2 threads streaming 450 MB: one panel at a
- * time 35-36 GB/s, two 50 GB/s, a plain read loop 47-49. Each column keeps its own
- * chain of FMAs over k, so the bits are the one-panel kernel's. R <= 4 (4 R
- * accumulators). */
-__attribute__((target("avx512f"), always_inline)) static inline void
-kernel_avx512_rows_2p(const int R, int kc, const float *a, const float *b, const float *b2, float *C,
-                      int ldc, int mr, int nr2, int first)
-{
-    __m512 c[MR][2], d[MR][2];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++)
-        c[r][0] = c[r][1] = d[r][0] = d[r][1] = _mm512_setzero_ps();
-    mmk_prefetch_c(C, ldc, mr);
-    mmk_prefetch_c(C + NR, ldc, mr);
-    for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-        __m512 e0 = _mm512_load_ps(b2), e1 = _mm512_load_ps(b2 + 16);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            __m512 av = _mm512_set1_ps(a[r]);
-            c[r][0] = _mm512_fmadd_ps(av, b0, c[r][0]);
-            c[r][1] = _mm512_fmadd_ps(av, b1, c[r][1]);
-            d[r][0] = _mm512_fmadd_ps(av, e0, d[r][0]);
-            d[r][1] = _mm512_fmadd_ps(av, e1, d[r][1]);
-        }
-        a += MR;
-        b += NR;
-        b2 += NR;
-    }
-    mmk_store_rows(c, C, ldc, mr, NR, first);
-    mmk_store_rows(d, C + NR, ldc, mr, nr2, first);
-}
-
-typedef void (*kernel2_fn)(int, const float *, const float *, const float *, float *, int, int, int,
-                           int);
 #define KERNEL_ROWS_2P(NAME, R)                                                                    \
     __attribute__((target("avx512f"))) static void NAME(int kc, const float *a, const float *b,   \
                                                         const float *b2, float *C, int ldc, int mr, \
                                                         int nr2, int first)                       \
     {                                                                                             \
-        kernel_avx512_rows_2p(R, kc, a, b, b2, C, ldc, mr, nr2, first);                           \
+        kernel_avx512_body(R, 2, kc, a, 1, MR, b, b2, C, ldc, mr, NR, nr2, first);                \
     }
+KERNEL_ROWS(kernel_avx512, MR)
+KERNEL_ROWS(kernel_avx512_r1, 1)
+KERNEL_ROWS(kernel_avx512_r2, 2)
+KERNEL_ROWS(kernel_avx512_r4, 4)
 KERNEL_ROWS_2P(kernel_avx512_2p_r1, 1)
 KERNEL_ROWS_2P(kernel_avx512_2p_r2, 2)
 KERNEL_ROWS_2P(kernel_avx512_2p_r4, 4)
+
+/* Eight rows of A stored M x K, read in place (row stride lda). */
+__attribute__((target("avx512f"))) static void kernel_direct_rows(int kc, const float *a, int lda,
+                                                                  const float *b, float *C, int ldc,
+                                                                  int nr, int first)
+{
+    kernel_avx512_body(MR, 1, kc, a, (size_t)lda, 1, b, NULL, C, ldc, MR, nr, 0, first);
+}
 
 static void kernel_generic(int kc, const float *a, const float *b, float *C, int ldc, int mr,
                            int nr, int first)
@@ -535,8 +495,6 @@ typedef struct {
     int tiles_n, panels_per_task;
     int avx512;
 } packed_job;
-
-typedef void (*kernel_fn)(int, const float *, const float *, float *, int, int, int, int);
 
 static kernel_fn kernel_for_rows(int M, int avx512)
 {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "kernels/cpu.h"
+#include "kernels/mask.h"
 #include "kernels/mm_internal.h"
 
 /* ---- bf16 operands, fp32 accumulation ----------------------------------------------
@@ -61,7 +62,7 @@ __attribute__((target("avx512f"))) void mmk_panel_to_bf16(uint32_t *dst, const f
     for (int k = 0; k < kc; k += 2, dst += W) {
         const float *lo = src + (size_t)k * W, *hi = lo + W;
         for (int j = 0; j < W; j += 16) {
-            __mmask16 m = W - j >= 16 ? 0xFFFF : (__mmask16)((1u << (W - j)) - 1);
+            __mmask16 m = mask16(W - j);
             __m512i a = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, lo + j));
             __m512i b = k + 1 < kc ? _mm512_castps_si512(_mm512_maskz_loadu_ps(m, hi + j)) : _mm512_setzero_si512();
             a = _mm512_srli_epi32(_mm512_add_epi32(a, _mm512_add_epi32(round, _mm512_and_si512(_mm512_srli_epi32(a, 16), one))), 16);
@@ -118,8 +119,6 @@ __attribute__((target("avx512f,avx512bf16"))) void mmk_kernel_bf16_rows(int kp, 
  * already is the pair layout, so rows of A need no transpose at all. */
 
 #define BF16_TARGET "avx512f,avx512bf16,avx512bw,avx512vl"
-
-static inline __mmask16 mask16(int n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
 /* 16 words (lo[c], hi[c]) for c < valid, zero past valid; hi may be NULL (zeros). */
 __attribute__((target(BF16_TARGET), always_inline)) static inline __m512i pair16(const float *lo, const float *hi,
@@ -266,7 +265,7 @@ __attribute__((target("avx512f,avx512bf16,avx512vl,avx512bw"))) void mmk_pack_a_
             const float *src = A + (size_t)(i0 + r) * lda + k0;
             int k = 0;
             for (; k < kc; k += 16) {
-                __mmask16 m = kc - k >= 16 ? 0xFFFF : (__mmask16)((1u << (kc - k)) - 1);
+                __mmask16 m = mask16(kc - k);
                 __m256bh h = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + k));
                 _mm256_mask_storeu_epi16(d + k, m, (__m256i)h);
             }

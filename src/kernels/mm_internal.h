@@ -5,6 +5,7 @@
 
 #include <immintrin.h>
 #include <stdint.h>
+#include "kernels/mask.h"
 
 #define MR 8
 #define NR 32
@@ -34,8 +35,7 @@ __attribute__((target("avx512f"), always_inline)) static inline void mmk_prefetc
 __attribute__((target("avx512f"), always_inline)) static inline void
 mmk_store_rows(__m512 c[MR][2], float *C, int ldc, int mr, int nr, int first)
 {
-    __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    __mmask16 m0 = mask16(nr), m1 = mask16(nr - 16);
     for (int r = 0; r < mr; r++) {
         float *cr = C + (size_t)r * ldc;
         if (!first) {

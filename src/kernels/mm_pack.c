@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kernels/cpu.h"
+#include "kernels/mask.h"
 #include "kernels/mm_internal.h"
 
 /* The transposing packs transpose in registers: 8 (A) or 16 (B) rows of 16 k values
@@ -13,7 +14,7 @@
 __attribute__((target("avx512f,avx512dq"), always_inline)) static inline void
 transpose_8x16(float *dst, const float *src, int ld, int n)
 {
-    __mmask16 m = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
+    __mmask16 m = mask16(n);
     __m512 r[8], t[8], u[4], w[4];
     for (int i = 0; i < 8; i++)
         r[i] = _mm512_maskz_loadu_ps(m, src + (size_t)i * ld);
@@ -48,7 +49,7 @@ transpose_8x16(float *dst, const float *src, int ld, int n)
 __attribute__((target("avx512f"), always_inline)) static inline void
 transpose_16x16(float *dst, int ldd, const float *src, int ld, int n)
 {
-    __mmask16 m = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
+    __mmask16 m = mask16(n);
     __m512 r[16], t[16];
     for (int i = 0; i < 16; i++)
         r[i] = _mm512_maskz_loadu_ps(m, src + (size_t)i * ld);

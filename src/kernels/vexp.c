@@ -2,6 +2,7 @@
 #include "kernels/vexp.h"
 
 #include "kernels/cpu.h"
+#include "kernels/mask.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -35,7 +36,7 @@ __attribute__((target("avx512f"))) static double exp_sum_avx512(float *out, cons
     __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
     __m512 s = _mm512_set1_ps(shift);
     for (int i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = mask16(n - i);
         __m512 e = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, z + i), s)));
         if (out)
             _mm512_mask_storeu_ps(out + i, m, e);
@@ -55,7 +56,7 @@ __attribute__((target("avx512f"))) static void scale_avx512(float *z, int n, dou
     __m512d sh = _mm512_set1_pd(shift);
     __m512 sc = _mm512_set1_ps(scale);
     for (int i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = mask16(n - i);
         __m512 x = _mm512_maskz_loadu_ps(m, z + i);
         __m256 a = _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), sh));
         __m256 b = _mm512_cvtpd_ps(_mm512_sub_pd(
@@ -102,7 +103,7 @@ __attribute__((target("avx512f"))) static float max_avx512(const float *z, int n
 {
     __m512 mx = _mm512_set1_ps(-INFINITY);
     for (int i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = mask16(n - i);
         /* the second operand comes back when either is NaN: NaNs are skipped, as below */
         mx = _mm512_max_ps(_mm512_mask_loadu_ps(mx, m, z + i), mx);
     }
@@ -124,7 +125,7 @@ __attribute__((target("avx512f"))) static void swiglu_avx512(float *out, const f
 {
     const __m512 one = _mm512_set1_ps(1.0f);
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = mask16(n - i);
         __m512 gv = _mm512_maskz_loadu_ps(m, g + i);
         __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv));
         __m512 y = _mm512_mul_ps(_mm512_div_ps(gv, _mm512_add_ps(one, e)), _mm512_maskz_loadu_ps(m, u + i));
@@ -147,7 +148,7 @@ __attribute__((target("avx512f"))) static void swiglu_bwd_avx512(float *dg, floa
 {
     const __m512 one = _mm512_set1_ps(1.0f);
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = mask16(n - i);
         __m512 gv = _mm512_maskz_loadu_ps(m, g + i), d = _mm512_maskz_loadu_ps(m, dy + i);
         __m512 s = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv))));
         _mm512_mask_storeu_ps(du + i, m, _mm512_mul_ps(_mm512_mul_ps(d, gv), s));

@@ -1,8 +1,10 @@
 /* matmul.c: fp32 GEMM, C = beta C + op(A) op(B), row-major, packed and cache-blocked
- * with an AVX-512 8x32 micro-kernel (16 accumulators), an AVX2 8x16 fallback and a
- * plain reference. Work is split over blocks of C only, never over K, so results
- * are bit-identical for any thread count. */
-#include "kernels/cpu.h"
+ * around an 8 x 32 register tile whose kernels come from the path in use (kern_ops.h:
+ * AVX-512, AVX2 or portable C), and a plain reference. Work is split over blocks of C
+ * only, never over K, so results are bit-identical for any thread count; every path
+ * keeps each element's chain of FMAs, so they are bit-identical across paths too. */
+#include "kernels/isa.h"
+#include "kernels/kern_ops.h"
 #include "kernels/matmul.h"
 #include "kernels/mm_internal.h"
 
@@ -31,8 +33,6 @@ static int g_path = MM_PATH_AUTO;
 
 void mm_set_path(int path) { g_path = path; }
 
-static int have_avx512(void) { return cpu_has_avx512f(); }
-
 const char *mm_path_name(void)
 {
     if (g_path == MM_PATH_REF)
@@ -41,7 +41,7 @@ const char *mm_path_name(void)
         return "blas (cblas_sgemm)";
     if (g_path == MM_PATH_GENERIC)
         return "generic";
-    return have_avx512() ? "avx512" : "generic";
+    return isa_name(isa_current());
 }
 
 static void path_from_env(void)
@@ -125,107 +125,6 @@ void mm_f32_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, co
         }
 }
 
-/* The register kernel, one body for every variant (each instance inlined with constant
- * R and P): C[mr x nr] (+)= A (kc x R, element (r, k) at a[r rs + k ks]) * B (kc x NR
- * panels). first: overwrite (beta 0 and first K block) instead of accumulate.
- *  - packed A panels: rs = 1, ks = MR; R < MR gives the small-M kernels of decoding.
- *  - A read where it lies, unpacked (A stored M x K): rs = lda, ks = 1. The broadcasts
- *    come from eight row streams, so A is never copied (at d 384, packing A had cost
- *    about as much as all of B's packing and the model's norms together).
- *  - P = 2: a second panel b2 (its columns at C + NR, nr2 wide; the first is then
- *    full): decoding's few rows read two streams of B at once. On the Zen 5, 2 threads
- *    streaming 450 MB: one panel at a time 35-36 GB/s, two 50 GB/s, a plain read loop
- *    47-49. R <= 4 there (4 R accumulators).
- * Every instance computes each element with the same chain of FMAs over k, so the bits
- * never depend on the variant: decoding gives the training forward's bits. */
-__attribute__((target("avx512f"), always_inline)) static inline void
-kernel_avx512_body(const int R, const int P, int kc, const float *a, const size_t rs, const size_t ks,
-                   const float *b, const float *b2, float *C, int ldc, int mr, int nr, int nr2, int first)
-{
-    __m512 c[MR][2], d[MR][2];
-    const float *ar[MR];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++) {
-        c[r][0] = c[r][1] = d[r][0] = d[r][1] = _mm512_setzero_ps();
-        ar[r] = a + r * rs;
-    }
-    mmk_prefetch_c(C, ldc, mr);
-    if (P == 2)
-        mmk_prefetch_c(C + NR, ldc, mr);
-    for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(b + (size_t)k * NR), b1 = _mm512_load_ps(b + (size_t)k * NR + 16), e0, e1;
-        if (P == 2) {
-            e0 = _mm512_load_ps(b2 + (size_t)k * NR);
-            e1 = _mm512_load_ps(b2 + (size_t)k * NR + 16);
-        }
-#pragma GCC unroll 8
-        for (int r = 0; r < R; r++) {
-            __m512 av = _mm512_set1_ps(ar[r][k * ks]);
-            c[r][0] = _mm512_fmadd_ps(av, b0, c[r][0]);
-            c[r][1] = _mm512_fmadd_ps(av, b1, c[r][1]);
-            if (P == 2) {
-                d[r][0] = _mm512_fmadd_ps(av, e0, d[r][0]);
-                d[r][1] = _mm512_fmadd_ps(av, e1, d[r][1]);
-            }
-        }
-    }
-    mmk_store_rows(c, C, ldc, mr, nr, first);
-    if (P == 2)
-        mmk_store_rows(d, C + NR, ldc, mr, nr2, first);
-}
-
-typedef void (*kernel_fn)(int, const float *, const float *, float *, int, int, int, int);
-typedef void (*kernel2_fn)(int, const float *, const float *, const float *, float *, int, int, int,
-                           int);
-
-/* Packed A panels, R rows; and the same against two panels. */
-#define KERNEL_ROWS(NAME, R)                                                                \
-    __attribute__((target("avx512f"))) static void NAME(int kc, const float *a,            \
-                                                        const float *b, float *C, int ldc, \
-                                                        int mr, int nr, int first)         \
-    {                                                                                      \
-        kernel_avx512_body(R, 1, kc, a, 1, MR, b, NULL, C, ldc, mr, nr, 0, first);         \
-    }
-#define KERNEL_ROWS_2P(NAME, R)                                                                    \
-    __attribute__((target("avx512f"))) static void NAME(int kc, const float *a, const float *b,   \
-                                                        const float *b2, float *C, int ldc, int mr, \
-                                                        int nr2, int first)                       \
-    {                                                                                             \
-        kernel_avx512_body(R, 2, kc, a, 1, MR, b, b2, C, ldc, mr, NR, nr2, first);                \
-    }
-KERNEL_ROWS(kernel_avx512, MR)
-KERNEL_ROWS(kernel_avx512_r1, 1)
-KERNEL_ROWS(kernel_avx512_r2, 2)
-KERNEL_ROWS(kernel_avx512_r4, 4)
-KERNEL_ROWS_2P(kernel_avx512_2p_r1, 1)
-KERNEL_ROWS_2P(kernel_avx512_2p_r2, 2)
-KERNEL_ROWS_2P(kernel_avx512_2p_r4, 4)
-
-/* Eight rows of A stored M x K, read in place (row stride lda). */
-__attribute__((target("avx512f"))) static void kernel_direct_rows(int kc, const float *a, int lda,
-                                                                  const float *b, float *C, int ldc,
-                                                                  int nr, int first)
-{
-    kernel_avx512_body(MR, 1, kc, a, (size_t)lda, 1, b, NULL, C, ldc, MR, nr, 0, first);
-}
-
-static void kernel_generic(int kc, const float *a, const float *b, float *C, int ldc, int mr,
-                           int nr, int first)
-{
-    float c[MR][NR] = {{0}};
-    for (int k = 0; k < kc; k++) {
-        for (int r = 0; r < MR; r++)
-            for (int j = 0; j < NR; j++)
-                c[r][j] += a[r] * b[j];
-        a += MR;
-        b += NR;
-    }
-    for (int r = 0; r < mr; r++)
-        for (int j = 0; j < nr; j++)
-            C[(size_t)r * ldc + j] = first ? c[r][j] : C[(size_t)r * ldc + j] + c[r][j];
-}
-
-
 int mm_bf16_supported(void) { return mmk_have_bf16(); }
 
 int mm_ctx_set_bf16(mm_ctx *c, int on)
@@ -234,8 +133,10 @@ int mm_ctx_set_bf16(mm_ctx *c, int on)
         c->bf16 = 0;
         return 0;
     }
-    if (!mmk_have_bf16())
-        return -1;
+    if (!mmk_have_bf16()) { /* emulated: the fp32 kernels on operands rounded to bf16 */
+        c->bf16 = 3;
+        return 0;
+    }
     for (int i = 0; i < c->nt; i++) {
         if (!c->abf[i])
             c->abf[i] = aligned_alloc(64, (size_t)MC * (KC / 2 + 16) * sizeof(uint32_t));
@@ -256,7 +157,8 @@ typedef struct {
     float beta;
     int mt, nc;  /* rows and columns of C per task */
     int tiles_n; /* tasks along N */
-    int avx512, bf16;
+    const kern_ops *k;
+    int bf16; /* 0 fp32, 1 vdpbf16ps, 2 AMX, 3 emulated: operands rounded to bf16, fp32 kernels */
 } job;
 
 /* One K block of a task on AMX: B's panels as pairs (padded to 16 pair rows), then per
@@ -293,22 +195,23 @@ static void f32_step(const job *j, int th, int i0, int j0, int mt, int nc, int k
                      const float *bp, int first)
 {
     float *ap = j->c->apack[th];
-    int direct = j->avx512 && !j->ta;
+    int direct = j->k->direct && !j->ta && j->bf16 != 3;
     for (int i1 = 0; i1 < mt; i1 += MC) {
         int mc = mt - i1 < MC ? mt - i1 : MC, full = direct ? mc / MR * MR : 0;
-        if (full < mc) /* the rest, zero-padded to a panel */
+        if (full < mc) { /* the rest, zero-padded to a panel */
             mmk_pack_a(ap + (size_t)full * kc, j->ta, j->A, j->lda, i0 + i1 + full, mc - full, k0, kc);
+            if (j->bf16 == 3)
+                mmk_round_bf16(ap + (size_t)full * kc, (size_t)(mc - full + MR - 1) / MR * MR * (size_t)kc);
+        }
         for (int jp = 0; jp < nc; jp += NR)
             for (int ip = 0; ip < mc; ip += MR) {
                 int mr = mc - ip < MR ? mc - ip : MR, nr = nc - jp < NR ? nc - jp : NR;
                 float *cp = j->C + (size_t)(i0 + i1 + ip) * j->ldc + j0 + jp;
                 const float *a = ap + (size_t)ip * kc, *b = bp + (size_t)jp * kc;
                 if (ip < full)
-                    kernel_direct_rows(kc, j->A + (size_t)(i0 + i1 + ip) * j->lda + k0, j->lda, b, cp, j->ldc, nr, first);
-                else if (j->avx512)
-                    kernel_avx512(kc, a, b, cp, j->ldc, mr, nr, first);
+                    j->k->direct(kc, j->A + (size_t)(i0 + i1 + ip) * j->lda + k0, j->lda, b, cp, j->ldc, nr, first);
                 else
-                    kernel_generic(kc, a, b, cp, j->ldc, mr, nr, first);
+                    j->k->tile(kc, a, b, cp, j->ldc, mr, nr, first);
             }
     }
 }
@@ -366,10 +269,12 @@ static void block_task(void *vj, size_t task, int th)
         if (j->bf16 == 2) {
             mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc);
             amx_step(j, th, i0, j0, mt, nc, k0, kc, bp, first);
-        } else if (j->bf16) {
+        } else if (j->bf16 == 1) {
             bf16_step(j, th, i0, j0, mt, nc, k0, kc, first);
         } else {
             mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc);
+            if (j->bf16 == 3)
+                mmk_round_bf16(bp, (size_t)(nc + NR - 1) / NR * NR * (size_t)kc);
             f32_step(j, th, i0, j0, mt, nc, k0, kc, bp, first);
         }
     }
@@ -432,10 +337,12 @@ static size_t job_init(job *j, mm_ctx *c, int nt, int ta, int tb, int M, int N, 
     }
 #endif
     *j = (job){c, ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta, MT, NC, 0,
-               have_avx512() && g_path != MM_PATH_GENERIC, g_path == MM_PATH_AUTO ? c->bf16 : 0};
+               g_path == MM_PATH_GENERIC ? &kern_ops_generic : kern(), g_path == MM_PATH_AUTO ? c->bf16 : 0};
+    int in_place = !ta && j->k->direct && j->bf16 != 3;
+    /* FMAs per cycle per core: 64 fp32 on AVX-512, 128 bf16; 32 on AVX2 */
+    double fpc = j->bf16 == 1 || j->bf16 == 2 ? 128 : j->k->isa == DK_ISA_AVX512 ? 64 : 32;
     if (j->bf16 != 2) /* the AMX path keeps its fixed 512 x 512 tasks */
-        choose_tasks(M, N, K, nt, ta || !j->avx512 ? 2.0 : j->bf16 ? 1.0 : 0.0, j->bf16 ? 128 : 64,
-                     &j->mt, &j->nc);
+        choose_tasks(M, N, K, nt, !in_place ? 2.0 : j->bf16 == 1 ? 1.0 : 0.0, fpc, &j->mt, &j->nc);
     j->tiles_n = (N + j->nc - 1) / j->nc;
     return (size_t)((M + j->mt - 1) / j->mt) * (size_t)j->tiles_n;
 }
@@ -493,26 +400,17 @@ typedef struct {
     float *C;
     float beta;
     int tiles_n, panels_per_task;
-    int avx512;
+    const kern_ops *k;
 } packed_job;
-
-static kernel_fn kernel_for_rows(int M, int avx512)
-{
-    if (!avx512)
-        return kernel_generic;
-    return M <= 1 ? kernel_avx512_r1 : M <= 2 ? kernel_avx512_r2 : M <= 4 ? kernel_avx512_r4 : kernel_avx512;
-}
 
 /* Small M (<= MR): one A panel packed by the caller over all of K; a task is a run of
  * column panels, each streamed once from front to back. */
 static void skinny_task(void *vj, size_t task, int th)
 {
     packed_job *j = vj;
-    kernel_fn kern = kernel_for_rows(j->M, j->avx512);
-    kernel2_fn kern2 = !j->avx512 || j->M > 4 ? NULL
-                       : j->M == 1            ? kernel_avx512_2p_r1
-                       : j->M == 2            ? kernel_avx512_2p_r2
-                                              : kernel_avx512_2p_r4;
+    int ri = j->M <= 1 ? 0 : j->M <= 2 ? 1 : 2;
+    mmk_tile_fn kern1 = j->M > 4 ? j->k->tile : j->k->tile_r[ri];
+    mmk_tile2_fn kern2 = j->M > 4 ? NULL : j->k->tile2_r[ri];
     int q0 = (int)task * j->panels_per_task, nq = (j->N + NR - 1) / NR;
     int q1 = q0 + j->panels_per_task < nq ? q0 + j->panels_per_task : nq;
     for (int q = q0; q < q1;) {
@@ -525,7 +423,7 @@ static void skinny_task(void *vj, size_t task, int th)
             if (two)
                 kern2(kc, a, b, b + (size_t)j->K * NR, j->C + j0, j->ldc, j->M, nr2, first);
             else
-                kern(kc, a, b, j->C + j0, j->ldc, j->M, nr, first);
+                kern1(kc, a, b, j->C + j0, j->ldc, j->M, nr, first);
         }
         q += two ? 2 : 1;
     }
@@ -550,10 +448,7 @@ static void packed_block_task(void *vj, size_t task, int th)
                 for (int ip = 0; ip < mc; ip += MR) {
                     int mr = mc - ip < MR ? mc - ip : MR, nr = nc - jp < NR ? nc - jp : NR;
                     float *cp = j->C + (size_t)(i0 + i1 + ip) * j->ldc + j0 + jp;
-                    if (j->avx512)
-                        kernel_avx512(kc, ap + (size_t)ip * kc, b, cp, j->ldc, mr, nr, first);
-                    else
-                        kernel_generic(kc, ap + (size_t)ip * kc, b, cp, j->ldc, mr, nr, first);
+                    j->k->tile(kc, ap + (size_t)ip * kc, b, cp, j->ldc, mr, nr, first);
                 }
             }
         }
@@ -572,7 +467,7 @@ void mm_f32_packed(mm_ctx *c, int M, int N, int K, const float *A, int lda, cons
         return;
     }
     packed_job j = {c, M, N, K, lda, ldc, A, Wp, NULL, C, beta, (N + NC - 1) / NC, 0,
-                    have_avx512() && g_path != MM_PATH_GENERIC};
+                    g_path == MM_PATH_GENERIC ? &kern_ops_generic : kern()};
     if (M <= MR) {
         size_t need = (size_t)MR * K;
         if (need > c->skinny_cap) {

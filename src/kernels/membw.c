@@ -1,8 +1,7 @@
 /* membw.c: see membw.h. */
-#include "kernels/cpu.h"
+#include "kernels/kern_ops.h"
 #include "kernels/membw.h"
 
-#include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,41 +16,12 @@ typedef struct {
     float sink[256];
 } rd_job;
 
-__attribute__((target("avx512f"))) static float read_avx512(const float *p, size_t n)
-{
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) { /* four independent chains: loads, not adds, bound it */
-        a0 = _mm512_add_ps(a0, _mm512_load_ps(p + i));
-        a1 = _mm512_add_ps(a1, _mm512_load_ps(p + i + 16));
-        a2 = _mm512_add_ps(a2, _mm512_load_ps(p + i + 32));
-        a3 = _mm512_add_ps(a3, _mm512_load_ps(p + i + 48));
-    }
-    float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-    for (; i < n; i++)
-        s += p[i];
-    return s;
-}
-
-static float read_plain(const float *p, size_t n)
-{
-    float s[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            s[k] += p[i + k];
-    for (; i < n; i++)
-        s[0] += p[i];
-    return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
-}
-
 static void read_part(void *vj, size_t part, int th)
 {
     rd_job *j = vj;
     size_t per = (j->n / (size_t)j->parts) & ~(size_t)63; /* 256-byte aligned slices */
     size_t b = part * per, e = part + 1 == (size_t)j->parts ? j->n : b + per;
-    float s = cpu_has_avx512f() ? read_avx512(j->buf + b, e - b)
-                                                : read_plain(j->buf + b, e - b);
+    float s = kern()->read_sum(j->buf + b, e - b);
     j->sink[part % 256] += s; /* keeps the reads alive */
 }
 

@@ -6,7 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "kernels/cpu.h"
+#include "kernels/isa.h"
 #include "kernels/mask.h"
 #include "kernels/mm_internal.h"
 

@@ -6,9 +6,11 @@
  * exp is a degree-7 polynomial on r = x - n ln 2, |r| <= ln2 / 2, scaled by 2^n
  * (error below 3 ulp of float, plus |x| 2^-24 from rounding the argument to float:
  * about 2e-6 relative at x = -30, immaterial for a softmax); sums are kept in double, lane by lane, and reduced in
- * a fixed order, so results do not depend on anything but the row. Without AVX-512
- * the same functions run libm in double. The attention softmax and SwiGLU use the
- * same exp (libm's expf had been 4 % of a d 384 training step). */
+ * a fixed order, so results do not depend on anything but the row. Every kernel path
+ * (isa.h) computes the same polynomial and the same sixteen-lane sums, so the bits
+ * do not depend on the CPU either (the generic path: where it has FMA). The attention
+ * softmax and SwiGLU use the same exp (libm's expf had been 4 % of a d 384 training
+ * step). */
 #ifndef DK_KERNELS_VEXP_H
 #define DK_KERNELS_VEXP_H
 
@@ -26,7 +28,7 @@ float vmax(const float *z, int n);
 
 /* SwiGLU, out_i = silu(g_i) u_i = g_i / (1 + exp(-g_i)) u_i, and its backward:
  * with s = 1 / (1 + exp(-g)), du = dy g s and dg = dy u s (1 + g (1 - s)). The same
- * exp (libm's expf without AVX-512). */
+ * exp. */
 void vswiglu(float *out, const float *g, const float *u, size_t n);
 void vswiglu_backward(float *dg, float *du, const float *dy, const float *g, const float *u, size_t n);
 

@@ -19,7 +19,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "kernels/cpu.h"
+#include "kernels/isa.h"
 
 static _Thread_local lap_stats g_stats;
 static int g_force_generic;

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "kernels/cpu.h"
+#include "kernels/isa.h"
 
 static const double ln10 = 2.30258509299404568401799145468436421;
 

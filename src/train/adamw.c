@@ -1,10 +1,9 @@
 /* adamw.c: decoupled-weight-decay Adam over the flat parameter buffer (decay on matrices only). */
 #include "train/adamw.h"
 
-#include <immintrin.h>
 #include <math.h>
 
-#include "kernels/cpu.h"
+#include "kernels/kern_ops.h"
 
 adamw_cfg adamw_defaults(float lr)
 {
@@ -12,56 +11,13 @@ adamw_cfg adamw_defaults(float lr)
     return c;
 }
 
-typedef struct {
-    float *p, *m, *v;
-    const float *g;
-    float lr, b1, b2, eps, wd, c1, c2;
-} seg_ctx;
-
-/* One element, the reference order of operations (each one rounded: no contraction). */
-static inline void update_one(const seg_ctx *c, size_t i)
-{
-    float g = c->g[i];
-    float m = c->m[i] = c->b1 * c->m[i] + (1.0f - c->b1) * g;
-    float v = c->v[i] = c->b2 * c->v[i] + (1.0f - c->b2) * g * g;
-    float upd = (m / c->c1) / (sqrtf(v / c->c2) + c->eps);
-    c->p[i] -= c->lr * (upd + c->wd * c->p[i]);
-}
-
-/* The same operations sixteen lanes at a time: multiplies, adds, divisions and square
- * roots are each correctly rounded, so the bits equal update_one's. (The scalar loop
- * ran at a quarter of the memory bandwidth: 4-7 % of a training step.) */
-__attribute__((target("avx512f"))) static void seg_update_avx512(const seg_ctx *c, size_t b, size_t e)
-{
-    const __m512 b1 = _mm512_set1_ps(c->b1), nb1 = _mm512_set1_ps(1.0f - c->b1);
-    const __m512 b2 = _mm512_set1_ps(c->b2), nb2 = _mm512_set1_ps(1.0f - c->b2);
-    const __m512 c1 = _mm512_set1_ps(c->c1), c2 = _mm512_set1_ps(c->c2), eps = _mm512_set1_ps(c->eps);
-    const __m512 lr = _mm512_set1_ps(c->lr), wd = _mm512_set1_ps(c->wd);
-    size_t i = b;
-    for (; i + 16 <= e; i += 16) {
-        __m512 g = _mm512_loadu_ps(c->g + i), p = _mm512_loadu_ps(c->p + i);
-        __m512 m = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_loadu_ps(c->m + i)), _mm512_mul_ps(nb1, g));
-        __m512 v = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_loadu_ps(c->v + i)), _mm512_mul_ps(_mm512_mul_ps(nb2, g), g));
-        _mm512_storeu_ps(c->m + i, m);
-        _mm512_storeu_ps(c->v + i, v);
-        __m512 upd = _mm512_div_ps(_mm512_div_ps(m, c1), _mm512_add_ps(_mm512_sqrt_ps(_mm512_div_ps(v, c2)), eps));
-        p = _mm512_sub_ps(p, _mm512_mul_ps(lr, _mm512_add_ps(upd, _mm512_mul_ps(wd, p))));
-        _mm512_storeu_ps(c->p + i, p);
-    }
-    for (; i < e; i++)
-        update_one(c, i);
-}
-
-static void seg_update(void *vc, size_t b, size_t e)
-{
-    const seg_ctx *c = vc;
-    if (cpu_has_avx512f()) {
-        seg_update_avx512(c, b, e);
-        return;
-    }
-    for (size_t i = b; i < e; i++)
-        update_one(c, i);
-}
+/* The update of one element, in this order, each operation rounded (no contraction):
+ *   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g g;
+ *   p -= lr ((m / c1) / (sqrt(v / c2) + eps) + wd p)
+ * Every kernel path runs exactly these operations, vector lanes at a time (kern_ops.h),
+ * so the bits are the same on every CPU (the scalar loop had run at a quarter of the
+ * memory bandwidth: 4-7 % of a training step). */
+static void seg_update(void *vc, size_t b, size_t e) { kern()->adamw(vc, b, e); }
 
 void adamw_step(pool *p, const param_layout *l, float *params, const float *grads, float *m,
                 float *v, size_t begin, size_t end, const adamw_cfg *cfg, long t)
@@ -74,7 +30,7 @@ void adamw_step(pool *p, const param_layout *l, float *params, const float *grad
         size_t e = pi->offset + pi->numel < end ? pi->offset + pi->numel : end;
         if (b >= e)
             continue;
-        seg_ctx c = {params + b, m + (b - begin), v + (b - begin), grads + b, cfg->lr, cfg->beta1, cfg->beta2,
+        kern_adamw c = {params + b, m + (b - begin), v + (b - begin), grads + b, cfg->lr, cfg->beta1, cfg->beta2,
                      cfg->eps, pi->ndim == 2 ? cfg->weight_decay : 0.0f, c1, c2};
         pool_for_range(p, e - b, 1 << 15, seg_update, &c);
     }

@@ -1,0 +1,130 @@
+/* vec_generic.c: the portable path's vector math, element by element in the vector
+ * paths' order (sixteen double lanes for a sum), and its kern_ops table. */
+#include "kernels/generic/generic.h"
+
+#include <math.h>
+
+float generic_exp(float x)
+{
+    x = x > -87.3f ? x : -87.3f; /* a NaN becomes -87.3, as max_ps(x, c) gives c */
+    x = x < 88.7f ? x : 88.7f;
+    float n = nearbyintf(x * 1.44269504088896341f); /* ties to even, as roundscale */
+    float r = DK_FMA(-n, 0.693359375f, x);
+    r = DK_FMA(-n, -2.12194440e-4f, r);
+    float p = 1.0f / 5040;
+    p = DK_FMA(p, r, 1.0f / 720);
+    p = DK_FMA(p, r, 1.0f / 120);
+    p = DK_FMA(p, r, 1.0f / 24);
+    p = DK_FMA(p, r, 1.0f / 6);
+    p = DK_FMA(p, r, 0.5f);
+    p = DK_FMA(p, r, 1.0f);
+    p = DK_FMA(p, r, 1.0f);
+    return ldexpf(p, (int)n); /* one rounding, as scalef */
+}
+
+static double exp_sum_generic(float *out, const float *z, int n, float shift)
+{
+    double lane[16] = {0}, t = 0;
+    for (int i = 0; i < n; i++) {
+        float e = generic_exp(z[i] - shift);
+        if (out)
+            out[i] = e;
+        lane[i % 16] += e;
+    }
+    for (int k = 0; k < 8; k++)
+        t += lane[k] + lane[8 + k];
+    return t;
+}
+
+static void scale_generic(float *z, int n, double shift, float scale)
+{
+    for (int i = 0; i < n; i++)
+        z[i] = generic_exp((float)((double)z[i] - shift)) * scale;
+}
+
+static float max_generic(const float *z, int n)
+{
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++)
+        mx = z[i] > mx ? z[i] : mx;
+    return mx;
+}
+
+static void swiglu_generic(float *out, const float *g, const float *u, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = g[i] / (1.0f + generic_exp(0.0f - g[i])) * u[i];
+}
+
+static void swiglu_bwd_generic(float *dg, float *du, const float *dy, const float *g, const float *u,
+                               size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float s = 1.0f / (1.0f + generic_exp(0.0f - g[i]));
+        du[i] = dy[i] * g[i] * s;
+        dg[i] = dy[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+    }
+}
+
+/* The reference order of operations (each one rounded: no contraction). */
+static void adamw_generic(const kern_adamw *c, size_t b, size_t e)
+{
+    for (size_t i = b; i < e; i++) {
+        float g = c->g[i];
+        float m = c->m[i] = c->b1 * c->m[i] + (1.0f - c->b1) * g;
+        float v = c->v[i] = c->b2 * c->v[i] + (1.0f - c->b2) * g * g;
+        float upd = (m / c->c1) / (sqrtf(v / c->c2) + c->eps);
+        c->p[i] -= c->lr * (upd + c->wd * c->p[i]);
+    }
+}
+
+static float read_generic(const float *p, size_t n)
+{
+    float s[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            s[k] += p[i + k];
+    for (; i < n; i++)
+        s[0] += p[i];
+    return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+/* 12 independent 4-lane chains of a b + c (the compiler's vectors). */
+typedef float v4sf __attribute__((vector_size(16)));
+
+static double fma_loop_generic(long iters, int *flops)
+{
+    v4sf acc[12];
+    for (int i = 0; i < 12; i++)
+        acc[i] = (v4sf){1, 1, 1, 1} * ((float)i * 1e-3f);
+    v4sf a = {0.999999f, 0.999999f, 0.999999f, 0.999999f}, b = {1e-7f, 1e-7f, 1e-7f, 1e-7f};
+    for (long it = 0; it < iters; it++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++)
+            acc[i] = acc[i] * a + b;
+    }
+    float s = 0;
+    for (int i = 0; i < 12; i++)
+        s += acc[i][0] + acc[i][1] + acc[i][2] + acc[i][3];
+    *flops = 12 * 4 * 2;
+    return s;
+}
+
+const kern_ops kern_ops_generic = {
+    .isa = DK_ISA_GENERIC,
+    .tile = generic_tile,
+    .tile_r = {generic_tile, generic_tile, generic_tile},
+    .tile2_r = {NULL, NULL, NULL},
+    .direct = NULL,
+    .pack_a_t = NULL,
+    .pack_b_t = NULL,
+    .exp_sum = exp_sum_generic,
+    .exp_scale = scale_generic,
+    .max = max_generic,
+    .swiglu = swiglu_generic,
+    .swiglu_bwd = swiglu_bwd_generic,
+    .adamw = adamw_generic,
+    .read_sum = read_generic,
+    .fma_loop = fma_loop_generic,
+};

@@ -1,0 +1,66 @@
+/* kern_ops.h: one instruction-set path's kernels behind one table, the way ggml's CPU
+ * backend keeps one file per architecture behind one set of function pointers. The
+ * driver code of kernels/ (matmul.c, mm_pack.c, vexp.c, ...) calls kern()->...; the
+ * tables live in x86_avx512/, x86_avx2/ and generic/. Not an API outside kernels/ and
+ * the AdamW step.
+ *
+ * Every entry of every table computes the same bits as the AVX-512 one (see isa.h for
+ * the generic path without FMA). */
+#ifndef DK_KERNELS_KERN_OPS_H
+#define DK_KERNELS_KERN_OPS_H
+
+#include <stddef.h>
+
+#include "kernels/isa.h"
+
+/* Register tile of the fp32 matmul: C[mr x nr] (+)= A (kc x MR, packed panel: for each
+ * k, MR values) * B (kc x NR panel). first: overwrite instead of accumulate. Each
+ * element is one chain of fused multiply-adds over k from 0, then added to C. */
+typedef void (*mmk_tile_fn)(int kc, const float *a, const float *b, float *C, int ldc, int mr, int nr,
+                            int first);
+/* The same against two consecutive panels (the first full, the second nr2 wide at C + NR). */
+typedef void (*mmk_tile2_fn)(int kc, const float *a, const float *b, const float *b2, float *C, int ldc,
+                             int mr, int nr2, int first);
+/* MR full rows of A stored M x K read in place (row stride lda), B a packed panel. */
+typedef void (*mmk_direct_fn)(int kc, const float *a, int lda, const float *b, float *C, int ldc, int nr,
+                              int first);
+
+/* One AdamW segment (the scalar order of operations, each rounded; train/adamw.c). */
+typedef struct {
+    float *p, *m, *v;
+    const float *g;
+    float lr, b1, b2, eps, wd, c1, c2;
+} kern_adamw;
+
+typedef struct kern_ops {
+    dk_isa isa;
+    mmk_tile_fn tile;        /* up to MR rows of packed A */
+    mmk_tile_fn tile_r[3];   /* decoding: at most 1, 2, 4 rows of packed A */
+    mmk_tile2_fn tile2_r[3]; /* the same against two panels, or NULL */
+    mmk_direct_fn direct;    /* or NULL: A is packed */
+    /* packing transposes (data movement only), or NULL for the plain loops:
+     * MR rows of A stored M x K, k [0, kc) -> dst[k MR + r];
+     * NR rows of B stored N x K, k [0, kc) -> dst[k NR + c]. */
+    void (*pack_a_t)(float *dst, const float *src, int lda, int kc);
+    void (*pack_b_t)(float *dst, const float *src, int ldb, int kc);
+    /* vexp.h, lane for lane: sum_i exp(z_i - shift) in double (and the exps into out,
+     * if not NULL); z = exp(z - shift) scale; max; SwiGLU and its backward. */
+    double (*exp_sum)(float *out, const float *z, int n, float shift);
+    void (*exp_scale)(float *z, int n, double shift, float scale);
+    float (*max)(const float *z, int n);
+    void (*swiglu)(float *out, const float *g, const float *u, size_t n);
+    void (*swiglu_bwd)(float *dg, float *du, const float *dy, const float *g, const float *u, size_t n);
+    /* AdamW over elements [b, e) of the segment. */
+    void (*adamw)(const kern_adamw *c, size_t b, size_t e);
+    /* Bandwidth probe: a sum over n floats (p 64-byte aligned), loads-bound. */
+    float (*read_sum)(const float *p, size_t n);
+    /* FMA peak probe: iters rounds of 12 independent vector FMAs; *flops_per_iter set. */
+    double (*fma_loop)(long iters, int *flops_per_iter);
+} kern_ops;
+
+extern const kern_ops kern_ops_avx512, kern_ops_avx2, kern_ops_generic;
+
+/* The table of the path in use (isa_current()). */
+const kern_ops *kern(void);
+
+#endif

@@ -1,0 +1,28 @@
+/* avx2.h: the AVX2 + FMA3 path's kernels (x86_avx2/), gathered into kern_ops_avx2.
+ * Internal to kernels/. */
+#ifndef DK_KERNELS_AVX2_H
+#define DK_KERNELS_AVX2_H
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#include "kernels/kern_ops.h"
+
+void avx2_tile(int kc, const float *a, const float *b, float *C, int ldc, int mr, int nr, int first);
+void avx2_tile_r1(int kc, const float *a, const float *b, float *C, int ldc, int mr, int nr, int first);
+void avx2_tile_r2(int kc, const float *a, const float *b, float *C, int ldc, int mr, int nr, int first);
+void avx2_tile_r4(int kc, const float *a, const float *b, float *C, int ldc, int mr, int nr, int first);
+void avx2_tile2_r1(int kc, const float *a, const float *b, const float *b2, float *C, int ldc, int mr,
+                   int nr2, int first);
+void avx2_direct(int kc, const float *a, int lda, const float *b, float *C, int ldc, int nr, int first);
+void avx2_pack_a_t(float *dst, const float *src, int lda, int kc);
+void avx2_pack_b_t(float *dst, const float *src, int ldb, int kc);
+
+/* The lane mask of the first n of 8 lanes (n <= 0: none, n >= 8: all), for
+ * maskload/maskstore: the tails of every AVX2 loop. */
+__attribute__((target("avx2"), always_inline)) static inline __m256i mask8(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+#endif

@@ -1,0 +1,220 @@
+/* mm_avx2.c: the fp32 matmul's AVX2 + FMA3 register kernels and transposing packs.
+ *
+ * The panels are the AVX-512 path's (MR = 8 rows of A, NR = 32 columns of B, KC = 512
+ * k per block), and every element of C is the same chain of FMAs over k, cut at the
+ * same blocks: the bits equal the AVX-512 path's. Only the register tiling differs.
+ * AVX2 has 16 ymm registers, so the 8 x 32 tile (32 accumulators) runs as sub-tiles of
+ * 8 accumulators (4 rows x 16 columns: 2 loads of B and 4 broadcasts per 8 FMAs; 8
+ * chains cover the FMA latency of two pipes). The tile's accumulators live in a 1 KiB
+ * buffer between sub-tiles, and k is walked in blocks of KS so that A's and B's slices
+ * of a block (4 + 16 KiB) stay in L1 while the four sub-tiles reuse them. Saving an
+ * accumulator to memory and loading it back is exact, so this changes no bit. */
+#include "kernels/mm_internal.h"
+#include "kernels/x86_avx2/avx2.h"
+
+#include <string.h>
+
+#define KS 128
+
+/* acc[r][v] (+)= over k in [k0, k1): a(row g0 + r, k) * b(k, columns 8 (h0 + v) ..),
+ * for G rows and H vectors (G H <= 8); a(r, k) at a[r rs + k ks]. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+sub_tile(const int G, const int H, int g0, int h0, int k0, int k1, const float *a, const size_t rs,
+         const size_t ks, const float *b, __m256 acc[MR][4])
+{
+    __m256 c[4][4];
+    const float *ar[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < G; r++) {
+        ar[r] = a + (size_t)(g0 + r) * rs;
+#pragma GCC unroll 4
+        for (int v = 0; v < H; v++)
+            c[r][v] = acc[g0 + r][h0 + v];
+    }
+    for (int k = k0; k < k1; k++) {
+        __m256 bv[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < H; v++)
+            bv[v] = _mm256_load_ps(b + (size_t)k * NR + 8 * (h0 + v));
+#pragma GCC unroll 4
+        for (int r = 0; r < G; r++) {
+            __m256 av = _mm256_broadcast_ss(ar[r] + (size_t)k * ks);
+#pragma GCC unroll 4
+            for (int v = 0; v < H; v++)
+                c[r][v] = _mm256_fmadd_ps(av, bv[v], c[r][v]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < G; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < H; v++)
+            acc[g0 + r][h0 + v] = c[r][v];
+}
+
+/* Writes (first) or adds mr rows x nr columns of acc into C, as mmk_store_rows. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+store_rows(__m256 acc[MR][4], float *C, int ldc, int mr, int nr, int first)
+{
+    for (int r = 0; r < mr; r++) {
+        float *cr = C + (size_t)r * ldc;
+        for (int v = 0; v < 4 && 8 * v < nr; v++) {
+            __m256 x = acc[r][v];
+            if (nr - 8 * v >= 8) {
+                if (!first)
+                    x = _mm256_add_ps(x, _mm256_loadu_ps(cr + 8 * v));
+                _mm256_storeu_ps(cr + 8 * v, x);
+            } else {
+                __m256i m = mask8(nr - 8 * v);
+                if (!first)
+                    x = _mm256_add_ps(x, _mm256_maskload_ps(cr + 8 * v, m));
+                _mm256_maskstore_ps(cr + 8 * v, m, x);
+            }
+        }
+    }
+}
+
+__attribute__((always_inline)) static inline void prefetch_c(const float *C, int ldc, int mr)
+{
+    for (int r = 0; r < mr; r++) {
+        _mm_prefetch((const char *)(C + (size_t)r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + (size_t)r * ldc + 16), _MM_HINT_T0);
+    }
+}
+
+/* The full tile: 8 rows (a(r, k) at a[r rs + k ks]) x 32 columns. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+tile8(int kc, const float *a, size_t rs, size_t ks, const float *b, float *C, int ldc, int mr, int nr,
+      int first)
+{
+    __m256 acc[MR][4];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < 4; v++)
+            acc[r][v] = _mm256_setzero_ps();
+    prefetch_c(C, ldc, mr);
+    for (int k0 = 0; k0 < kc; k0 += KS) {
+        int k1 = kc - k0 < KS ? kc : k0 + KS;
+        sub_tile(4, 2, 0, 0, k0, k1, a, rs, ks, b, acc);
+        sub_tile(4, 2, 4, 0, k0, k1, a, rs, ks, b, acc);
+        sub_tile(4, 2, 0, 2, k0, k1, a, rs, ks, b, acc);
+        sub_tile(4, 2, 4, 2, k0, k1, a, rs, ks, b, acc);
+    }
+    store_rows(acc, C, ldc, mr, nr, first);
+}
+
+__attribute__((target("avx2,fma"))) void avx2_tile(int kc, const float *a, const float *b, float *C, int ldc,
+                                                   int mr, int nr, int first)
+{
+    tile8(kc, a, 1, MR, b, C, ldc, mr, nr, first);
+}
+
+__attribute__((target("avx2,fma"))) void avx2_direct(int kc, const float *a, int lda, const float *b, float *C,
+                                                     int ldc, int nr, int first)
+{
+    tile8(kc, a, (size_t)lda, 1, b, C, ldc, MR, nr, first);
+}
+
+/* Decoding: one row (4 accumulators), two rows (8), four rows (two pairs of rows per
+ * block of k, the panel's slice reread from L1). */
+__attribute__((target("avx2,fma"))) void avx2_tile_r1(int kc, const float *a, const float *b, float *C,
+                                                      int ldc, int mr, int nr, int first)
+{
+    __m256 acc[MR][4];
+    for (int v = 0; v < 4; v++)
+        acc[0][v] = _mm256_setzero_ps();
+    sub_tile(1, 4, 0, 0, 0, kc, a, 1, MR, b, acc);
+    store_rows(acc, C, ldc, mr, nr, first);
+}
+
+__attribute__((target("avx2,fma"))) void avx2_tile_r2(int kc, const float *a, const float *b, float *C,
+                                                      int ldc, int mr, int nr, int first)
+{
+    __m256 acc[MR][4];
+    for (int r = 0; r < 2; r++)
+        for (int v = 0; v < 4; v++)
+            acc[r][v] = _mm256_setzero_ps();
+    sub_tile(2, 4, 0, 0, 0, kc, a, 1, MR, b, acc);
+    store_rows(acc, C, ldc, mr, nr, first);
+}
+
+__attribute__((target("avx2,fma"))) void avx2_tile_r4(int kc, const float *a, const float *b, float *C,
+                                                      int ldc, int mr, int nr, int first)
+{
+    __m256 acc[MR][4];
+    for (int r = 0; r < 4; r++)
+        for (int v = 0; v < 4; v++)
+            acc[r][v] = _mm256_setzero_ps();
+    for (int k0 = 0; k0 < kc; k0 += KS) {
+        int k1 = kc - k0 < KS ? kc : k0 + KS;
+        sub_tile(2, 4, 0, 0, k0, k1, a, 1, MR, b, acc);
+        sub_tile(2, 4, 2, 0, k0, k1, a, 1, MR, b, acc);
+    }
+    store_rows(acc, C, ldc, mr, nr, first);
+}
+
+/* One row against two panels at once (8 accumulators): two streams of B in flight. */
+__attribute__((target("avx2,fma"))) void avx2_tile2_r1(int kc, const float *a, const float *b,
+                                                       const float *b2, float *C, int ldc, int mr,
+                                                       int nr2, int first)
+{
+    __m256 c[MR][4], d[MR][4];
+    for (int v = 0; v < 4; v++)
+        c[0][v] = d[0][v] = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        __m256 av = _mm256_broadcast_ss(a + (size_t)k * MR);
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) {
+            c[0][v] = _mm256_fmadd_ps(av, _mm256_load_ps(b + (size_t)k * NR + 8 * v), c[0][v]);
+            d[0][v] = _mm256_fmadd_ps(av, _mm256_load_ps(b2 + (size_t)k * NR + 8 * v), d[0][v]);
+        }
+    }
+    store_rows(c, C, ldc, mr, NR, first);
+    store_rows(d, C + NR, ldc, mr, nr2, first);
+}
+
+/* 8 rows (stride ld) x n k values (n <= 8) -> dst[k ldd + r]: the 8 x 8 transpose in
+ * unpack / shuffle / permute2f128 steps. */
+__attribute__((target("avx2"), always_inline)) static inline void transpose8x8(float *dst, size_t ldd,
+                                                                               const float *src,
+                                                                               size_t ld, int n)
+{
+    __m256 r[8], t[8], s[8];
+    if (n == 8) {
+        for (int i = 0; i < 8; i++)
+            r[i] = _mm256_loadu_ps(src + (size_t)i * ld);
+    } else {
+        __m256i m = mask8(n);
+        for (int i = 0; i < 8; i++)
+            r[i] = _mm256_maskload_ps(src + (size_t)i * ld, m);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) {
+        s[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+        s[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+        s[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+        s[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+    for (int k = 0; k < 4; k++) {
+        if (k < n)
+            _mm256_storeu_ps(dst + (size_t)k * ldd, _mm256_permute2f128_ps(s[k], s[4 + k], 0x20));
+        if (k + 4 < n)
+            _mm256_storeu_ps(dst + (size_t)(k + 4) * ldd, _mm256_permute2f128_ps(s[k], s[4 + k], 0x31));
+    }
+}
+
+__attribute__((target("avx2"))) void avx2_pack_a_t(float *dst, const float *src, int lda, int kc)
+{
+    for (int k = 0; k < kc; k += 8)
+        transpose8x8(dst + (size_t)k * MR, MR, src + k, (size_t)lda, kc - k < 8 ? kc - k : 8);
+}
+
+__attribute__((target("avx2"))) void avx2_pack_b_t(float *dst, const float *src, int ldb, int kc)
+{
+    for (int k = 0; k < kc; k += 8) {
+        int n = kc - k < 8 ? kc - k : 8;
+        for (int q = 0; q < NR / 8; q++)
+            transpose8x8(dst + (size_t)k * NR + 8 * q, NR, src + (size_t)8 * q * ldb + k, (size_t)ldb, n);
+    }
+}

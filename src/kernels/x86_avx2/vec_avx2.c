@@ -1,0 +1,193 @@
+/* vec_avx2.c: the AVX2 path's vector math and its kern_ops table. Each function is
+ * the AVX-512 one lane for lane: a 16-lane vector becomes two 8-lane halves, its
+ * double lane sums four 4-lane accumulators, reduced in the same tree, so the bits
+ * are the same. */
+#include "kernels/x86_avx2/avx2.h"
+
+#include <math.h>
+
+/* vexp.h's exp; scalef (p 2^n in one rounding) is two exact power-of-two multiplies,
+ * 2^(n - n/2) and 2^(n/2), each a normal number for n in [-126, 128] (the clamp gives
+ * that range), and only the second can round. */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 exp8(__m256 x)
+{
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f)); /* NaN -> -87.3, as on AVX-512 */
+    x = _mm256_min_ps(x, _mm256_set1_ps(88.7f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+__attribute__((target("avx2,fma"))) static double exp_sum_avx2(float *out, const float *z, int n, float shift)
+{
+    __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+    __m256 s = _mm256_set1_ps(shift);
+    for (int i = 0; i < n; i += 16) {
+        for (int h = 0; h < 2; h++) {
+            __m256i m = mask8(n - i - 8 * h);
+            __m256 e = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_maskload_ps(z + i + 8 * h, m), s)),
+                                     _mm256_castsi256_ps(m));
+            if (out)
+                _mm256_maskstore_ps(out + i + 8 * h, m, e);
+            acc[2 * h] = _mm256_add_pd(acc[2 * h], _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+            acc[2 * h + 1] = _mm256_add_pd(acc[2 * h + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+        }
+    }
+    double a[16], t = 0;
+    for (int q = 0; q < 4; q++)
+        _mm256_storeu_pd(a + 4 * q, acc[q]);
+    for (int k = 0; k < 8; k++) /* the AVX-512 tree: lane k + lane 8 + k */
+        t += a[k] + a[8 + k];
+    return t;
+}
+
+__attribute__((target("avx2,fma"))) static void scale_avx2(float *z, int n, double shift, float scale)
+{
+    __m256d sh = _mm256_set1_pd(shift);
+    __m256 sc = _mm256_set1_ps(scale);
+    for (int i = 0; i < n; i += 8) {
+        __m256i m = mask8(n - i);
+        __m256 x = _mm256_maskload_ps(z + i, m);
+        __m128 a = _mm256_cvtpd_ps(_mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(x)), sh));
+        __m128 b = _mm256_cvtpd_ps(_mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)), sh));
+        __m256 d = _mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1);
+        _mm256_maskstore_ps(z + i, m, _mm256_mul_ps(exp8(d), sc));
+    }
+}
+
+__attribute__((target("avx2,fma"))) static float max_avx2(const float *z, int n)
+{
+    __m256 mx = _mm256_set1_ps(-INFINITY);
+    for (int i = 0; i < n; i += 8) {
+        __m256i m = mask8(n - i);
+        __m256 v = _mm256_blendv_ps(mx, _mm256_maskload_ps(z + i, m), _mm256_castsi256_ps(m));
+        mx = _mm256_max_ps(v, mx); /* NaN in v: mx comes back (NaNs are skipped) */
+    }
+    float l[8], r = -INFINITY;
+    _mm256_storeu_ps(l, mx);
+    for (int k = 0; k < 8; k++)
+        r = l[k] > r ? l[k] : r;
+    return r;
+}
+
+__attribute__((target("avx2,fma"))) static void swiglu_avx2(float *out, const float *g, const float *u, size_t n)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (size_t i = 0; i < n; i += 8) {
+        __m256i m = mask8((int)(n - i < 8 ? n - i : 8));
+        __m256 gv = _mm256_maskload_ps(g + i, m);
+        __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), gv));
+        __m256 y = _mm256_mul_ps(_mm256_div_ps(gv, _mm256_add_ps(one, e)), _mm256_maskload_ps(u + i, m));
+        _mm256_maskstore_ps(out + i, m, y);
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void swiglu_bwd_avx2(float *dg, float *du, const float *dy,
+                                                                const float *g, const float *u, size_t n)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (size_t i = 0; i < n; i += 8) {
+        __m256i m = mask8((int)(n - i < 8 ? n - i : 8));
+        __m256 gv = _mm256_maskload_ps(g + i, m), d = _mm256_maskload_ps(dy + i, m);
+        __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), gv))));
+        _mm256_maskstore_ps(du + i, m, _mm256_mul_ps(_mm256_mul_ps(d, gv), s));
+        __m256 t = _mm256_add_ps(one, _mm256_mul_ps(gv, _mm256_sub_ps(one, s)));
+        __m256 dgv = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_maskload_ps(u + i, m)), s), t);
+        _mm256_maskstore_ps(dg + i, m, dgv);
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void adamw_avx2(const kern_adamw *c, size_t b, size_t e)
+{
+    const __m256 b1 = _mm256_set1_ps(c->b1), nb1 = _mm256_set1_ps(1.0f - c->b1);
+    const __m256 b2 = _mm256_set1_ps(c->b2), nb2 = _mm256_set1_ps(1.0f - c->b2);
+    const __m256 c1 = _mm256_set1_ps(c->c1), c2 = _mm256_set1_ps(c->c2), eps = _mm256_set1_ps(c->eps);
+    const __m256 lr = _mm256_set1_ps(c->lr), wd = _mm256_set1_ps(c->wd);
+    for (size_t i = b; i < e; i += 8) {
+        __m256i k = mask8((int)(e - i < 8 ? e - i : 8));
+        __m256 g = _mm256_maskload_ps(c->g + i, k), p = _mm256_maskload_ps(c->p + i, k);
+        __m256 m = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_maskload_ps(c->m + i, k)), _mm256_mul_ps(nb1, g));
+        __m256 v = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_maskload_ps(c->v + i, k)),
+                                 _mm256_mul_ps(_mm256_mul_ps(nb2, g), g));
+        _mm256_maskstore_ps(c->m + i, k, m);
+        _mm256_maskstore_ps(c->v + i, k, v);
+        __m256 upd = _mm256_div_ps(_mm256_div_ps(m, c1), _mm256_add_ps(_mm256_sqrt_ps(_mm256_div_ps(v, c2)), eps));
+        p = _mm256_sub_ps(p, _mm256_mul_ps(lr, _mm256_add_ps(upd, _mm256_mul_ps(wd, p))));
+        _mm256_maskstore_ps(c->p + i, k, p);
+    }
+}
+
+__attribute__((target("avx2,fma"))) static float read_avx2(const float *p, size_t n)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) { /* four independent chains: loads, not adds, bound it */
+        a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
+        a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
+        a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
+        a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
+    }
+    float l[8], s = 0;
+    _mm256_storeu_ps(l, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (int k = 0; k < 8; k++)
+        s += l[k];
+    for (; i < n; i++)
+        s += p[i];
+    return s;
+}
+
+#define ACC 12
+
+__attribute__((target("avx2,fma"))) static double fma_loop_avx2(long iters, int *flops)
+{
+    __m256 acc[ACC];
+#pragma GCC unroll 16
+    for (int i = 0; i < ACC; i++)
+        acc[i] = _mm256_set1_ps((float)i * 1e-3f);
+    __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+    for (long it = 0; it < iters; it++) {
+#pragma GCC unroll 16
+        for (int i = 0; i < ACC; i++)
+            acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    }
+    float out[8], s = 0;
+    for (int i = 0; i < ACC; i++) {
+        _mm256_storeu_ps(out, acc[i]);
+        for (int k = 0; k < 8; k++)
+            s += out[k];
+    }
+    *flops = ACC * 8 * 2;
+    return s;
+}
+
+const kern_ops kern_ops_avx2 = {
+    .isa = DK_ISA_AVX2,
+    .tile = avx2_tile,
+    .tile_r = {avx2_tile_r1, avx2_tile_r2, avx2_tile_r4},
+    .tile2_r = {avx2_tile2_r1, NULL, NULL},
+    .direct = avx2_direct,
+    .pack_a_t = avx2_pack_a_t,
+    .pack_b_t = avx2_pack_b_t,
+    .exp_sum = exp_sum_avx2,
+    .exp_scale = scale_avx2,
+    .max = max_avx2,
+    .swiglu = swiglu_avx2,
+    .swiglu_bwd = swiglu_bwd_avx2,
+    .adamw = adamw_avx2,
+    .read_sum = read_avx2,
+    .fma_loop = fma_loop_avx2,
+};

@@ -1,0 +1,24 @@
+/* avx512.h: the AVX-512 path's kernels (x86_avx512/), gathered into kern_ops_avx512.
+ * Internal to kernels/. */
+#ifndef DK_KERNELS_AVX512_H
+#define DK_KERNELS_AVX512_H
+
+#include <stddef.h>
+
+#include "kernels/kern_ops.h"
+
+void avx512_tile(int kc, const float *a, const float *b, float *C, int ldc, int mr, int nr, int first);
+void avx512_tile_r1(int kc, const float *a, const float *b, float *C, int ldc, int mr, int nr, int first);
+void avx512_tile_r2(int kc, const float *a, const float *b, float *C, int ldc, int mr, int nr, int first);
+void avx512_tile_r4(int kc, const float *a, const float *b, float *C, int ldc, int mr, int nr, int first);
+void avx512_tile2_r1(int kc, const float *a, const float *b, const float *b2, float *C, int ldc, int mr,
+                     int nr2, int first);
+void avx512_tile2_r2(int kc, const float *a, const float *b, const float *b2, float *C, int ldc, int mr,
+                     int nr2, int first);
+void avx512_tile2_r4(int kc, const float *a, const float *b, const float *b2, float *C, int ldc, int mr,
+                     int nr2, int first);
+void avx512_direct(int kc, const float *a, int lda, const float *b, float *C, int ldc, int nr, int first);
+void avx512_pack_a_t(float *dst, const float *src, int lda, int kc);
+void avx512_pack_b_t(float *dst, const float *src, int ldb, int kc);
+
+#endif

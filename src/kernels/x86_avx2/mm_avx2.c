@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#define KS 128
+#define KS 256
 
 /* acc[r][v] (+)= over k in [k0, k1): a(row g0 + r, k) * b(k, columns 8 (h0 + v) ..),
  * for G rows and H vectors (G H <= 8); a(r, k) at a[r rs + k ks]. */
@@ -22,9 +22,9 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void
 sub_tile(const int G, const int H, int g0, int h0, int k0, int k1, const float *a, const size_t rs,
          const size_t ks, const float *b, __m256 acc[MR][4])
 {
-    __m256 c[4][4];
-    const float *ar[4];
-#pragma GCC unroll 4
+    __m256 c[6][4];
+    const float *ar[6];
+#pragma GCC unroll 6
     for (int r = 0; r < G; r++) {
         ar[r] = a + (size_t)(g0 + r) * rs;
 #pragma GCC unroll 4
@@ -36,7 +36,7 @@ sub_tile(const int G, const int H, int g0, int h0, int k0, int k1, const float *
 #pragma GCC unroll 4
         for (int v = 0; v < H; v++)
             bv[v] = _mm256_load_ps(b + (size_t)k * NR + 8 * (h0 + v));
-#pragma GCC unroll 4
+#pragma GCC unroll 6
         for (int r = 0; r < G; r++) {
             __m256 av = _mm256_broadcast_ss(ar[r] + (size_t)k * ks);
 #pragma GCC unroll 4
@@ -44,7 +44,7 @@ sub_tile(const int G, const int H, int g0, int h0, int k0, int k1, const float *
                 c[r][v] = _mm256_fmadd_ps(av, bv[v], c[r][v]);
         }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 6
     for (int r = 0; r < G; r++)
 #pragma GCC unroll 4
         for (int v = 0; v < H; v++)
@@ -93,10 +93,9 @@ tile8(int kc, const float *a, size_t rs, size_t ks, const float *b, float *C, in
     prefetch_c(C, ldc, mr);
     for (int k0 = 0; k0 < kc; k0 += KS) {
         int k1 = kc - k0 < KS ? kc : k0 + KS;
-        sub_tile(4, 2, 0, 0, k0, k1, a, rs, ks, b, acc);
-        sub_tile(4, 2, 4, 0, k0, k1, a, rs, ks, b, acc);
-        sub_tile(4, 2, 0, 2, k0, k1, a, rs, ks, b, acc);
-        sub_tile(4, 2, 4, 2, k0, k1, a, rs, ks, b, acc);
+        sub_tile(6, 2, 0, 0, k0, k1, a, rs, ks, b, acc);
+        sub_tile(6, 2, 0, 2, k0, k1, a, rs, ks, b, acc);
+        sub_tile(2, 4, 6, 0, k0, k1, a, rs, ks, b, acc);
     }
     store_rows(acc, C, ldc, mr, nr, first);
 }

@@ -26,7 +26,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test test-asan fuzz fuzz-run clean
+.PHONY: all test test-path test-asan fuzz fuzz-run clean
 all: $(BUILD)/dokja
 
 $(BUILD)/libdokja.a: $(LIB_OBJ)
@@ -46,6 +46,12 @@ $(BUILD)/%.o: %.c
 # The tests find the CLI binary through DOKJA_BIN for the command-line tests.
 test: $(BUILD)/dokja_tests $(BUILD)/dokja
 	DOKJA_BIN=$(BUILD)/dokja $(BUILD)/dokja_tests $(TESTS)
+
+# The kernel and whole-model tests again on a lower kernel path (ISA=avx2|generic):
+# scripts/test.sh runs them on every path the CPU has below its best.
+PATH_TESTS ?= isa_ matmul vexp adamw ops_ model_ torch_parity infer_ bf16 grad_clip generate lineage_stats_cosine
+test-path: $(BUILD)/dokja_tests $(BUILD)/dokja
+	DOKJA_ISA=$(ISA) DOKJA_BIN=$(BUILD)/dokja $(BUILD)/dokja_tests $(PATH_TESTS)
 
 test-asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \

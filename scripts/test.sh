@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/test.sh: builds dokja and runs the whole test suite twice: optimised, then
-# under AddressSanitizer + UndefinedBehaviorSanitizer. Installs missing Debian
-# build dependencies first. The last line is the combined "N passed, N failed".
+# under AddressSanitizer + UndefinedBehaviorSanitizer; then the kernel and whole-model
+# tests once more on every lower kernel path this CPU runs (avx2, generic: see
+# src/kernels/isa.h). Installs missing Debian build dependencies first. The last line
+# is the combined "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh $(cat scripts/build-deps.txt) || exit 1
@@ -25,5 +27,12 @@ run() { # run LABEL make-target
 }
 run "tests (-O2)" test
 run "tests (ASan + UBSan)" test-asan
+best=$(build/dokja version | sed -n 's/^kernel path: \([a-z0-9]*\).*/\1/p')
+for isa in avx2 generic; do
+  [ "$isa" = "$best" ] && continue
+  [ "$best" = generic ] && continue
+  [ "$best" = avx2 ] && [ "$isa" = avx2 ] && continue
+  run "kernel and model tests on the $isa path" test-path ISA=$isa
+done
 echo "$total_pass passed, $total_fail failed"
 exit $status

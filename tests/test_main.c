@@ -1,5 +1,6 @@
 /* test_main.c: runs every registered test (or those whose name contains one of the
  * arguments) and ends with "N passed, N failed". */
+#include "kernels/isa.h"
 #include "test.h"
 
 #include <stdarg.h>
@@ -136,6 +137,14 @@ int main(int argc, char **argv)
     }
     atexit(remove_tmpdir);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* DOKJA_ISA runs the suite on a lower kernel path (scripts/test.sh does, for every
+     * path the CPU has); the CLI tests' dokja reads the same variable. */
+    char ierr[160];
+    if (isa_select(getenv("DOKJA_ISA"), ierr, sizeof ierr) != 0) {
+        fprintf(stderr, "DOKJA_ISA: %s\n", ierr);
+        return 2;
+    }
+    printf("kernel path: %s\n", isa_name(isa_current()));
     int passed = 0, failed = 0;
     for (int i = 0; i < n_tests; i++) {
         int selected = argc < 2;

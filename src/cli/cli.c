@@ -1,5 +1,6 @@
 /* cli.c: shared command-line helpers. */
 #include "cli/cli.h"
+#include "kernels/isa.h"
 
 #include "util/utf8.h"
 
@@ -120,4 +121,14 @@ int cli_dispatch(const char *prefix, const cli_sub *subs, int argc, char **argv)
         }
     }
     return cli_usage(prefix, "unknown command '%s'", argv[1]);
+}
+
+int cli_select_isa(const char *name)
+{
+    char err[200];
+    if (isa_select(name, err, sizeof err) != 0) {
+        fprintf(stderr, "dokja: --isa: %s\n", err);
+        return -1;
+    }
+    return 0;
 }

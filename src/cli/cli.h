@@ -45,6 +45,10 @@ typedef struct {
     int (*fn)(int argc, char **argv);
     const char *summary;
 } cli_sub;
+/* --isa NAME on a command: selects the kernel path (kernels/isa.h); on failure prints
+ * a one-line error and returns -1 (exit 1: the CPU lacks it, or the name is unknown). */
+int cli_select_isa(const char *name);
+
 int cli_dispatch(const char *prefix, const cli_sub *subs, int argc, char **argv);
 
 #endif

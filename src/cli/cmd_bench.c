@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "cli/cli.h"
+#include "kernels/isa.h"
 #include "kernels/matmul.h"
 #include "kernels/peak.h"
 #include "model/model.h"
@@ -17,7 +18,8 @@
 #include "util/progress.h"
 
 static const char STEP_HELP[] =
-    "usage: dokja bench step --model CONFIG --batch B --seq T --steps N [--threads N] [--bf16] [--json]\n"
+    "usage: dokja bench step --model CONFIG --batch B --seq T --steps N [--threads N] [--bf16]\n"
+    "                        [--isa avx512|avx2|generic] [--json]\n"
     "\n"
     "Runs N training steps (forward, backward, AdamW) of CONFIG on random tokens after\n"
     "one warm-up step and prints tokens/s, GFLOP/s and MFU. FLOPs per token are\n"
@@ -26,7 +28,10 @@ static const char STEP_HELP[] =
     "measures on the same threads. Peak RSS is printed beside the documented formula\n"
     "(parameters, gradients, AdamW moments, activations). --json: last line one object.\n"
     "--bf16: matmuls with bf16 operands and fp32 accumulation (MFU still against the\n"
-    "fp32 peak; vdpbf16ps doubles it).\n";
+    "fp32 peak; vdpbf16ps doubles it; without AVX512_BF16 the operands are rounded to\n"
+    "bf16 and multiplied by the fp32 kernels, at fp32 speed).\n"
+    "--isa: the kernel path (default: the best this CPU has, or DOKJA_ISA); the MFU of\n"
+    "the generic path is against the best vector path's peak.\n";
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -40,12 +45,12 @@ static int bench_step(int argc, char **argv)
         fputs(STEP_HELP, stdout);
         return 0;
     }
-    enum { O_MODEL = 256, O_BATCH, O_SEQ, O_STEPS, O_THREADS, O_JSON, O_BF16 };
+    enum { O_MODEL = 256, O_BATCH, O_SEQ, O_STEPS, O_THREADS, O_JSON, O_BF16, O_ISA };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"batch", required_argument, 0, O_BATCH},
         {"seq", required_argument, 0, O_SEQ}, {"steps", required_argument, 0, O_STEPS},
         {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
-        {"bf16", no_argument, 0, O_BF16}, {0, 0, 0, 0}};
+        {"bf16", no_argument, 0, O_BF16}, {"isa", required_argument, 0, O_ISA}, {0, 0, 0, 0}};
     const char *name = argv[0], *cfg_path = NULL;
     int B = 8, S = 256, steps = 5, threads = 0, json = 0, bf16 = 0, c;
     optind = 1;
@@ -60,6 +65,10 @@ static int bench_step(int argc, char **argv)
         case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &threads); break;
         case O_JSON: json = 1; break;
         case O_BF16: bf16 = 1; break;
+        case O_ISA:
+            if (cli_select_isa(optarg) != 0)
+                return DK_EXIT_FAIL;
+            break;
         default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (bad)
@@ -80,7 +89,7 @@ static int bench_step(int argc, char **argv)
         return cli_fail(&err);
     }
     if (bf16 && model_set_bf16(m, 1) != 0) {
-        dk_errf(&err, "--bf16: this CPU has no AVX512_BF16 instructions");
+        dk_errf(&err, "--bf16: out of memory for the bf16 operand buffers");
         model_free(m);
         pool_free(p);
         return cli_fail(&err);
@@ -126,7 +135,9 @@ static int bench_step(int argc, char **argv)
     printf("config        %s: %zu parameters (%llu in matmuls), batch %d x %d, %d threads, %s matmuls\n",
            cfg_path, n, (unsigned long long)model_config_n_matmul_params(&cfg), B, S, pool_threads(p),
            bf16 ? "bf16" : "fp32");
-    printf("matmul        %s\n", bf16 ? "bf16 (AVX512_BF16 or AMX)" : mm_path_name());
+    printf("kernel path   %s\n", isa_name(isa_current()));
+    printf("matmul        %s\n", bf16 ? (mm_bf16_supported() ? "bf16 (AVX512_BF16 or AMX)" : "bf16 emulated (rounded operands, fp32 FMA)")
+                                       : mm_path_name());
     printf("step          %.3f s (median of %d)\n", dt, steps);
     printf("throughput    %.0f tokens/s\n", tps);
     printf("compute       %.1f GFLOP/s = (6 x %llu + 12 x %d x %d x %d) x %.0f tokens/s\n", gflops,
@@ -138,8 +149,9 @@ static int bench_step(int argc, char **argv)
     if (json)
         printf("{\"tokens_per_s\": %.2f, \"gflops\": %.2f, \"mfu\": %.4f, \"peak_gflops\": %.1f, "
                "\"step_s\": %.5f, \"params\": %zu, \"threads\": %d, \"peak_rss_bytes\": %.0f, "
-               "\"formula_bytes\": %.0f, \"bf16\": %s}\n",
-               tps, gflops, gflops / peak, peak, dt, n, pool_threads(p), rss, formula, bf16 ? "true" : "false");
+               "\"formula_bytes\": %.0f, \"bf16\": %s, \"isa\": \"%s\", \"peak_isa\": \"%s\"}\n",
+               tps, gflops, gflops / peak, peak, dt, n, pool_threads(p), rss, formula, bf16 ? "true" : "false",
+               isa_name(isa_current()), isa);
     free(times);
     free(in);
     free(tg);

@@ -7,13 +7,15 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "kernels/isa.h"
 #include "infer/infer.h"
 #include "kernels/membw.h"
 #include "kernels/peak.h"
 #include "util/progress.h"
 
 static const char HELP[] =
-    "usage: dokja bench generate --model CONFIG [--prompt-len P] [--gen N] [--threads N] [--json]\n"
+    "usage: dokja bench generate --model CONFIG [--prompt-len P] [--gen N] [--threads N]\n"
+    "                            [--isa avx512|avx2|generic] [--json]\n"
     "\n"
     "Random weights of CONFIG (seed 1); a random prompt of P tokens (128) processed in\n"
     "one batched pass (best of 3), then N tokens (64) decoded one at a time (greedy).\n"
@@ -29,11 +31,11 @@ int cmd_bench_generate(int argc, char **argv)
         fputs(HELP, stdout);
         return 0;
     }
-    enum { O_MODEL = 256, O_PROMPT, O_GEN, O_THREADS, O_JSON };
+    enum { O_MODEL = 256, O_PROMPT, O_GEN, O_THREADS, O_JSON, O_ISA };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"prompt-len", required_argument, 0, O_PROMPT},
         {"gen", required_argument, 0, O_GEN}, {"threads", required_argument, 0, O_THREADS},
-        {"json", no_argument, 0, O_JSON}, {0, 0, 0, 0}};
+        {"json", no_argument, 0, O_JSON}, {"isa", required_argument, 0, O_ISA}, {0, 0, 0, 0}};
     const char *name = argv[0], *cfg_path = NULL;
     int P = 128, N = 64, threads = 0, json = 0, c;
     optind = 1;
@@ -46,6 +48,10 @@ int cmd_bench_generate(int argc, char **argv)
         case O_GEN: bad = cli_parse_int(optarg, 1, 1 << 20, &N); break;
         case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &threads); break;
         case O_JSON: json = 1; break;
+        case O_ISA:
+            if (cli_select_isa(optarg) != 0)
+                return DK_EXIT_FAIL;
+            break;
         default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (bad)
@@ -111,6 +117,7 @@ int cmd_bench_generate(int argc, char **argv)
     double dec_gbs = bytes_tok * dec_tps / 1e9;
     printf("config        %s: %zu parameters, %d threads, prompt %d, decode %d\n", cfg_path,
            model_numel(m), pool_threads(p), P, N);
+    printf("kernel path   %s\n", isa_name(isa_current()));
     printf("prompt        %.0f tokens/s, %.1f GFLOP/s = %.1f %% of the measured %s FMA peak %.0f\n",
            pf_tps, pf_gflops, 100 * pf_gflops / peak, isa, peak);
     printf("decode        %.1f tokens/s, %.1f MB read per token, %.1f GB/s\n", dec_tps,
@@ -123,9 +130,9 @@ int cmd_bench_generate(int argc, char **argv)
                "\"prefill_gflops\": %.2f, \"peak_gflops\": %.1f, \"prefill_peak_fraction\": %.4f, "
                "\"decode_bytes_per_token\": %.0f, \"decode_gb_per_s\": %.2f, "
                "\"read_gb_per_s_huge\": %.2f, \"read_gb_per_s_small\": %.2f, "
-               "\"decode_bandwidth_fraction\": %.4f, \"threads\": %d, \"params\": %zu}\n",
+               "\"decode_bandwidth_fraction\": %.4f, \"threads\": %d, \"params\": %zu, \"isa\": \"%s\"}\n",
                pf_tps, dec_tps, pf_gflops, peak, pf_gflops / peak, bytes_tok, dec_gbs, bw_huge,
-               bw_small, dec_gbs / bw_huge, pool_threads(p), model_numel(m));
+               bw_small, dec_gbs / bw_huge, pool_threads(p), model_numel(m), isa_name(isa_current()));
     free(tok);
     free(logits);
     infer_free(st);

@@ -2,17 +2,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "cli/cli.h"
+#include "kernels/isa.h"
 #include "util/version.h"
 
 
 static int cmd_version(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: dokja version\nPrints dokja's version.\n");
+        printf("usage: dokja version\nPrints dokja's version and the kernel path in use (DOKJA_ISA).\n");
         return 0;
     }
-    printf("dokja %s\n", DOKJA_VERSION);
+    printf("dokja %s\nkernel path: %s (CPU: %s)\n", DOKJA_VERSION, isa_name(isa_current()), isa_cpu_features());
     return 0;
 }
 
@@ -32,6 +35,15 @@ static const cli_sub COMMANDS[] = {
 
 int main(int argc, char **argv)
 {
+    /* The kernel path, chosen once for the whole run: the best this CPU has, or the
+     * lower one DOKJA_ISA names (avx512, avx2, generic); a path the CPU lacks is an
+     * error here, never an illegal instruction later. Bench commands may override it
+     * with --isa. */
+    char err[200];
+    if (isa_select(getenv("DOKJA_ISA"), err, sizeof err) != 0) {
+        fprintf(stderr, "dokja: DOKJA_ISA: %s\n", err);
+        return 1;
+    }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0)
         return cmd_version(1, argv);
     return cli_dispatch("dokja", COMMANDS, argc, argv);

@@ -120,3 +120,13 @@ const kern_ops *kern(void)
     default: return &kern_ops_generic;
     }
 }
+
+const char *isa_arith(dk_isa isa)
+{
+#ifdef __FP_FAST_FMAF
+    (void)isa;
+    return "fma";
+#else
+    return isa == DK_ISA_GENERIC ? "mul-add" : "fma";
+#endif
+}

@@ -32,6 +32,11 @@ int isa_parse(const char *name, dk_isa *out);
 /* Selects the path named by `name` (NULL or "" or "auto": the best). On failure fills
  * err (a one-line message naming the path and what the CPU has) and returns -1. */
 int isa_select(const char *name, char *err, int errlen);
+/* The arithmetic class of a path, what decides the bits of a result: "fma" (every
+ * multiply-add fused: AVX-512, AVX2, and generic where the compiler fuses) or
+ * "mul-add" (generic on baseline x86-64). Runs of one class give the same bits. */
+const char *isa_arith(dk_isa isa);
+
 /* The CPU's features that matter here, for messages: e.g. "avx512f avx512bw avx2 fma". */
 const char *isa_cpu_features(void);
 

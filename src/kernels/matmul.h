@@ -48,7 +48,10 @@ void mm_f32_packed(mm_ctx *c, int M, int N, int K, const float *A, int lda, cons
  * multiply-adds per instruction of fp32 FMA. Each product then carries a relative
  * error of about 2^-8 per operand (tests/test_kernels.c states the bound it checks);
  * results stay bit-identical across thread counts. Pre-packed (inference) products
- * stay fp32. mm_ctx_set_bf16 returns -1 when the CPU lacks AVX512_BF16. */
+ * stay fp32. Without AVX512_BF16 (or on a lower kernel path) the operands are rounded
+ * to bf16 as they are packed and the fp32 kernels multiply them: the same semantics at
+ * fp32 speed, bit-identical to the fp32 chain on rounded operands. mm_ctx_set_bf16
+ * returns -1 only when its buffers cannot be allocated. */
 int mm_bf16_supported(void);
 int mm_ctx_set_bf16(mm_ctx *c, int on);
 
@@ -56,7 +59,8 @@ int mm_ctx_set_bf16(mm_ctx *c, int on);
 void mm_f32_ref(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
                 const float *B, int ldb, float beta, float *C, int ldc);
 
-/* Force a path (tests, benchmarks); the name of the path in use. MM_PATH_BLAS is
+/* Force a path (tests, benchmarks); the name of the path in use (the kernel path of
+ * kernels/isa.h, or ref, blas). MM_PATH_BLAS is
  * cblas_sgemm, for comparison only (its results depend on the thread count): it
  * exists in builds made with `make BLAS=openblas`. The environment variable
  * DOKJA_MATMUL=blas|generic|ref sets the path when the first context is made. */

@@ -29,8 +29,10 @@ float *model_grads(model *m);    /* numel floats, same layout */
 size_t model_numel(const model *m);
 pool *model_pool(model *m);
 /* Mixed precision for the training passes: every matmul takes bf16 operands with fp32
- * accumulation (parameters, gradients, activations and optimizer state stay fp32).
- * Returns -1 if this CPU lacks AVX512_BF16. */
+ * accumulation (parameters, gradients, activations and optimizer state stay fp32):
+ * AMX or vdpbf16ps where the CPU has them, else the fp32 kernels on operands rounded to
+ * bf16 (the same semantics; bits differ between these three). Returns -1 when the
+ * operand buffers cannot be allocated. */
 int model_set_bf16(model *m, int on);
 
 /* Allocates activations for B sequences of S tokens (S <= max_position_embeddings). */

@@ -13,6 +13,7 @@
 
 #include "data/dataset.h"
 #include "dist/dist.h"
+#include "kernels/isa.h"
 #include "kernels/peak.h"
 #include "model/model_io.h"
 #include "train/adamw.h"
@@ -162,7 +163,7 @@ static void remove_stale_temps(const char *run)
 /* The init source recorded by the run being resumed (run.json), so the final model's
  * metadata says where it came from even when --init-from is not repeated. */
 static void read_init_source(const char *run, char *sha, size_t cap, int *from_model,
-                             uint64_t *data_seed)
+                             uint64_t *data_seed, char *arith, size_t arith_cap)
 {
     char path[4400];
     mkpath(path, sizeof path, run, "run.json");
@@ -174,6 +175,8 @@ static void read_init_source(const char *run, char *sha, size_t cap, int *from_m
     }
     json_t *ds = json_object_get(j, "data_seed"); /* absent in runs before --data-seed */
     *data_seed = json_is_integer(ds) ? (uint64_t)json_integer_value(ds) : 0;
+    const char *ar = json_string_value(json_object_get(j, "kernel_arith")); /* absent before it */
+    snprintf(arith, arith_cap, "%s", ar ? ar : "");
     json_decref(j);
 }
 
@@ -325,6 +328,9 @@ static int write_run_json(trainer *t, const char *init_sha, dk_err *err)
     json_object_set_new(j, "config", json_string(o->config_path));
     json_object_set_new(j, "init", json_string(o->init_from ? "from-model" : "random"));
     json_object_set_new(j, "matmul_precision", json_string(o->bf16 ? "bf16 operands, fp32 accumulation" : "fp32"));
+    /* the kernel path and its arithmetic class: runs of one class give the same bits */
+    json_object_set_new(j, "kernel_path", json_string(isa_name(isa_current())));
+    json_object_set_new(j, "kernel_arith", json_string(isa_arith(isa_current())));
     if (o->init_from) {
         json_object_set_new(j, "init_from", json_string(o->init_from));
         json_object_set_new(j, "init_from_sha256", json_string(init_sha));
@@ -403,7 +409,7 @@ int train_run(const train_opts *in_opts, dk_err *err)
     else if (rc == 0 && model_new(&t.m, &cfg, t.pl, err) != 0)
         rc = -1;
     if (rc == 0 && o.bf16 && model_set_bf16(t.m, 1) != 0)
-        rc = dk_errf(err, "--bf16: this CPU has no AVX512_BF16 instructions");
+        rc = dk_errf(err, "--bf16: out of memory for the bf16 operand buffers");
     size_t numel = rc == 0 ? model_numel(t.m) : 0;
     dist_shard(numel, rank, ranks, &t.shard_b, &t.shard_e);
     size_t shard_len = t.shard_e - t.shard_b;
@@ -434,10 +440,15 @@ int train_run(const train_opts *in_opts, dk_err *err)
         if (root)
             remove_stale_temps(t.run);
         uint64_t run_data_seed, want = o.data_seed ? o.data_seed : o.seed;
-        read_init_source(t.run, init_sha, sizeof init_sha, &from_model, &run_data_seed);
+        char arith[16];
+        read_init_source(t.run, init_sha, sizeof init_sha, &from_model, &run_data_seed, arith, sizeof arith);
         if (run_data_seed && run_data_seed != want)
             rc = dk_errf(err, "%s: trained with data seed %llu, not %llu (give the same --data-seed)", t.run,
                          (unsigned long long)run_data_seed, (unsigned long long)want);
+        else if (arith[0] && strcmp(arith, isa_arith(isa_current())) != 0)
+            rc = dk_errf(err, "%s: trained with %s kernels, this path (%s) computes %s: resume on an "
+                         "avx512 or avx2 path (DOKJA_ISA)", t.run, arith, isa_name(isa_current()),
+                         isa_arith(isa_current()));
         float *fm = rc == 0 ? malloc(numel * sizeof *fm) : NULL, *fv = rc == 0 ? malloc(numel * sizeof *fv) : NULL;
         if (rc == 0)
             rc = fm && fv ? -1 : dk_errf(err, "out of memory loading a checkpoint");
@@ -573,9 +584,10 @@ int train_run(const train_opts *in_opts, dk_err *err)
     if (rc == 0 && root) {
         char tpath[4400];
         mkpath(tpath, sizeof tpath, o.data_dir, "dokja_tokenizer.json");
-        const char *keys[3] = {"dokja_data_manifest_sha256", "dokja_init", "dokja_init_from_sha256"};
-        const char *vals[3] = {t.data.manifest_sha256, from_model ? "from-model" : "random", init_sha};
-        rc = model_save_dir(t.m, t.run, tpath, keys, vals, from_model ? 3 : 2, err);
+        const char *keys[4] = {"dokja_data_manifest_sha256", "dokja_init", "dokja_kernel_path", "dokja_init_from_sha256"};
+        const char *vals[4] = {t.data.manifest_sha256, from_model ? "from-model" : "random",
+                               isa_name(isa_current()), init_sha};
+        rc = model_save_dir(t.m, t.run, tpath, keys, vals, from_model ? 4 : 3, err);
     }
     rc = sync_rc(&t, rc, err);
     free(val);

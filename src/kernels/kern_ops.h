@@ -52,6 +52,9 @@ typedef struct kern_ops {
     void (*swiglu_bwd)(float *dg, float *du, const float *dy, const float *g, const float *u, size_t n);
     /* AdamW over elements [b, e) of the segment. */
     void (*adamw)(const kern_adamw *c, size_t b, size_t e);
+    /* Rounds n floats to bf16 precision in place (nearest even; NaNs stay NaN): the
+     * emulated bf16 products' operands. */
+    void (*round_bf16)(float *x, size_t n);
     /* Bandwidth probe: a sum over n floats (p 64-byte aligned), loads-bound. */
     float (*read_sum)(const float *p, size_t n);
     /* FMA peak probe: iters rounds of 12 independent vector FMAs; *flops_per_iter set. */

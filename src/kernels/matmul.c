@@ -201,7 +201,7 @@ static void f32_step(const job *j, int th, int i0, int j0, int mt, int nc, int k
         if (full < mc) { /* the rest, zero-padded to a panel */
             mmk_pack_a(ap + (size_t)full * kc, j->ta, j->A, j->lda, i0 + i1 + full, mc - full, k0, kc);
             if (j->bf16 == 3)
-                mmk_round_bf16(ap + (size_t)full * kc, (size_t)(mc - full + MR - 1) / MR * MR * (size_t)kc);
+                j->k->round_bf16(ap + (size_t)full * kc, (size_t)(mc - full + MR - 1) / MR * MR * (size_t)kc);
         }
         for (int jp = 0; jp < nc; jp += NR)
             for (int ip = 0; ip < mc; ip += MR) {
@@ -274,7 +274,7 @@ static void block_task(void *vj, size_t task, int th)
         } else {
             mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc);
             if (j->bf16 == 3)
-                mmk_round_bf16(bp, (size_t)(nc + NR - 1) / NR * NR * (size_t)kc);
+                j->k->round_bf16(bp, (size_t)(nc + NR - 1) / NR * NR * (size_t)kc);
             f32_step(j, th, i0, j0, mt, nc, k0, kc, bp, first);
         }
     }

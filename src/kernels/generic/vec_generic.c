@@ -1,6 +1,7 @@
 /* vec_generic.c: the portable path's vector math, element by element in the vector
  * paths' order (sixteen double lanes for a sum), and its kern_ops table. */
 #include "kernels/generic/generic.h"
+#include "kernels/mm_internal.h"
 
 #include <math.h>
 
@@ -125,6 +126,7 @@ const kern_ops kern_ops_generic = {
     .swiglu = swiglu_generic,
     .swiglu_bwd = swiglu_bwd_generic,
     .adamw = adamw_generic,
+    .round_bf16 = mmk_round_bf16,
     .read_sum = read_generic,
     .fma_loop = fma_loop_generic,
 };

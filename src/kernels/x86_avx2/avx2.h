@@ -17,6 +17,7 @@ void avx2_tile2_r1(int kc, const float *a, const float *b, const float *b2, floa
 void avx2_direct(int kc, const float *a, int lda, const float *b, float *C, int ldc, int nr, int first);
 void avx2_pack_a_t(float *dst, const float *src, int lda, int kc);
 void avx2_pack_b_t(float *dst, const float *src, int ldb, int kc);
+void avx2_round_bf16(float *x, size_t n);
 
 /* The lane mask of the first n of 8 lanes (n <= 0: none, n >= 8: all), for
  * maskload/maskstore: the tails of every AVX2 loop. */

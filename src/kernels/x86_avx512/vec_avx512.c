@@ -1,6 +1,7 @@
 /* vec_avx512.c: the AVX-512 path's vector math (exp and what uses it, AdamW, the
  * bandwidth and peak probes) and its kern_ops table. */
 #include "kernels/mask.h"
+#include "kernels/x86_avx2/avx2.h"
 #include "kernels/x86_avx512/avx512.h"
 
 #include <immintrin.h>
@@ -181,6 +182,7 @@ const kern_ops kern_ops_avx512 = {
     .swiglu = swiglu_avx512,
     .swiglu_bwd = swiglu_bwd_avx512,
     .adamw = adamw_avx512,
+    .round_bf16 = avx2_round_bf16, /* the AVX-512 path requires AVX2 too */
     .read_sum = read_avx512,
     .fma_loop = fma_loop_avx512,
 };

@@ -8,26 +8,32 @@
 
 static int g_sel = -1; /* -1: not chosen yet (isa_best) */
 
-static int cpu_avx512(void)
+/* The features that decide a path, read once (__builtin_cpu_supports also checks that
+ * the operating system saves the vector state). */
+static const char *const k_feat[] = {"avx512f", "avx512dq", "avx512bw", "avx2", "fma"};
+enum { F_AVX512F, F_AVX512DQ, F_AVX512BW, F_AVX2, F_FMA, F_N };
+
+static const int *cpu_features(void)
 {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx2") &&
-                 __builtin_cpu_supports("fma");
+    static int has[F_N], done;
+    if (!done) {
+        __builtin_cpu_init(); /* __builtin_cpu_supports takes only literals */
+        has[F_AVX512F] = __builtin_cpu_supports("avx512f");
+        has[F_AVX512DQ] = __builtin_cpu_supports("avx512dq");
+        has[F_AVX512BW] = __builtin_cpu_supports("avx512bw");
+        has[F_AVX2] = __builtin_cpu_supports("avx2");
+        has[F_FMA] = __builtin_cpu_supports("fma");
+        done = 1;
     }
-    return cached;
+    return has;
 }
 
-static int cpu_avx2(void)
+static int cpu_avx2(void) { return cpu_features()[F_AVX2] && cpu_features()[F_FMA]; }
+
+static int cpu_avx512(void)
 {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached;
+    const int *f = cpu_features();
+    return f[F_AVX512F] && f[F_AVX512DQ] && f[F_AVX512BW] && cpu_avx2();
 }
 
 int isa_supported(dk_isa isa)
@@ -74,18 +80,12 @@ int isa_parse(const char *name, dk_isa *out)
 
 const char *isa_cpu_features(void)
 {
-    static char buf[96];
+    static char buf[64];
     if (!buf[0]) {
-        __builtin_cpu_init();
-        /* __builtin_cpu_supports takes only literals */
-        const int has[] = {__builtin_cpu_supports("avx512f"), __builtin_cpu_supports("avx512dq"),
-                           __builtin_cpu_supports("avx512bw"), __builtin_cpu_supports("avx2"),
-                           __builtin_cpu_supports("fma")};
-        static const char *names[] = {"avx512f", "avx512dq", "avx512bw", "avx2", "fma"};
-        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-            if (has[i]) {
+        for (int i = 0; i < F_N; i++)
+            if (cpu_features()[i]) {
                 strcat(buf, buf[0] ? " " : "");
-                strcat(buf, names[i]);
+                strcat(buf, k_feat[i]);
             }
         if (!buf[0])
             strcpy(buf, "none of avx512f avx2 fma");
@@ -109,8 +109,6 @@ int isa_select(const char *name, char *err, int errlen)
     }
     return 0;
 }
-
-int cpu_has_avx512f(void) { return isa_current() == DK_ISA_AVX512; }
 
 const kern_ops *kern(void)
 {

@@ -40,7 +40,4 @@ const char *isa_arith(dk_isa isa);
 /* The CPU's features that matter here, for messages: e.g. "avx512f avx512bw avx2 fma". */
 const char *isa_cpu_features(void);
 
-/* Kept for the lineage and bf16 code: the AVX-512F path is in use. */
-int cpu_has_avx512f(void);
-
 #endif

@@ -57,8 +57,10 @@ typedef struct kern_ops {
     void (*round_bf16)(float *x, size_t n);
     /* Bandwidth probe: a sum over n floats (p 64-byte aligned), loads-bound. */
     float (*read_sum)(const float *p, size_t n);
-    /* FMA peak probe: iters rounds of 12 independent vector FMAs; *flops_per_iter set. */
-    double (*fma_loop)(long iters, int *flops_per_iter);
+    /* FMA peak probe: iters rounds of 12 independent vector FMAs (fma_flops flops per
+     * round); returns a sum that keeps the loop alive. */
+    double (*fma_loop)(long iters);
+    int fma_flops;
 } kern_ops;
 
 extern const kern_ops kern_ops_avx512, kern_ops_avx2, kern_ops_generic;

@@ -23,7 +23,7 @@ struct mm_ctx {
     float **apack, **bpack; /* per thread */
     float *skinny;          /* the A panel of a small-M packed product (MR x K) */
     size_t skinny_cap;
-    int bf16;               /* mixed precision: bf16 operands, fp32 accumulation */
+    int bf16;               /* mixed precision asked for: bf16 operands, fp32 accumulation */
     uint32_t **abf, **bbf;  /* per thread: the packed panels as bf16 pairs */
 };
 
@@ -43,6 +43,10 @@ const char *mm_path_name(void)
         return "generic";
     return isa_name(isa_current());
 }
+
+/* The kernel table of a product: the path in use, or the portable one that
+ * DOKJA_MATMUL=generic / mm_set_path(MM_PATH_GENERIC) asks for. */
+static const kern_ops *path_kernels(void) { return g_path == MM_PATH_GENERIC ? &kern_ops_generic : kern(); }
 
 static void path_from_env(void)
 {
@@ -129,14 +133,9 @@ int mm_bf16_supported(void) { return mmk_have_bf16(); }
 
 int mm_ctx_set_bf16(mm_ctx *c, int on)
 {
-    if (!on) {
-        c->bf16 = 0;
+    c->bf16 = on != 0;
+    if (!on || !mmk_have_bf16()) /* emulated (bf16_kind): no pair buffers needed */
         return 0;
-    }
-    if (!mmk_have_bf16()) { /* emulated: the fp32 kernels on operands rounded to bf16 */
-        c->bf16 = 3;
-        return 0;
-    }
     for (int i = 0; i < c->nt; i++) {
         if (!c->abf[i])
             c->abf[i] = aligned_alloc(64, (size_t)MC * (KC / 2 + 16) * sizeof(uint32_t));
@@ -145,8 +144,18 @@ int mm_ctx_set_bf16(mm_ctx *c, int on)
         if (!c->abf[i] || !c->bbf[i])
             return -1;
     }
-    c->bf16 = 1 + mmk_have_amx(); /* 2: AMX tiles */
     return 0;
+}
+
+/* How a product of c runs, decided per product so that a path change (isa_set) between
+ * products is obeyed: 0 fp32; 1 vdpbf16ps, 2 AMX (the CPU has them, the AVX-512 path
+ * is in use, the pair buffers exist); 3 emulated: the fp32 kernels on operands rounded
+ * to bf16 as they are packed. */
+static int bf16_kind(const mm_ctx *c)
+{
+    if (!c->bf16)
+        return 0;
+    return c->abf[0] && mmk_have_bf16() ? 1 + mmk_have_amx() : 3;
 }
 
 typedef struct {
@@ -337,10 +346,13 @@ static size_t job_init(job *j, mm_ctx *c, int nt, int ta, int tb, int M, int N, 
     }
 #endif
     *j = (job){c, ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta, MT, NC, 0,
-               g_path == MM_PATH_GENERIC ? &kern_ops_generic : kern(), g_path == MM_PATH_AUTO ? c->bf16 : 0};
+               path_kernels(), g_path == MM_PATH_AUTO ? bf16_kind(c) : 0};
     int in_place = !ta && j->k->direct && j->bf16 != 3;
-    /* FMAs per cycle per core: 64 fp32 on AVX-512, 128 bf16; 32 on AVX2 */
-    double fpc = j->bf16 == 1 || j->bf16 == 2 ? 128 : j->k->isa == DK_ISA_AVX512 ? 64 : 32;
+    /* flops per cycle per core: 64 fp32 on AVX-512, 128 bf16; 32 on AVX2; 16 for the
+     * generic path's 4-lane multiply and add (two pipes each) */
+    double fpc = j->bf16 == 1 || j->bf16 == 2 ? 128 : j->k->isa == DK_ISA_AVX512 ? 64
+                                                  : j->k->isa == DK_ISA_AVX2   ? 32
+                                                                               : 16;
     if (j->bf16 != 2) /* the AMX path keeps its fixed 512 x 512 tasks */
         choose_tasks(M, N, K, nt, !in_place ? 2.0 : j->bf16 == 1 ? 1.0 : 0.0, fpc, &j->mt, &j->nc);
     j->tiles_n = (N + j->nc - 1) / j->nc;
@@ -467,7 +479,7 @@ void mm_f32_packed(mm_ctx *c, int M, int N, int K, const float *A, int lda, cons
         return;
     }
     packed_job j = {c, M, N, K, lda, ldc, A, Wp, NULL, C, beta, (N + NC - 1) / NC, 0,
-                    g_path == MM_PATH_GENERIC ? &kern_ops_generic : kern()};
+                    path_kernels()};
     if (M <= MR) {
         size_t need = (size_t)MR * K;
         if (need > c->skinny_cap) {

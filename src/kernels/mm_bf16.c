@@ -16,14 +16,16 @@
  * of vdpbf16ps, which adds a[k] b[k] + a[k+1] b[k+1] into each fp32 lane: twice the
  * FMA's multiply-adds per instruction. Sums still run in a fixed order. */
 
+/* The CPU's answer is cached; the path is asked on every call: a lower kernel path
+ * (isa_set) must not run these instructions, it emulates bf16 instead. */
 int mmk_have_bf16(void)
 {
     static int cached = -1;
     if (cached < 0) {
         unsigned a = 0, b, c, d; /* CPUID.(7,1):EAX bit 5 AVX512_BF16 */
-        cached = __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 5 & 1) && cpu_has_avx512f();
+        cached = __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 5 & 1);
     }
-    return cached;
+    return cached && isa_current() == DK_ISA_AVX512;
 }
 
 
@@ -44,7 +46,7 @@ int mmk_have_amx(void)
             (d >> 22 & 1) && (d >> 24 & 1))
             cached = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
     }
-    return cached;
+    return cached && isa_current() == DK_ISA_AVX512;
 }
 
 static inline uint32_t bf16_bits(float f)

@@ -4,7 +4,6 @@
 #define DK_KERNELS_MM_INTERNAL_H
 
 #include <immintrin.h>
-#include <stddef.h>
 #include <stdint.h>
 #include "kernels/mask.h"
 
@@ -21,9 +20,8 @@
 
 /* The mr rows of a C tile (NR floats each), asked for when a register kernel starts:
  * its loads and stores at the end had been exposed cache misses (+9 % on training
- * shapes, measured). */
-__attribute__((target("avx512f"), always_inline)) static inline void mmk_prefetch_c(const float *C, int ldc,
-                                                                                   int mr)
+ * shapes, measured). Plain SSE prefetches: every x86 path's kernels inline it. */
+__attribute__((always_inline)) static inline void mmk_prefetch_c(const float *C, int ldc, int mr)
 {
     for (int r = 0; r < mr; r++) {
         _mm_prefetch((const char *)(C + (size_t)r * ldc), _MM_HINT_T0);
@@ -78,10 +76,6 @@ __attribute__((target("avx512f"), always_inline)) static inline void mmk_transpo
  * NR-column panels (for each k, NR values); both zero-padded past the edge. */
 void mmk_pack_a(float *dst, int ta, const float *A, int lda, int i0, int mc, int k0, int kc);
 void mmk_pack_b(float *dst, int tb, const float *B, int ldb, int j0, int nc, int k0, int kc);
-
-/* Rounds n floats to bf16 precision in place (nearest, ties to even; the low 16 bits
- * become 0): the operands of emulated bf16 products on CPUs without AVX512_BF16. */
-void mmk_round_bf16(float *x, size_t n);
 
 /* bf16 operands (mm_bf16.c): one 32-bit word holds the bf16 values of k and k+1 of one
  * row (A) or column (B), the operand of vdpbf16ps. */

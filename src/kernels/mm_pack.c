@@ -1,8 +1,6 @@
 /* mm_pack.c: copying fp32 operands into the micro-kernel's panels. */
 #include <string.h>
 
-#include <stdint.h>
-
 #include "kernels/kern_ops.h"
 #include "kernels/mm_internal.h"
 
@@ -63,18 +61,5 @@ void mmk_pack_b(float *dst, int tb, const float *B, int ldb, int j0, int nc, int
                     dst[(size_t)k * NR + c] = c < nr ? src[k] : 0;
             }
         }
-    }
-}
-
-void mmk_round_bf16(float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], 4);
-        if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN: stays a (quiet) NaN */
-            u = (u | 0x00400000u) & 0xffff0000u;
-        else /* nearest, ties to even; a carry into the exponent is the right rounding */
-            u = (u + 0x7fffu + (u >> 16 & 1)) & 0xffff0000u;
-        memcpy(&x[i], &u, 4);
     }
 }

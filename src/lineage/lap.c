@@ -27,7 +27,7 @@ static int g_force_generic;
 lap_stats lap_last_stats(void) { return g_stats; }
 void lap_force_generic(int on) { g_force_generic = on; }
 
-static int use_avx512(void) { return cpu_has_avx512f() && !g_force_generic; }
+static int use_avx512(void) { return isa_current() == DK_ISA_AVX512 && !g_force_generic; }
 
 typedef struct {
     const double *c;

@@ -229,7 +229,7 @@ double fisher_log10_p(const double *log10_p, int k)
 static int g_cos_generic;
 void cosine_force_generic(int on) { g_cos_generic = on; }
 
-static int cos_avx512(void) { return cpu_has_avx512f() && !g_cos_generic; }
+static int cos_avx512(void) { return isa_current() == DK_ISA_AVX512 && !g_cos_generic; }
 
 /* acc[r][c] = sum_k ap[r * KA + k] * bp[k * NR + c], k in order from 0; then
  * o[r * ldo + c] = acc (first depth block) or o + acc, for r < rr, c < cc. Products of

@@ -1,9 +1,10 @@
 /* vec_generic.c: the portable path's vector math, element by element in the vector
  * paths' order (sixteen double lanes for a sum), and its kern_ops table. */
 #include "kernels/generic/generic.h"
-#include "kernels/mm_internal.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 float generic_exp(float x)
 {
@@ -91,10 +92,23 @@ static float read_generic(const float *p, size_t n)
     return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
 }
 
+static void round_bf16_generic(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN: stays a (quiet) NaN */
+            u = (u | 0x00400000u) & 0xffff0000u;
+        else /* nearest, ties to even; a carry into the exponent is the right rounding */
+            u = (u + 0x7fffu + (u >> 16 & 1)) & 0xffff0000u;
+        memcpy(&x[i], &u, 4);
+    }
+}
+
 /* 12 independent 4-lane chains of a b + c (the compiler's vectors). */
 typedef float v4sf __attribute__((vector_size(16)));
 
-static double fma_loop_generic(long iters, int *flops)
+static double fma_loop_generic(long iters)
 {
     v4sf acc[12];
     for (int i = 0; i < 12; i++)
@@ -108,7 +122,6 @@ static double fma_loop_generic(long iters, int *flops)
     float s = 0;
     for (int i = 0; i < 12; i++)
         s += acc[i][0] + acc[i][1] + acc[i][2] + acc[i][3];
-    *flops = 12 * 4 * 2;
     return s;
 }
 
@@ -126,7 +139,8 @@ const kern_ops kern_ops_generic = {
     .swiglu = swiglu_generic,
     .swiglu_bwd = swiglu_bwd_generic,
     .adamw = adamw_generic,
-    .round_bf16 = mmk_round_bf16,
+    .round_bf16 = round_bf16_generic,
     .read_sum = read_generic,
     .fma_loop = fma_loop_generic,
+    .fma_flops = 12 * 4 * 2,
 };

@@ -73,14 +73,6 @@ store_rows(__m256 acc[MR][4], float *C, int ldc, int mr, int nr, int first)
     }
 }
 
-__attribute__((always_inline)) static inline void prefetch_c(const float *C, int ldc, int mr)
-{
-    for (int r = 0; r < mr; r++) {
-        _mm_prefetch((const char *)(C + (size_t)r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(C + (size_t)r * ldc + 16), _MM_HINT_T0);
-    }
-}
-
 /* The full tile: 8 rows (a(r, k) at a[r rs + k ks]) x 32 columns. */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 tile8(int kc, const float *a, size_t rs, size_t ks, const float *b, float *C, int ldc, int mr, int nr,
@@ -90,7 +82,7 @@ tile8(int kc, const float *a, size_t rs, size_t ks, const float *b, float *C, in
     for (int r = 0; r < MR; r++)
         for (int v = 0; v < 4; v++)
             acc[r][v] = _mm256_setzero_ps();
-    prefetch_c(C, ldc, mr);
+    mmk_prefetch_c(C, ldc, mr);
     for (int k0 = 0; k0 < kc; k0 += KS) {
         int k1 = kc - k0 < KS ? kc : k0 + KS;
         sub_tile(6, 2, 0, 0, k0, k1, a, rs, ks, b, acc);
@@ -112,43 +104,33 @@ __attribute__((target("avx2,fma"))) void avx2_direct(int kc, const float *a, int
     tile8(kc, a, (size_t)lda, 1, b, C, ldc, MR, nr, first);
 }
 
-/* Decoding: one row (4 accumulators), two rows (8), four rows (two pairs of rows per
- * block of k, the panel's slice reread from L1). */
-__attribute__((target("avx2,fma"))) void avx2_tile_r1(int kc, const float *a, const float *b, float *C,
-                                                      int ldc, int mr, int nr, int first)
+/* Decoding: R = 1, 2 or 4 rows of packed A against one panel, each pair of rows (or
+ * the one row) with all 32 columns (4 or 8 accumulators), per block of k: four rows
+ * reread the block's slice of the panel from L1 instead of streaming it twice. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+tile_rows(const int R, int kc, const float *a, const float *b, float *C, int ldc, int mr, int nr, int first)
 {
     __m256 acc[MR][4];
-    for (int v = 0; v < 4; v++)
-        acc[0][v] = _mm256_setzero_ps();
-    sub_tile(1, 4, 0, 0, 0, kc, a, 1, MR, b, acc);
-    store_rows(acc, C, ldc, mr, nr, first);
-}
-
-__attribute__((target("avx2,fma"))) void avx2_tile_r2(int kc, const float *a, const float *b, float *C,
-                                                      int ldc, int mr, int nr, int first)
-{
-    __m256 acc[MR][4];
-    for (int r = 0; r < 2; r++)
-        for (int v = 0; v < 4; v++)
-            acc[r][v] = _mm256_setzero_ps();
-    sub_tile(2, 4, 0, 0, 0, kc, a, 1, MR, b, acc);
-    store_rows(acc, C, ldc, mr, nr, first);
-}
-
-__attribute__((target("avx2,fma"))) void avx2_tile_r4(int kc, const float *a, const float *b, float *C,
-                                                      int ldc, int mr, int nr, int first)
-{
-    __m256 acc[MR][4];
-    for (int r = 0; r < 4; r++)
+    for (int r = 0; r < R; r++)
         for (int v = 0; v < 4; v++)
             acc[r][v] = _mm256_setzero_ps();
     for (int k0 = 0; k0 < kc; k0 += KS) {
         int k1 = kc - k0 < KS ? kc : k0 + KS;
-        sub_tile(2, 4, 0, 0, k0, k1, a, 1, MR, b, acc);
-        sub_tile(2, 4, 2, 0, k0, k1, a, 1, MR, b, acc);
+        for (int g = 0; g < R; g += 2)
+            sub_tile(R == 1 ? 1 : 2, 4, g, 0, k0, k1, a, 1, MR, b, acc);
     }
     store_rows(acc, C, ldc, mr, nr, first);
 }
+
+#define TILE_ROWS(NAME, R)                                                                        \
+    __attribute__((target("avx2,fma"))) void NAME(int kc, const float *a, const float *b, float *C, \
+                                                  int ldc, int mr, int nr, int first)              \
+    {                                                                                             \
+        tile_rows(R, kc, a, b, C, ldc, mr, nr, first);                                            \
+    }
+TILE_ROWS(avx2_tile_r1, 1)
+TILE_ROWS(avx2_tile_r2, 2)
+TILE_ROWS(avx2_tile_r4, 4)
 
 /* One row against two panels at once (8 accumulators): two streams of B in flight. */
 __attribute__((target("avx2,fma"))) void avx2_tile2_r1(int kc, const float *a, const float *b,

@@ -149,7 +149,7 @@ __attribute__((target("avx512f"))) static float read_avx512(const float *p, size
 
 #define ACC 12 /* the accumulators must live in registers (12 measured best) */
 
-__attribute__((target("avx512f"))) static double fma_loop_avx512(long iters, int *flops)
+__attribute__((target("avx512f"))) static double fma_loop_avx512(long iters)
 {
     __m512 acc[ACC];
 #pragma GCC unroll 16
@@ -164,7 +164,6 @@ __attribute__((target("avx512f"))) static double fma_loop_avx512(long iters, int
     float s = 0;
     for (int i = 0; i < ACC; i++)
         s += _mm512_reduce_add_ps(acc[i]);
-    *flops = ACC * 16 * 2;
     return s; /* used, so the loop is not optimised away */
 }
 
@@ -185,4 +184,5 @@ const kern_ops kern_ops_avx512 = {
     .round_bf16 = avx2_round_bf16, /* the AVX-512 path requires AVX2 too */
     .read_sum = read_avx512,
     .fma_loop = fma_loop_avx512,
+    .fma_flops = ACC * 16 * 2,
 };

@@ -10,6 +10,7 @@
 #include "io/safetensors.h"
 #include "lineage/stats.h"
 #include "model/model_io.h"
+#include "model/surgery.h"
 #include "test.h"
 
 static double brute(const double *c, int n, int m, int maximise)
@@ -319,4 +320,109 @@ TEST(lineage_reads_sharded_bf16_hugging_face_directories)
     CHECK(lineage_run(&r, hf, b, &o, &err) == 0);
     CHECK(!r.derived);
     lineage_report_free(&r);
+}
+
+/* A 6-layer random model (seed), optionally depth up-scaled to `layers` and permuted
+ * and noised, saved as NAME. */
+static void save_deep(const char *name, unsigned seed, const int *layers, int n_layers, char *dir)
+{
+    const char *cfg = "{\"hidden_size\": 64, \"num_hidden_layers\": 6, \"num_attention_heads\": 4,"
+                      " \"intermediate_size\": 256, \"vocab_size\": 100, \"max_position_embeddings\": 64}";
+    model_config c;
+    dk_err err;
+    model_config_from_json(&c, cfg, "cfg", &err);
+    pool *p = pool_new(1);
+    model *m, *t;
+    model_new(&m, &c, p, &err);
+    params_init(model_layout(m), model_params(m), seed);
+    if (layers) {
+        surgery_depth(&t, m, layers, n_layers, &err);
+        model_free(m);
+        surgery_permute(&m, t, seed + 7, &err);
+        model_free(t);
+        surgery_noise(&t, m, 0.05, seed + 8, &err);
+        model_free(m);
+        m = t;
+    }
+    sprintf(dir, "%s/%s", test_tmpdir(), name);
+    model_save_dir(m, dir, NULL, NULL, NULL, 0, &err);
+    model_free(m);
+    pool_free(p);
+}
+
+/* The screened layer map decides as the full one does, and every pair it tests in full
+ * has exactly the full map's value. */
+TEST(lineage_screened_map_agrees_with_the_full_map)
+{
+    char a[600], b[600], up[600];
+    static const int depth[8] = {0, 1, 2, 3, 2, 3, 4, 5};
+    save_deep("scr_a", 11, NULL, 0, a);
+    save_deep("scr_b", 12, NULL, 0, b);
+    save_deep("scr_up", 11, depth, 8, up);
+    lineage_opts o;
+    lineage_default_opts(&o);
+    o.threads = 2;
+    o.sample = 32;
+    o.screen_neurons = 8;
+    o.screen_dims = 32;
+    const char *pairs[2][2] = {{a, b}, {a, up}};
+    for (int q = 0; q < 2; q++) {
+        lineage_report f, s;
+        dk_err err;
+        o.map_mode = LINEAGE_MAP_FULL;
+        CHECK_MSG(lineage_run(&f, pairs[q][0], pairs[q][1], &o, &err) == 0, "%s", err.msg);
+        o.map_mode = LINEAGE_MAP_SCREEN;
+        CHECK_MSG(lineage_run(&s, pairs[q][0], pairs[q][1], &o, &err) == 0, "%s", err.msg);
+        CHECK(!f.map_screened && s.map_screened && s.map_refined);
+        CHECK_EQ(f.derived, s.derived);
+        CHECK_EQ(f.derived, q == 1);
+        CHECK_STR(f.kind, s.kind);
+        int refined = 0;
+        for (int i = 0; i < s.La; i++)
+            for (int j = 0; j < s.Lb; j++)
+                if (s.map_refined[i * s.Lb + j]) {
+                    refined++;
+                    CHECK(s.map_log10p[i * s.Lb + j] == f.map_log10p[i * f.Lb + j]);
+                    CHECK(s.map_rho[i * s.Lb + j] == f.map_rho[i * f.Lb + j]);
+                }
+        CHECK(refined >= s.Lb && refined <= s.Lb * o.screen_keep);
+        CHECK(refined < s.La * s.Lb);
+        if (q == 1) {
+            CHECK_STR(s.kind, "depth-upscaled");
+            for (int j = 0; j < s.Lb; j++) {
+                CHECK_EQ(s.src[j], depth[j]);
+                CHECK_EQ(f.src[j], depth[j]);
+                CHECK(s.layer_log10p[j] == f.layer_log10p[j]);
+            }
+            CHECK_EQ(s.n_dup, f.n_dup);
+            CHECK(s.n_dup >= 2); /* layers 2 and 3 appear twice */
+            for (int k = 0; k < s.n_dup && k < f.n_dup; k++) {
+                CHECK_EQ(s.dup[k][0], f.dup[k][0]);
+                CHECK_EQ(s.dup[k][1], f.dup[k][1]);
+            }
+        }
+        char *js = lineage_json(&s);
+        CHECK(js && strstr(js, "\"screened\":true") && strstr(js, "\"refined\":[["));
+        free(js);
+        lineage_report_free(&f);
+        lineage_report_free(&s);
+    }
+    /* statistic 1 on a subset of rows: a copy keeps row k at row k inside the subset */
+    char noisy[600];
+    save_model("scr_noisy", 1, add_noise, noisy);
+    char a1[600];
+    save_model("scr_a1", 1, NULL, a1);
+    o.map_mode = LINEAGE_MAP_AUTO;
+    o.identity_rows = 40;
+    lineage_report r;
+    dk_err err;
+    CHECK(lineage_run(&r, a1, noisy, &o, &err) == 0);
+    CHECK_EQ(r.w_rows, 40);
+    CHECK(r.w_ok && r.w_combined < -30);
+    lineage_report_free(&r);
+    /* a forced screen on an MLP too narrow for both samples is an error, not a guess */
+    o.sample = 128;
+    o.map_mode = LINEAGE_MAP_SCREEN;
+    CHECK(lineage_run(&r, a1, noisy, &o, &err) == -1);
+    CHECK_CONTAINS(err.msg, "screened layer map needs");
 }

@@ -2,13 +2,16 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "lineage/lineage.h"
 
 static const char HELP[] =
     "usage: dokja lineage A B [--probe TEXT] [--json] [--html REPORT] [--threads N]\n"
-    "                         [--sample N] [--probe-tokens N] [--alpha P] [--no-activations] [-q]\n"
+    "                         [--sample N] [--probe-tokens N] [--alpha P] [--no-activations]\n"
+    "                         [--map auto|full|screen] [--identity-rows N] [--screen-neurons N]\n"
+    "                         [--screen-dims N] [-q]\n"
     "\n"
     "Tests from the weights whether model B was derived from model A (fine-tuned, depth\n"
     "up-scaled, pruned, permuted, partly reused) or trained independently. A and B are\n"
@@ -27,6 +30,13 @@ static const char HELP[] =
     "\n"
     "Verdict: derived when the combined p (Bonferroni over the tests) is below --alpha\n"
     "(1e-6), with its kind: descendant, depth-upscaled, pruned or partial.\n"
+    "\n"
+    "Scale: --sample N (256) neurons of B per layer for the map; --identity-rows N (2048)\n"
+    "rows per layer for the identity test on wider MLPs. --map screen tests every layer\n"
+    "pair first on --screen-neurons (32) other neurons over the first --screen-dims (512)\n"
+    "hidden coordinates and only each B layer's best candidates in full, so the cost grows\n"
+    "with the depth rather than its square; auto (default) screens when the full map would\n"
+    "cost over 1e12 flops (e.g. two 32-layer 7B models), full never does.\n"
     "--json: one object on stdout (verdict, kind, log10_p, layer_map, ...). --html:\n"
     "a report with the layer map as a heat map. Exit 0 whatever the verdict.\n";
 
@@ -36,12 +46,15 @@ int cmd_lineage(int argc, char **argv)
         fputs(HELP, stdout);
         return 0;
     }
-    enum { O_PROBE = 256, O_JSON, O_HTML, O_THREADS, O_SAMPLE, O_PTOK, O_ALPHA, O_NOACT };
+    enum { O_PROBE = 256, O_JSON, O_HTML, O_THREADS, O_SAMPLE, O_PTOK, O_ALPHA, O_NOACT, O_MAP, O_IDROWS, O_SNEUR,
+           O_SDIMS };
     static const struct option opts[] = {
         {"probe", required_argument, 0, O_PROBE}, {"json", no_argument, 0, O_JSON},
         {"html", required_argument, 0, O_HTML}, {"threads", required_argument, 0, O_THREADS},
         {"sample", required_argument, 0, O_SAMPLE}, {"probe-tokens", required_argument, 0, O_PTOK},
         {"alpha", required_argument, 0, O_ALPHA}, {"no-activations", no_argument, 0, O_NOACT},
+        {"map", required_argument, 0, O_MAP}, {"identity-rows", required_argument, 0, O_IDROWS},
+        {"screen-neurons", required_argument, 0, O_SNEUR}, {"screen-dims", required_argument, 0, O_SDIMS},
         {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
     lineage_opts o;
     lineage_default_opts(&o);
@@ -61,6 +74,16 @@ int cmd_lineage(int argc, char **argv)
         case O_PTOK: bad = cli_parse_int(optarg, 32, 1 << 20, &o.probe_tokens); break;
         case O_ALPHA: bad = cli_parse_double(optarg, 1e-300, 0.5, &o.alpha); break;
         case O_NOACT: o.activations = 0; break;
+        case O_MAP:
+            o.map_mode = !strcmp(optarg, "auto")     ? LINEAGE_MAP_AUTO
+                         : !strcmp(optarg, "full")   ? LINEAGE_MAP_FULL
+                         : !strcmp(optarg, "screen") ? LINEAGE_MAP_SCREEN
+                                                     : -1;
+            bad = o.map_mode < 0;
+            break;
+        case O_IDROWS: bad = cli_parse_int(optarg, 3, 1 << 24, &o.identity_rows); break;
+        case O_SNEUR: bad = cli_parse_int(optarg, 3, 1 << 20, &o.screen_neurons); break;
+        case O_SDIMS: bad = cli_parse_int(optarg, 1, 1 << 24, &o.screen_dims); break;
         case 'q': o.progress = 0; break;
         default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }

@@ -17,6 +17,7 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "kernels/isa.h"
@@ -27,13 +28,19 @@ static int g_force_generic;
 lap_stats lap_last_stats(void) { return g_stats; }
 void lap_force_generic(int on) { g_force_generic = on; }
 
-static int use_avx512(void) { return isa_current() == DK_ISA_AVX512 && !g_force_generic; }
+/* The row loops' path: 0 plain C, 1 AVX2, 2 AVX-512 (all give the same results). */
+static int row_path(void)
+{
+    if (g_force_generic)
+        return 0;
+    return isa_current() == DK_ISA_AVX512 ? 2 : isa_current() == DK_ISA_AVX2 ? 1 : 0;
+}
 
 typedef struct {
     const double *c;
     double sign;
     int n, m;
-    int avx;
+    int avx; /* row_path() */
     int *x, *y;       /* row -> column, column -> row */
     double *v;        /* column prices */
     double *d;        /* search: distances (+inf once marked) */
@@ -143,6 +150,22 @@ static int collect_generic(lap *L, double mn, double *next)
     return -1;
 }
 
+/* Lane results (least, its column, second least of the lane) merged: the least is the
+ * least lane minimum (lowest column among equal ones), the second that lane's second or
+ * another lane's least; the same answer as one pass over the columns whatever the lanes. */
+static mins merge_lanes(const double *a1, const double *a2, const long long *ai, int n)
+{
+    int best = 0;
+    for (int l = 1; l < n; l++)
+        if (a1[l] < a1[best] || (a1[l] == a1[best] && ai[l] < ai[best]))
+            best = l;
+    mins r = {a1[best], a2[best], a1[best] < INFINITY ? (int)ai[best] : -1};
+    for (int l = 0; l < n; l++)
+        if (l != best && a1[l] < r.m2)
+            r.m2 = a1[l];
+    return r;
+}
+
 /* ---- the same loops, AVX-512 (same operations, same results) ------------------------ */
 
 #define AVX512 __attribute__((target("avx512f")))
@@ -185,17 +208,8 @@ AVX512 static void twomin_avx(const double *row, double sign, const double *v, i
     _mm512_storeu_pd(a1, m1);
     _mm512_storeu_pd(a2, m2);
     _mm512_storeu_si512(ai, i1);
-    /* lanes hold disjoint column sets: the global least is the least lane minimum (lowest
-     * column among equal ones); the second is that lane's second or another lane's least */
-    int best = 0;
-    for (int l = 1; l < 8; l++)
-        if (a1[l] < a1[best] || (a1[l] == a1[best] && ai[l] < ai[best]))
-            best = l;
-    double sec = a2[best];
-    for (int l = 0; l < 8; l++)
-        if (l != best && a1[l] < sec)
-            sec = a1[l];
-    *u1 = a1[best], *j1 = (int)ai[best], *u2 = sec;
+    mins r = merge_lanes(a1, a2, ai, 8);
+    *u1 = r.m1, *j1 = r.idx >= 0 ? r.idx : (int)ai[0], *u2 = r.m2;
 }
 
 /* One vector of the update: relaxes d[j..j+7] (lanes in t) and folds the new
@@ -252,17 +266,7 @@ AVX512 static mins update_avx(const double *row, double sign, const double *v, i
     _mm512_storeu_pd(a1, m1a), _mm512_storeu_pd(a1 + 8, m1b);
     _mm512_storeu_pd(a2, m2a), _mm512_storeu_pd(a2 + 8, m2b);
     _mm512_storeu_si512(ai, ixa), _mm512_storeu_si512(ai + 8, ixb);
-    /* the 16 lanes hold disjoint column sets: the least is the least lane minimum
-     * (lowest column among equal ones), the second that lane's second or another's least */
-    int best = 0;
-    for (int l = 1; l < 16; l++)
-        if (a1[l] < a1[best] || (a1[l] == a1[best] && ai[l] < ai[best]))
-            best = l;
-    mins r = {a1[best], a2[best], a1[best] < INFINITY ? (int)ai[best] : -1};
-    for (int l = 0; l < 16; l++)
-        if (l != best && a1[l] < r.m2)
-            r.m2 = a1[l];
-    return r;
+    return merge_lanes(a1, a2, ai, 16);
 }
 
 AVX512 static int collect_avx(lap *L, double mn, double *next)
@@ -288,33 +292,171 @@ AVX512 static int collect_avx(lap *L, double mn, double *next)
     return -1;
 }
 
+/* ---- the same loops, AVX2 (same operations, same results) ---------------------------- */
+
+#define AVX2 __attribute__((target("avx2")))
+
+AVX2 static void colmin_avx2(const double *row, double sign, int m, int i, double *v, int *arg)
+{
+    __m256d s = _mm256_set1_pd(sign);
+    int j = 0;
+    for (; j + 4 <= m; j += 4) {
+        __m256d h = _mm256_mul_pd(s, _mm256_loadu_pd(row + j)), vj = _mm256_loadu_pd(v + j);
+        __m256d lt = _mm256_cmp_pd(h, vj, _CMP_LT_OQ);
+        int bits = _mm256_movemask_pd(lt);
+        if (bits) {
+            _mm256_storeu_pd(v + j, _mm256_blendv_pd(vj, h, lt));
+            for (; bits; bits &= bits - 1)
+                arg[j + __builtin_ctz((unsigned)bits)] = i;
+        }
+    }
+    colmin_generic(row + j, sign, m - j, i, v + j, arg + j);
+}
+
+AVX2 static void twomin_avx2(const double *row, double sign, const double *v, int m, double *u1,
+                             int *j1, double *u2)
+{
+    __m256d s = _mm256_set1_pd(sign), inf = _mm256_set1_pd(INFINITY), m1 = inf, m2 = inf;
+    __m256i i1 = _mm256_setzero_si256(), jv = _mm256_set_epi64x(3, 2, 1, 0), four = _mm256_set1_epi64x(4);
+    int j = 0;
+    for (; j + 4 <= m; j += 4) {
+        __m256d h = _mm256_sub_pd(_mm256_mul_pd(s, _mm256_loadu_pd(row + j)), _mm256_loadu_pd(v + j));
+        __m256d lt = _mm256_cmp_pd(h, m1, _CMP_LT_OQ);
+        m2 = _mm256_blendv_pd(_mm256_min_pd(m2, h), m1, lt);
+        i1 = _mm256_castpd_si256(_mm256_blendv_pd(_mm256_castsi256_pd(i1), _mm256_castsi256_pd(jv), lt));
+        m1 = _mm256_blendv_pd(m1, h, lt);
+        jv = _mm256_add_epi64(jv, four);
+    }
+    double a1[5], a2[5];
+    long long ai[5];
+    _mm256_storeu_pd(a1, m1);
+    _mm256_storeu_pd(a2, m2);
+    _mm256_storeu_si256((__m256i *)ai, i1);
+    int t1 = 0; /* the tail is a fifth lane */
+    twomin_generic(row + j, sign, v + j, m - j, &a1[4], &t1, &a2[4]);
+    ai[4] = j + t1;
+    mins r = merge_lanes(a1, a2, ai, 5);
+    *u1 = r.m1, *j1 = r.idx >= 0 ? r.idx : (int)ai[0], *u2 = r.m2;
+}
+
+/* Relaxes d[j..j+3] through the row and folds the distances into the lane-wise least
+ * (m1, at column ix) and second least (m2). */
+#define UPDATE_STEP2(J, M1, M2, IX)                                                                 \
+    do {                                                                                            \
+        __m256d h_ = _mm256_sub_pd(_mm256_sub_pd(_mm256_mul_pd(s, _mm256_loadu_pd(row + (J))),     \
+                                                 _mm256_loadu_pd(v + (J))), vu);                    \
+        __m256d d_ = _mm256_loadu_pd(d + (J));                                                      \
+        __m256d l_ = _mm256_cmp_pd(h_, d_, _CMP_LT_OQ);                                             \
+        int b_ = _mm256_movemask_pd(l_);                                                            \
+        if (b_) {                                                                                   \
+            d_ = _mm256_blendv_pd(d_, h_, l_);                                                      \
+            _mm256_storeu_pd(d + (J), d_);                                                          \
+            for (; b_; b_ &= b_ - 1)                                                                \
+                pred[(J) + __builtin_ctz((unsigned)b_)] = i;                                        \
+        }                                                                                           \
+        __m256d c_ = _mm256_cmp_pd(d_, M1, _CMP_LT_OQ);                                             \
+        M2 = _mm256_blendv_pd(_mm256_min_pd(M2, d_), M1, c_);                                       \
+        IX = _mm256_castpd_si256(_mm256_blendv_pd(                                                  \
+            _mm256_castsi256_pd(IX), _mm256_castsi256_pd(_mm256_add_epi64(lane, _mm256_set1_epi64x(J))), c_)); \
+        M1 = _mm256_blendv_pd(M1, d_, c_);                                                          \
+    } while (0)
+
+AVX2 static mins update_avx2(const double *row, double sign, const double *v, int m, double u,
+                             double *d, int *pred, int i)
+{
+    const __m256d s = _mm256_set1_pd(sign), vu = _mm256_set1_pd(u), inf = _mm256_set1_pd(INFINITY);
+    const __m256i lane = _mm256_set_epi64x(3, 2, 1, 0);
+    /* two independent chains (even and odd vectors), merged at the end */
+    __m256d m1a = inf, m2a = inf, m1b = inf, m2b = inf;
+    __m256i ixa = _mm256_setzero_si256(), ixb = _mm256_setzero_si256();
+    int j = 0;
+    for (; j + 8 <= m; j += 8) {
+        UPDATE_STEP2(j, m1a, m2a, ixa);
+        UPDATE_STEP2(j + 4, m1b, m2b, ixb);
+    }
+    for (; j + 4 <= m; j += 4)
+        UPDATE_STEP2(j, m1a, m2a, ixa);
+    double a1[9], a2[9];
+    long long ai[9];
+    _mm256_storeu_pd(a1, m1a), _mm256_storeu_pd(a1 + 4, m1b);
+    _mm256_storeu_pd(a2, m2a), _mm256_storeu_pd(a2 + 4, m2b);
+    _mm256_storeu_si256((__m256i *)ai, ixa), _mm256_storeu_si256((__m256i *)(ai + 4), ixb);
+    mins t = update_generic(row + j, sign, v + j, m - j, u, d + j, pred + j, i); /* the tail: a ninth lane */
+    a1[8] = t.m1, a2[8] = t.m2, ai[8] = j + t.idx;
+    return merge_lanes(a1, a2, ai, 9);
+}
+
+AVX2 static int collect_avx2(lap *L, double mn, double *next)
+{
+    __m256d inf = _mm256_set1_pd(INFINITY), vm = _mm256_set1_pd(mn), nm = inf;
+    double *d = L->d;
+    int j = 0;
+    for (; j + 4 <= L->m; j += 4) {
+        __m256d dj = _mm256_loadu_pd(d + j), le = _mm256_cmp_pd(dj, vm, _CMP_LE_OQ);
+        int bits = _mm256_movemask_pd(le);
+        if (bits) {
+            for (; bits; bits &= bits - 1) {
+                int jj = j + __builtin_ctz((unsigned)bits);
+                mark(L, jj);
+                if (L->y[jj] < 0)
+                    return jj;
+            }
+            dj = _mm256_blendv_pd(dj, inf, le);
+        }
+        nm = _mm256_min_pd(nm, dj);
+    }
+    double a[4], best = INFINITY;
+    _mm256_storeu_pd(a, nm);
+    for (int l = 0; l < 4; l++)
+        best = a[l] < best ? a[l] : best;
+    for (; j < L->m; j++) { /* the tail, as collect_generic */
+        double dj = d[j];
+        if (dj <= mn) {
+            mark(L, j);
+            if (L->y[j] < 0)
+                return j;
+        } else if (dj < best) {
+            best = dj;
+        }
+    }
+    *next = best;
+    return -1;
+}
+
 /* ---- dispatch -------------------------------------------------------------------------- */
 
 static void colmin(lap *L, int i, int *arg)
 {
-    if (L->avx)
+    if (L->avx == 2)
         colmin_avx(row_of(L, i), L->sign, L->m, i, L->v, arg);
+    else if (L->avx == 1)
+        colmin_avx2(row_of(L, i), L->sign, L->m, i, L->v, arg);
     else
         colmin_generic(row_of(L, i), L->sign, L->m, i, L->v, arg);
 }
 
 static void twomin(lap *L, int i, double *u1, int *j1, double *u2)
 {
-    if (L->avx)
+    if (L->avx == 2)
         twomin_avx(row_of(L, i), L->sign, L->v, L->m, u1, j1, u2);
+    else if (L->avx == 1)
+        twomin_avx2(row_of(L, i), L->sign, L->v, L->m, u1, j1, u2);
     else
         twomin_generic(row_of(L, i), L->sign, L->v, L->m, u1, j1, u2);
 }
 
 static int collect(lap *L, double mn, double *next)
 {
-    return L->avx ? collect_avx(L, mn, next) : collect_generic(L, mn, next);
+    return L->avx == 2 ? collect_avx(L, mn, next) : L->avx == 1 ? collect_avx2(L, mn, next)
+                                                                : collect_generic(L, mn, next);
 }
 
 static mins update(lap *L, int i, double u)
 {
-    return L->avx ? update_avx(row_of(L, i), L->sign, L->v, L->m, u, L->d, L->pred, i)
-                  : update_generic(row_of(L, i), L->sign, L->v, L->m, u, L->d, L->pred, i);
+    const double *row = row_of(L, i);
+    return L->avx == 2   ? update_avx(row, L->sign, L->v, L->m, u, L->d, L->pred, i)
+           : L->avx == 1 ? update_avx2(row, L->sign, L->v, L->m, u, L->d, L->pred, i)
+                         : update_generic(row, L->sign, L->v, L->m, u, L->d, L->pred, i);
 }
 
 /* The search's next columns: those at distance mn, given the least distances nx of
@@ -492,13 +634,28 @@ AVX512 static int any_bad_avx(const double *c, size_t n)
 
 /* The first bad cost (n if none), checked a block at a time so the common case is a
  * branch-free pass: a fraction of one read of the matrix. */
+AVX2 static int any_bad_avx2(const double *c, size_t n)
+{
+    const __m256d lim = _mm256_set1_pd(COST_MAX), nosign = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
+    __m256d bad = _mm256_setzero_pd();
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) /* NLE_UQ: true for NaN too */
+        bad = _mm256_or_pd(bad, _mm256_cmp_pd(_mm256_and_pd(_mm256_loadu_pd(c + k), nosign), lim, _CMP_NLE_UQ));
+    int any = _mm256_movemask_pd(bad) != 0;
+    for (; k < n; k++)
+        any |= !(fabs(c[k]) <= COST_MAX);
+    return any;
+}
+
 static size_t find_bad_cost(const double *c, size_t nm, int avx)
 {
     for (size_t b = 0; b < nm; b += 4096) {
         size_t e = nm - b < 4096 ? nm : b + 4096;
         int bad = 0;
-        if (avx)
+        if (avx == 2)
             bad = any_bad_avx(c + b, e - b);
+        else if (avx == 1)
+            bad = any_bad_avx2(c + b, e - b);
         else
             for (size_t k = b; k < e; k++)
                 bad |= !(fabs(c[k]) <= COST_MAX);
@@ -518,7 +675,7 @@ static int solve(const double *c, double sign, int n, int m, int *row_to_col, do
         return dk_errf(err, "assignment of %d rows to %d columns: need rows <= columns", n, m);
     /* Differences of costs must not overflow: prices and distances stay within a few
      * times n times the largest cost. */
-    size_t nm = (size_t)n * (size_t)m, bad = find_bad_cost(c, nm, use_avx512());
+    size_t nm = (size_t)n * (size_t)m, bad = find_bad_cost(c, nm, row_path());
     if (bad < nm)
         return dk_errf(err, "assignment: cost at row %zu, column %zu is %s", bad / (size_t)m,
                        bad % (size_t)m, isfinite(c[bad]) ? "too large (above 1e290)" : "not finite");
@@ -527,7 +684,7 @@ static int solve(const double *c, double sign, int n, int m, int *row_to_col, do
             *total = 0;
         return 0;
     }
-    lap L = {.c = c, .sign = sign, .n = n, .m = m, .avx = use_avx512()};
+    lap L = {.c = c, .sign = sign, .n = n, .m = m, .avx = row_path()};
     size_t M = (size_t)m, N = (size_t)n;
     L.x = malloc(N * sizeof *L.x);
     L.freel = malloc(N * sizeof *L.freel);

@@ -17,8 +17,9 @@
 
 void lineage_default_opts(lineage_opts *o)
 {
-    *o = (lineage_opts){.probe_path = NULL, .probe_tokens = 512, .sample = 256, .threads = 0,
-                        .alpha = 1e-6, .activations = 1, .progress = 0};
+    *o = (lineage_opts){.probe_path = NULL, .probe_tokens = 512, .sample = 256, .identity_rows = 2048,
+                        .map_mode = LINEAGE_MAP_AUTO, .screen_neurons = 32, .screen_dims = 512,
+                        .screen_keep = 4, .threads = 0, .alpha = 1e-6, .activations = 1, .progress = 0};
 }
 
 void lineage_report_free(lineage_report *r)
@@ -27,6 +28,7 @@ void lineage_report_free(lineage_report *r)
     free(r->w_log10p);
     free(r->map_rho);
     free(r->map_log10p);
+    free(r->map_refined);
     free(r->src);
     free(r->layer_log10p);
     free(r->a_rho);
@@ -40,36 +42,6 @@ void lineage_report_free(lineage_report *r)
     memset(r, 0, sizeof *r);
 }
 
-static void layer_name(char *buf, size_t cap, int layer, const char *what)
-{
-    snprintf(buf, cap, "model.layers.%d.%s", layer, what);
-}
-
-/* The sampled neurons of a model with F neurons: R evenly spaced indices. */
-static void sample_rows(size_t *rows, int R, int F)
-{
-    for (int k = 0; k < R; k++)
-        rows[k] = (size_t)((double)k * F / R);
-}
-
-/* Loads rows (NULL: all F) of a layer's gate and up matrices, unit-scaled. */
-static int load_gate_up(const wsrc *w, int layer, const size_t *rows, int n, float *g, float *u,
-                        dk_err *err)
-{
-    char ng[128], nu[128];
-    layer_name(ng, sizeof ng, layer, "mlp.gate_proj.weight");
-    layer_name(nu, sizeof nu, layer, "mlp.up_proj.weight");
-    size_t D = (size_t)w->cfg.dim;
-    int rc = rows ? wsrc_rows_list(w, ng, rows, (size_t)n, D, g, err) |
-                        wsrc_rows_list(w, nu, rows, (size_t)n, D, u, err)
-                  : wsrc_rows(w, ng, 0, (size_t)n, D, g, err) | wsrc_rows(w, nu, 0, (size_t)n, D, u, err);
-    if (rc != 0)
-        return -1;
-    unit_rows(g, (size_t)n, (int)D);
-    unit_rows(u, (size_t)n, (int)D);
-    return 0;
-}
-
 static double fisher_of(const double *lp, int n)
 {
     return n > 0 ? fisher_log10_p(lp, n) : 0;
@@ -81,96 +53,19 @@ void lineage_summarise_map(lineage_report *r)
 {
     double corr = log10((double)r->La);
     for (int j = 0; j < r->Lb; j++) {
-        int best = 0;
-        for (int i = 1; i < r->La; i++)
-            if (r->map_log10p[i * r->Lb + j] < r->map_log10p[best * r->Lb + j])
+        int best = -1;
+        for (int i = 0; i < r->La; i++) {
+            if (r->map_refined && !r->map_refined[i * r->Lb + j])
+                continue; /* a screened map: only the pairs tested in full compete */
+            if (best < 0 || r->map_log10p[i * r->Lb + j] < r->map_log10p[best * r->Lb + j])
                 best = i;
+        }
+        best = best < 0 ? 0 : best;
         r->src[j] = best;
         double lp = r->map_log10p[best * r->Lb + j] + corr;
         r->layer_log10p[j] = lp < 0 ? lp : 0;
     }
     r->map_combined = fisher_of(r->layer_log10p, r->Lb);
-}
-
-/* The weight map, statistic 1 and B's duplicates. */
-static int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p,
-                        const lineage_opts *o, dk_err *err)
-{
-    int D = r->Da, Fa = r->Fa, Fb = r->Fb, R = o->sample < Fb ? o->sample : Fb;
-    if (R > Fa)
-        R = Fa;
-    matcher m;
-    if (matcher_init(&m, p) != 0)
-        return dk_errf(err, "out of memory");
-    size_t *rows = malloc((size_t)R * sizeof *rows), per = (size_t)R * D;
-    float *bs = malloc((size_t)r->Lb * 2 * per * sizeof *bs);
-    size_t big = (size_t)(Fa > Fb ? Fa : Fb) * D;
-    float *fg = malloc(big * sizeof *fg), *fu = malloc(big * sizeof *fu), *fb = malloc(big * sizeof *fb);
-    int rc = rows && bs && fg && fu && fb ? 0 : dk_errf(err, "out of memory for the weight test");
-    if (rc == 0)
-        sample_rows(rows, R, Fb);
-    for (int j = 0; j < r->Lb && rc == 0; j++)
-        rc = load_gate_up(B, j, rows, R, bs + (size_t)j * 2 * per, bs + (size_t)j * 2 * per + per, err);
-    r->w_ok = r->La == r->Lb && Fa == Fb;
-    if (!r->w_ok)
-        snprintf(r->w_note, sizeof r->w_note, "needs equal depth and MLP width (A %d x %d, B %d x %d)",
-                 r->La, Fa, r->Lb, Fb);
-    progress pr;
-    double pairs = (double)r->La * r->Lb + (double)r->Lb * (r->Lb - 1) / 2, done = 0;
-    progress_start(&pr, "layer pairs", "pairs", pairs, !o->progress);
-    double t0 = now_seconds();
-    for (int i = 0; i < r->La && rc == 0; i++) {
-        rc = load_gate_up(A, i, NULL, Fa, fg, fu, err);
-        for (int j = 0; j < r->Lb && rc == 0; j++) {
-            const float *bg = bs + (size_t)j * 2 * per;
-            rc = match_gate_up(&m, bg, bg + per, R, fg, fu, Fa, D, &r->map_rho[i * r->Lb + j],
-                               &r->map_log10p[i * r->Lb + j], err);
-            progress_update(&pr, ++done);
-        }
-        if (rc == 0 && r->w_ok) { /* statistic 1 on layer i: B's up rows against A's */
-            char nu[128];
-            layer_name(nu, sizeof nu, i, "mlp.up_proj.weight");
-            rc = wsrc_rows(B, nu, 0, (size_t)Fb, (size_t)D, fb, err);
-            if (rc == 0) {
-                unit_rows(fb, (size_t)Fb, D);
-                rc = match_identity(&m, fb, Fb, fu, Fa, D, &r->w_rho[i], &r->w_log10p[i], err);
-            }
-        }
-    }
-    /* B against itself: a layer that copies another of B's layers */
-    int cap_dup = r->Lb * r->Lb;
-    r->dup = calloc((size_t)cap_dup + 1, sizeof *r->dup);
-    r->dup_log10p = calloc((size_t)cap_dup + 1, sizeof *r->dup_log10p);
-    if (rc == 0 && (!r->dup || !r->dup_log10p))
-        rc = dk_errf(err, "out of memory");
-    for (int j = 0; j < r->Lb && rc == 0; j++) {
-        if (j + 1 < r->Lb)
-            rc = load_gate_up(B, j, NULL, Fb, fg, fu, err);
-        for (int k = j + 1; k < r->Lb && rc == 0; k++) {
-            const float *bg = bs + (size_t)k * 2 * per;
-            double rho, lp;
-            rc = match_gate_up(&m, bg, bg + per, R, fg, fu, Fb, D, &rho, &lp, err);
-            if (rc == 0 && lp + log10((double)r->Lb * (r->Lb - 1) / 2) < log10(o->alpha)) {
-                r->dup[r->n_dup][0] = j;
-                r->dup[r->n_dup][1] = k;
-                r->dup_log10p[r->n_dup++] = lp;
-            }
-            progress_update(&pr, ++done);
-        }
-    }
-    progress_finish(&pr, pairs);
-    r->map_seconds = now_seconds() - t0;
-    r->lap_seconds += m.lap_seconds;
-    if (rc == 0 && r->w_ok)
-        r->w_combined = fisher_of(r->w_log10p, r->La);
-    snprintf(r->map_source, sizeof r->map_source, "weights");
-    free(rows);
-    free(bs);
-    free(fg);
-    free(fu);
-    free(fb);
-    matcher_free(&m);
-    return rc;
 }
 
 /* Norm weights: centred correlation against shuffled baselines, and raw cosine for

@@ -9,13 +9,19 @@
  * they were (or moves all of a neuron's weights together), so the matching is
  * structured. Statistics (docs/lineage.md has the details and the validation table):
  *   1. weight test: per layer, match the rows of up_proj of A and B (same widths) by
- *      cosine; Spearman of the matching against the identity; one-sided p.
+ *      cosine; Spearman of the matching against the identity; one-sided p. On wide
+ *      MLPs, an evenly spaced subset of identity_rows rows of B is matched among the
+ *      same rows of A (a copy keeps row k at row k inside any subset).
  *   2. gate/up consistency (layer map): match a fixed sample of B's neurons to all of
  *      A's twice, once by gate_proj rows and once by up_proj rows (weights), or by
  *      gate and up activations on probe text (works across hidden widths and
  *      rotations); Spearman between the two matchings: about 0 for independent
  *      layers, about 1 for derived ones, whatever permutation hid the neurons.
- *      Every (layer of A, layer of B) pair gets one: the layer map.
+ *      Every (layer of A, layer of B) pair gets one: the layer map. On deep, wide
+ *      models the all-pairs map (La x Lb products of sample x MLP width x hidden) is
+ *      screened: every pair is first tested on screen_neurons other neurons over the
+ *      first screen_dims hidden coordinates, and only each B layer's best candidates
+ *      (and B's candidate duplicates) are tested in full; docs/lineage.md.
  *   3. per layer of B: its best layer of A and the Bonferroni-corrected p (times the
  *      number of A's layers); Fisher's method combines layers (log10 p, so values far
  *      below 1e-308 are exact).
@@ -35,11 +41,20 @@ typedef struct {
     const char *probe_path; /* text for the activation test; NULL: the built-in text */
     int probe_tokens;       /* at most this many tokens of probe (512) */
     int sample;             /* neurons of B sampled per layer for the map (256) */
+    int identity_rows;      /* rows per layer for statistic 1 (2048; all if the MLP is narrower) */
+    int map_mode;           /* LINEAGE_MAP_AUTO / _FULL / _SCREEN */
+    int screen_neurons;     /* screened map: neurons of B per layer (32) */
+    int screen_dims;        /* screened map: hidden coordinates (512) */
+    int screen_keep;        /* screened map: at most this many A layers refined per B layer (4) */
     int threads;            /* 0: all */
     double alpha;           /* significance for "derived" and per-layer matches (1e-6) */
     int activations;        /* run the activation test when possible (1) */
     int progress;
 } lineage_opts;
+
+/* AUTO screens when the full map would cost more than about 1e12 flops (a 32-layer 7B
+ * pair: 7e13; the 2-layer 7B pair 2e11). */
+enum { LINEAGE_MAP_AUTO, LINEAGE_MAP_FULL, LINEAGE_MAP_SCREEN };
 
 void lineage_default_opts(lineage_opts *o);
 
@@ -50,9 +65,13 @@ typedef struct {
     int w_ok;
     char w_note[160];
     double *w_rho, *w_log10p, w_combined;
+    int w_rows; /* rows of each layer statistic 1 matched */
     /* statistic 2: the map; source "weights" or "activations" */
     char map_source[16];
     double *map_rho, *map_log10p; /* La x Lb, [i * Lb + j] */
+    int map_screened;             /* 1: entries not refined hold the screen's statistic */
+    unsigned char *map_refined;   /* La x Lb when screened: 1 where the full test ran */
+    int n_refined;                /* pairs tested in full after the screen (map and B's own) */
     int *src;                     /* per B layer: best A layer */
     double *layer_log10p;         /* per B layer, Bonferroni-corrected */
     double map_combined;

@@ -2,9 +2,22 @@
 #ifndef DK_LINEAGE_INTERNAL_H
 #define DK_LINEAGE_INTERNAL_H
 
+#include <stdio.h>
+
 #include "lineage/lineage.h"
 #include "lineage/wsrc.h"
 #include "util/pool.h"
+
+/* "model.layers.LAYER.WHAT", the Hugging Face Llama tensor names. */
+static inline void layer_name(char *buf, size_t cap, int layer, const char *what)
+{
+    snprintf(buf, cap, "model.layers.%d.%s", layer, what);
+}
+
+/* Statistic 1, the layer map and B's duplicated layers from the weights
+ * (lineage_weights.c); needs equal hidden widths. */
+int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const lineage_opts *o,
+                 dk_err *err);
 
 /* The activation test (lineage_act.c): fills a_*; when the hidden widths differ it
  * also fills the layer map from activations. Not possible (a_ok 0, a_note says why)

@@ -39,6 +39,7 @@ char *lineage_json(const lineage_report *r)
         json_object_set_new(w, "rho", darray(r->w_rho, r->La));
         json_object_set_new(w, "log10_p", darray(r->w_log10p, r->La));
         json_object_set_new(w, "combined_log10_p", num(r->w_combined));
+        json_object_set_new(w, "rows_per_layer", json_integer(r->w_rows));
     } else {
         json_object_set_new(w, "note", json_string(r->w_note));
     }
@@ -51,6 +52,18 @@ char *lineage_json(const lineage_report *r)
     }
     json_object_set_new(map, "log10_p", rows);
     json_object_set_new(map, "rho", rrows);
+    json_object_set_new(map, "screened", json_boolean(r->map_screened));
+    if (r->map_screened) { /* which entries the full test ran on; the rest are the screen's */
+        json_t *ref = json_array();
+        for (int i = 0; i < r->La; i++) {
+            json_t *row = json_array();
+            for (int j = 0; j < r->Lb; j++)
+                json_array_append_new(row, json_integer(r->map_refined[(size_t)i * r->Lb + j]));
+            json_array_append_new(ref, row);
+        }
+        json_object_set_new(map, "refined", ref);
+        json_object_set_new(map, "pairs_tested_in_full", json_integer(r->n_refined));
+    }
     json_t *src = json_array();
     for (int j = 0; r->map_source[0] && j < r->Lb; j++)
         json_array_append_new(src, json_integer(r->src[j]));
@@ -107,8 +120,8 @@ void lineage_print(const lineage_report *r, FILE *f)
     else
         fprintf(f, "weight test: not applicable (%s)\n", r->w_note);
     if (r->map_source[0]) {
-        fprintf(f, "layer map (%s, gate/up matching consistency): combined log10 p = %.1f\n",
-                r->map_source, r->map_combined);
+        fprintf(f, "layer map (%s, gate/up matching consistency%s): combined log10 p = %.1f\n",
+                r->map_source, r->map_screened ? ", screened" : "", r->map_combined);
         fprintf(f, "  B layer <- A layer (Bonferroni log10 p):");
         for (int j = 0; j < r->Lb; j++)
             fprintf(f, " %d<-%d(%.0f)", j, r->src[j], r->layer_log10p[j]);
@@ -160,9 +173,12 @@ int lineage_write_html(const lineage_report *r, const char *path, dk_err *err)
     if (r->map_source[0]) {
         fprintf(f, "<h2>Layer map (%s)</h2><p>Cell (row i, column j): &minus;log<sub>10</sub> p of the "
                    "gate/up matching consistency between layer i of A and layer j of B; dark = "
-                   "derived. A diagonal is a descendant; two diagonal bands are depth up-scaling.</p>\n"
+                   "derived. A diagonal is a descendant; two diagonal bands are depth up-scaling.%s</p>\n"
                    "<table class=\"map\"><tr><th>A \\ B</th>",
-                r->map_source);
+                r->map_source,
+                r->map_screened ? " Screened map: outlined cells were tested in full; the others hold the "
+                                  "screen's value (fewer neurons and coordinates, docs/lineage.md)."
+                                : "");
         for (int j = 0; j < r->Lb; j++)
             fprintf(f, "<th>%d</th>", j);
         fputs("</tr>\n", f);
@@ -172,8 +188,10 @@ int lineage_write_html(const lineage_report *r, const char *path, dk_err *err)
                 double s = -r->map_log10p[(size_t)i * r->Lb + j];
                 double t = s / 30 > 1 ? 1 : s / 30 < 0 ? 0 : s / 30;
                 int c = (int)(255 - 200 * t);
-                fprintf(f, "<td style=\"background:rgb(%d,%d,255)\" title=\"A %d, B %d: log10 p %.1f, rho %.3f\">%s</td>",
-                        c, c, i, j, -s, r->map_rho[(size_t)i * r->Lb + j], s > 6 ? "&#9679;" : "");
+                int screen_only = r->map_screened && !r->map_refined[(size_t)i * r->Lb + j];
+                fprintf(f, "<td style=\"background:rgb(%d,%d,255)%s\" title=\"A %d, B %d: log10 p %.1f, rho %.3f%s\">%s</td>",
+                        c, c, r->map_screened && !screen_only ? ";outline:1px solid #333" : "", i, j, -s,
+                        r->map_rho[(size_t)i * r->Lb + j], screen_only ? " (screen)" : "", s > 6 ? "&#9679;" : "");
             }
             fputs("</tr>\n", f);
         }

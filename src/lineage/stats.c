@@ -229,7 +229,13 @@ double fisher_log10_p(const double *log10_p, int k)
 static int g_cos_generic;
 void cosine_force_generic(int on) { g_cos_generic = on; }
 
-static int cos_avx512(void) { return isa_current() == DK_ISA_AVX512 && !g_cos_generic; }
+/* The kernel: 0 plain C, 1 AVX2, 2 AVX-512 (all give the same bits). */
+static int cos_path(void)
+{
+    if (g_cos_generic)
+        return 0;
+    return isa_current() == DK_ISA_AVX512 ? 2 : isa_current() == DK_ISA_AVX2 ? 1 : 0;
+}
 
 /* acc[r][c] = sum_k ap[r * KA + k] * bp[k * NR + c], k in order from 0; then
  * o[r * ldo + c] = acc (first depth block) or o + acc, for r < rr, c < cc. Products of
@@ -278,6 +284,39 @@ __attribute__((target("avx512f"))) static void kern_avx512(int kc, const double 
         }
         _mm512_mask_storeu_pd(orow, m0, c0[r]);
         _mm512_mask_storeu_pd(orow + 8, m1, c1[r]);
+    }
+}
+
+/* AVX2 has 16 vector registers: the 12 x 16 tile runs as four 3 x 16 strips (12
+ * accumulators and 4 of b), each over the whole depth block from L1. */
+__attribute__((target("avx2,fma"))) static void kern_avx2(int kc, const double *ap, const double *bp,
+                                                         double *o, size_t ldo, int rr, int cc,
+                                                         int first)
+{
+    for (int r0 = 0; r0 < rr; r0 += 3) {
+        __m256d acc[3][4];
+        for (int r = 0; r < 3; r++)
+            for (int q = 0; q < 4; q++)
+                acc[r][q] = _mm256_setzero_pd();
+        const double *a = ap + (size_t)r0 * KA, *b = bp;
+        for (int k = 0; k < kc; k++, a++, b += NR) {
+            __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4), b2 = _mm256_loadu_pd(b + 8),
+                    b3 = _mm256_loadu_pd(b + 12);
+            for (int r = 0; r < 3; r++) {
+                __m256d ar = _mm256_broadcast_sd(a + r * KA);
+                acc[r][0] = _mm256_fmadd_pd(ar, b0, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_pd(ar, b1, acc[r][1]);
+                acc[r][2] = _mm256_fmadd_pd(ar, b2, acc[r][2]);
+                acc[r][3] = _mm256_fmadd_pd(ar, b3, acc[r][3]);
+            }
+        }
+        for (int r = 0; r < 3 && r0 + r < rr; r++) {
+            double t[NR], *orow = o + (size_t)(r0 + r) * ldo;
+            for (int q = 0; q < 4; q++)
+                _mm256_storeu_pd(t + 4 * q, acc[r][q]);
+            for (int c = 0; c < cc; c++)
+                orow[c] = first ? t[c] : orow[c] + t[c];
+        }
     }
 }
 
@@ -343,8 +382,10 @@ static void cos_task(void *ctx, size_t task, int thread)
                 const double *ap = pa + (size_t)ib * KA, *bp = bblk + (size_t)(jb / NR) * kc * NR;
                 double *o = J->out + (size_t)(i0 + ib) * (size_t)J->nb + (size_t)(j0 + jb);
                 int rr = mt - ib < MR ? mt - ib : MR, cc = nt - jb < NR ? nt - jb : NR;
-                if (J->avx)
+                if (J->avx == 2)
                     kern_avx512(kc, ap, bp, o, (size_t)J->nb, rr, cc, k0 == 0);
+                else if (J->avx == 1)
+                    kern_avx2(kc, ap, bp, o, (size_t)J->nb, rr, cc, k0 == 0);
                 else
                     kern_generic(kc, ap, bp, o, (size_t)J->nb, rr, cc, k0 == 0);
             }
@@ -421,7 +462,7 @@ int cosine_matrix(pool *p, const float *a, size_t lda, int na, const float *b, s
         pool_for_range(p, (size_t)na, 256, norm_range, &ja);
         pool_for_range(p, (size_t)nb, 256, norm_range, &jb);
         int nat = (na + MT - 1) / MT, nbt = (nb + ntb - 1) / ntb;
-        cos_job J = {a, b, lda, ldb, na, nb, d, nat, ntb, cos_avx512(), norm_a, norm_b, out, pa, pb, pb_block};
+        cos_job J = {a, b, lda, ldb, na, nb, d, nat, ntb, cos_path(), norm_a, norm_b, out, pa, pb, pb_block};
         pool_for(p, (size_t)nat * (size_t)nbt, cos_task, &J);
     } else {
         dk_errf(err, "out of memory for a %d x %d cosine matrix", na, nb);

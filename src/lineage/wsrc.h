@@ -35,6 +35,10 @@ int wsrc_rows(const wsrc *w, const char *name, size_t r0, size_t n, size_t want_
 /* The listed rows (row indices) of NAME into out (n x cols). */
 int wsrc_rows_list(const wsrc *w, const char *name, const size_t *rows, size_t n,
                    size_t want_cols, float *out, dk_err *err);
+/* Columns [c0, c0 + nc) of the listed rows (rows NULL: rows 0..n-1) of NAME into out
+ * (n x nc). */
+int wsrc_block(const wsrc *w, const char *name, const size_t *rows, size_t n, size_t c0, size_t nc,
+               size_t want_cols, float *out, dk_err *err);
 /* A 1-D tensor of want_n elements (e.g. a norm's weight). */
 int wsrc_vector(const wsrc *w, const char *name, size_t want_n, float *out, dk_err *err);
 

@@ -17,8 +17,8 @@
 
 void lineage_default_opts(lineage_opts *o)
 {
-    *o = (lineage_opts){.probe_path = NULL, .probe_tokens = 512, .sample = 256, .identity_rows = 2048,
-                        .map_mode = LINEAGE_MAP_AUTO, .screen_neurons = 32, .screen_dims = 512,
+    *o = (lineage_opts){.probe_path = NULL, .probe_tokens = 512, .sample = 256, .identity_rows = 1024,
+                        .map_mode = LINEAGE_MAP_AUTO, .screen_neurons = 32, .screen_dims = 256,
                         .screen_keep = 4, .threads = 0, .alpha = 1e-6, .activations = 1, .progress = 0};
 }
 
@@ -40,32 +40,6 @@ void lineage_report_free(lineage_report *r)
     free(r->norm_base_mean);
     free(r->norm_base_sd);
     memset(r, 0, sizeof *r);
-}
-
-static double fisher_of(const double *lp, int n)
-{
-    return n > 0 ? fisher_log10_p(lp, n) : 0;
-}
-
-/* Per B layer: the best A layer and its Bonferroni-corrected log10 p; Fisher over
- * B's layers. */
-void lineage_summarise_map(lineage_report *r)
-{
-    double corr = log10((double)r->La);
-    for (int j = 0; j < r->Lb; j++) {
-        int best = -1;
-        for (int i = 0; i < r->La; i++) {
-            if (r->map_refined && !r->map_refined[i * r->Lb + j])
-                continue; /* a screened map: only the pairs tested in full compete */
-            if (best < 0 || r->map_log10p[i * r->Lb + j] < r->map_log10p[best * r->Lb + j])
-                best = i;
-        }
-        best = best < 0 ? 0 : best;
-        r->src[j] = best;
-        double lp = r->map_log10p[best * r->Lb + j] + corr;
-        r->layer_log10p[j] = lp < 0 ? lp : 0;
-    }
-    r->map_combined = fisher_of(r->layer_log10p, r->Lb);
 }
 
 /* Norm weights: centred correlation against shuffled baselines, and raw cosine for

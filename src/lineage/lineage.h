@@ -41,10 +41,10 @@ typedef struct {
     const char *probe_path; /* text for the activation test; NULL: the built-in text */
     int probe_tokens;       /* at most this many tokens of probe (512) */
     int sample;             /* neurons of B sampled per layer for the map (256) */
-    int identity_rows;      /* rows per layer for statistic 1 (2048; all if the MLP is narrower) */
+    int identity_rows;      /* rows per layer for statistic 1 (1024; all if the MLP is narrower) */
     int map_mode;           /* LINEAGE_MAP_AUTO / _FULL / _SCREEN */
     int screen_neurons;     /* screened map: neurons of B per layer (32) */
-    int screen_dims;        /* screened map: hidden coordinates (512) */
+    int screen_dims;        /* screened map: hidden coordinates (256) */
     int screen_keep;        /* screened map: at most this many A layers refined per B layer (4) */
     int threads;            /* 0: all */
     double alpha;           /* significance for "derived" and per-layer matches (1e-6) */
@@ -98,6 +98,7 @@ typedef struct {
     double log10_p;
     int n_tests;
     double seconds, lap_seconds, map_seconds;
+    double load_seconds, product_seconds; /* of the weight tests: reading weights; similarity products */
 } lineage_report;
 
 int lineage_run(lineage_report *r, const char *a, const char *b, const lineage_opts *o,

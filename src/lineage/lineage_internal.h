@@ -24,8 +24,9 @@ int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const
  * is not an error. */
 int activation_tests(lineage_report *r, pool *p, const lineage_opts *o, dk_err *err);
 
-/* Per B layer: the best A layer of the map and the Bonferroni-corrected log10 p;
- * Fisher over B's layers into map_combined. */
+/* Per B layer: the best A layer of the map (among the refined pairs of a screened
+ * map) and the Bonferroni-corrected log10 p; Fisher over B's layers into map_combined
+ * (lineage_weights.c; the activation test's map uses it too). */
 void lineage_summarise_map(lineage_report *r);
 
 /* Vocabulary overlap and embedding correlation (lineage_vocab.c); never fails (a

@@ -103,8 +103,9 @@ char *lineage_json(const lineage_report *r)
     json_object_set_new(nm, "shuffled_sd", darray(r->norm_base_sd, r->n_norm));
     json_object_set_new(nm, "raw_cosine", darray(r->norm_cosine, r->n_norm));
     json_object_set_new(o, "norms", nm);
-    json_object_set_new(o, "seconds", json_pack("{s:f, s:f, s:f}", "total", r->seconds, "layer_map",
-                                                r->map_seconds, "lap", r->lap_seconds));
+    json_object_set_new(o, "seconds", json_pack("{s:f, s:f, s:f, s:f, s:f}", "total", r->seconds, "layer_map",
+                                                r->map_seconds, "lap", r->lap_seconds, "weight_reads",
+                                                r->load_seconds, "products", r->product_seconds));
     char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
     json_decref(o);
     return s;

@@ -7,7 +7,7 @@
  * 32-layer Llama-7B models (1024 pairs, plus 496 of B against itself) are 7e13 flops,
  * about 8 minutes on two Zen 3 cores, growing with the square of the depth. The screen
  * runs the same statistic with far less: screen_neurons (32) other neurons of B over
- * the first screen_dims (512) hidden coordinates, 1/128 of the work, whose p-value floor
+ * the first screen_dims (256) hidden coordinates, 1/128 of the work, whose p-value floor
  * (1/32! = 1e-35) still singles out a derived layer by 30 orders of magnitude. Then only
  * each B layer's best screen_keep candidates (the best, and any other with screen
  * p < 1e-2) and B's candidate duplicates are tested in full, so the full tests grow
@@ -38,9 +38,18 @@ typedef struct {
     int D, R;       /* hidden width; B's sampled neurons per layer for the full test */
     size_t per;     /* R x D */
     size_t *rows;   /* the sample's rows of B */
+    size_t *all_rows; /* 0, 1, ..., max(Fa, Fb) - 1 */
     float *bs;      /* B's sampled gate and up rows of every layer: Lb x 2 x per */
     float *fg, *fu; /* one layer's gate and up rows (any of A's or B's, all columns) */
+    float *xg, *xu; /* a batch of B's neuron sets, gathered: BATCH_ROWS x D */
+    float *cg, *cu; /* their similarities to one layer, transposed: F x BATCH_ROWS */
+    double load_s, product_s; /* seconds reading weights, and in similarity products */
 } wctx;
+
+/* Rows of B's neurons matched in one product: the products of many small neuron sets
+ * against the same layer are one efficient GEMM rather than many thin ones. The results
+ * are the same bits either way (every output is one fixed chain over the depth). */
+#define BATCH_ROWS 2048
 
 /* n evenly spaced indices of F. */
 static void sample_rows(size_t *rows, int n, int F)
@@ -49,20 +58,55 @@ static void sample_rows(size_t *rows, int n, int F)
         rows[k] = (size_t)((double)k * F / n);
 }
 
+typedef struct {
+    const wsrc *w;
+    const char *name;
+    const size_t *rows;
+    size_t c0, nc, D;
+    float *out;
+} load_job;
+
+static void load_range(void *ctx, size_t b, size_t e)
+{
+    const load_job *J = ctx;
+    dk_err err; /* cannot fail: the tensor, its shape and the rows were checked */
+    wsrc_block(J->w, J->name, J->rows + b, e - b, J->c0, J->nc, J->D, J->out + b * J->nc, &err);
+    unit_rows(J->out + b * J->nc, e - b, (int)J->nc);
+}
+
+/* Columns [c0, c0 + nc) of rows (n of them) of one matrix, each row scaled to unit length
+ * over those columns; converted over the pool (a 7B layer's gate and up are 90 M
+ * elements: single-threaded, reading them took a quarter of the test). */
+static int load_matrix(wctx *c, const wsrc *w, const char *name, const size_t *rows, size_t n, size_t c0,
+                       size_t nc, float *out, dk_err *err)
+{
+    const st_file *f;
+    const st_tensor *t = wsrc_find(w, name, &f, err);
+    size_t D = (size_t)w->cfg.dim;
+    if (!t || wsrc_block(w, name, rows, 0, c0, nc, D, out, err) != 0) /* checks the shape and columns */
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i] >= t->shape[0])
+            return dk_errf(err, "%s: tensor \"%s\" has no row %zu", w->dir, name, rows[i]);
+    load_job J = {w, name, rows, c0, nc, D, out};
+    pool_for_range(matcher_pool(&c->m), n, 256, load_range, &J);
+    return 0;
+}
+
 /* Columns [c0, c0 + nc) of the listed rows (NULL: rows 0..n-1) of a layer's gate and up
  * matrices, each row scaled to unit length over those columns. */
-static int load_gate_up(const wsrc *w, int layer, const size_t *rows, int n, int c0, int nc, float *g,
+static int load_gate_up(wctx *c, const wsrc *w, int layer, const size_t *rows, int n, int c0, int nc, float *g,
                         float *u, dk_err *err)
 {
+    double t0 = now_seconds();
     char ng[128], nu[128];
     layer_name(ng, sizeof ng, layer, "mlp.gate_proj.weight");
     layer_name(nu, sizeof nu, layer, "mlp.up_proj.weight");
-    size_t D = (size_t)w->cfg.dim;
-    if (wsrc_block(w, ng, rows, (size_t)n, (size_t)c0, (size_t)nc, D, g, err) != 0 ||
-        wsrc_block(w, nu, rows, (size_t)n, (size_t)c0, (size_t)nc, D, u, err) != 0)
+    const size_t *list = rows ? rows : c->all_rows;
+    if (load_matrix(c, w, ng, list, (size_t)n, (size_t)c0, (size_t)nc, g, err) != 0 ||
+        load_matrix(c, w, nu, list, (size_t)n, (size_t)c0, (size_t)nc, u, err) != 0)
         return -1;
-    unit_rows(g, (size_t)n, nc);
-    unit_rows(u, (size_t)n, nc);
+    c->load_s += now_seconds() - t0;
     return 0;
 }
 
@@ -92,8 +136,34 @@ static int identity_test(wctx *c, int i, dk_err *err)
     return match_identity(&c->m, c->fg, n, c->fu, n, c->D, &r->w_rho[i], &r->w_log10p[i], err);
 }
 
-/* B's sampled neurons of layer j (gate, then up). */
-static const float *sample_of(const wctx *c, int j) { return c->bs + (size_t)j * 2 * c->per; }
+/* Matches nq neuron sets of B (gate rows xg[q], up rows xu[q]: n x d each) into one
+ * layer's ag, au (F x d): rho[q], lp[q]. */
+static int match_sets(wctx *c, const float *const *xg, const float *const *xu, int nq, int n,
+                      const float *ag, const float *au, int F, int d, double *rho, double *lp,
+                      dk_err *err)
+{
+    int per_batch = BATCH_ROWS / n > 0 ? BATCH_ROWS / n : 1, rc = 0;
+    size_t set = (size_t)n * d;
+    for (int q0 = 0; q0 < nq && rc == 0; q0 += per_batch) {
+        int k = nq - q0 < per_batch ? nq - q0 : per_batch;
+        for (int q = 0; q < k; q++) {
+            memcpy(c->xg + q * set, xg[q0 + q], set * sizeof(float));
+            memcpy(c->xu + q * set, xu[q0 + q], set * sizeof(float));
+        }
+        double t0 = now_seconds();
+        /* A's layer (F rows, the big operand) on the left, read in place; B's few
+         * rows packed: the product is F x (k n), and each set's columns are
+         * transposed as they are converted for the assignment */
+        size_t ld = (size_t)k * n;
+        mm_f32(c->m.mm, 0, 1, F, k * n, d, ag, d, c->xg, d, 0.0f, c->cg, ld);
+        mm_f32(c->m.mm, 0, 1, F, k * n, d, au, d, c->xu, d, 0.0f, c->cu, ld);
+        c->product_s += now_seconds() - t0;
+        for (int q = 0; q < k && rc == 0; q++)
+            rc = match_gate_up_sims_t(&c->m, c->cg + (size_t)q * n, c->cu + (size_t)q * n, ld, n, F, &rho[q0 + q],
+                                      &lp[q0 + q], err);
+    }
+    return rc;
+}
 
 /* A significant match of B's layer k onto its layer j (j < k): a duplicated layer. */
 static void note_dup(wctx *c, int j, int k, double lp)
@@ -106,35 +176,55 @@ static void note_dup(wctx *c, int j, int k, double lp)
     }
 }
 
+/* Pointers to the neuron sets of B's layers list[0..n) in a sample laid out as
+ * [layer][gate rows][up rows] with `per` floats per matrix. */
+static void sets_of(const float *base, size_t per, const int *list, int n, const float **xg, const float **xu)
+{
+    for (int q = 0; q < n; q++) {
+        xg[q] = base + (size_t)list[q] * 2 * per;
+        xu[q] = xg[q] + per;
+    }
+}
+
 /* Every pair tested in full. */
 static int map_full(wctx *c, dk_err *err)
 {
     lineage_report *r = c->r;
-    int Fa = r->Fa, Fb = r->Fb, D = c->D, rc = 0;
+    int Fa = r->Fa, Fb = r->Fb, D = c->D, Lb = r->Lb, rc = 0;
+    int *list = malloc((size_t)Lb * sizeof *list);
+    const float **xg = malloc((size_t)Lb * sizeof *xg), **xu = malloc((size_t)Lb * sizeof *xu);
+    double *rho = malloc((size_t)Lb * sizeof *rho), *lp = malloc((size_t)Lb * sizeof *lp);
+    if (!list || !xg || !xu || !rho || !lp)
+        rc = dk_errf(err, "out of memory");
     progress pr;
-    double pairs = (double)r->La * r->Lb + (double)r->Lb * (r->Lb - 1) / 2, done = 0;
+    double pairs = (double)r->La * Lb + (double)Lb * (Lb - 1) / 2, done = 0;
     progress_start(&pr, "layer pairs", "pairs", pairs, !c->o->progress);
+    for (int j = 0; j < Lb && rc == 0; j++)
+        list[j] = j;
     for (int i = 0; i < r->La && rc == 0; i++) {
-        rc = load_gate_up(c->A, i, NULL, Fa, 0, D, c->fg, c->fu, err);
-        for (int j = 0; j < r->Lb && rc == 0; j++) {
-            const float *bg = sample_of(c, j);
-            rc = match_gate_up(&c->m, bg, bg + c->per, c->R, c->fg, c->fu, Fa, D, &r->map_rho[i * r->Lb + j],
-                               &r->map_log10p[i * r->Lb + j], err);
-            progress_update(&pr, ++done);
-        }
+        rc = load_gate_up(c, c->A, i, NULL, Fa, 0, D, c->fg, c->fu, err);
+        sets_of(c->bs, c->per, list, Lb, xg, xu);
+        if (rc == 0)
+            rc = match_sets(c, xg, xu, Lb, c->R, c->fg, c->fu, Fa, D, &r->map_rho[i * Lb],
+                            &r->map_log10p[i * Lb], err);
+        progress_update(&pr, done += Lb);
     }
-    for (int j = 0; j + 1 < r->Lb && rc == 0; j++) {
-        rc = load_gate_up(c->B, j, NULL, Fb, 0, D, c->fg, c->fu, err);
-        for (int k = j + 1; k < r->Lb && rc == 0; k++) {
-            const float *bg = sample_of(c, k);
-            double rho, lp;
-            rc = match_gate_up(&c->m, bg, bg + c->per, c->R, c->fg, c->fu, Fb, D, &rho, &lp, err);
-            if (rc == 0)
-                note_dup(c, j, k, lp);
-            progress_update(&pr, ++done);
-        }
+    for (int j = 0; j + 1 < Lb && rc == 0; j++) { /* B's layer k > j against its layer j */
+        int n = Lb - 1 - j;
+        rc = load_gate_up(c, c->B, j, NULL, Fb, 0, D, c->fg, c->fu, err);
+        sets_of(c->bs, c->per, list + j + 1, n, xg, xu);
+        if (rc == 0)
+            rc = match_sets(c, xg, xu, n, c->R, c->fg, c->fu, Fb, D, rho, lp, err);
+        for (int q = 0; q < n && rc == 0; q++)
+            note_dup(c, j, j + 1 + q, lp[q]);
+        progress_update(&pr, done += n);
     }
     progress_finish(&pr, done);
+    free(list);
+    free(xg);
+    free(xu);
+    free(rho);
+    free(lp);
     return rc;
 }
 
@@ -167,34 +257,40 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
     const int La = r->La, Lb = r->Lb, Fa = r->Fa, Fb = r->Fb, D = c->D;
     size_t sper = (size_t)Rs * Ds, LL = (size_t)La * Lb;
     float *sb = malloc((size_t)Lb * 2 * sper * sizeof *sb);
-    double *dup_screen = malloc((size_t)Lb * Lb * sizeof *dup_screen);
+    double *dup_screen = malloc((size_t)Lb * Lb * sizeof *dup_screen), *rho = malloc((size_t)Lb * sizeof *rho),
+           *lp = malloc((size_t)Lb * sizeof *lp);
     unsigned char *dup_refine = calloc((size_t)Lb * Lb, 1);
+    int *list = malloc((size_t)Lb * sizeof *list);
+    const float **xg = malloc((size_t)Lb * sizeof *xg), **xu = malloc((size_t)Lb * sizeof *xu);
     r->map_refined = calloc(LL, 1);
-    int rc = sb && dup_screen && dup_refine && r->map_refined ? 0 : dk_errf(err, "out of memory");
-    for (int j = 0; j < Lb && rc == 0; j++)
-        rc = load_gate_up(c->B, j, srows, Rs, 0, Ds, sb + (size_t)j * 2 * sper, sb + (size_t)j * 2 * sper + sper,
+    int rc = sb && dup_screen && rho && lp && dup_refine && list && xg && xu && r->map_refined
+                 ? 0
+                 : dk_errf(err, "out of memory");
+    for (int j = 0; j < Lb && rc == 0; j++) {
+        list[j] = j;
+        rc = load_gate_up(c, c->B, j, srows, Rs, 0, Ds, sb + (size_t)j * 2 * sper, sb + (size_t)j * 2 * sper + sper,
                           err);
+    }
     progress pr;
     double pairs = (double)La * Lb + (double)Lb * (Lb - 1) / 2, done = 0;
     progress_start(&pr, "screening layer pairs", "pairs", pairs, !c->o->progress);
     for (int i = 0; i < La && rc == 0; i++) {
-        rc = load_gate_up(c->A, i, NULL, Fa, 0, Ds, c->fg, c->fu, err);
-        for (int j = 0; j < Lb && rc == 0; j++) {
-            const float *g = sb + (size_t)j * 2 * sper;
-            rc = match_gate_up(&c->m, g, g + sper, Rs, c->fg, c->fu, Fa, Ds, &r->map_rho[i * Lb + j],
-                               &r->map_log10p[i * Lb + j], err);
-            progress_update(&pr, ++done);
-        }
+        rc = load_gate_up(c, c->A, i, NULL, Fa, 0, Ds, c->fg, c->fu, err);
+        sets_of(sb, sper, list, Lb, xg, xu);
+        if (rc == 0)
+            rc = match_sets(c, xg, xu, Lb, Rs, c->fg, c->fu, Fa, Ds, &r->map_rho[i * Lb], &r->map_log10p[i * Lb],
+                            err);
+        progress_update(&pr, done += Lb);
     }
     for (int j = 0; j + 1 < Lb && rc == 0; j++) {
-        rc = load_gate_up(c->B, j, NULL, Fb, 0, Ds, c->fg, c->fu, err);
-        for (int k = j + 1; k < Lb && rc == 0; k++) {
-            const float *g = sb + (size_t)k * 2 * sper;
-            double rho;
-            rc = match_gate_up(&c->m, g, g + sper, Rs, c->fg, c->fu, Fb, Ds, &rho, &dup_screen[j * Lb + k], err);
-            dup_refine[j * Lb + k] = rc == 0 && dup_screen[j * Lb + k] < REFINE_LOG10P;
-            progress_update(&pr, ++done);
-        }
+        int n = Lb - 1 - j;
+        rc = load_gate_up(c, c->B, j, NULL, Fb, 0, Ds, c->fg, c->fu, err);
+        sets_of(sb, sper, list + j + 1, n, xg, xu);
+        if (rc == 0)
+            rc = match_sets(c, xg, xu, n, Rs, c->fg, c->fu, Fb, Ds, rho, &dup_screen[j * Lb + j + 1], err);
+        for (int k = j + 1; k < Lb && rc == 0; k++)
+            dup_refine[j * Lb + k] = dup_screen[j * Lb + k] < REFINE_LOG10P;
+        progress_update(&pr, done += n);
     }
     progress_finish(&pr, done);
     /* candidates: each B layer's best screen_keep A layers, the best always */
@@ -217,46 +313,70 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
     progress_start(&pr, "full tests of candidates", "pairs", n_map + n_dup, !c->o->progress);
     done = 0;
     for (int i = 0; i < La && rc == 0; i++) {
-        int any = 0;
+        int n = 0;
         for (int j = 0; j < Lb; j++)
-            any |= r->map_refined[i * Lb + j];
-        if (!any)
+            if (r->map_refined[i * Lb + j])
+                list[n++] = j;
+        if (n == 0)
             continue;
-        rc = load_gate_up(c->A, i, NULL, Fa, 0, D, c->fg, c->fu, err);
-        for (int j = 0; j < Lb && rc == 0; j++) {
-            if (!r->map_refined[i * Lb + j])
-                continue;
-            const float *bg = sample_of(c, j);
-            rc = match_gate_up(&c->m, bg, bg + c->per, c->R, c->fg, c->fu, Fa, D, &r->map_rho[i * Lb + j],
-                               &r->map_log10p[i * Lb + j], err);
-            progress_update(&pr, ++done);
+        rc = load_gate_up(c, c->A, i, NULL, Fa, 0, D, c->fg, c->fu, err);
+        sets_of(c->bs, c->per, list, n, xg, xu);
+        if (rc == 0)
+            rc = match_sets(c, xg, xu, n, c->R, c->fg, c->fu, Fa, D, rho, lp, err);
+        for (int q = 0; q < n && rc == 0; q++) {
+            r->map_rho[i * Lb + list[q]] = rho[q];
+            r->map_log10p[i * Lb + list[q]] = lp[q];
         }
+        progress_update(&pr, done += n);
     }
     for (int j = 0; j + 1 < Lb && rc == 0; j++) {
-        int any = 0;
+        int n = 0;
         for (int k = j + 1; k < Lb; k++)
-            any |= dup_refine[j * Lb + k];
-        if (!any)
+            if (dup_refine[j * Lb + k])
+                list[n++] = k;
+        if (n == 0)
             continue;
-        rc = load_gate_up(c->B, j, NULL, Fb, 0, D, c->fg, c->fu, err);
-        for (int k = j + 1; k < Lb && rc == 0; k++) {
-            if (!dup_refine[j * Lb + k])
-                continue;
-            const float *bg = sample_of(c, k);
-            double rho, lp;
-            rc = match_gate_up(&c->m, bg, bg + c->per, c->R, c->fg, c->fu, Fb, D, &rho, &lp, err);
-            if (rc == 0)
-                note_dup(c, j, k, lp);
-            progress_update(&pr, ++done);
-        }
+        rc = load_gate_up(c, c->B, j, NULL, Fb, 0, D, c->fg, c->fu, err);
+        sets_of(c->bs, c->per, list, n, xg, xu);
+        if (rc == 0)
+            rc = match_sets(c, xg, xu, n, c->R, c->fg, c->fu, Fb, D, rho, lp, err);
+        for (int q = 0; q < n && rc == 0; q++)
+            note_dup(c, j, list[q], lp[q]);
+        progress_update(&pr, done += n);
     }
     progress_finish(&pr, done);
     r->map_screened = 1;
     r->n_refined = n_map + n_dup;
     free(sb);
     free(dup_screen);
+    free(rho);
+    free(lp);
     free(dup_refine);
+    free(list);
+    free(xg);
+    free(xu);
     return rc;
+}
+
+/* Per B layer: the best A layer and its Bonferroni-corrected log10 p; Fisher over
+ * B's layers. */
+void lineage_summarise_map(lineage_report *r)
+{
+    double corr = log10((double)r->La);
+    for (int j = 0; j < r->Lb; j++) {
+        int best = -1;
+        for (int i = 0; i < r->La; i++) {
+            if (r->map_refined && !r->map_refined[i * r->Lb + j])
+                continue; /* a screened map: only the pairs tested in full compete */
+            if (best < 0 || r->map_log10p[i * r->Lb + j] < r->map_log10p[best * r->Lb + j])
+                best = i;
+        }
+        best = best < 0 ? 0 : best;
+        r->src[j] = best;
+        double lp = r->map_log10p[best * r->Lb + j] + corr;
+        r->layer_log10p[j] = lp < 0 ? lp : 0;
+    }
+    r->map_combined = r->Lb > 0 ? fisher_log10_p(r->layer_log10p, r->Lb) : 0;
 }
 
 int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const lineage_opts *o,
@@ -271,19 +391,26 @@ int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const
     size_t big = (size_t)(Fa > Fb ? Fa : Fb) * c.D;
     int Rs = o->screen_neurons < R ? o->screen_neurons : R, Ds = o->screen_dims < c.D ? o->screen_dims : c.D;
     c.rows = malloc((size_t)R * sizeof *c.rows);
+    c.all_rows = malloc((size_t)(Fa > Fb ? Fa : Fb) * sizeof *c.all_rows);
+    for (int k = 0; c.all_rows && k < (Fa > Fb ? Fa : Fb); k++)
+        c.all_rows[k] = (size_t)k;
     size_t *srows = malloc((size_t)(Rs > 0 ? Rs : 1) * sizeof *srows);
     c.bs = malloc((size_t)r->Lb * 2 * c.per * sizeof *c.bs);
     c.fg = malloc(big * sizeof *c.fg);
     c.fu = malloc(big * sizeof *c.fu);
+    c.xg = malloc((size_t)BATCH_ROWS * c.D * sizeof *c.xg);
+    c.xu = malloc((size_t)BATCH_ROWS * c.D * sizeof *c.xu);
+    c.cg = malloc((size_t)BATCH_ROWS * (Fa > Fb ? Fa : Fb) * sizeof *c.cg);
+    c.cu = malloc((size_t)BATCH_ROWS * (Fa > Fb ? Fa : Fb) * sizeof *c.cu);
     r->dup = calloc((size_t)r->Lb * r->Lb + 1, sizeof *r->dup);
     r->dup_log10p = calloc((size_t)r->Lb * r->Lb + 1, sizeof *r->dup_log10p);
-    int rc = c.rows && srows && c.bs && c.fg && c.fu && r->dup && r->dup_log10p
+    int rc = c.rows && c.all_rows && srows && c.bs && c.fg && c.fu && c.xg && c.xu && c.cg && c.cu && r->dup && r->dup_log10p
                  ? 0
                  : dk_errf(err, "out of memory for the weight test");
     if (rc == 0)
         sample_rows(c.rows, R, Fb);
     for (int j = 0; j < r->Lb && rc == 0; j++)
-        rc = load_gate_up(B, j, c.rows, R, 0, c.D, c.bs + (size_t)j * 2 * c.per, c.bs + (size_t)j * 2 * c.per + c.per,
+        rc = load_gate_up(&c, B, j, c.rows, R, 0, c.D, c.bs + (size_t)j * 2 * c.per, c.bs + (size_t)j * 2 * c.per + c.per,
                           err);
     r->w_ok = r->La == r->Lb && Fa == Fb;
     if (!r->w_ok)
@@ -304,14 +431,21 @@ int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const
         rc = screen && screenable ? map_screened(&c, Rs, Ds, srows, err) : map_full(&c, err);
     r->map_seconds = now_seconds() - t0;
     r->lap_seconds += c.m.lap_seconds;
+    r->load_seconds += c.load_s;
+    r->product_seconds += c.product_s;
     if (rc == 0 && r->w_ok)
         r->w_combined = fisher_log10_p(r->w_log10p, r->La);
     snprintf(r->map_source, sizeof r->map_source, "weights");
     free(c.rows);
+    free(c.all_rows);
     free(srows);
     free(c.bs);
     free(c.fg);
     free(c.fu);
+    free(c.xg);
+    free(c.xu);
+    free(c.cg);
+    free(c.cu);
     matcher_free(&c.m);
     return rc;
 }

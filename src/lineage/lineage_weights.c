@@ -110,6 +110,19 @@ static int load_gate_up(wctx *c, const wsrc *w, int layer, const size_t *rows, i
     return 0;
 }
 
+/* Starts reading a layer's gate and up from disk while the current one is worked on
+ * (cold files: a 7B model is read at disk speed otherwise, then computed on). */
+static void prefetch(const wsrc *w, int layer)
+{
+    if (layer >= w->cfg.n_layers)
+        return;
+    char ng[128], nu[128];
+    layer_name(ng, sizeof ng, layer, "mlp.gate_proj.weight");
+    layer_name(nu, sizeof nu, layer, "mlp.up_proj.weight");
+    wsrc_prefetch(w, ng);
+    wsrc_prefetch(w, nu);
+}
+
 /* Statistic 1 on layer i: n evenly spaced up_proj rows of B matched among the same rows
  * of A (all rows when the MLP is at most identity_rows wide). */
 static int identity_test(wctx *c, int i, dk_err *err)
@@ -202,6 +215,7 @@ static int map_full(wctx *c, dk_err *err)
     for (int j = 0; j < Lb && rc == 0; j++)
         list[j] = j;
     for (int i = 0; i < r->La && rc == 0; i++) {
+        prefetch(c->A, i + 1);
         rc = load_gate_up(c, c->A, i, NULL, Fa, 0, D, c->fg, c->fu, err);
         sets_of(c->bs, c->per, list, Lb, xg, xu);
         if (rc == 0)
@@ -211,6 +225,7 @@ static int map_full(wctx *c, dk_err *err)
     }
     for (int j = 0; j + 1 < Lb && rc == 0; j++) { /* B's layer k > j against its layer j */
         int n = Lb - 1 - j;
+        prefetch(c->B, j + 1);
         rc = load_gate_up(c, c->B, j, NULL, Fb, 0, D, c->fg, c->fu, err);
         sets_of(c->bs, c->per, list + j + 1, n, xg, xu);
         if (rc == 0)
@@ -275,6 +290,7 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
     double pairs = (double)La * Lb + (double)Lb * (Lb - 1) / 2, done = 0;
     progress_start(&pr, "screening layer pairs", "pairs", pairs, !c->o->progress);
     for (int i = 0; i < La && rc == 0; i++) {
+        prefetch(c->A, i + 1);
         rc = load_gate_up(c, c->A, i, NULL, Fa, 0, Ds, c->fg, c->fu, err);
         sets_of(sb, sper, list, Lb, xg, xu);
         if (rc == 0)
@@ -284,6 +300,7 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
     }
     for (int j = 0; j + 1 < Lb && rc == 0; j++) {
         int n = Lb - 1 - j;
+        prefetch(c->B, j + 1);
         rc = load_gate_up(c, c->B, j, NULL, Fb, 0, Ds, c->fg, c->fu, err);
         sets_of(sb, sper, list + j + 1, n, xg, xu);
         if (rc == 0)
@@ -319,6 +336,7 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
                 list[n++] = j;
         if (n == 0)
             continue;
+        prefetch(c->A, i + 1);
         rc = load_gate_up(c, c->A, i, NULL, Fa, 0, D, c->fg, c->fu, err);
         sets_of(c->bs, c->per, list, n, xg, xu);
         if (rc == 0)
@@ -336,6 +354,7 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
                 list[n++] = k;
         if (n == 0)
             continue;
+        prefetch(c->B, j + 1);
         rc = load_gate_up(c, c->B, j, NULL, Fb, 0, D, c->fg, c->fu, err);
         sets_of(c->bs, c->per, list, n, xg, xu);
         if (rc == 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/model_io.h"
+#include "util/fs.h"
 
 void wsrc_close(wsrc *w)
 {
@@ -146,4 +147,13 @@ int wsrc_vector(const wsrc *w, const char *name, size_t want_n, float *out, dk_e
         return dk_errf(err, "%s: tensor \"%s\" is not a vector of %zu", w->dir, name, want_n);
     convert(st_raw(f, t), t->dtype, want_n, out);
     return 0;
+}
+
+void wsrc_prefetch(const wsrc *w, const char *name)
+{
+    const st_file *f;
+    dk_err err;
+    const st_tensor *t = wsrc_find(w, name, &f, &err);
+    if (t)
+        fs_willneed(st_raw(f, t), (size_t)(t->end - t->begin));
 }

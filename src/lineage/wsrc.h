@@ -39,6 +39,8 @@ int wsrc_rows_list(const wsrc *w, const char *name, const size_t *rows, size_t n
  * (n x nc). */
 int wsrc_block(const wsrc *w, const char *name, const size_t *rows, size_t n, size_t c0, size_t nc,
                size_t want_cols, float *out, dk_err *err);
+/* Starts reading tensor NAME from disk (if missing: nothing). */
+void wsrc_prefetch(const wsrc *w, const char *name);
 /* A 1-D tensor of want_n elements (e.g. a norm's weight). */
 int wsrc_vector(const wsrc *w, const char *name, size_t want_n, float *out, dk_err *err);
 

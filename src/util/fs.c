@@ -304,3 +304,12 @@ void fs_free_list(char **list, size_t n)
         free(list[i]);
     free(list);
 }
+
+void fs_willneed(const void *p, size_t n)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (!p || n == 0 || page <= 0)
+        return;
+    uintptr_t b = (uintptr_t)p & ~(uintptr_t)(page - 1), e = (uintptr_t)p + n;
+    (void)madvise((void *)b, e - b, MADV_WILLNEED);
+}

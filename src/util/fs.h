@@ -25,6 +25,10 @@ typedef struct {
  * regular file, or is larger than max_size (pass SIZE_MAX for no limit). */
 int fs_map_open(fs_map *m, const char *path, size_t max_size, dk_err *err);
 void fs_map_close(fs_map *m);
+/* Advises the kernel that [p, p + n) of a mapping will be read soon, so it starts
+ * reading it from disk now (readahead overlapping the caller's work). Advisory: never
+ * fails. */
+void fs_willneed(const void *p, size_t n);
 
 /* Reads a whole stream (stdin, pipes) into a malloc'd buffer, at most max_size. */
 int fs_read_stream(FILE *f, const char *name, size_t max_size, uint8_t **out, size_t *out_n,

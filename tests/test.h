@@ -1,8 +1,8 @@
 /* test.h: a minimal test harness. A test is `TEST(name) { ... }` in any tests/ file;
  * it registers itself, and CHECK/CHECK_EQ stop the test at the first failure with
  * file, line and values. The runner's last line is "N passed, N failed". */
-#ifndef DK_TEST_H
-#define DK_TEST_H
+#ifndef DK_TESTS_TEST_H
+#define DK_TESTS_TEST_H
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
-# dokja build. `make` builds build/dokja; `make test` runs the test suite;
-# `make test-asan` runs it again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# dokja build. `make` builds build/dokja; `make test` runs the test suite (the slow
+# tests only with `make test-full`); `make test-asan` runs it again under
+# AddressSanitizer + UndefinedBehaviorSanitizer. `make help` lists the targets.
 # Linux only: _GNU_SOURCE is defined everywhere (memmem, asprintf, strdup, sched_getaffinity).
 # Variables: BUILD (output dir), CC, OPT (optimisation flags), SAN (sanitizer flags).
 
@@ -26,7 +27,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test test-path test-asan fuzz fuzz-run clean
+.PHONY: all test test-full test-path test-asan fuzz fuzz-run clean
 all: $(BUILD)/dokja
 
 $(BUILD)/libdokja.a: $(LIB_OBJ)
@@ -44,8 +45,12 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -c -o $@ $<
 
 # The tests find the CLI binary through DOKJA_BIN for the command-line tests.
+# `make test` skips the slow tests (TEST_SLOW in tests/test.h); `make test-full` runs
+# them too, as scripts/test.sh (and so CI) does. TESTS=substr... picks tests by name.
 test: $(BUILD)/dokja_tests $(BUILD)/dokja
 	DOKJA_BIN=$(BUILD)/dokja $(BUILD)/dokja_tests $(TESTS)
+test-full: $(BUILD)/dokja_tests $(BUILD)/dokja
+	DOKJA_TEST_FULL=1 DOKJA_BIN=$(BUILD)/dokja $(BUILD)/dokja_tests $(TESTS)
 
 # The kernel and whole-model tests again on a lower kernel path (ISA=avx2|generic):
 # scripts/test.sh runs them on every path the CPU has below its best.

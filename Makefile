@@ -1,5 +1,6 @@
-# dokja build. `make` builds build/dokja; `make test` runs the test suite;
-# `make test-asan` runs it again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# dokja build. `make` builds build/dokja; `make test` runs the test suite (the slow
+# tests only with `make test-full`); `make test-asan` runs it again under
+# AddressSanitizer + UndefinedBehaviorSanitizer. `make help` lists the targets.
 # Linux only: _GNU_SOURCE is defined everywhere (memmem, asprintf, strdup, sched_getaffinity).
 # Variables: BUILD (output dir), CC, OPT (optimisation flags), SAN (sanitizer flags).
 
@@ -17,7 +18,7 @@ MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
 CPPFLAGS += $(MPI_CFLAGS)
 LDLIBS += -ljansson -lcrypto -ledit -lm -pthread $(MPI_LIBS)
 
-LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/kernels/*/*.c src/model/*.c src/train/*.c src/data/*.c src/dist/*.c \
+LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/kernels/*/*.c src/model/*.c src/train/*.c src/data/*.c src/mpi/*.c \
                             src/tokenizer/*.c src/corpus/*.c src/infer/*.c src/eval/*.c src/lineage/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
@@ -26,8 +27,8 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test test-path test-asan fuzz fuzz-run clean
-all: $(BUILD)/dokja
+.PHONY: all test test-full test-path test-asan fuzz fuzz-run clean help compile_commands.json
+all: $(BUILD)/dokja ## build build/dokja (the default)
 
 $(BUILD)/libdokja.a: $(LIB_OBJ)
 	@rm -f $@
@@ -44,16 +45,20 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -c -o $@ $<
 
 # The tests find the CLI binary through DOKJA_BIN for the command-line tests.
-test: $(BUILD)/dokja_tests $(BUILD)/dokja
+# `make test` skips the slow tests (TEST_SLOW in tests/test.h); `make test-full` runs
+# them too, as scripts/test.sh (and so CI) does. TESTS=substr... picks tests by name.
+test: $(BUILD)/dokja_tests $(BUILD)/dokja ## build and run the tests, without the slow ones (TESTS=substr... picks by name)
 	DOKJA_BIN=$(BUILD)/dokja $(BUILD)/dokja_tests $(TESTS)
+test-full: $(BUILD)/dokja_tests $(BUILD)/dokja ## the tests including the slow ones (as scripts/test.sh and CI run them)
+	DOKJA_TEST_FULL=1 DOKJA_BIN=$(BUILD)/dokja $(BUILD)/dokja_tests $(TESTS)
 
 # The kernel and whole-model tests again on a lower kernel path (ISA=avx2|generic):
 # scripts/test.sh runs them on every path the CPU has below its best.
 PATH_TESTS ?= isa_ matmul vexp adamw ops_ model_ torch_parity infer_ bf16 grad_clip generate lineage_stats_cosine
-test-path: $(BUILD)/dokja_tests $(BUILD)/dokja
+test-path: $(BUILD)/dokja_tests $(BUILD)/dokja ## the kernel and model tests on a lower kernel path: ISA=avx2|generic
 	DOKJA_ISA=$(ISA) DOKJA_BIN=$(BUILD)/dokja $(BUILD)/dokja_tests $(PATH_TESTS)
 
-test-asan:
+test-asan: ## the tests under ASan + UBSan (build in build/asan)
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
@@ -68,7 +73,7 @@ endif
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/%)
 .PHONY: bench
-bench: $(BENCH_BIN)
+bench: $(BENCH_BIN) ## build the benchmarks bench/bench_*.c into build/ (BLAS=openblas for the comparison)
 $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libdokja.a
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
@@ -78,18 +83,39 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libdokja.a
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
-fuzz: $(FUZZ_BIN)
+fuzz: $(FUZZ_BIN) ## build the libFuzzer harnesses (clang) into build/fuzz/
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang -std=c17 -Isrc -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=undefined $(MPI_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
-fuzz-run: fuzz
+fuzz-run: fuzz ## run each harness for FUZZ_SECONDS (60) on its seed corpus
 	@for f in $(FUZZ_BIN); do n=$${f#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus/$$n; \
 	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus/$$n fuzz/corpus/$$n \
 	    || exit 1; done
 
-clean:
+clean: ## remove build/
 	rm -rf build
+
+# compile_commands.json for editors and clang tools (clangd, clang-tidy), written from
+# the source lists and the flags above; no bear needed. Every .c file is listed with
+# the flags `make` compiles it with (fuzz harnesses with the library's flags).
+comma := ,
+cdb_q = $(subst ",\",$(subst \,\\,$(1)))
+cdb_args = $(subst " ","$(comma) ",$(patsubst %,"%",$(call cdb_q,$(strip $(1)))))
+CDB_SRC = $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(BENCH_SRC) $(FUZZ_SRC)
+CDB_FLAGS = $(filter-out -MMD -MP,$(CPPFLAGS)) $(CFLAGS_ALL)
+cdb_entry = {"directory": "$(call cdb_q,$(CURDIR))", "file": "$(call cdb_q,$(CURDIR)/$(1))", "output": "$(BUILD)/$(1:.c=.o)", "arguments": [$(call cdb_args,$(CC) $(CDB_FLAGS) -c -o $(BUILD)/$(1:.c=.o) $(1))]}
+compile_commands.json: ## write ./compile_commands.json (every .c file with its compile flags)
+	$(file >$@,[)
+	$(foreach f,$(CDB_SRC),$(file >>$@,  $(call cdb_entry,$(f))$(if $(filter-out $(lastword $(CDB_SRC)),$(f)),$(comma))))
+	$(file >>$@,])
+	@echo "wrote $@: $(words $(CDB_SRC)) files"
+
+help: ## list the targets
+	@echo "make [target] [VAR=value]: the targets"
+	@grep -E '^[a-zA-Z_.-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
+	  sed -E 's/^([a-zA-Z_.-]+):.*## (.*)/\1\t\2/' | awk -F'\t' '{ printf "  %-22s %s\n", $$1, $$2 }'
+	@echo "variables: BUILD (build), CC (gcc), OPT (-O2 -g), SAN, CFLAGS, TESTS, ISA, BLAS, FUZZ_SECONDS"
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,15 +1,19 @@
 /* test.h: a minimal test harness. A test is `TEST(name) { ... }` in any tests/ file;
  * it registers itself, and CHECK/CHECK_EQ stop the test at the first failure with
- * file, line and values. The runner's last line is "N passed, N failed". */
-#ifndef DK_TEST_H
-#define DK_TEST_H
+ * file, line and values. The runner's last line is "N passed, N failed".
+ *
+ * A test that takes more than about ten seconds optimised is `TEST_SLOW(name)`: the
+ * runner skips it (and says how many it skipped) unless DOKJA_TEST_FULL=1, which
+ * `make test-full` and scripts/test.sh (so CI) set. */
+#ifndef DK_TESTS_TEST_H
+#define DK_TESTS_TEST_H
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 typedef void (*test_fn)(void);
-void test_register(const char *name, test_fn fn);
+void test_register(const char *name, test_fn fn, int slow);
 void test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int test_failed_now(void);
@@ -29,10 +33,12 @@ const char *test_write_file(const char *name, const void *data, size_t n);
  * tokenizer under the scratch dir through the CLI; returns its directory, or NULL. */
 const char *test_dataset(const char *name);
 
-#define TEST(name)                                                                         \
+#define TEST_REGISTER_(name, slow)                                                         \
     static void name(void);                                                                \
-    __attribute__((constructor)) static void name##_register(void) { test_register(#name, name); } \
+    __attribute__((constructor)) static void name##_register(void) { test_register(#name, name, slow); } \
     static void name(void)
+#define TEST(name) TEST_REGISTER_(name, 0)
+#define TEST_SLOW(name) TEST_REGISTER_(name, 1)
 
 #define CHECK(cond)                                                                        \
     do {                                                                                   \

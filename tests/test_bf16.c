@@ -64,7 +64,7 @@ static double tail_loss(const char *run)
     return n ? s / n : NAN;
 }
 
-TEST(bf16_loss_curve_on_real_text_within_one_percent_of_fp32)
+TEST_SLOW(bf16_loss_curve_on_real_text_within_one_percent_of_fp32)
 {
     if (!mm_bf16_supported())
         printf("  (no AVX512_BF16: the emulation)\n");

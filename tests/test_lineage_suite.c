@@ -52,7 +52,7 @@ static const char *field(const char *json, const char *key, char *buf, size_t ca
     return buf;
 }
 
-TEST(lineage_suite_detects_every_derivation_and_no_independent_pair)
+TEST_SLOW(lineage_suite_detects_every_derivation_and_no_independent_pair)
 {
     const char *cfg4 = test_write_file("cfg4.json", CFG4, strlen(CFG4));
     const char *cfg6 = test_write_file("cfg6.json", CFG6, strlen(CFG6));

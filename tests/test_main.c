@@ -1,5 +1,6 @@
 /* test_main.c: runs every registered test (or those whose name contains one of the
- * arguments) and ends with "N passed, N failed". */
+ * arguments) and ends with "N passed, N failed". Slow tests (TEST_SLOW) run only when
+ * DOKJA_TEST_FULL=1; the line before the last counts the ones skipped. */
 #include "kernels/isa.h"
 #include "test.h"
 
@@ -15,16 +16,18 @@
 static struct {
     const char *name;
     test_fn fn;
+    int slow;
 } tests[MAX_TESTS];
 static int n_tests;
 static int failed_now;
 static char tmpdir[256];
 
-void test_register(const char *name, test_fn fn)
+void test_register(const char *name, test_fn fn, int slow)
 {
     if (n_tests < MAX_TESTS) {
         tests[n_tests].name = name;
         tests[n_tests].fn = fn;
+        tests[n_tests].slow = slow;
         n_tests++;
     }
 }
@@ -145,7 +148,9 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("kernel path: %s\n", isa_name(isa_current()));
-    int passed = 0, failed = 0;
+    const char *full_env = getenv("DOKJA_TEST_FULL");
+    int full = full_env && strcmp(full_env, "1") == 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (int i = 0; i < n_tests; i++) {
         int selected = argc < 2;
         for (int a = 1; a < argc; a++)
@@ -153,6 +158,11 @@ int main(int argc, char **argv)
                 selected = 1;
         if (!selected)
             continue;
+        if (tests[i].slow && !full) {
+            skipped++;
+            printf("skip %s (slow)\n", tests[i].name);
+            continue;
+        }
         failed_now = 0;
         double t0 = now_seconds();
         tests[i].fn();
@@ -165,6 +175,9 @@ int main(int argc, char **argv)
             printf("ok   %s (%.2fs)\n", tests[i].name, dt);
         }
     }
+    if (skipped)
+        printf("%d slow test%s skipped (DOKJA_TEST_FULL=1 or `make test-full` runs %s)\n", skipped,
+               skipped == 1 ? "" : "s", skipped == 1 ? "it" : "them");
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

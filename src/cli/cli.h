@@ -3,8 +3,8 @@
  * Every command is `int cmd_x(int argc, char **argv)` where argv[0] is the
  * command's full name (e.g. "dokja tokenizer train"); it returns an exit code:
  * 0 ok, 1 failure (message on stderr), 2 usage error. */
-#ifndef DK_CLI_H
-#define DK_CLI_H
+#ifndef DK_CLI_CLI_H
+#define DK_CLI_CLI_H
 
 #include <stdint.h>
 #include <stdio.h>

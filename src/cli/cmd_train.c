@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "dist/dist.h"
+#include "mpi/mpi.h"
 #include "train/train.h"
 
 static const char HELP[] =

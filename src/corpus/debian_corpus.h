@@ -21,8 +21,8 @@
  *     paragraphs in English; they are not Korean text).
  * The same installed packages give byte-identical files on every run; manifest.json
  * records the sources and each output's SHA-256, and has no timestamps. */
-#ifndef DK_DEBIAN_CORPUS_H
-#define DK_DEBIAN_CORPUS_H
+#ifndef DK_CORPUS_DEBIAN_CORPUS_H
+#define DK_CORPUS_DEBIAN_CORPUS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -41,8 +41,8 @@
  * byte N" otherwise: a page in another encoding should be converted, not silently
  * turned into mojibake). The output is then valid UTF-8, every line ends in '\n', and
  * no line is empty or has leading, trailing or doubled spaces. */
-#ifndef DK_HTML_TEXT_H
-#define DK_HTML_TEXT_H
+#ifndef DK_CORPUS_HTML_TEXT_H
+#define DK_CORPUS_HTML_TEXT_H
 
 #include <stddef.h>
 #include <stdint.h>

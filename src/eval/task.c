@@ -1,4 +1,5 @@
-/* task.c: see task.h. The JSONL format and the item container. */
+/* task.c: see task.h. The item container and the JSONL format. It calls nothing in
+ * task_convert.c: the converters build on the container, not the other way. */
 #include "eval/task.h"
 
 #include <jansson.h>
@@ -46,7 +47,7 @@ int mc_task_add(mc_task *t, const char *context, const char *const *choices, int
     return ok ? 0 : dk_errf(err, "out of memory");
 }
 
-void mc_task_name_from_path(mc_task *t, const char *path)
+static void name_from_path(mc_task *t, const char *path)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
@@ -65,7 +66,7 @@ int mc_task_load_jsonl(mc_task *t, const char *path, dk_err *err)
     uint8_t d[32];
     sha256_buf(m.data, m.size, d);
     sha256_hex(d, t->sha256);
-    mc_task_name_from_path(t, path);
+    name_from_path(t, path);
     const char *s = (const char *)m.data;
     size_t len = m.size, line = 0;
     int rc = 0;
@@ -146,25 +147,4 @@ int mc_task_write_jsonl(const mc_task *t, const char *path, dk_err *err)
         free(s);
     }
     return fs_atomic_commit(&a, err);
-}
-
-int mc_task_open(mc_task *t, const char *spec, dk_err *err)
-{
-    const char *colon = strchr(spec, ':');
-    if (colon && colon != spec) {
-        char fmt[64];
-        size_t n = (size_t)(colon - spec);
-        if (n < sizeof fmt) {
-            memcpy(fmt, spec, n);
-            fmt[n] = 0;
-            if (mc_task_format_known(fmt))
-                return mc_task_convert(t, fmt, colon + 1, err);
-        }
-    }
-    size_t n = strlen(spec);
-    if (n > 6 && strcmp(spec + n - 6, ".jsonl") == 0)
-        return mc_task_load_jsonl(t, spec, err);
-    return dk_errf(err, "%s: not a task (a .jsonl file, text:PATH, or FORMAT:PATH with FORMAT one of "
-                        "kobest_boolq, kobest_copa, kobest_hellaswag, kobest_sentineg, kobest_wic, "
-                        "hellaswag_pairs)", spec);
 }

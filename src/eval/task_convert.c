@@ -1,4 +1,5 @@
-/* task_convert.c: the public benchmark files into multiple-choice items.
+/* task_convert.c: the public benchmark files into multiple-choice items, and
+ * mc_task_open, which picks a converter or the JSONL reader (task.c) for a spec.
  *
  * Templates follow lm-evaluation-harness's KoBEST tasks (lm_eval/tasks/kobest), so
  * scores are comparable with published ones:
@@ -39,7 +40,7 @@ typedef struct {
 static const char *FORMATS[] = {"kobest_boolq", "kobest_copa", "kobest_hellaswag", "kobest_sentineg",
                                 "kobest_wic", "hellaswag_pairs"};
 
-int mc_task_format_known(const char *format)
+static int format_known(const char *format)
 {
     for (size_t i = 0; i < sizeof FORMATS / sizeof *FORMATS; i++)
         if (strcmp(format, FORMATS[i]) == 0)
@@ -395,4 +396,25 @@ int mc_task_convert(mc_task *t, const char *format, const char *path, dk_err *er
     if (rc != 0)
         mc_task_free(t);
     return rc;
+}
+
+int mc_task_open(mc_task *t, const char *spec, dk_err *err)
+{
+    const char *colon = strchr(spec, ':');
+    if (colon && colon != spec) {
+        char fmt[64];
+        size_t n = (size_t)(colon - spec);
+        if (n < sizeof fmt) {
+            memcpy(fmt, spec, n);
+            fmt[n] = 0;
+            if (format_known(fmt))
+                return mc_task_convert(t, fmt, colon + 1, err);
+        }
+    }
+    size_t n = strlen(spec);
+    if (n > 6 && strcmp(spec + n - 6, ".jsonl") == 0)
+        return mc_task_load_jsonl(t, spec, err);
+    return dk_errf(err, "%s: not a task (a .jsonl file, text:PATH, or FORMAT:PATH with FORMAT one of "
+                        "kobest_boolq, kobest_copa, kobest_hellaswag, kobest_sentineg, kobest_wic, "
+                        "hellaswag_pairs)", spec);
 }

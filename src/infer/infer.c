@@ -43,8 +43,6 @@ void infer_set_tap(infer *st, infer_tap_fn fn, void *ctx)
     st->tap_ctx = ctx;
 }
 
-int infer_max_ctx(const infer *st) { return st->max_ctx; }
-
 size_t infer_weight_bytes(const infer *st) { return st->packed_floats * sizeof(float); }
 
 size_t infer_kv_bytes_per_pos(const infer *st)

@@ -24,7 +24,6 @@ typedef struct infer infer;
  * (<= max_position_embeddings). Uses m's thread pool. */
 int infer_new(infer **out, model *m, int max_ctx, dk_err *err);
 void infer_free(infer *st);
-int infer_max_ctx(const infer *st);
 
 /* Runs tokens[0..n) at positions pos0 .. pos0+n-1 of the sequence: their keys and
  * values enter the cache at those positions (positions after them are forgotten;

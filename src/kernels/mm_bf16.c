@@ -231,7 +231,7 @@ void mmk_pack_b_bf16(uint32_t *dst, int tb, const float *B, int ldb, int j0, int
 /* ---- AMX ----------------------------------------------------------------------------
  * Tiles 0-3 hold a 32 x 32 block of C (2 x 2 tiles of 16 x 16 fp32), 4-5 two A tiles
  * (16 rows x 32 bf16, rows of A in bf16), 6-7 two B tiles (16 k-pairs x 16 columns,
- * the pair layout of panel_to_bf16). A block's K is padded with zeros to a multiple of
+ * the pair layout of mmk_panel_to_bf16). A block's K is padded with zeros to a multiple of
  * 32, its rows to a multiple of 16; edge tiles of C go through a scratch tile. */
 typedef struct {
     uint8_t palette, start_row, reserved[14];

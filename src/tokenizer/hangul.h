@@ -7,8 +7,8 @@
  * (Unicode 15, section 3.12) before training and encoding. Only Hangul is touched:
  * this is not full NFC, and Jamo that do not form a syllable (a lone leading
  * consonant, compatibility Jamo such as ㅋㅋ) are left as they are. */
-#ifndef DK_HANGUL_H
-#define DK_HANGUL_H
+#ifndef DK_TOKENIZER_HANGUL_H
+#define DK_TOKENIZER_HANGUL_H
 
 #include <stddef.h>
 #include <stdint.h>

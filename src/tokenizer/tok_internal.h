@@ -1,6 +1,6 @@
 /* tok_internal.h: the tokenizer's representation, shared by its own files only. */
-#ifndef DK_TOK_INTERNAL_H
-#define DK_TOK_INTERNAL_H
+#ifndef DK_TOKENIZER_TOK_INTERNAL_H
+#define DK_TOKENIZER_TOK_INTERNAL_H
 
 #include "tokenizer/tokenizer.h"
 #include "util/hash.h"

@@ -3,8 +3,8 @@
  * Counts are of the text the model sees (after the tokenizer's normalisation),
  * except `bytes`, which is the input's size. Words are maximal runs of non-space
  * characters; characters count code points, an invalid byte counting as one. */
-#ifndef DK_TOK_STATS_H
-#define DK_TOK_STATS_H
+#ifndef DK_TOKENIZER_TOK_STATS_H
+#define DK_TOKENIZER_TOK_STATS_H
 
 #include "tokenizer/tokenizer.h"
 #include "util/pool.h"

@@ -8,8 +8,8 @@
  * deletion, and for each pair the list of words it occurs in, so a merge touches
  * only the words that contain it. Ties go to the smaller (left, right) id pair.
  * Same inputs and options give the same file, byte for byte. */
-#ifndef DK_TOK_TRAIN_H
-#define DK_TOK_TRAIN_H
+#ifndef DK_TOKENIZER_TOK_TRAIN_H
+#define DK_TOKENIZER_TOK_TRAIN_H
 
 #include "tokenizer/tokenizer.h"
 

@@ -13,8 +13,8 @@
  * the composed form, which equals x whenever x has no decomposed Hangul.
  *
  * The file format is documented in docs/tokenizer-format.md. */
-#ifndef DK_TOKENIZER_H
-#define DK_TOKENIZER_H
+#ifndef DK_TOKENIZER_TOKENIZER_H
+#define DK_TOKENIZER_TOKENIZER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
-#include "dist/dist.h"
 #include "kernels/isa.h"
 #include "kernels/peak.h"
 #include "model/model_io.h"
+#include "mpi/mpi.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
 #include "train/grad.h"

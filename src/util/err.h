@@ -3,8 +3,8 @@
  * Library functions return 0 on success and -1 on failure, and on failure fill a
  * dk_err with one line that names the file (or object) and the problem. Only main()
  * decides to print and exit; nothing below it calls exit(). */
-#ifndef DK_ERR_H
-#define DK_ERR_H
+#ifndef DK_UTIL_ERR_H
+#define DK_UTIL_ERR_H
 
 #include <stddef.h>
 

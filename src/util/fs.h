@@ -4,8 +4,8 @@
  * goes through fs_atomic_*: data lands in a temporary file beside the target, is
  * fsynced, renamed over the target and the directory is fsynced, so a crash leaves
  * either the old file or the new one, never a torn one. */
-#ifndef DK_FS_H
-#define DK_FS_H
+#ifndef DK_UTIL_FS_H
+#define DK_UTIL_FS_H
 
 #include <stddef.h>
 #include <stdint.h>

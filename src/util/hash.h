@@ -3,8 +3,8 @@
  *
  * hash_bytes is stable across runs and machines (no random seed): tables built
  * with it iterate in the same order every time, which keeps outputs reproducible. */
-#ifndef DK_HASH_H
-#define DK_HASH_H
+#ifndef DK_UTIL_HASH_H
+#define DK_UTIL_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  *
  * Determinism is the caller's job and is easy: make what task i computes depend
  * only on i, never on which thread ran it or in what order. */
-#ifndef DK_POOL_H
-#define DK_POOL_H
+#ifndef DK_UTIL_POOL_H
+#define DK_UTIL_POOL_H
 
 #include <stddef.h>
 

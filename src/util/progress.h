@@ -2,8 +2,8 @@
  *
  * On a terminal the line is redrawn in place; otherwise a line is printed at most
  * every few seconds, so logs stay readable. Quiet mode prints nothing. */
-#ifndef DK_PROGRESS_H
-#define DK_PROGRESS_H
+#ifndef DK_UTIL_PROGRESS_H
+#define DK_UTIL_PROGRESS_H
 
 #include <stdint.h>
 

@@ -3,8 +3,8 @@
  * Strict means RFC 3629: no overlong forms, no surrogates (U+D800..DFFF), nothing
  * above U+10FFFF. Invalid bytes are reported one at a time so callers can treat each
  * as an opaque byte (byte-level BPE keeps them; validators reject them). */
-#ifndef DK_UTF8_H
-#define DK_UTF8_H
+#ifndef DK_UTIL_UTF8_H
+#define DK_UTIL_UTF8_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
-/* dist.c: the MPI calls. Large buffers are sent in pieces of at most 2^30 elements,
+/* mpi.c: the MPI calls. Large buffers are sent in pieces of at most 2^30 elements,
  * since MPI counts are int. */
-#include "dist/dist.h"
+#include "mpi/mpi.h"
 
 #include <mpi.h>
 #include <stdlib.h>
@@ -46,16 +46,6 @@ void dist_shard(size_t n, int rank, int size, size_t *begin, size_t *end)
 }
 
 #define PIECE ((size_t)1 << 30)
-
-void dist_allreduce_sum_f32(float *x, size_t n)
-{
-    if (g_size == 1)
-        return;
-    for (size_t o = 0; o < n; o += PIECE) {
-        int k = (int)(n - o < PIECE ? n - o : PIECE);
-        MPI_Allreduce(MPI_IN_PLACE, x + o, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-    }
-}
 
 void dist_allreduce_sum_f64(double *x, size_t n)
 {
@@ -140,10 +130,4 @@ int dist_any(int flag)
     int out = 0;
     MPI_Allreduce(&flag, &out, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
     return out;
-}
-
-void dist_barrier(void)
-{
-    if (g_size > 1)
-        MPI_Barrier(MPI_COMM_WORLD);
 }

@@ -1,4 +1,4 @@
-/* test_dist.c: data-parallel training over Open MPI (2 ranks on this machine):
+/* test_mpi.c: data-parallel training over Open MPI (2 ranks on this machine):
  * the same losses as one process with the same global batch, and checkpoints that
  * move between rank counts. */
 #include <math.h>

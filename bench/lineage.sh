@@ -8,7 +8,8 @@
 # usage: bench/lineage.sh [LAYERS] [THREADS]     (defaults 32 and 2)
 #   LINEAGE_DIR  where the models go (default build/lineage-7b-L<LAYERS>; reused if there)
 #   MAP=full     also time the unscreened layer map (slow at 32 layers: the square of the depth)
-#   COLD=1       drop the page cache before each run (needs root), as for freshly copied files
+# Each pair runs twice: "cold" after dropping the page cache (as for freshly copied files;
+# needs root, else the cache is as it is and the row says "as is"), then "warm" at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LAYERS=${1:-32}
@@ -28,20 +29,24 @@ write a --seed 1
 write b --seed 2
 write c --from-seed 1 --noise 0.1
 echo "dokja kernel path: $(build/dokja version | sed -n 's/^kernel path: //p'); models: $LAYERS layers, hidden 4096, MLP 11008, BF16 ($(du -sh "$DIR/a" | cut -f1) each)"
-printf '%-10s %-7s %9s %9s %9s %-12s %-15s %10s %8s\n' pair map seconds "map s" "LAP s" verdict kind "log10 p" refined
+printf '%-6s %-7s %-7s %8s %8s %8s %8s %7s %-12s %-11s %9s %7s\n' pair map cache total "map" reads products LAP verdict kind "log10 p" refined
 modes=auto
 [ "${MAP:-}" = full ] && modes="auto full"
 for mode in $modes; do
   for pair in a:b a:c; do
     IFS=: read -r x y <<< "$pair"
-    if [ "${COLD:-0}" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
-    start=$(date +%s.%N)
-    j=$(build/dokja lineage "$DIR/$x" "$DIR/$y" --map "$mode" --threads "$THREADS" --json -q)
-    wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')
-    echo "$j" | python3 -c '
+    for cache in cold warm; do
+      label=$cache
+      if [ "$cache" = cold ]; then
+        if [ -w /proc/sys/vm/drop_caches ]; then sync; echo 3 > /proc/sys/vm/drop_caches; else label="as is"; fi
+      fi
+      j=$(build/dokja lineage "$DIR/$x" "$DIR/$y" --map "$mode" --threads "$THREADS" --json -q)
+      echo "$j" | python3 -c '
 import json, sys
 d = json.load(sys.stdin); m = d["layer_map"]; s = d["seconds"]
-print("%-10s %-7s %9s %9.1f %9.1f %-12s %-15s %10.1f %8s" % (sys.argv[1], sys.argv[2], sys.argv[3], s["layer_map"], s["lap"],
-      d["verdict"], d["kind"], d["log10_p"], m.get("pairs_tested_in_full", "all")))' "$x-$y" "$mode" "$wall"
+print("%-6s %-7s %-7s %8.1f %8.1f %8.1f %8.1f %7.1f %-12s %-11s %9.1f %7s" % (sys.argv[1], sys.argv[2], sys.argv[3],
+      s["total"], s["layer_map"], s["weight_reads"], s["products"], s["lap"], d["verdict"], d["kind"], d["log10_p"],
+      m.get("pairs_tested_in_full", "all")))' "$x-$y" "$mode" "$label"
+    done
   done
 done

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "model/model_io.h"
+#include "infer/generate.h"
 #include "test.h"
 
 static const char CFG[] = "{\"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
@@ -197,6 +198,83 @@ TEST(generate_continues_a_prompt_reproducibly_from_a_trained_model)
     CHECK(strlen(a) > strlen("문장\n"));
     CHECK_EQ(test_run(a, sizeof a, "%s generate -m /nonexistent 2>&1", test_bin()), 1);
     CHECK_CONTAINS(a, "/nonexistent");
+}
+
+typedef struct {
+    char text[8192];
+    size_t len;
+    int tokens, stop_after;
+} collected;
+
+static int collect(void *ctx, uint32_t id, const uint8_t *bytes, size_t n)
+{
+    collected *c = ctx;
+    (void)id;
+    if (c->len + n < sizeof c->text) {
+        memcpy(c->text + c->len, bytes, n);
+        c->len += n;
+    }
+    return ++c->tokens == c->stop_after;
+}
+
+/* The library's lm_generate is what the CLI prints, byte for byte: sampled, greedy, and
+ * through context shifts (a 16-position cache); the callback can stop it. */
+TEST(generate_library_call_equals_the_cli_byte_for_byte)
+{
+    CHECK(prepare() == 0);
+    char run[512], out[8192];
+    snprintf(run, sizeof run, "%s/run_genapi", test_tmpdir());
+    CHECK_EQ(train(run, "-o"), 0);
+    static const struct {
+        const char *prompt, *flags;
+        int ctx, n;
+        sample_cfg sc;
+    } cases[] = {
+        {"문장", "--seed 7", 0, 24, {0.8, 0, 1.0, 7}},
+        {"문장", "--temperature 0", 0, 24, {0, 0, 1.0, 1}},
+        {"the ", "--ctx 16 --seed 3 --top-k 5 --top-p 0.9", 16, 60, {0.8, 5, 0.9, 3}},
+        {"", "--ctx 16 --temperature 0", 16, 60, {0, 0, 1.0, 1}},
+    };
+    int shifted = 0;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lm l;
+        dk_err err;
+        CHECK_MSG(lm_open(&l, run, 2, cases[k].ctx, &err) == 0, "%s", err.msg);
+        lm_gen *g;
+        CHECK(lm_gen_new(&g, &l, &err) == 0);
+        lm_gen_opts o = {.n_new = cases[k].n, .sample = cases[k].sc};
+        lm_gen_stats st = {0};
+        collected c = {.stop_after = -1};
+        size_t plen = strlen(cases[k].prompt);
+        CHECK(lm_generate(g, (const uint8_t *)cases[k].prompt, plen, &o, collect, &c, &st, &err) == 0);
+        CHECK_EQ(st.gen_tokens, c.tokens);
+        CHECK(c.tokens > 0 && c.tokens <= cases[k].n);
+        /* bytes, not C strings: an undertrained byte-level model can emit a NUL */
+        char expect[8192 + 64], path[600];
+        size_t elen = (size_t)snprintf(expect, sizeof expect, "%s", cases[k].prompt);
+        memcpy(expect + elen, c.text, c.len);
+        elen += c.len;
+        expect[elen++] = '\n';
+        snprintf(path, sizeof path, "%s/genapi_%zu.out", test_tmpdir(), k);
+        CHECK_EQ(test_run(NULL, 0, "%s generate -m %s -p '%s' -n %d %s > %s 2>/dev/null", test_bin(), run,
+                          cases[k].prompt, cases[k].n, cases[k].flags, path), 0);
+        FILE *f = fopen(path, "rb");
+        size_t olen = f ? fread(out, 1, sizeof out, f) : 0;
+        if (f)
+            fclose(f);
+        CHECK_EQ(olen, elen);
+        CHECK(olen == elen && memcmp(out, expect, elen) == 0);
+        shifted += st.prompt_tokens > (long)st.last_prompt_kept; /* the cache was shifted and re-run */
+        /* the callback stops it after three tokens; the same three */
+        collected d = {.stop_after = 3};
+        lm_gen_stats st2 = {0};
+        CHECK(lm_generate(g, (const uint8_t *)cases[k].prompt, plen, &o, collect, &d, &st2, &err) == 0);
+        CHECK(d.tokens == 3 || (c.tokens < 3 && d.tokens == c.tokens));
+        CHECK(d.len <= c.len && memcmp(d.text, c.text, d.len) == 0);
+        lm_gen_free(g);
+        lm_close(&l);
+    }
+    CHECK(shifted >= 1);
 }
 
 TEST(train_resume_refuses_another_data_seed)

@@ -1,6 +1,6 @@
 /* cmd_generate.c: `dokja generate`: continue a prompt with a trained model, streaming
- * the text as it is produced. The prompt runs in one batched pass through the
- * key/value cache, then each new token is one cached step. */
+ * the text as it is produced. The loop is the library's lm_generate (infer/generate.h);
+ * this file parses arguments, reads prompts and prints on UTF-8 boundaries. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +10,7 @@
 #include <editline/readline.h>
 
 #include "cli/cli.h"
-#include "infer/lm.h"
-#include "infer/token_sampler.h"
+#include "infer/generate.h"
 #include "util/fs.h"
 #include "util/progress.h"
 #include "util/utf8.h"
@@ -32,85 +31,49 @@ static const char HELP[] =
     "terminal with line editing and history) and\n"
     "answer each; an empty line or end of input ends the session.\n";
 
+/* The streamed text so far: tokens' bytes, printed up to character boundaries. */
 typedef struct {
-    lm *l;
-    tsampler *smp;
-    sample_cfg sc;
-    int n_new;
-    float *logits;
-    uint32_t *hist; /* the context's tokens */
-    double prompt_s, gen_s;
-    long prompt_tokens, gen_tokens;
-} gen;
+    uint8_t *buf;
+    size_t len, cap, shown;
+    int oom;
+} stream;
 
-/* Runs hist[0..n) from position 0 and leaves the last row's logits. */
-static int prefill(gen *g, int n, dk_err *err)
+static int on_token(void *ctx, uint32_t id, const uint8_t *bytes, size_t n)
 {
-    double t0 = now_seconds();
-    if (infer_forward(g->l->inf, (const int32_t *)g->hist, n, 0, g->logits, 1, err) != 0)
-        return -1;
-    g->prompt_s += now_seconds() - t0;
-    g->prompt_tokens += n;
+    (void)id;
+    stream *s = ctx;
+    if (s->len + n > s->cap) {
+        size_t cap = (s->len + n) * 2 + 64;
+        uint8_t *p = realloc(s->buf, cap);
+        if (!p)
+            return s->oom = 1;
+        s->buf = p, s->cap = cap;
+    }
+    memcpy(s->buf + s->len, bytes, n);
+    s->len += n;
+    cli_stream_utf8(stdout, s->buf, s->len, &s->shown, 0);
     return 0;
 }
 
-/* One prompt: [eos] + text, then up to n_new tokens streamed to stdout. */
-static int generate_one(gen *g, const char *text, size_t len, dk_err *err)
+/* One prompt: echoed, then its continuation streamed to stdout. */
+static int generate_one(lm_gen *g, const lm_gen_opts *o, lm_gen_stats *st, const char *text, size_t len,
+                        dk_err *err)
 {
-    lm *l = g->l;
-    tok_ids ids = {0};
-    int rc = 0;
-    if (tok_ids_push(&ids, l->eos) != 0 || tok_encode(l->enc, (const uint8_t *)text, len, 0, &ids, err) != 0) {
-        tok_ids_free(&ids);
-        return dk_errf(err, "out of memory");
-    }
-    size_t keep = ids.n < (size_t)l->ctx ? ids.n : (size_t)l->ctx - 1; /* room for one more */
-    if (keep < ids.n)
-        fprintf(stderr, "dokja: the prompt has %zu tokens; keeping its last %zu (the context is %d)\n",
-                ids.n, keep, l->ctx);
-    memcpy(g->hist, ids.ids + (ids.n - keep), keep * sizeof *g->hist);
-    tok_ids_free(&ids);
-    int pos = (int)keep;
     fwrite(text, 1, len, stdout);
     fflush(stdout);
-    uint8_t *out = NULL;
-    size_t olen = 0, ocap = 0, shown = 0;
-    rc = prefill(g, pos, err);
-    double t0 = now_seconds();
-    for (int step = 0; rc == 0 && step < g->n_new; step++) {
-        lm_mask_logits(l, g->logits, 1);
-        uint32_t next = tsampler_next(g->smp, g->logits, &g->sc, (uint64_t)step);
-        if (next == l->eos)
-            break;
-        if (tok_decode(l->tok, &next, 1, &out, &olen, &ocap, err) != 0) {
-            rc = -1;
-            break;
-        }
-        cli_stream_utf8(stdout, out, olen, &shown, 0);
-        g->gen_tokens++;
-        if (step + 1 == g->n_new)
-            break;
-        if (pos == l->ctx) { /* full: keep the last half and process it again */
-            int half = l->ctx / 2;
-            memmove(g->hist, g->hist + pos - half, (size_t)half * sizeof *g->hist);
-            pos = half;
-            double tp = now_seconds();
-            rc = prefill(g, pos, err);
-            t0 += now_seconds() - tp; /* counted as prompt time */
-            if (rc != 0)
-                break;
-        }
-        g->hist[pos] = next;
-        rc = infer_forward(l->inf, (const int32_t *)&g->hist[pos], 1, pos, g->logits, 1, err);
-        pos++;
-    }
-    g->gen_s += now_seconds() - t0;
+    stream s = {0};
+    int rc = lm_generate(g, (const uint8_t *)text, len, o, on_token, &s, st, err);
+    if (rc == 0 && s.oom)
+        rc = dk_errf(err, "out of memory");
+    if (st->last_prompt_kept < st->last_prompt_tokens)
+        fprintf(stderr, "dokja: the prompt has %zu tokens; kept its last %zu (the context is %zu)\n",
+                st->last_prompt_tokens, st->last_prompt_kept, st->last_prompt_kept + 1);
     if (rc == 0) {
-        cli_stream_utf8(stdout, out, olen, &shown, 1);
+        cli_stream_utf8(stdout, s.buf, s.len, &s.shown, 1);
         putchar('\n');
         fflush(stdout);
     }
-    free(out);
+    free(s.buf);
     return rc;
 }
 
@@ -129,7 +92,8 @@ int cmd_generate(int argc, char **argv)
         {"threads", required_argument, 0, O_THREADS}, {"ctx", required_argument, 0, O_CTX},
         {"interactive", no_argument, 0, O_INTER}, {0, 0, 0, 0}};
     const char *dir = NULL, *prompt = NULL, *file = NULL, *name = argv[0];
-    gen g = {.n_new = 128, .sc = {.temperature = 0.8, .top_k = 0, .top_p = 1.0, .seed = 1}};
+    lm_gen_opts go = {.n_new = 128, .sample = {.temperature = 0.8, .top_k = 0, .top_p = 1.0, .seed = 1}};
+    lm_gen_stats st = {0};
     int threads = 0, ctx = 0, interactive = 0, c;
     optind = 1;
     opterr = 0;
@@ -139,11 +103,11 @@ int cmd_generate(int argc, char **argv)
         case 'm': dir = optarg; break;
         case 'p': prompt = optarg; break;
         case 'f': file = optarg; break;
-        case 'n': bad = cli_parse_int(optarg, 1, 1 << 24, &g.n_new); break;
-        case O_TEMP: bad = cli_parse_double(optarg, 0, 100, &g.sc.temperature); break;
-        case O_TOPK: bad = cli_parse_int(optarg, 0, 1 << 24, &g.sc.top_k); break;
-        case O_TOPP: bad = cli_parse_double(optarg, 1e-9, 1, &g.sc.top_p); break;
-        case O_SEED: bad = cli_parse_u64(optarg, 0, UINT64_MAX, &g.sc.seed); break;
+        case 'n': bad = cli_parse_int(optarg, 1, 1 << 24, &go.n_new); break;
+        case O_TEMP: bad = cli_parse_double(optarg, 0, 100, &go.sample.temperature); break;
+        case O_TOPK: bad = cli_parse_int(optarg, 0, 1 << 24, &go.sample.top_k); break;
+        case O_TOPP: bad = cli_parse_double(optarg, 1e-9, 1, &go.sample.top_p); break;
+        case O_SEED: bad = cli_parse_u64(optarg, 0, UINT64_MAX, &go.sample.seed); break;
         case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &threads); break;
         case O_CTX: bad = cli_parse_int(optarg, 2, 1 << 24, &ctx); break;
         case O_INTER: interactive = 1; break;
@@ -183,16 +147,11 @@ int cmd_generate(int argc, char **argv)
         free(text);
         return cli_fail(&err);
     }
-    g.l = &l;
-    g.smp = tsampler_new(l.vocab);
-    g.logits = malloc((size_t)l.vocab * sizeof *g.logits);
-    g.hist = malloc((size_t)l.ctx * sizeof *g.hist);
-    int rc = 0;
-    if (!g.smp || !g.logits || !g.hist)
-        rc = dk_errf(&err, "out of memory");
+    lm_gen *g = NULL;
+    int rc = lm_gen_new(&g, &l, &err);
     if (rc == 0 && !interactive) {
         const char *t = file ? (const char *)text : prompt ? prompt : "";
-        rc = generate_one(&g, t, file ? tlen : strlen(t), &err);
+        rc = generate_one(g, &go, &st, t, file ? tlen : strlen(t), &err);
     }
     char *line = NULL;
     size_t lcap = 0;
@@ -219,17 +178,15 @@ int cmd_generate(int argc, char **argv)
             fprintf(stderr, "dokja: that line is not valid UTF-8; try again\n");
             continue;
         }
-        rc = generate_one(&g, line, (size_t)n, &err);
+        rc = generate_one(g, &go, &st, line, (size_t)n, &err);
     }
     free(line);
-    if (rc == 0 && g.prompt_tokens > 0)
+    if (rc == 0 && st.prompt_tokens > 0)
         fprintf(stderr, "[prompt %ld tokens, %.1f tokens/s; generated %ld tokens, %.1f tokens/s; %d threads]\n",
-                g.prompt_tokens, g.prompt_tokens / (g.prompt_s > 0 ? g.prompt_s : 1e-9), g.gen_tokens,
-                g.gen_tokens / (g.gen_s > 0 ? g.gen_s : 1e-9), pool_threads(l.pool));
+                st.prompt_tokens, st.prompt_tokens / (st.prompt_s > 0 ? st.prompt_s : 1e-9), st.gen_tokens,
+                st.gen_tokens / (st.gen_s > 0 ? st.gen_s : 1e-9), pool_threads(l.pool));
     free(text);
-    free(g.logits);
-    free(g.hist);
-    tsampler_free(g.smp);
+    lm_gen_free(g);
     lm_close(&l);
     return rc == 0 ? 0 : cli_fail(&err);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "eval/score.h"
+#include "eval/verdict.h"
 #include "model/model.h"
 #include "test.h"
 
@@ -172,4 +173,24 @@ TEST(eval_text_windows_score_every_token_once)
     double x = atof(b1 + 16), y = atof(b2 + 16);
     CHECK(x > 0 && y > 0 && isfinite(x) && isfinite(y));
     CHECK(x != y); /* the window changes what each token is predicted from */
+}
+
+/* The verdict's arithmetic, as a library call (src/eval/verdict.h). */
+TEST(eval_verdict_relative_scores_best_reference_and_threshold)
+{
+    CHECK(eval_relative(0, 0.57, 0.60) == 0.57 / 0.60);            /* accuracy: mine / ref */
+    CHECK(eval_relative(1, 1.25, 1.00) == 1.00 / 1.25);            /* bits per byte: ref / mine */
+    CHECK(isinf(eval_relative(0, 0.3, 0)) && eval_relative(0, 0, 0) == 1.0);
+    CHECK(eval_relative(1, 0, 1.0) == 0);
+    double acc[3] = {0.5, 0.7, 0.7}, bpb[3] = {1.3, 1.1, 1.2};
+    CHECK_EQ(eval_best_ref(acc, 3, 0), 1); /* the first among equals */
+    CHECK_EQ(eval_best_ref(bpb, 3, 1), 1);
+    double rel[2] = {0.96, 0.94};
+    eval_verdict v = eval_verdict_of(rel, 2);
+    CHECK(v.mean == 0.96 / 2 + 0.94 / 2);
+    CHECK(v.meets == (v.mean >= 0.95));
+    double low[2] = {0.96, 0.93};
+    CHECK(!eval_verdict_of(low, 2).meets);
+    double exact[1] = {EVAL_THRESHOLD};
+    CHECK(eval_verdict_of(exact, 1).meets);
 }

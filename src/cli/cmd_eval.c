@@ -4,13 +4,13 @@
  * public benchmark formats into the JSONL task format (cmd_eval_convert.c). */
 #include <getopt.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "eval/score.h"
+#include "eval/verdict.h"
 #include "util/hash.h"
 #include "util/version.h"
 
@@ -87,13 +87,6 @@ static double primary(const task_spec *t, const model_scores *s, size_t i, int u
     if (t->is_text)
         return s->text[i].bits_per_byte;
     return use_norm ? s->mc[i].acc_norm : s->mc[i].acc;
-}
-
-static double relative_of(const task_spec *t, double mine, double ref)
-{
-    if (t->is_text) /* lower bits per byte is better */
-        return mine > 0 ? ref / mine : 0;
-    return ref > 0 ? mine / ref : (mine > 0 ? INFINITY : 1.0);
 }
 
 static int score_model(model_scores *s, const char *dir, task_spec *tasks, size_t nt, size_t limit,
@@ -216,7 +209,8 @@ int cmd_eval(int argc, char **argv)
     dk_err err;
     task_spec *tasks = calloc(nt, sizeof *tasks);
     model_scores *ms = calloc(nr + 1, sizeof *ms);
-    if (!tasks || !ms)
+    double *rels = calloc(nt, sizeof *rels), *ref_scores = calloc(nr + 1, sizeof *ref_scores);
+    if (!tasks || !ms || !rels || !ref_scores)
         rc = dk_errf(&err, "out of memory");
     for (size_t i = 0; i < nt && rc == 0; i++) /* every task is checked before any model runs */
         rc = open_task(&tasks[i], specs[i], &err);
@@ -247,15 +241,12 @@ int cmd_eval(int argc, char **argv)
             }
             if (nr == 0)
                 continue;
-            size_t best = 1;
-            for (size_t k = 2; k <= nr; k++) {
-                double a = primary(&tasks[i], &ms[k], i, use_norm), b = primary(&tasks[i], &ms[best], i, use_norm);
-                if (tasks[i].is_text ? a < b : a > b)
-                    best = k;
-            }
-            double mv = primary(&tasks[i], &ms[0], i, use_norm), rv = primary(&tasks[i], &ms[best], i, use_norm);
-            double rel = relative_of(&tasks[i], mv, rv);
-            mean_rel += rel / (double)nt;
+            for (size_t k = 1; k <= nr; k++)
+                ref_scores[k - 1] = primary(&tasks[i], &ms[k], i, use_norm);
+            size_t best = 1 + eval_best_ref(ref_scores, nr, tasks[i].is_text);
+            double mv = primary(&tasks[i], &ms[0], i, use_norm), rv = ref_scores[best - 1];
+            double rel = eval_relative(tasks[i].is_text, mv, rv);
+            rels[i] = rel;
             json_array_append_new(jrel, json_pack("{s:s, s:s, s:s, s:f, s:f, s:f}", "task", tasks[i].name,
                                                   "metric", tasks[i].is_text ? "bits_per_byte" : metric,
                                                   "ref", ms[best].dir, "model_score", mv, "ref_score", rv,
@@ -280,11 +271,13 @@ int cmd_eval(int argc, char **argv)
         json_object_set_new(out, "window", json_integer(window));
         json_object_set_new(out, "tasks", jt);
         if (nr > 0) {
-            int meets = mean_rel >= 0.95;
+            eval_verdict v = eval_verdict_of(rels, nt);
+            int meets = v.meets;
+            mean_rel = v.mean;
             json_object_set_new(out, "refs", jrefs);
             json_object_set_new(out, "per_task_relative", jrel);
             json_object_set_new(out, "relative", json_real(mean_rel));
-            json_object_set_new(out, "threshold", json_real(0.95));
+            json_object_set_new(out, "threshold", json_real(EVAL_THRESHOLD));
             json_object_set_new(out, "verdict", json_string(meets ? "meets" : "fails"));
             if (!json)
                 printf("\nmean relative score over %zu task%s: %.4f -> %s 95 %% of REF (the best "
@@ -311,6 +304,8 @@ int cmd_eval(int argc, char **argv)
             mc_task_free(&tasks[i].mc);
     free(tasks);
     free(ms);
+    free(rels);
+    free(ref_scores);
     free(specs);
     free(refs);
     return rc == 0 ? 0 : cli_fail(&err);

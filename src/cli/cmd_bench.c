@@ -13,16 +13,18 @@
 #include "kernels/matmul.h"
 #include "kernels/peak.h"
 #include "model/model.h"
-#include "train/adamw.h"
-#include "util/hugemem.h"
+#include "train/step.h"
+#include "train/train.h"
 #include "util/progress.h"
 
 static const char STEP_HELP[] =
     "usage: dokja bench step --model CONFIG --batch B --seq T --steps N [--threads N] [--bf16]\n"
     "                        [--isa avx512|avx2|generic] [--json]\n"
     "\n"
-    "Runs N training steps (forward, backward, AdamW) of CONFIG on random tokens after\n"
-    "one warm-up step and prints tokens/s, GFLOP/s and MFU. FLOPs per token are\n"
+    "Runs N training steps of CONFIG on random tokens after one warm-up step, exactly the\n"
+    "step `dokja train` runs (forward, backward, gradient clipping, the learning-rate\n"
+    "schedule, AdamW: train/step.h, training defaults), and prints tokens/s, GFLOP/s and\n"
+    "MFU (the median step). FLOPs per token are\n"
     "6 x matmul parameters + 12 x layers x width x T (forward and backward matmuls,\n"
     "attention included); MFU divides GFLOP/s by the fp32 FMA peak that the benchmark\n"
     "measures on the same threads. Peak RSS is printed beside the documented formula\n"
@@ -37,6 +39,23 @@ static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* Batches of uniformly random tokens (the speed of a step does not depend on them). */
+typedef struct {
+    uint64_t r;
+    int vocab, seq_len;
+} random_tokens;
+
+static void next_random(void *ctx, int32_t *in, int32_t *tg)
+{
+    random_tokens *t = ctx;
+    for (int i = 0; i < t->seq_len; i++) {
+        t->r = t->r * 6364136223846793005ULL + 1442695040888963407ULL;
+        in[i] = (int32_t)((t->r >> 33) % (uint64_t)t->vocab);
+        t->r = t->r * 6364136223846793005ULL + 1442695040888963407ULL;
+        tg[i] = (int32_t)((t->r >> 33) % (uint64_t)t->vocab);
+    }
 }
 
 static int bench_step(int argc, char **argv)
@@ -95,31 +114,30 @@ static int bench_step(int argc, char **argv)
         return cli_fail(&err);
     }
     size_t n = model_numel(m);
-    float *am = hugemem_alloc(n * sizeof *am), *av = hugemem_alloc(n * sizeof *av); /* as train.c */
-    int32_t *in = malloc((size_t)B * S * sizeof *in), *tg = malloc((size_t)B * S * sizeof *tg);
-    if (!am || !av || !in || !tg) {
-        fprintf(stderr, "dokja: out of memory\n");
-        return DK_EXIT_FAIL;
-    }
     params_init(model_layout(m), model_params(m), 1);
-    uint64_t r = 0x1234567;
-    for (int i = 0; i < B * S; i++) {
-        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        in[i] = (int32_t)((r >> 33) % (uint64_t)cfg.vocab_size);
-        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        tg[i] = (int32_t)((r >> 33) % (uint64_t)cfg.vocab_size);
+    /* exactly the step `dokja train` runs (train/step.h): clipping, schedule, AdamW, with
+     * the training defaults; batches of random tokens */
+    train_opts to;
+    train_defaults(&to);
+    train_step_ctx sc = {.m = m, .pool = p, .rank = 0, .ranks = 1, .batch_size = B, .micro_batch = B, .seq_len = S,
+                         .steps = steps + 1, .warmup = 0, .lr = to.lr, .min_lr = to.lr / 10,
+                         .grad_clip = to.grad_clip, .opt = adamw_defaults((float)to.lr), .shard_b = 0, .shard_e = n};
+    sc.opt.weight_decay = (float)to.weight_decay;
+    random_tokens rt = {0x1234567, cfg.vocab_size, S};
+    double *times = malloc((size_t)steps * sizeof *times);
+    if (train_step_init(&sc, &err) != 0 || !times) {
+        free(times);
+        model_free(m);
+        pool_free(p);
+        return cli_fail(&err);
     }
     const char *isa;
     double peak = peak_fma_gflops(p, 0.5, &isa);
-    adamw_cfg opt = adamw_defaults(1e-4f);
-    double *times = malloc((size_t)steps * sizeof *times);
     for (int s = 0; s <= steps; s++) { /* step 0 is the warm-up */
-        double t0 = now_seconds();
-        model_zero_grads(m);
-        model_forward_backward(m, in, tg, B, S, 1.0f);
-        adamw_step(p, model_layout(m), model_params(m), model_grads(m), am, av, 0, n, &opt, s + 1);
+        train_step_record rec;
+        train_step(&sc, s, next_random, &rt, &rec);
         if (s > 0)
-            times[s - 1] = now_seconds() - t0;
+            times[s - 1] = rec.seconds;
     }
     qsort(times, (size_t)steps, sizeof *times, cmp_d);
     double dt = times[steps / 2];
@@ -153,10 +171,7 @@ static int bench_step(int argc, char **argv)
                tps, gflops, gflops / peak, peak, dt, n, pool_threads(p), rss, formula, bf16 ? "true" : "false",
                isa_name(isa_current()), isa);
     free(times);
-    free(in);
-    free(tg);
-    free(am);
-    free(av);
+    train_step_free(&sc);
     model_free(m);
     pool_free(p);
     return 0;

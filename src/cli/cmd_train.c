@@ -54,6 +54,20 @@ static const char HELP[] =
     "over ranks (ZeRO-1) and lets rank 0 write logs and checkpoints; checkpoints move\n"
     "between rank counts. Give each rank --threads cores / R.\n";
 
+/* The progress lines: the run's shape, then one line per step (stderr). */
+static void print_event(void *ctx, const train_event *e)
+{
+    (void)ctx;
+    if (e->kind == TRAIN_BEGIN)
+        fprintf(stderr, "dokja train: %zu parameters, %d x %d tokens per step, %d rank(s) x %d threads, peak %.0f "
+                        "GFLOP/s, from step %ld\n",
+                e->params, e->batch_size, e->seq_len, e->ranks, e->threads, e->peak_gflops, e->start);
+    else
+        fprintf(stderr, "step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  MFU %.1f%%  ETA %.0fs%s\n", e->step,
+                e->steps, e->loss, e->lr, e->tokens_per_s, 100.0 * e->mfu, e->eta_s,
+                e->evaluated ? "  (evaluated)" : "");
+}
+
 int cmd_train(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -129,6 +143,8 @@ int cmd_train(int argc, char **argv)
     dk_err err;
     if (dist_init(&argc, &argv, &err) != 0)
         return cli_fail(&err);
+    if (!o.quiet)
+        o.on_event = print_event;
     int rc = train_run(&o, &err);
     if (rc != 0 && dist_rank() == 0)
         cli_fail(&err);

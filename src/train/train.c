@@ -18,11 +18,9 @@
 #include "mpi/mpi.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
-#include "train/grad.h"
 #include "train/plot.h"
 #include "train/sampler.h"
-#include "train/schedule.h"
-#include "util/hugemem.h"
+#include "train/step.h"
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/progress.h"
@@ -75,11 +73,9 @@ typedef struct {
     dataset data;
     model *m;
     pool *pl;
-    float *adam_m, *adam_v; /* this rank's shard [shard_b, shard_e) of the moments */
-    size_t shard_b, shard_e;
+    train_step_ctx sc; /* the step: moments of this rank's shard, batch buffers */
     int rank, ranks;
     sampler smp;
-    int32_t *in, *tg;
     series train_loss, *val_loss; /* val per source */
     char run[4096];
     double peak;
@@ -133,8 +129,8 @@ static void evaluate(trainer *t, double *out)
         for (int b = 0; b < t->o->eval_batches && w < nw; b++) {
             int k = 0;
             for (; k < mb && w < nw; k++, w++)
-                sampler_window(&vs, (int)i, w, t->in + (size_t)k * S, t->tg + (size_t)k * S);
-            sum += model_forward_loss(t->m, t->in, t->tg, k, S, NULL);
+                sampler_window(&vs, (int)i, w, t->sc.in + (size_t)k * S, t->sc.tg + (size_t)k * S);
+            sum += model_forward_loss(t->m, t->sc.in, t->sc.tg, k, S, NULL);
             batches++;
         }
         out[i] = batches ? sum / batches : NAN;
@@ -224,8 +220,8 @@ static int save_checkpoint(trainer *t, long step, dk_err *err)
         free(fv);
         return rc ? rc : dk_errf(err, "rank %d: rank 0 could not allocate a checkpoint", t->rank);
     }
-    dist_gather_shards(t->adam_m, fm, n);
-    dist_gather_shards(t->adam_v, fv, n);
+    dist_gather_shards(t->sc.adam_m, fm, n);
+    dist_gather_shards(t->sc.adam_v, fv, n);
     if (t->rank == 0) {
         char path[4400];
         ckpt_path(path, sizeof path, t->run, step);
@@ -244,13 +240,10 @@ static int save_checkpoint(trainer *t, long step, dk_err *err)
     return rc;
 }
 
-/* Gradient hook for the last micro-batch of a step: start the all-reduce of each
- * finished range while the backward pass goes on. */
-static void reduce_ready(void *ctx, size_t offset, size_t numel)
+/* The training batches: the sampler's next sequence. */
+static void next_sequence(void *ctx, int32_t *in, int32_t *tg)
 {
-    model *m = ctx;
-    dist_progress();
-    dist_iallreduce_sum_f32(model_grads(m) + offset, numel);
+    sampler_next(ctx, in, tg);
 }
 
 /* Every rank failed if one did: returns -1 on all of them (with a message on the
@@ -411,22 +404,17 @@ int train_run(const train_opts *in_opts, dk_err *err)
     if (rc == 0 && o.bf16 && model_set_bf16(t.m, 1) != 0)
         rc = dk_errf(err, "--bf16: out of memory for the bf16 operand buffers");
     size_t numel = rc == 0 ? model_numel(t.m) : 0;
-    dist_shard(numel, rank, ranks, &t.shard_b, &t.shard_e);
-    size_t shard_len = t.shard_e - t.shard_b;
-    int bl = o.batch_size / ranks; /* sequences per step on this rank */
-    if (rc == 0) {
-        /* ZeRO-1: each rank keeps AdamW moments for its shard only */
-        /* written every step: pages that hold zeros (moments of unused embedding rows)
-         * were being handed back and re-faulted by this machine's memory manager, 7 % of
-         * a step in `perf`; a touched huge-page buffer keeps them */
-        t.adam_m = hugemem_alloc((shard_len ? shard_len : 1) * sizeof *t.adam_m);
-        t.adam_v = hugemem_alloc((shard_len ? shard_len : 1) * sizeof *t.adam_v);
-        t.in = malloc((size_t)(o.micro_batch + 1) * o.seq_len * sizeof *t.in);
-        t.tg = malloc((size_t)(o.micro_batch + 1) * o.seq_len * sizeof *t.tg);
-        t.val_loss = calloc(t.data.n_sources, sizeof *t.val_loss);
-        if (!t.adam_m || !t.adam_v || !t.in || !t.tg || !t.val_loss)
-            rc = dk_errf(err, "out of memory for optimizer state of %zu parameters", numel);
-    }
+    t.sc = (train_step_ctx){.m = t.m, .pool = t.pl, .rank = rank, .ranks = ranks, .batch_size = o.batch_size,
+                            .micro_batch = o.micro_batch, .seq_len = o.seq_len, .steps = o.steps,
+                            .warmup = o.warmup, .lr = o.lr, .min_lr = o.min_lr, .grad_clip = o.grad_clip,
+                            .opt = adamw_defaults((float)o.lr)};
+    t.sc.opt.weight_decay = (float)o.weight_decay;
+    dist_shard(numel, rank, ranks, &t.sc.shard_b, &t.sc.shard_e); /* ZeRO-1: moments of a shard */
+    size_t shard_len = t.sc.shard_e - t.sc.shard_b;
+    if (rc == 0)
+        rc = train_step_init(&t.sc, err);
+    if (rc == 0 && !(t.val_loss = calloc(t.data.n_sources, sizeof *t.val_loss)))
+        rc = dk_errf(err, "out of memory");
     if (rc == 0)
         rc = model_reserve(t.m, o.micro_batch, o.seq_len, err);
     if (rc == 0)
@@ -465,8 +453,8 @@ int train_run(const train_opts *in_opts, dk_err *err)
             if (rc == 0) {
                 start = s.step;
                 t.smp.next_seq = s.next_seq;
-                memcpy(t.adam_m, fm + t.shard_b, shard_len * sizeof *fm);
-                memcpy(t.adam_v, fv + t.shard_b, shard_len * sizeof *fv);
+                memcpy(t.sc.adam_m, fm + t.sc.shard_b, shard_len * sizeof *fm);
+                memcpy(t.sc.adam_v, fv + t.sc.shard_b, shard_len * sizeof *fv);
             } else if (!o.quiet) {
                 fprintf(stderr, "dokja: skipping checkpoint: %s\n", err->msg);
             }
@@ -493,55 +481,23 @@ int train_run(const train_opts *in_opts, dk_err *err)
     if (rc == 0 && root && !o.resume)
         rc = write_run_json(&t, init_sha, err);
     rc = sync_rc(&t, rc, err);
-    if (rc == 0 && !o.quiet) {
+    int talk = rc == 0 && root && o.on_event;
+    if (talk) {
         t.peak = peak_fma_gflops(t.pl, 0.3, NULL) * ranks; /* ranks of the same machine kind */
-        fprintf(stderr, "dokja train: %zu parameters, %d x %d tokens per step, %d rank(s) x %d "
-                        "threads, peak %.0f GFLOP/s, from step %ld\n",
-                numel, o.batch_size, o.seq_len, ranks, pool_threads(t.pl), t.peak, start);
+        train_event e = {.kind = TRAIN_BEGIN, .step = start, .steps = o.steps, .start = start, .params = numel,
+                         .batch_size = o.batch_size, .seq_len = o.seq_len, .ranks = ranks,
+                         .threads = pool_threads(t.pl), .peak_gflops = t.peak};
+        o.on_event(o.event_ctx, &e);
     }
-    adamw_cfg opt = adamw_defaults((float)o.lr);
-    opt.weight_decay = (float)o.weight_decay;
-    int micro_total = o.batch_size / o.micro_batch; /* micro-batches per step, all ranks */
     double flops = model_train_flops(&cfg, o.batch_size, o.seq_len);
     double t0 = now_seconds();
     double *val = calloc(t.data.n_sources, sizeof *val);
     if (rc == 0 && !val)
         rc = dk_errf(err, "out of memory");
-    int32_t *skip_in = t.in + (size_t)o.micro_batch * o.seq_len, *skip_tg = t.tg + (size_t)o.micro_batch * o.seq_len;
     for (long step = start; rc == 0 && step < o.steps; step++) {
-        double ts = now_seconds();
-        model_zero_grads(t.m);
-        double loss = 0;
-        /* Every rank draws the whole global batch, so the sampler state stays the same
-         * everywhere, and keeps sequences [rank * bl, (rank + 1) * bl). */
-        int k = 0, left = bl / o.micro_batch; /* micro-batches left on this rank */
-        for (int q = 0; q < o.batch_size; q++) {
-            int mine = q / bl == rank;
-            sampler_next(&t.smp, mine ? t.in + (size_t)k * o.seq_len : skip_in,
-                         mine ? t.tg + (size_t)k * o.seq_len : skip_tg);
-            if (mine && ++k == o.micro_batch) {
-                /* the last micro-batch's backward pass overlaps the gradient all-reduce */
-                if (--left == 0 && ranks > 1)
-                    model_set_grad_hook(t.m, reduce_ready, t.m);
-                loss += model_forward_backward(t.m, t.in, t.tg, o.micro_batch, o.seq_len,
-                                               1.0f / (float)micro_total) / micro_total;
-                model_set_grad_hook(t.m, NULL, NULL);
-                k = 0;
-            }
-        }
-        double tc = now_seconds();
-        dist_wait_all(); /* what the backward pass did not hide */
-        dist_allreduce_sum_f64(&loss, 1);
-        double comm = now_seconds() - tc;
-        double norm = grad_clip(t.pl, model_grads(t.m), numel, o.grad_clip);
-        double lr = lr_at(step, o.steps, o.warmup, o.lr, o.min_lr);
-        opt.lr = (float)lr;
-        adamw_step(t.pl, model_layout(t.m), model_params(t.m), model_grads(t.m), t.adam_m,
-                   t.adam_v, t.shard_b, t.shard_e, &opt, step + 1);
-        tc = now_seconds();
-        dist_allgather_shards(model_params(t.m), numel);
-        comm += now_seconds() - tc;
-        double dt = now_seconds() - ts;
+        train_step_record rec;
+        train_step(&t.sc, step, next_sequence, &t.smp, &rec);
+        double loss = rec.loss, lr = rec.lr, norm = rec.grad_norm, comm = rec.comm_s, dt = rec.seconds;
         long done = step + 1;
         int eval = (o.eval_every > 0 && done % o.eval_every == 0) || done == o.steps;
         if (root) {
@@ -573,12 +529,13 @@ int train_run(const train_opts *in_opts, dk_err *err)
         rc = sync_rc(&t, rc, err);
         if (rc == 0 && ((o.checkpoint_every > 0 && done % o.checkpoint_every == 0) || done == o.steps))
             rc = sync_rc(&t, save_checkpoint(&t, done, err), err);
-        if (!o.quiet) {
-            double el = now_seconds() - t0, eta = el / (double)(done - start) * (double)(o.steps - done);
-            fprintf(stderr, "step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  MFU %.1f%%  ETA %.0fs%s\n",
-                    done, o.steps, loss, lr, (double)o.batch_size * o.seq_len / dt,
-                    t.peak > 0 ? 100.0 * flops / dt / 1e9 / t.peak : 0.0, eta,
-                    eval ? "  (evaluated)" : "");
+        if (talk) {
+            double el = now_seconds() - t0;
+            train_event e = {.kind = TRAIN_STEP, .step = done, .steps = o.steps, .start = start, .loss = loss,
+                             .lr = lr, .grad_norm = norm, .tokens_per_s = (double)o.batch_size * o.seq_len / dt,
+                             .mfu = t.peak > 0 ? flops / dt / 1e9 / t.peak : 0.0,
+                             .eta_s = el / (double)(done - start) * (double)(o.steps - done), .evaluated = eval};
+            o.on_event(o.event_ctx, &e);
         }
     }
     if (rc == 0 && root) {
@@ -598,10 +555,7 @@ int train_run(const train_opts *in_opts, dk_err *err)
     free(t.val_loss);
     free(t.train_loss.x);
     free(t.train_loss.y);
-    free(t.in);
-    free(t.tg);
-    free(t.adam_m);
-    free(t.adam_v);
+    train_step_free(&t.sc);
     sampler_free(&t.smp);
     model_free(t.m);
     pool_free(t.pl);

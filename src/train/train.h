@@ -12,6 +12,22 @@
 
 #include "util/err.h"
 
+/* What a run reports, on rank 0, through train_opts.on_event: TRAIN_BEGIN once (the
+ * shape of the run), then TRAIN_STEP after every optimizer step. */
+enum { TRAIN_BEGIN, TRAIN_STEP };
+typedef struct {
+    int kind;
+    long step, steps, start; /* step just done (from 1); last step; the step the run started from */
+    /* TRAIN_BEGIN */
+    size_t params;
+    int batch_size, seq_len, ranks, threads;
+    double peak_gflops; /* measured FMA peak of all ranks (0 if not measured) */
+    /* TRAIN_STEP */
+    double loss, lr, grad_norm, tokens_per_s, mfu, eta_s;
+    int evaluated; /* validation losses were computed at this step */
+} train_event;
+typedef void (*train_event_fn)(void *ctx, const train_event *e);
+
 typedef struct {
     const char *data_dir, *config_path, *out_dir, *init_from;
     long steps;
@@ -27,6 +43,8 @@ typedef struct {
     int keep_checkpoints, eval_batches;
     int resume, quiet;
     int bf16; /* matmuls with bf16 operands, fp32 accumulation (model_set_bf16) */
+    train_event_fn on_event; /* progress (NULL: none); the peak is measured only when set */
+    void *event_ctx;
 } train_opts;
 
 void train_defaults(train_opts *o);

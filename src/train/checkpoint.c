@@ -1,11 +1,13 @@
 /* checkpoint.c */
 #include "train/checkpoint.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/safetensors.h"
 #include "util/hash.h"
@@ -164,4 +166,67 @@ int ckpt_load(const char *path, model *m, float *adam_m, float *adam_v, ckpt_sta
     }
     st_close(f);
     return rc;
+}
+
+/* ---- a run's checkpoints/ folder ------------------------------------------------------ */
+
+/* checkpoints/step_NNNNNNNN.safetensors, newest first. */
+int ckpt_list(const char *run, long *steps, int cap)
+{
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < cap) {
+        long s;
+        char tail[32];
+        if (sscanf(e->d_name, "step_%ld.%31s", &s, tail) == 2 && strcmp(tail, "safetensors") == 0)
+            steps[n++] = s;
+    }
+    closedir(d);
+    for (int i = 0; i < n; i++) /* sort descending */
+        for (int j = i + 1; j < n; j++)
+            if (steps[j] > steps[i]) {
+                long x = steps[i];
+                steps[i] = steps[j];
+                steps[j] = x;
+            }
+    return n;
+}
+
+void ckpt_path(char *buf, size_t cap, const char *run, long step)
+{
+    snprintf(buf, cap, "%s/checkpoints/step_%08ld.safetensors", run, step);
+}
+
+/* Removes temporary files that a killed checkpoint write left in checkpoints/. */
+void ckpt_remove_temps(const char *run)
+{
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp.")) {
+            char p[4700];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    closedir(d);
+}
+
+void ckpt_rotate(const char *run, int keep)
+{
+    long steps[1024];
+    int n = ckpt_list(run, steps, 1024);
+    for (int i = keep; i < n; i++) {
+        char path[4400];
+        ckpt_path(path, sizeof path, run, steps[i]);
+        unlink(path);
+    }
 }

@@ -26,4 +26,13 @@ int ckpt_save(const char *path, model *m, const float *adam_m, const float *adam
 int ckpt_load(const char *path, model *m, float *adam_m, float *adam_v, ckpt_state *s,
               dk_err *err);
 
+/* A run's checkpoints: RUN/checkpoints/step_NNNNNNNN.safetensors. */
+void ckpt_path(char *buf, size_t cap, const char *run, long step);
+/* The steps of RUN's checkpoints, newest first (at most cap). */
+int ckpt_list(const char *run, long *steps, int cap);
+/* Deletes all but the newest `keep` checkpoints. */
+void ckpt_rotate(const char *run, int keep);
+/* Removes the temporary files a killed checkpoint write left. */
+void ckpt_remove_temps(const char *run);
+
 #endif

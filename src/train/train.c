@@ -1,7 +1,6 @@
 /* train.c: the training loop (see train.h). */
 #include "train/train.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -138,24 +137,6 @@ static void evaluate(trainer *t, double *out)
     sampler_free(&vs);
 }
 
-/* Removes temporary files that a killed checkpoint write left in checkpoints/. */
-static void remove_stale_temps(const char *run)
-{
-    char dir[4400];
-    mkpath(dir, sizeof dir, run, "checkpoints");
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strstr(e->d_name, ".tmp.")) {
-            char p[4700];
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-}
-
 /* The init source recorded by the run being resumed (run.json), so the final model's
  * metadata says where it came from even when --init-from is not repeated. */
 static void read_init_source(const char *run, char *sha, size_t cap, int *from_model,
@@ -174,38 +155,6 @@ static void read_init_source(const char *run, char *sha, size_t cap, int *from_m
     const char *ar = json_string_value(json_object_get(j, "kernel_arith")); /* absent before it */
     snprintf(arith, arith_cap, "%s", ar ? ar : "");
     json_decref(j);
-}
-
-/* checkpoints/step_NNNNNNNN.safetensors, newest first. */
-static int list_checkpoints(const char *run, long *steps, int cap)
-{
-    char dir[4400];
-    mkpath(dir, sizeof dir, run, "checkpoints");
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < cap) {
-        long s;
-        char tail[32];
-        if (sscanf(e->d_name, "step_%ld.%31s", &s, tail) == 2 && strcmp(tail, "safetensors") == 0)
-            steps[n++] = s;
-    }
-    closedir(d);
-    for (int i = 0; i < n; i++) /* sort descending */
-        for (int j = i + 1; j < n; j++)
-            if (steps[j] > steps[i]) {
-                long x = steps[i];
-                steps[i] = steps[j];
-                steps[j] = x;
-            }
-    return n;
-}
-
-static void ckpt_path(char *buf, size_t cap, const char *run, long step)
-{
-    snprintf(buf, cap, "%s/checkpoints/step_%08ld.safetensors", run, step);
 }
 
 /* All ranks call this: rank 0 gathers the moment shards and writes the file. */
@@ -228,12 +177,8 @@ static int save_checkpoint(trainer *t, long step, dk_err *err)
         ckpt_state s = {step, t->o->seed, t->smp.next_seq, t->smp.cursor, t->data.n_sources, ""};
         snprintf(s.data_sha256, sizeof s.data_sha256, "%s", t->data.manifest_sha256);
         rc = ckpt_save(path, t->m, fm, fv, &s, err);
-        long steps[1024];
-        int nck = rc == 0 ? list_checkpoints(t->run, steps, 1024) : 0;
-        for (int i = t->o->keep_checkpoints; i < nck; i++) {
-            ckpt_path(path, sizeof path, t->run, steps[i]);
-            unlink(path);
-        }
+        if (rc == 0)
+            ckpt_rotate(t->run, t->o->keep_checkpoints);
     }
     free(fm);
     free(fv);
@@ -386,7 +331,7 @@ int train_run(const train_opts *in_opts, dk_err *err)
         rc = dk_errf(err, "%s: vocab_size %d does not cover the tokenizer's %u ids", o.config_path,
                      cfg.vocab_size, t.data.vocab_size);
     long ck[1024];
-    int n_ck = rc == 0 ? list_checkpoints(t.run, ck, 1024) : 0;
+    int n_ck = rc == 0 ? ckpt_list(t.run, ck, 1024) : 0;
     if (rc == 0 && root && !o.resume && (n_ck > 0 || access(t.run, F_OK) == 0))
         rc = dk_errf(err, "%s: already exists (use --resume to continue it)", t.run);
     if (rc == 0 && o.resume && n_ck == 0)
@@ -426,7 +371,7 @@ int train_run(const train_opts *in_opts, dk_err *err)
     int from_model = o.init_from != NULL;
     if (rc == 0 && o.resume) {
         if (root)
-            remove_stale_temps(t.run);
+            ckpt_remove_temps(t.run);
         uint64_t run_data_seed, want = o.data_seed ? o.data_seed : o.seed;
         char arith[16];
         read_init_source(t.run, init_sha, sizeof init_sha, &from_model, &run_data_seed, arith, sizeof arith);

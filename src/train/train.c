@@ -68,7 +68,8 @@ static void series_add(series *s, double x, double y)
 }
 
 typedef struct {
-    const train_opts *o;
+    train_opts o; /* with defaults filled in */
+    model_config cfg;
     dataset data;
     model *m;
     pool *pl;
@@ -78,6 +79,12 @@ typedef struct {
     series train_loss, *val_loss; /* val per source */
     char run[4096];
     double peak;
+    int root;
+    long start;          /* the step the run starts from */
+    long ck[1024];       /* existing checkpoints, newest first */
+    int n_ck;
+    char init_sha[65];   /* --init-from's weights file SHA-256 */
+    int from_model;
 } trainer;
 
 static int mkpath(char *buf, size_t cap, const char *dir, const char *name)
@@ -113,7 +120,7 @@ static void write_plot(trainer *t)
  * validation split, in order: the same windows at every evaluation. */
 static void evaluate(trainer *t, double *out)
 {
-    int S = t->o->seq_len, mb = t->o->micro_batch;
+    int S = t->o.seq_len, mb = t->o.micro_batch;
     sampler vs;
     dk_err err;
     if (sampler_init(&vs, &t->data, 1, S, 0, &err) != 0) {
@@ -125,7 +132,7 @@ static void evaluate(trainer *t, double *out)
         uint64_t nw = vs.n_windows[i], w = 0;
         double sum = 0;
         int batches = 0;
-        for (int b = 0; b < t->o->eval_batches && w < nw; b++) {
+        for (int b = 0; b < t->o.eval_batches && w < nw; b++) {
             int k = 0;
             for (; k < mb && w < nw; k++, w++)
                 sampler_window(&vs, (int)i, w, t->sc.in + (size_t)k * S, t->sc.tg + (size_t)k * S);
@@ -174,11 +181,11 @@ static int save_checkpoint(trainer *t, long step, dk_err *err)
     if (t->rank == 0) {
         char path[4400];
         ckpt_path(path, sizeof path, t->run, step);
-        ckpt_state s = {step, t->o->seed, t->smp.next_seq, t->smp.cursor, t->data.n_sources, ""};
+        ckpt_state s = {step, t->o.seed, t->smp.next_seq, t->smp.cursor, t->data.n_sources, ""};
         snprintf(s.data_sha256, sizeof s.data_sha256, "%s", t->data.manifest_sha256);
         rc = ckpt_save(path, t->m, fm, fv, &s, err);
         if (rc == 0)
-            ckpt_rotate(t->run, t->o->keep_checkpoints);
+            ckpt_rotate(t->run, t->o.keep_checkpoints);
     }
     free(fm);
     free(fv);
@@ -258,7 +265,7 @@ static int append_metrics(trainer *t, json_t *j, dk_err *err)
 
 static int write_run_json(trainer *t, const char *init_sha, dk_err *err)
 {
-    const train_opts *o = t->o;
+    const train_opts *o = &t->o;
     json_t *j = json_object();
     json_object_set_new(j, "data", json_string(o->data_dir));
     json_object_set_new(j, "data_manifest_sha256", json_string(t->data.manifest_sha256));
@@ -297,213 +304,268 @@ static int write_run_json(trainer *t, const char *init_sha, dk_err *err)
     return rc;
 }
 
-int train_run(const train_opts *in_opts, dk_err *err)
+/* Fills the defaults that depend on other options and checks the batch shape. */
+static int settle_opts(train_opts *o, int ranks, dk_err *err)
 {
-    train_opts o = *in_opts;
-    int rank = dist_rank(), ranks = dist_size(), root = rank == 0;
-    if (o.micro_batch <= 0)
-        o.micro_batch = o.batch_size / ranks > 0 ? o.batch_size / ranks : 1;
-    if (o.warmup < 0)
-        o.warmup = o.steps / 10 < 100 ? o.steps / 10 : 100;
-    if (o.min_lr < 0)
-        o.min_lr = o.lr / 10;
-    if (o.steps <= 0 || o.batch_size <= 0 || o.seq_len <= 0 || o.batch_size % ranks != 0 ||
-        (o.batch_size / ranks) % o.micro_batch != 0)
+    if (o->micro_batch <= 0)
+        o->micro_batch = o->batch_size / ranks > 0 ? o->batch_size / ranks : 1;
+    if (o->warmup < 0)
+        o->warmup = o->steps / 10 < 100 ? o->steps / 10 : 100;
+    if (o->min_lr < 0)
+        o->min_lr = o->lr / 10;
+    if (o->steps <= 0 || o->batch_size <= 0 || o->seq_len <= 0 || o->batch_size % ranks != 0 ||
+        (o->batch_size / ranks) % o->micro_batch != 0)
         return dk_errf(err, "--batch-size %d must split evenly over %d rank(s) into micro-batches of %d",
-                       o.batch_size, ranks, o.micro_batch);
-    trainer t;
-    memset(&t, 0, sizeof t);
-    t.o = &o;
-    t.rank = rank;
-    t.ranks = ranks;
-    o.quiet |= !root; /* only rank 0 talks */
-    snprintf(t.run, sizeof t.run, "%s", o.out_dir);
-    model_config cfg;
-    if (model_config_load(&cfg, o.config_path, err) != 0)
+                       o->batch_size, ranks, o->micro_batch);
+    return 0;
+}
+
+/* The config, the dataset and the run directory (new, or with checkpoints to resume). */
+static int open_run(trainer *t, dk_err *err)
+{
+    const train_opts *o = &t->o;
+    if (model_config_load(&t->cfg, o->config_path, err) != 0)
         return -1;
-    if (cfg.max_seq < o.seq_len)
-        return dk_errf(err, "%s: max_position_embeddings %d is shorter than --seq-len %d",
-                       o.config_path, cfg.max_seq, o.seq_len);
-    if (dataset_open(&t.data, o.data_dir, err) != 0)
+    if (t->cfg.max_seq < o->seq_len)
+        return dk_errf(err, "%s: max_position_embeddings %d is shorter than --seq-len %d", o->config_path,
+                       t->cfg.max_seq, o->seq_len);
+    if (dataset_open(&t->data, o->data_dir, err) != 0)
         return -1;
-    int rc = 0;
-    if ((uint32_t)cfg.vocab_size < t.data.vocab_size)
-        rc = dk_errf(err, "%s: vocab_size %d does not cover the tokenizer's %u ids", o.config_path,
-                     cfg.vocab_size, t.data.vocab_size);
-    long ck[1024];
-    int n_ck = rc == 0 ? ckpt_list(t.run, ck, 1024) : 0;
-    if (rc == 0 && root && !o.resume && (n_ck > 0 || access(t.run, F_OK) == 0))
-        rc = dk_errf(err, "%s: already exists (use --resume to continue it)", t.run);
-    if (rc == 0 && o.resume && n_ck == 0)
-        rc = dk_errf(err, "%s: nothing to resume (no checkpoints)", t.run);
+    if ((uint32_t)t->cfg.vocab_size < t->data.vocab_size)
+        return dk_errf(err, "%s: vocab_size %d does not cover the tokenizer's %u ids", o->config_path,
+                       t->cfg.vocab_size, t->data.vocab_size);
+    t->n_ck = ckpt_list(t->run, t->ck, 1024);
+    if (t->root && !o->resume && (t->n_ck > 0 || access(t->run, F_OK) == 0))
+        return dk_errf(err, "%s: already exists (use --resume to continue it)", t->run);
+    if (o->resume && t->n_ck == 0)
+        return dk_errf(err, "%s: nothing to resume (no checkpoints)", t->run);
     char ckdir[4400];
-    mkpath(ckdir, sizeof ckdir, t.run, "checkpoints");
-    if (rc == 0 && root)
-        rc = fs_mkdirs(ckdir, err);
-    rc = sync_rc(&t, rc, err);
-    t.pl = pool_new(o.threads);
-    if (rc == 0 && !t.pl)
-        rc = dk_errf(err, "cannot start threads");
-    else if (rc == 0 && model_new(&t.m, &cfg, t.pl, err) != 0)
-        rc = -1;
-    if (rc == 0 && o.bf16 && model_set_bf16(t.m, 1) != 0)
-        rc = dk_errf(err, "--bf16: out of memory for the bf16 operand buffers");
-    size_t numel = rc == 0 ? model_numel(t.m) : 0;
-    t.sc = (train_step_ctx){.m = t.m, .pool = t.pl, .rank = rank, .ranks = ranks, .batch_size = o.batch_size,
-                            .micro_batch = o.micro_batch, .seq_len = o.seq_len, .steps = o.steps,
-                            .warmup = o.warmup, .lr = o.lr, .min_lr = o.min_lr, .grad_clip = o.grad_clip,
-                            .opt = adamw_defaults((float)o.lr)};
-    t.sc.opt.weight_decay = (float)o.weight_decay;
-    dist_shard(numel, rank, ranks, &t.sc.shard_b, &t.sc.shard_e); /* ZeRO-1: moments of a shard */
-    size_t shard_len = t.sc.shard_e - t.sc.shard_b;
-    if (rc == 0)
-        rc = train_step_init(&t.sc, err);
-    if (rc == 0 && !(t.val_loss = calloc(t.data.n_sources, sizeof *t.val_loss)))
-        rc = dk_errf(err, "out of memory");
-    if (rc == 0)
-        rc = model_reserve(t.m, o.micro_batch, o.seq_len, err);
-    if (rc == 0)
-        rc = sampler_init(&t.smp, &t.data, 0, o.seq_len, o.data_seed ? o.data_seed : o.seed, err);
-    rc = sync_rc(&t, rc, err);
-    /* the starting point: a checkpoint, a model, or (config, seed) */
-    long start = 0;
-    char init_sha[65] = "";
-    int from_model = o.init_from != NULL;
-    if (rc == 0 && o.resume) {
-        if (root)
-            ckpt_remove_temps(t.run);
-        uint64_t run_data_seed, want = o.data_seed ? o.data_seed : o.seed;
-        char arith[16];
-        read_init_source(t.run, init_sha, sizeof init_sha, &from_model, &run_data_seed, arith, sizeof arith);
-        if (run_data_seed && run_data_seed != want)
-            rc = dk_errf(err, "%s: trained with data seed %llu, not %llu (give the same --data-seed)", t.run,
-                         (unsigned long long)run_data_seed, (unsigned long long)want);
-        else if (arith[0] && strcmp(arith, isa_arith(isa_current())) != 0)
-            rc = dk_errf(err, "%s: trained with %s kernels, this path (%s) computes %s: resume on an "
-                         "avx512 or avx2 path (DOKJA_ISA)", t.run, arith, isa_name(isa_current()),
-                         isa_arith(isa_current()));
-        float *fm = rc == 0 ? malloc(numel * sizeof *fm) : NULL, *fv = rc == 0 ? malloc(numel * sizeof *fv) : NULL;
-        if (rc == 0)
-            rc = fm && fv ? -1 : dk_errf(err, "out of memory loading a checkpoint");
-        for (int i = 0; fm && fv && i < n_ck && rc != 0; i++) {
-            char path[4400];
-            ckpt_path(path, sizeof path, t.run, ck[i]);
-            ckpt_state s = {.cursors = t.smp.cursor, .n_sources = t.data.n_sources};
-            rc = ckpt_load(path, t.m, fm, fv, &s, err);
-            if (rc == 0 && strcmp(s.data_sha256, t.data.manifest_sha256) != 0)
-                rc = dk_errf(err, "%s: trained on other data (manifest %s)", path, s.data_sha256);
-            if (rc == 0 && s.seed != o.seed)
-                rc = dk_errf(err, "%s: trained with seed %llu, not %llu", path,
-                             (unsigned long long)s.seed, (unsigned long long)o.seed);
-            if (rc == 0) {
-                start = s.step;
-                t.smp.next_seq = s.next_seq;
-                memcpy(t.sc.adam_m, fm + t.sc.shard_b, shard_len * sizeof *fm);
-                memcpy(t.sc.adam_v, fv + t.sc.shard_b, shard_len * sizeof *fv);
-            } else if (!o.quiet) {
-                fprintf(stderr, "dokja: skipping checkpoint: %s\n", err->msg);
-            }
+    mkpath(ckdir, sizeof ckdir, t->run, "checkpoints");
+    return t->root ? fs_mkdirs(ckdir, err) : 0;
+}
+
+/* Threads, the model, the step (moments of this rank's shard, batch buffers), the
+ * activations and the sampler. */
+static int build(trainer *t, dk_err *err)
+{
+    const train_opts *o = &t->o;
+    t->pl = pool_new(o->threads);
+    if (!t->pl)
+        return dk_errf(err, "cannot start threads");
+    if (model_new(&t->m, &t->cfg, t->pl, err) != 0)
+        return -1;
+    if (o->bf16 && model_set_bf16(t->m, 1) != 0)
+        return dk_errf(err, "--bf16: out of memory for the bf16 operand buffers");
+    t->sc = (train_step_ctx){.m = t->m, .pool = t->pl, .rank = t->rank, .ranks = t->ranks,
+                             .batch_size = o->batch_size, .micro_batch = o->micro_batch, .seq_len = o->seq_len,
+                             .steps = o->steps, .warmup = o->warmup, .lr = o->lr, .min_lr = o->min_lr,
+                             .grad_clip = o->grad_clip, .opt = adamw_defaults((float)o->lr)};
+    t->sc.opt.weight_decay = (float)o->weight_decay;
+    dist_shard(model_numel(t->m), t->rank, t->ranks, &t->sc.shard_b, &t->sc.shard_e); /* ZeRO-1 */
+    if (train_step_init(&t->sc, err) != 0)
+        return -1;
+    if (!(t->val_loss = calloc(t->data.n_sources, sizeof *t->val_loss)))
+        return dk_errf(err, "out of memory");
+    if (model_reserve(t->m, o->micro_batch, o->seq_len, err) != 0)
+        return -1;
+    return sampler_init(&t->smp, &t->data, 0, o->seq_len, o->data_seed ? o->data_seed : o->seed, err);
+}
+
+/* --resume: the newest checkpoint that loads and fits (data, seeds, arithmetic). */
+static int resume(trainer *t, dk_err *err)
+{
+    const train_opts *o = &t->o;
+    if (t->root)
+        ckpt_remove_temps(t->run);
+    uint64_t run_data_seed, want = o->data_seed ? o->data_seed : o->seed;
+    char arith[16];
+    read_init_source(t->run, t->init_sha, sizeof t->init_sha, &t->from_model, &run_data_seed, arith, sizeof arith);
+    if (run_data_seed && run_data_seed != want)
+        return dk_errf(err, "%s: trained with data seed %llu, not %llu (give the same --data-seed)", t->run,
+                       (unsigned long long)run_data_seed, (unsigned long long)want);
+    if (arith[0] && strcmp(arith, isa_arith(isa_current())) != 0)
+        return dk_errf(err, "%s: trained with %s kernels, this path (%s) computes %s: resume on an "
+                       "avx512 or avx2 path (DOKJA_ISA)", t->run, arith, isa_name(isa_current()),
+                       isa_arith(isa_current()));
+    size_t numel = model_numel(t->m), shard_len = t->sc.shard_e - t->sc.shard_b;
+    float *fm = malloc(numel * sizeof *fm), *fv = malloc(numel * sizeof *fv);
+    int rc = fm && fv ? -1 : dk_errf(err, "out of memory loading a checkpoint");
+    for (int i = 0; fm && fv && i < t->n_ck && rc != 0; i++) {
+        char path[4400];
+        ckpt_path(path, sizeof path, t->run, t->ck[i]);
+        ckpt_state s = {.cursors = t->smp.cursor, .n_sources = t->data.n_sources};
+        rc = ckpt_load(path, t->m, fm, fv, &s, err);
+        if (rc == 0 && strcmp(s.data_sha256, t->data.manifest_sha256) != 0)
+            rc = dk_errf(err, "%s: trained on other data (manifest %s)", path, s.data_sha256);
+        if (rc == 0 && s.seed != o->seed)
+            rc = dk_errf(err, "%s: trained with seed %llu, not %llu", path, (unsigned long long)s.seed,
+                         (unsigned long long)o->seed);
+        if (rc == 0) {
+            t->start = s.step;
+            t->smp.next_seq = s.next_seq;
+            memcpy(t->sc.adam_m, fm + t->sc.shard_b, shard_len * sizeof *fm);
+            memcpy(t->sc.adam_v, fv + t->sc.shard_b, shard_len * sizeof *fv);
+        } else if (!o->quiet) {
+            fprintf(stderr, "dokja: skipping checkpoint: %s\n", err->msg);
         }
-        free(fm);
-        free(fv);
-        if (rc == 0 && root)
-            rc = trim_metrics(&t, start, err);
-    } else if (rc == 0 && o.init_from) {
-        char wpath[4400];
-        uint8_t d[32];
-        mkpath(wpath, sizeof wpath, o.init_from, "model.safetensors");
-        rc = model_load_weights(t.m, o.init_from, err);
-        if (rc == 0 && access(wpath, F_OK) == 0 && sha256_file(wpath, d, err) == 0)
-            sha256_hex(d, init_sha);
-        else if (rc == 0) {
-            mkpath(wpath, sizeof wpath, o.init_from, "model.safetensors.index.json");
-            if ((rc = sha256_file(wpath, d, err)) == 0)
-                sha256_hex(d, init_sha);
-        }
-    } else if (rc == 0) {
-        params_init(model_layout(t.m), model_params(t.m), o.seed);
     }
-    if (rc == 0 && root && !o.resume)
-        rc = write_run_json(&t, init_sha, err);
-    rc = sync_rc(&t, rc, err);
-    int talk = rc == 0 && root && o.on_event;
+    free(fm);
+    free(fv);
+    return rc == 0 && t->root ? trim_metrics(t, t->start, err) : rc;
+}
+
+/* --init-from: the weights of a model directory, and their file's SHA-256. */
+static int init_from_model(trainer *t, dk_err *err)
+{
+    const char *dir = t->o.init_from;
+    char wpath[4400];
+    uint8_t d[32];
+    if (model_load_weights(t->m, dir, err) != 0)
+        return -1;
+    mkpath(wpath, sizeof wpath, dir, "model.safetensors");
+    if (access(wpath, F_OK) != 0)
+        mkpath(wpath, sizeof wpath, dir, "model.safetensors.index.json");
+    if (sha256_file(wpath, d, err) != 0)
+        return -1;
+    sha256_hex(d, t->init_sha);
+    return 0;
+}
+
+/* One step's line of metrics.jsonl, the validation losses when due, the picture. */
+static int record_step(trainer *t, const train_step_record *rec, int eval, double *val, dk_err *err)
+{
+    const train_opts *o = &t->o;
+    long done = rec->step;
+    json_t *j = json_object();
+    json_object_set_new(j, "step", json_integer(done));
+    json_object_set_new(j, "loss", json_real(rec->loss));
+    json_object_set_new(j, "lr", json_real(rec->lr));
+    json_object_set_new(j, "grad_norm", json_real(rec->grad_norm));
+    json_object_set_new(j, "tokens_per_s", json_real((double)o->batch_size * o->seq_len / rec->seconds));
+    if (t->ranks > 1) /* seconds waiting for the all-reduce after backward, and in the gather */
+        json_object_set_new(j, "comm_s", json_real(rec->comm_s));
+    series_add(&t->train_loss, (double)done, rec->loss);
+    if (eval) {
+        evaluate(t, val);
+        json_t *v = json_object();
+        for (size_t i = 0; i < t->data.n_sources; i++) {
+            json_object_set_new(v, t->data.sources[i].name, isfinite(val[i]) ? json_real(val[i]) : json_null());
+            if (isfinite(val[i]))
+                series_add(&t->val_loss[i], (double)done, val[i]);
+        }
+        json_object_set_new(j, "val_loss", v);
+    }
+    int rc = append_metrics(t, j, err);
+    json_decref(j);
+    if (rc == 0 && (eval || done % 50 == 0 || done == o->steps))
+        write_plot(t);
+    return rc;
+}
+
+/* The steps from t->start: each one train_step, then metrics, checkpoints, progress. */
+static int run_steps(trainer *t, dk_err *err)
+{
+    const train_opts *o = &t->o;
+    int talk = t->root && o->on_event, rc = 0;
     if (talk) {
-        t.peak = peak_fma_gflops(t.pl, 0.3, NULL) * ranks; /* ranks of the same machine kind */
-        train_event e = {.kind = TRAIN_BEGIN, .step = start, .steps = o.steps, .start = start, .params = numel,
-                         .batch_size = o.batch_size, .seq_len = o.seq_len, .ranks = ranks,
-                         .threads = pool_threads(t.pl), .peak_gflops = t.peak};
-        o.on_event(o.event_ctx, &e);
+        t->peak = peak_fma_gflops(t->pl, 0.3, NULL) * t->ranks; /* ranks of the same machine kind */
+        train_event e = {.kind = TRAIN_BEGIN, .step = t->start, .steps = o->steps, .start = t->start,
+                         .params = model_numel(t->m), .batch_size = o->batch_size, .seq_len = o->seq_len,
+                         .ranks = t->ranks, .threads = pool_threads(t->pl), .peak_gflops = t->peak};
+        o->on_event(o->event_ctx, &e);
     }
-    double flops = model_train_flops(&cfg, o.batch_size, o.seq_len);
-    double t0 = now_seconds();
-    double *val = calloc(t.data.n_sources, sizeof *val);
-    if (rc == 0 && !val)
+    double flops = model_train_flops(&t->cfg, o->batch_size, o->seq_len), t0 = now_seconds();
+    double *val = calloc(t->data.n_sources, sizeof *val);
+    if (!val)
         rc = dk_errf(err, "out of memory");
-    for (long step = start; rc == 0 && step < o.steps; step++) {
+    for (long step = t->start; rc == 0 && step < o->steps; step++) {
         train_step_record rec;
-        train_step(&t.sc, step, next_sequence, &t.smp, &rec);
-        double loss = rec.loss, lr = rec.lr, norm = rec.grad_norm, comm = rec.comm_s, dt = rec.seconds;
-        long done = step + 1;
-        int eval = (o.eval_every > 0 && done % o.eval_every == 0) || done == o.steps;
-        if (root) {
-            json_t *j = json_object();
-            json_object_set_new(j, "step", json_integer(done));
-            json_object_set_new(j, "loss", json_real(loss));
-            json_object_set_new(j, "lr", json_real(lr));
-            json_object_set_new(j, "grad_norm", json_real(norm));
-            json_object_set_new(j, "tokens_per_s", json_real((double)o.batch_size * o.seq_len / dt));
-            if (ranks > 1) /* seconds waiting for the all-reduce after backward, and in the gather */
-                json_object_set_new(j, "comm_s", json_real(comm));
-            series_add(&t.train_loss, (double)done, loss);
-            if (eval) {
-                evaluate(&t, val);
-                json_t *v = json_object();
-                for (size_t i = 0; i < t.data.n_sources; i++) {
-                    json_object_set_new(v, t.data.sources[i].name,
-                                        isfinite(val[i]) ? json_real(val[i]) : json_null());
-                    if (isfinite(val[i]))
-                        series_add(&t.val_loss[i], (double)done, val[i]);
-                }
-                json_object_set_new(j, "val_loss", v);
-            }
-            rc = append_metrics(&t, j, err);
-            json_decref(j);
-            if (rc == 0 && (eval || done % 50 == 0 || done == o.steps))
-                write_plot(&t);
-        }
-        rc = sync_rc(&t, rc, err);
-        if (rc == 0 && ((o.checkpoint_every > 0 && done % o.checkpoint_every == 0) || done == o.steps))
-            rc = sync_rc(&t, save_checkpoint(&t, done, err), err);
+        train_step(&t->sc, step, next_sequence, &t->smp, &rec);
+        long done = rec.step;
+        int eval = (o->eval_every > 0 && done % o->eval_every == 0) || done == o->steps;
+        if (t->root)
+            rc = record_step(t, &rec, eval, val, err);
+        rc = sync_rc(t, rc, err);
+        if (rc == 0 && ((o->checkpoint_every > 0 && done % o->checkpoint_every == 0) || done == o->steps))
+            rc = sync_rc(t, save_checkpoint(t, done, err), err);
         if (talk) {
             double el = now_seconds() - t0;
-            train_event e = {.kind = TRAIN_STEP, .step = done, .steps = o.steps, .start = start, .loss = loss,
-                             .lr = lr, .grad_norm = norm, .tokens_per_s = (double)o.batch_size * o.seq_len / dt,
-                             .mfu = t.peak > 0 ? flops / dt / 1e9 / t.peak : 0.0,
-                             .eta_s = el / (double)(done - start) * (double)(o.steps - done), .evaluated = eval};
-            o.on_event(o.event_ctx, &e);
+            train_event e = {.kind = TRAIN_STEP, .step = done, .steps = o->steps, .start = t->start,
+                             .loss = rec.loss, .lr = rec.lr, .grad_norm = rec.grad_norm,
+                             .tokens_per_s = (double)o->batch_size * o->seq_len / rec.seconds,
+                             .mfu = t->peak > 0 ? flops / rec.seconds / 1e9 / t->peak : 0.0,
+                             .eta_s = el / (double)(done - t->start) * (double)(o->steps - done), .evaluated = eval};
+            o->on_event(o->event_ctx, &e);
         }
     }
-    if (rc == 0 && root) {
-        char tpath[4400];
-        mkpath(tpath, sizeof tpath, o.data_dir, "dokja_tokenizer.json");
-        const char *keys[4] = {"dokja_data_manifest_sha256", "dokja_init", "dokja_kernel_path", "dokja_init_from_sha256"};
-        const char *vals[4] = {t.data.manifest_sha256, from_model ? "from-model" : "random",
-                               isa_name(isa_current()), init_sha};
-        rc = model_save_dir(t.m, t.run, tpath, keys, vals, from_model ? 4 : 3, err);
-    }
-    rc = sync_rc(&t, rc, err);
     free(val);
-    for (size_t i = 0; t.val_loss && i < t.data.n_sources; i++) {
-        free(t.val_loss[i].x);
-        free(t.val_loss[i].y);
+    return rc;
+}
+
+/* The run directory becomes a model directory, with where it came from in the metadata. */
+static int save_model(trainer *t, dk_err *err)
+{
+    char tpath[4400];
+    mkpath(tpath, sizeof tpath, t->o.data_dir, "dokja_tokenizer.json");
+    const char *keys[4] = {"dokja_data_manifest_sha256", "dokja_init", "dokja_kernel_path", "dokja_init_from_sha256"};
+    const char *vals[4] = {t->data.manifest_sha256, t->from_model ? "from-model" : "random",
+                           isa_name(isa_current()), t->init_sha};
+    return model_save_dir(t->m, t->run, tpath, keys, vals, t->from_model ? 4 : 3, err);
+}
+
+static void close_trainer(trainer *t)
+{
+    for (size_t i = 0; t->val_loss && i < t->data.n_sources; i++) {
+        free(t->val_loss[i].x);
+        free(t->val_loss[i].y);
     }
-    free(t.val_loss);
-    free(t.train_loss.x);
-    free(t.train_loss.y);
-    train_step_free(&t.sc);
-    sampler_free(&t.smp);
-    model_free(t.m);
-    pool_free(t.pl);
-    dataset_close(&t.data);
+    free(t->val_loss);
+    free(t->train_loss.x);
+    free(t->train_loss.y);
+    train_step_free(&t->sc);
+    sampler_free(&t->smp);
+    model_free(t->m);
+    pool_free(t->pl);
+    dataset_close(&t->data);
+}
+
+/* Every phase runs on every rank, and every rank passes the same sync_rc points (a
+ * collective): a failure on one rank stops all of them at the next one. */
+int train_run(const train_opts *in_opts, dk_err *err)
+{
+    trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return dk_errf(err, "out of memory");
+    t->o = *in_opts;
+    t->rank = dist_rank(), t->ranks = dist_size(), t->root = t->rank == 0;
+    t->o.quiet |= !t->root; /* only rank 0 talks */
+    t->from_model = t->o.init_from != NULL;
+    snprintf(t->run, sizeof t->run, "%s", t->o.out_dir);
+    int rc = settle_opts(&t->o, t->ranks, err); /* the same on every rank */
+    if (rc != 0) {
+        free(t);
+        return rc;
+    }
+    rc = sync_rc(t, open_run(t, err), err);
+    if (rc == 0)
+        rc = build(t, err);
+    rc = sync_rc(t, rc, err);
+    /* the starting point: a checkpoint, a model, or (config, seed) */
+    if (rc == 0 && t->o.resume)
+        rc = resume(t, err);
+    else if (rc == 0 && t->o.init_from)
+        rc = init_from_model(t, err);
+    else if (rc == 0)
+        params_init(model_layout(t->m), model_params(t->m), t->o.seed);
+    if (rc == 0 && t->root && !t->o.resume)
+        rc = write_run_json(t, t->init_sha, err);
+    rc = sync_rc(t, rc, err);
+    if (rc == 0)
+        rc = run_steps(t, err);
+    if (rc == 0 && t->root)
+        rc = save_model(t, err);
+    rc = sync_rc(t, rc, err);
+    close_trainer(t);
+    free(t);
     return rc;
 }

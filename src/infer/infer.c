@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernels/matmul.h"
+#include "model/layer.h"
 #include "model/ops.h"
 #include "util/hugemem.h"
 
@@ -179,48 +180,63 @@ static void attn_head(void *vj, size_t h, int th)
     mm_f32_on_thread(st->mm, th, 0, 0, j->n, hd, keys, att, keys, vc, KV, 0.0f, st->atty + h * hd, Q);
 }
 
-static void add_bias(infer *st, float *y, const float *b, int n, int N)
+/* The inference backend for the shared decoder layer (model/layer.h): weights packed
+ * once for the kernels, keys and values written into the cache, attention of the new
+ * positions against every cached one. */
+typedef struct {
+    infer *st;
+    int pos0;
+} infer_backend;
+
+static void infer_linear(void *ctx, int l, int which, float *y, const float *x, int n, int N, int K, float beta)
 {
-    if (b)
-        bias_forward(st->pl, y, b, n, N);
+    infer *st = ((infer_backend *)ctx)->st;
+    const packed_layer *pw = &st->layers[l];
+    const float *W = which == LAYER_WQ     ? pw->wq
+                     : which == LAYER_WK   ? pw->wk
+                     : which == LAYER_WV   ? pw->wv
+                     : which == LAYER_WO   ? pw->wo
+                     : which == LAYER_WGATE ? pw->wgate
+                     : which == LAYER_WUP  ? pw->wup
+                                           : pw->wdown;
+    mm_f32_packed(st->mm, n, N, K, x, K, W, beta, y, N);
+}
+
+static void infer_attend(void *ctx, int l, float *atty, const float *q, const float *k, const float *v, int n)
+{
+    infer_backend *ib = ctx;
+    (void)atty, (void)q, (void)k, (void)v; /* the heads read st->q and the cache: the same buffers */
+    attn_job aj = {ib->st, l, n, ib->pos0};
+    pool_for(ib->st->pl, (size_t)ib->st->cfg.n_heads, attn_head, &aj);
+}
+
+static void infer_tap(void *ctx, int l, const float *gate, const float *up, int n)
+{
+    infer_backend *ib = ctx;
+    ib->st->tap(ib->st->tap_ctx, l, gate, up, n, ib->pos0);
 }
 
 /* One chunk of n <= INFER_CHUNK tokens; leaves the final norm's output in st->ln. */
 static void forward_chunk(infer *st, const int32_t *tokens, int n, int pos0)
 {
     const model_config *c = &st->cfg;
-    int D = c->dim, F = c->ffn_dim, H = c->n_heads, KVH = c->n_kv_heads, hd = c->head_dim;
-    int Q = H * hd, KV = KVH * hd;
-    float eps = (float)c->norm_eps;
+    int D = c->dim, KV = c->n_kv_heads * c->head_dim;
     for (int i = 0; i < n; i++)
         st->pos[i] = pos0 + i;
     embedding_forward(st->pl, st->x, tokens, st->pv.embed, n, D);
+    infer_backend ib = {st, pos0};
+    layer_backend be = {&ib, infer_linear, infer_attend, st->tap ? infer_tap : NULL};
     for (int l = 0; l < c->n_layers; l++) {
-        const layer_view *w = &st->pv.layers[l];
-        const packed_layer *pw = &st->layers[l];
         float *kc = st->kcache + ((size_t)l * st->max_ctx + pos0) * KV;
         float *vc = st->vcache + ((size_t)l * st->max_ctx + pos0) * KV;
-        rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, w->attn_norm, n, D, eps);
-        mm_f32_packed(st->mm, n, Q, D, st->ln, D, pw->wq, 0.0f, st->q, Q);
-        add_bias(st, st->q, w->bq, n, Q);
-        mm_f32_packed(st->mm, n, KV, D, st->ln, D, pw->wk, 0.0f, kc, KV);
-        add_bias(st, kc, w->bk, n, KV);
-        mm_f32_packed(st->mm, n, KV, D, st->ln, D, pw->wv, 0.0f, vc, KV);
-        add_bias(st, vc, w->bv, n, KV);
-        rope_forward(st->pl, st->q, st->pos, st->rope_cos, st->rope_sin, n, H, hd);
-        rope_forward(st->pl, kc, st->pos, st->rope_cos, st->rope_sin, n, KVH, hd);
-        attn_job aj = {st, l, n, pos0};
-        pool_for(st->pl, (size_t)H, attn_head, &aj);
-        mm_f32_packed(st->mm, n, D, Q, st->atty, Q, pw->wo, 1.0f, st->x, D);
-        rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, w->mlp_norm, n, D, eps);
-        mm_f32_packed(st->mm, n, F, D, st->ln, D, pw->wgate, 0.0f, st->gate, F);
-        mm_f32_packed(st->mm, n, F, D, st->ln, D, pw->wup, 0.0f, st->up, F);
-        if (st->tap)
-            st->tap(st->tap_ctx, l, st->gate, st->up, n, pos0);
-        swiglu_forward(st->pl, st->h, st->gate, st->up, (size_t)n * F);
-        mm_f32_packed(st->mm, n, D, F, st->h, F, pw->wdown, 1.0f, st->x, D);
+        /* scratch reused by every layer: the residual updated in place, one norm buffer */
+        layer_bufs lb = {.x_in = st->x, .x_mid = st->x, .x_out = st->x, .ln1 = st->ln, .rstd1 = st->rstd,
+                         .q = st->q, .k = kc, .v = vc, .atty = st->atty, .ln2 = st->ln, .rstd2 = st->rstd,
+                         .gate = st->gate, .up = st->up, .h = st->h, .pos = st->pos, .rope_cos = st->rope_cos,
+                         .rope_sin = st->rope_sin};
+        decoder_layer_forward(st->pl, c, &st->pv.layers[l], l, &lb, n, &be);
     }
-    rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, st->pv.norm, n, D, eps);
+    rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, st->pv.norm, n, D, (float)c->norm_eps);
 }
 
 int infer_forward(infer *st, const int32_t *tokens, int n, int pos0, float *logits, int n_logits,

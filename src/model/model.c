@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "kernels/matmul.h"
+#include "model/layer.h"
 #include "model/ops.h"
 #include "util/hugemem.h"
 
@@ -217,15 +218,6 @@ static void grads_ready(model *m, const float *from, const float *to)
         m->hook(m->hook_ctx, (size_t)(from - m->grads), (size_t)(to - from));
 }
 
-/* y (T, N) = x (T, K) W^T (+ b) with W (N, K): beta 1 adds to y. */
-static void linear_fwd(model *m, float *y, const float *x, const float *W, const float *b, int T,
-                       int N, int K, float beta)
-{
-    mm_f32(m->mm, 0, 1, T, N, K, x, K, W, K, beta, y, N);
-    if (b)
-        bias_forward(m->pl, y, b, T, N);
-}
-
 /* dx (T, K) (+)= dy W ; dW (N, K) += dy^T x ; db += colsum(dy). */
 static void linear_bwd(model *m, float *dx, float *dW, float *db, const float *dy, const float *x,
                        const float *W, int T, int N, int K, float beta)
@@ -237,38 +229,60 @@ static void linear_bwd(model *m, float *dx, float *dW, float *db, const float *d
         bias_backward(m->pl, db, dy, T, N);
 }
 
+/* The training pass's backend for the shared decoder layer (model/layer.h): plain
+ * weights, whole causal sequences, attention probabilities kept per layer for backward. */
+typedef struct {
+    model *m;
+    int B, S;
+} train_backend;
+
+static const float *weight_of(const layer_view *w, int which)
+{
+    switch (which) {
+    case LAYER_WQ: return w->wq;
+    case LAYER_WK: return w->wk;
+    case LAYER_WV: return w->wv;
+    case LAYER_WO: return w->wo;
+    case LAYER_WGATE: return w->wgate;
+    case LAYER_WUP: return w->wup;
+    default: return w->wdown;
+    }
+}
+
+static void train_linear(void *ctx, int l, int which, float *y, const float *x, int n, int N, int K, float beta)
+{
+    model *m = ((train_backend *)ctx)->m;
+    mm_f32(m->mm, 0, 1, n, N, K, x, K, weight_of(&m->pv.layers[l], which), K, beta, y, N);
+}
+
+static void train_attend(void *ctx, int l, float *atty, const float *q, const float *k, const float *v, int n)
+{
+    train_backend *tb = ctx;
+    model *m = tb->m;
+    const model_config *c = &m->cfg;
+    (void)n;
+    float *att = m->a.att + (size_t)l * tb->B * c->n_heads * tb->S * tb->S;
+    attention_forward(m->pl, m->mm, atty, att, q, k, v, tb->B, tb->S, c->n_heads, c->n_kv_heads, c->head_dim);
+}
+
 static void forward_body(model *m, const int32_t *inputs, int B, int S)
 {
     const model_config *c = &m->cfg;
     acts *a = &m->a;
-    int T = B * S, D = c->dim, F = c->ffn_dim, H = c->n_heads, KVH = c->n_kv_heads,
-        hd = c->head_dim, Q = H * hd, KV = KVH * hd;
+    int T = B * S, D = c->dim, F = c->ffn_dim, Q = c->n_heads * c->head_dim, KV = c->n_kv_heads * c->head_dim;
     for (int t = 0; t < T; t++)
         a->pos[t] = t % S;
     embedding_forward(m->pl, a->x, inputs, m->pv.embed, T, D);
+    train_backend tb = {m, B, S};
+    layer_backend be = {&tb, train_linear, train_attend, NULL};
     for (int l = 0; l < c->n_layers; l++) {
-        const layer_view *w = &m->pv.layers[l];
         size_t o = (size_t)l * T;
-        float *x = a->x + o * D, *ln1 = a->ln1 + o * D, *q = a->q + o * Q, *k = a->k + o * KV,
-              *v = a->v + o * KV, *atty = a->atty + o * Q, *xmid = a->xmid + o * D,
-              *ln2 = a->ln2 + o * D, *gate = a->gate + o * F, *up = a->up + o * F,
-              *h = a->h + o * F, *xnext = a->x + (o + T) * D;
-        float *att = a->att + (size_t)l * B * H * S * S;
-        rmsnorm_forward(m->pl, ln1, a->rstd1 + o, x, w->attn_norm, T, D, (float)c->norm_eps);
-        linear_fwd(m, q, ln1, w->wq, w->bq, T, Q, D, 0.0f);
-        linear_fwd(m, k, ln1, w->wk, w->bk, T, KV, D, 0.0f);
-        linear_fwd(m, v, ln1, w->wv, w->bv, T, KV, D, 0.0f);
-        rope_forward(m->pl, q, a->pos, m->rope_cos, m->rope_sin, T, H, hd);
-        rope_forward(m->pl, k, a->pos, m->rope_cos, m->rope_sin, T, KVH, hd);
-        attention_forward(m->pl, m->mm, atty, att, q, k, v, B, S, H, KVH, hd);
-        memcpy(xmid, x, (size_t)T * D * sizeof(float));
-        linear_fwd(m, xmid, atty, w->wo, NULL, T, D, Q, 1.0f);
-        rmsnorm_forward(m->pl, ln2, a->rstd2 + o, xmid, w->mlp_norm, T, D, (float)c->norm_eps);
-        linear_fwd(m, gate, ln2, w->wgate, NULL, T, F, D, 0.0f);
-        linear_fwd(m, up, ln2, w->wup, NULL, T, F, D, 0.0f);
-        swiglu_forward(m->pl, h, gate, up, (size_t)T * F);
-        memcpy(xnext, xmid, (size_t)T * D * sizeof(float));
-        linear_fwd(m, xnext, h, w->wdown, NULL, T, D, F, 1.0f);
+        layer_bufs lb = {.x_in = a->x + o * D, .x_mid = a->xmid + o * D, .x_out = a->x + (o + T) * D,
+                         .ln1 = a->ln1 + o * D, .rstd1 = a->rstd1 + o, .q = a->q + o * Q, .k = a->k + o * KV,
+                         .v = a->v + o * KV, .atty = a->atty + o * Q, .ln2 = a->ln2 + o * D,
+                         .rstd2 = a->rstd2 + o, .gate = a->gate + o * F, .up = a->up + o * F, .h = a->h + o * F,
+                         .pos = a->pos, .rope_cos = m->rope_cos, .rope_sin = m->rope_sin};
+        decoder_layer_forward(m->pl, c, &m->pv.layers[l], l, &lb, T, &be);
     }
     rmsnorm_forward(m->pl, a->lnf, a->rstdf, a->x + (size_t)c->n_layers * T * D, m->pv.norm, T, D,
                     (float)c->norm_eps);

@@ -153,23 +153,37 @@ TEST(lineage_spearman_and_fisher_p_values_match_independent_computations)
     CHECK(pearson(xs, cs, 4) == 0);
 }
 
-/* A random model directory; `edit` changes the parameters before saving. */
-static void save_model(const char *name, unsigned seed, void (*edit)(model *, unsigned), char *dir)
+/* A model of config JSON cfg initialised from seed. */
+static model *random_model(const char *cfg, unsigned seed, pool *p)
 {
-    const char *cfg = "{\"hidden_size\": 48, \"num_hidden_layers\": 3, \"num_attention_heads\": 4,"
-                      " \"intermediate_size\": 128, \"vocab_size\": 100, \"max_position_embeddings\": 64}";
     model_config c;
     dk_err err;
+    model *m = NULL;
     model_config_from_json(&c, cfg, "cfg", &err);
-    pool *p = pool_new(1);
-    model *m;
     model_new(&m, &c, p, &err);
     params_init(model_layout(m), model_params(m), seed);
-    if (edit)
-        edit(m, seed);
+    return m;
+}
+
+/* Saves m as the model directory NAME under the scratch dir (its path into dir) and frees it. */
+static void save_and_free(model *m, const char *name, char *dir)
+{
+    dk_err err;
     sprintf(dir, "%s/%s", test_tmpdir(), name);
     model_save_dir(m, dir, NULL, NULL, NULL, 0, &err);
     model_free(m);
+}
+
+/* A random model directory; `edit` changes the parameters before saving. */
+static void save_model(const char *name, unsigned seed, void (*edit)(model *, unsigned), char *dir)
+{
+    pool *p = pool_new(1);
+    model *m = random_model("{\"hidden_size\": 48, \"num_hidden_layers\": 3, \"num_attention_heads\": 4,"
+                            " \"intermediate_size\": 128, \"vocab_size\": 100, \"max_position_embeddings\": 64}",
+                            seed, p);
+    if (edit)
+        edit(m, seed);
+    save_and_free(m, name, dir);
     pool_free(p);
 }
 
@@ -326,15 +340,11 @@ TEST(lineage_reads_sharded_bf16_hugging_face_directories)
  * and noised, saved as NAME. */
 static void save_deep(const char *name, unsigned seed, const int *layers, int n_layers, char *dir)
 {
-    const char *cfg = "{\"hidden_size\": 64, \"num_hidden_layers\": 6, \"num_attention_heads\": 4,"
-                      " \"intermediate_size\": 256, \"vocab_size\": 100, \"max_position_embeddings\": 64}";
-    model_config c;
-    dk_err err;
-    model_config_from_json(&c, cfg, "cfg", &err);
     pool *p = pool_new(1);
-    model *m, *t;
-    model_new(&m, &c, p, &err);
-    params_init(model_layout(m), model_params(m), seed);
+    dk_err err;
+    model *t, *m = random_model("{\"hidden_size\": 64, \"num_hidden_layers\": 6, \"num_attention_heads\": 4,"
+                                " \"intermediate_size\": 256, \"vocab_size\": 100, \"max_position_embeddings\": 64}",
+                                seed, p);
     if (layers) {
         surgery_depth(&t, m, layers, n_layers, &err);
         model_free(m);
@@ -344,9 +354,7 @@ static void save_deep(const char *name, unsigned seed, const int *layers, int n_
         model_free(m);
         m = t;
     }
-    sprintf(dir, "%s/%s", test_tmpdir(), name);
-    model_save_dir(m, dir, NULL, NULL, NULL, 0, &err);
-    model_free(m);
+    save_and_free(m, name, dir);
     pool_free(p);
 }
 

@@ -130,13 +130,12 @@ static void mark(lap *L, int j)
     L->d[j] = INFINITY;
 }
 
-/* Marks every unmarked column at distance <= mn, in index order, stopping at the first
- * free one (returned: the end of the augmenting path); else returns -1 and the least
- * distance left in *next. */
-static int collect_generic(lap *L, double mn, double *next)
+/* Marks every unmarked column from j0 on at distance <= mn, in index order, stopping at
+ * the first free one (returned: the end of the augmenting path); else returns -1 and the
+ * least distance left in *next (nm: the least already seen before j0). */
+static int collect_from(lap *L, int j0, double mn, double nm, double *next)
 {
-    double nm = INFINITY;
-    for (int j = 0; j < L->m; j++) {
+    for (int j = j0; j < L->m; j++) {
         double dj = L->d[j];
         if (dj <= mn) {
             mark(L, j);
@@ -149,6 +148,8 @@ static int collect_generic(lap *L, double mn, double *next)
     *next = nm;
     return -1;
 }
+
+static int collect_generic(lap *L, double mn, double *next) { return collect_from(L, 0, mn, INFINITY, next); }
 
 /* Lane results (least, its column, second least of the lane) merged: the least is the
  * least lane minimum (lowest column among equal ones), the second that lane's second or
@@ -409,18 +410,7 @@ AVX2 static int collect_avx2(lap *L, double mn, double *next)
     _mm256_storeu_pd(a, nm);
     for (int l = 0; l < 4; l++)
         best = a[l] < best ? a[l] : best;
-    for (; j < L->m; j++) { /* the tail, as collect_generic */
-        double dj = d[j];
-        if (dj <= mn) {
-            mark(L, j);
-            if (L->y[j] < 0)
-                return j;
-        } else if (dj < best) {
-            best = dj;
-        }
-    }
-    *next = best;
-    return -1;
+    return collect_from(L, j, mn, best, next); /* the tail */
 }
 
 /* ---- dispatch -------------------------------------------------------------------------- */

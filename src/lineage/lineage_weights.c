@@ -43,6 +43,7 @@ typedef struct {
     float *fg, *fu; /* one layer's gate and up rows (any of A's or B's, all columns) */
     float *xg, *xu; /* a batch of B's neuron sets, gathered: BATCH_ROWS x D */
     float *cg, *cu; /* their similarities to one layer, transposed: F x BATCH_ROWS */
+    const float **set_g, **set_u; /* per layer of B: where its neuron set is */
     double load_s, product_s; /* seconds reading weights, and in similarity products */
 } wctx;
 
@@ -199,15 +200,27 @@ static void sets_of(const float *base, size_t per, const int *list, int n, const
     }
 }
 
+/* The neuron sets of B's layers list[0..n) (rows of `rows` each, in `base`, laid out as
+ * sets_of says) matched into layer `layer` of w over its first `cols` columns. */
+static int test_layer(wctx *c, const wsrc *w, int layer, const float *base, size_t per, int rows, int cols,
+                      const int *list, int n, double *rho, double *lp, dk_err *err)
+{
+    int F = w->cfg.ffn_dim;
+    prefetch(w, layer + 1);
+    if (load_gate_up(c, w, layer, NULL, F, 0, cols, c->fg, c->fu, err) != 0)
+        return -1;
+    sets_of(base, per, list, n, c->set_g, c->set_u);
+    return match_sets(c, c->set_g, c->set_u, n, rows, c->fg, c->fu, F, cols, rho, lp, err);
+}
+
 /* Every pair tested in full. */
 static int map_full(wctx *c, dk_err *err)
 {
     lineage_report *r = c->r;
-    int Fa = r->Fa, Fb = r->Fb, D = c->D, Lb = r->Lb, rc = 0;
+    int D = c->D, Lb = r->Lb, rc = 0;
     int *list = malloc((size_t)Lb * sizeof *list);
-    const float **xg = malloc((size_t)Lb * sizeof *xg), **xu = malloc((size_t)Lb * sizeof *xu);
     double *rho = malloc((size_t)Lb * sizeof *rho), *lp = malloc((size_t)Lb * sizeof *lp);
-    if (!list || !xg || !xu || !rho || !lp)
+    if (!list || !rho || !lp)
         rc = dk_errf(err, "out of memory");
     progress pr;
     double pairs = (double)r->La * Lb + (double)Lb * (Lb - 1) / 2, done = 0;
@@ -215,29 +228,19 @@ static int map_full(wctx *c, dk_err *err)
     for (int j = 0; j < Lb && rc == 0; j++)
         list[j] = j;
     for (int i = 0; i < r->La && rc == 0; i++) {
-        prefetch(c->A, i + 1);
-        rc = load_gate_up(c, c->A, i, NULL, Fa, 0, D, c->fg, c->fu, err);
-        sets_of(c->bs, c->per, list, Lb, xg, xu);
-        if (rc == 0)
-            rc = match_sets(c, xg, xu, Lb, c->R, c->fg, c->fu, Fa, D, &r->map_rho[i * Lb],
-                            &r->map_log10p[i * Lb], err);
+        rc = test_layer(c, c->A, i, c->bs, c->per, c->R, D, list, Lb, &r->map_rho[i * Lb], &r->map_log10p[i * Lb],
+                        err);
         progress_update(&pr, done += Lb);
     }
     for (int j = 0; j + 1 < Lb && rc == 0; j++) { /* B's layer k > j against its layer j */
         int n = Lb - 1 - j;
-        prefetch(c->B, j + 1);
-        rc = load_gate_up(c, c->B, j, NULL, Fb, 0, D, c->fg, c->fu, err);
-        sets_of(c->bs, c->per, list + j + 1, n, xg, xu);
-        if (rc == 0)
-            rc = match_sets(c, xg, xu, n, c->R, c->fg, c->fu, Fb, D, rho, lp, err);
+        rc = test_layer(c, c->B, j, c->bs, c->per, c->R, D, list + j + 1, n, rho, lp, err);
         for (int q = 0; q < n && rc == 0; q++)
             note_dup(c, j, j + 1 + q, lp[q]);
         progress_update(&pr, done += n);
     }
     progress_finish(&pr, done);
     free(list);
-    free(xg);
-    free(xu);
     free(rho);
     free(lp);
     return rc;
@@ -269,16 +272,15 @@ static int screen_rows(size_t *srows, int Rs, const size_t *rows, int R, int F)
 static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *err)
 {
     lineage_report *r = c->r;
-    const int La = r->La, Lb = r->Lb, Fa = r->Fa, Fb = r->Fb, D = c->D;
+    const int La = r->La, Lb = r->Lb, D = c->D;
     size_t sper = (size_t)Rs * Ds, LL = (size_t)La * Lb;
     float *sb = malloc((size_t)Lb * 2 * sper * sizeof *sb);
     double *dup_screen = malloc((size_t)Lb * Lb * sizeof *dup_screen), *rho = malloc((size_t)Lb * sizeof *rho),
            *lp = malloc((size_t)Lb * sizeof *lp);
     unsigned char *dup_refine = calloc((size_t)Lb * Lb, 1);
     int *list = malloc((size_t)Lb * sizeof *list);
-    const float **xg = malloc((size_t)Lb * sizeof *xg), **xu = malloc((size_t)Lb * sizeof *xu);
     r->map_refined = calloc(LL, 1);
-    int rc = sb && dup_screen && rho && lp && dup_refine && list && xg && xu && r->map_refined
+    int rc = sb && dup_screen && rho && lp && dup_refine && list && r->map_refined
                  ? 0
                  : dk_errf(err, "out of memory");
     for (int j = 0; j < Lb && rc == 0; j++) {
@@ -290,21 +292,12 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
     double pairs = (double)La * Lb + (double)Lb * (Lb - 1) / 2, done = 0;
     progress_start(&pr, "screening layer pairs", "pairs", pairs, !c->o->progress);
     for (int i = 0; i < La && rc == 0; i++) {
-        prefetch(c->A, i + 1);
-        rc = load_gate_up(c, c->A, i, NULL, Fa, 0, Ds, c->fg, c->fu, err);
-        sets_of(sb, sper, list, Lb, xg, xu);
-        if (rc == 0)
-            rc = match_sets(c, xg, xu, Lb, Rs, c->fg, c->fu, Fa, Ds, &r->map_rho[i * Lb], &r->map_log10p[i * Lb],
-                            err);
+        rc = test_layer(c, c->A, i, sb, sper, Rs, Ds, list, Lb, &r->map_rho[i * Lb], &r->map_log10p[i * Lb], err);
         progress_update(&pr, done += Lb);
     }
     for (int j = 0; j + 1 < Lb && rc == 0; j++) {
         int n = Lb - 1 - j;
-        prefetch(c->B, j + 1);
-        rc = load_gate_up(c, c->B, j, NULL, Fb, 0, Ds, c->fg, c->fu, err);
-        sets_of(sb, sper, list + j + 1, n, xg, xu);
-        if (rc == 0)
-            rc = match_sets(c, xg, xu, n, Rs, c->fg, c->fu, Fb, Ds, rho, &dup_screen[j * Lb + j + 1], err);
+        rc = test_layer(c, c->B, j, sb, sper, Rs, Ds, list + j + 1, n, rho, &dup_screen[j * Lb + j + 1], err);
         for (int k = j + 1; k < Lb && rc == 0; k++)
             dup_refine[j * Lb + k] = dup_screen[j * Lb + k] < REFINE_LOG10P;
         progress_update(&pr, done += n);
@@ -336,11 +329,7 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
                 list[n++] = j;
         if (n == 0)
             continue;
-        prefetch(c->A, i + 1);
-        rc = load_gate_up(c, c->A, i, NULL, Fa, 0, D, c->fg, c->fu, err);
-        sets_of(c->bs, c->per, list, n, xg, xu);
-        if (rc == 0)
-            rc = match_sets(c, xg, xu, n, c->R, c->fg, c->fu, Fa, D, rho, lp, err);
+        rc = test_layer(c, c->A, i, c->bs, c->per, c->R, D, list, n, rho, lp, err);
         for (int q = 0; q < n && rc == 0; q++) {
             r->map_rho[i * Lb + list[q]] = rho[q];
             r->map_log10p[i * Lb + list[q]] = lp[q];
@@ -354,11 +343,7 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
                 list[n++] = k;
         if (n == 0)
             continue;
-        prefetch(c->B, j + 1);
-        rc = load_gate_up(c, c->B, j, NULL, Fb, 0, D, c->fg, c->fu, err);
-        sets_of(c->bs, c->per, list, n, xg, xu);
-        if (rc == 0)
-            rc = match_sets(c, xg, xu, n, c->R, c->fg, c->fu, Fb, D, rho, lp, err);
+        rc = test_layer(c, c->B, j, c->bs, c->per, c->R, D, list, n, rho, lp, err);
         for (int q = 0; q < n && rc == 0; q++)
             note_dup(c, j, list[q], lp[q]);
         progress_update(&pr, done += n);
@@ -372,8 +357,6 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
     free(lp);
     free(dup_refine);
     free(list);
-    free(xg);
-    free(xu);
     return rc;
 }
 
@@ -421,9 +404,11 @@ int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const
     c.xu = malloc((size_t)BATCH_ROWS * c.D * sizeof *c.xu);
     c.cg = malloc((size_t)BATCH_ROWS * (Fa > Fb ? Fa : Fb) * sizeof *c.cg);
     c.cu = malloc((size_t)BATCH_ROWS * (Fa > Fb ? Fa : Fb) * sizeof *c.cu);
+    c.set_g = malloc((size_t)r->Lb * sizeof *c.set_g);
+    c.set_u = malloc((size_t)r->Lb * sizeof *c.set_u);
     r->dup = calloc((size_t)r->Lb * r->Lb + 1, sizeof *r->dup);
     r->dup_log10p = calloc((size_t)r->Lb * r->Lb + 1, sizeof *r->dup_log10p);
-    int rc = c.rows && c.all_rows && srows && c.bs && c.fg && c.fu && c.xg && c.xu && c.cg && c.cu && r->dup && r->dup_log10p
+    int rc = c.rows && c.all_rows && srows && c.bs && c.fg && c.fu && c.xg && c.xu && c.cg && c.cu && c.set_g && c.set_u && r->dup && r->dup_log10p
                  ? 0
                  : dk_errf(err, "out of memory for the weight test");
     if (rc == 0)
@@ -465,6 +450,8 @@ int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const
     free(c.xu);
     free(c.cg);
     free(c.cu);
+    free(c.set_g);
+    free(c.set_u);
     matcher_free(&c.m);
     return rc;
 }

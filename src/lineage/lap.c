@@ -15,7 +15,9 @@
  * mask array to read. */
 #include "lineage/lap.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 
@@ -144,6 +146,8 @@ static int collect_generic(lap *L, double mn, double *next)
 }
 
 /* ---- the same loops, AVX-512 (same operations, same results) ------------------------ */
+
+#if defined(__x86_64__)
 
 #define AVX512 __attribute__((target("avx512f")))
 
@@ -287,6 +291,13 @@ AVX512 static int collect_avx(lap *L, double mn, double *next)
     *next = _mm512_reduce_min_pd(nm);
     return -1;
 }
+#else /* no AVX-512 here: use_avx512() is 0, the plain loops run */
+#define colmin_avx colmin_generic
+#define twomin_avx twomin_generic
+#define update_avx update_generic
+#define collect_avx collect_generic
+#define any_bad_avx(c, n) 0
+#endif
 
 /* ---- dispatch -------------------------------------------------------------------------- */
 
@@ -477,6 +488,7 @@ static int augment(lap *L, int f)
 
 #define COST_MAX 1e290
 
+#if defined(__x86_64__)
 /* Whether any of c[0..n) is NaN, infinite or above COST_MAX in magnitude. */
 AVX512 static int any_bad_avx(const double *c, size_t n)
 {
@@ -489,6 +501,7 @@ AVX512 static int any_bad_avx(const double *c, size_t n)
     }
     return bad != 0;
 }
+#endif
 
 /* The first bad cost (n if none), checked a block at a time so the common case is a
  * branch-free pass: a fraction of one read of the matrix. */

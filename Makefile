@@ -2,7 +2,8 @@
 # tests only with `make test-full`); `make test-asan` runs it again under
 # AddressSanitizer + UndefinedBehaviorSanitizer. `make help` lists the targets.
 # Linux only: _GNU_SOURCE is defined everywhere (memmem, asprintf, strdup, sched_getaffinity).
-# Variables: BUILD (output dir), CC, OPT (optimisation flags), SAN (sanitizer flags).
+# Variables: BUILD (output dir), CC, OPT (optimisation flags), SAN (sanitizer flags),
+# CROSS and MPI_ROOT (cross builds, below).
 
 CC    ?= gcc
 BUILD ?= build
@@ -13,8 +14,29 @@ WARN  := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-paramete
 CPPFLAGS += -Isrc -D_GNU_SOURCE -MMD -MP
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -pthread $(CFLAGS)
 # Open MPI (libopenmpi-dev) for data-parallel training.
+ifeq ($(CROSS),)
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
 MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
+else
+# Cross build, e.g. `make CROSS=aarch64-linux-gnu- BUILD=build/aarch64 MPI_ROOT=DIR`
+# (scripts/test-aarch64.sh): CC is $(CROSS)gcc; jansson, libcrypto and libedit are the
+# target's Debian multiarch packages (libjansson-dev:arm64 ...). Open MPI's -dev package
+# cannot be installed for two architectures at once, so MPI_ROOT is a directory where
+# the target's libopenmpi3 and libopenmpi-dev packages are unpacked (dpkg-deb -x); the
+# binaries then need LD_LIBRARY_PATH=MPI_ROOT/usr/lib/TRIPLET (libmpi's own RUNPATH
+# hides an rpath). Without MPI_ROOT: the multiarch paths. `make test` cannot run the
+# result; the script runs it under qemu-aarch64.
+CC := $(CROSS)gcc
+MULTIARCH := $(shell $(CC) -print-multiarch)
+ifeq ($(MPI_ROOT),)
+MPI_LIBDIR := /usr/lib/$(MULTIARCH)
+MPI_LIBS   := -L$(MPI_LIBDIR)/openmpi/lib -lmpi
+else
+MPI_LIBDIR := $(abspath $(MPI_ROOT))/usr/lib/$(MULTIARCH)
+MPI_LIBS   := -L$(MPI_LIBDIR)/openmpi/lib -lmpi -Wl,-rpath-link,$(MPI_LIBDIR)
+endif
+MPI_CFLAGS := -I$(MPI_LIBDIR)/openmpi/include
+endif
 CPPFLAGS += $(MPI_CFLAGS)
 LDLIBS += -ljansson -lcrypto -ledit -lm -pthread $(MPI_LIBS)
 

@@ -8,6 +8,7 @@
 
 static int g_sel = -1; /* -1: not chosen yet (isa_best) */
 
+#if defined(__x86_64__)
 /* The features that decide a path, read once (__builtin_cpu_supports also checks that
  * the operating system saves the vector state). */
 static const char *const k_feat[] = {"avx512f", "avx512dq", "avx512bw", "avx2", "fma"};
@@ -35,6 +36,34 @@ static int cpu_avx512(void)
     const int *f = cpu_features();
     return f[F_AVX512F] && f[F_AVX512DQ] && f[F_AVX512BW] && cpu_avx2();
 }
+
+const char *isa_cpu_features(void)
+{
+    static char buf[64];
+    if (!buf[0]) {
+        for (int i = 0; i < F_N; i++)
+            if (cpu_features()[i]) {
+                strcat(buf, buf[0] ? " " : "");
+                strcat(buf, k_feat[i]);
+            }
+        if (!buf[0])
+            strcpy(buf, "none of avx512f avx2 fma");
+    }
+    return buf;
+}
+#else
+/* Not x86-64 (aarch64, ...): the x86 paths are not built, only the portable one
+ * exists (generic/: GCC's vectors, NEON on aarch64). */
+static int cpu_avx2(void) { return 0; }
+static int cpu_avx512(void) { return 0; }
+
+#if defined(__aarch64__)
+#define DK_ARCH "aarch64"
+#else
+#define DK_ARCH "not x86-64"
+#endif
+const char *isa_cpu_features(void) { return DK_ARCH ", no x86 paths"; }
+#endif
 
 int isa_supported(dk_isa isa)
 {
@@ -78,21 +107,6 @@ int isa_parse(const char *name, dk_isa *out)
     return 0;
 }
 
-const char *isa_cpu_features(void)
-{
-    static char buf[64];
-    if (!buf[0]) {
-        for (int i = 0; i < F_N; i++)
-            if (cpu_features()[i]) {
-                strcat(buf, buf[0] ? " " : "");
-                strcat(buf, k_feat[i]);
-            }
-        if (!buf[0])
-            strcpy(buf, "none of avx512f avx2 fma");
-    }
-    return buf;
-}
-
 int isa_select(const char *name, char *err, int errlen)
 {
     dk_isa isa;
@@ -110,14 +124,18 @@ int isa_select(const char *name, char *err, int errlen)
     return 0;
 }
 
-const kern_ops *kern(void)
+const kern_ops *kern_of(dk_isa isa)
 {
-    switch (isa_current()) {
+    switch (isa) {
+#if defined(__x86_64__)
     case DK_ISA_AVX512: return &kern_ops_avx512;
     case DK_ISA_AVX2: return &kern_ops_avx2;
+#endif
     default: return &kern_ops_generic;
     }
 }
+
+const kern_ops *kern(void) { return kern_of(isa_current()); }
 
 const char *isa_arith(dk_isa isa)
 {

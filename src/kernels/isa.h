@@ -1,7 +1,8 @@
 /* isa.h: which instruction-set path the kernels run, chosen once at start-up.
  *
  * Three paths sit behind one table of kernels (kern_ops.h): AVX-512 (x86_avx512/),
- * AVX2 with FMA3 (x86_avx2/) and portable C (generic/). The best path this CPU runs
+ * AVX2 with FMA3 (x86_avx2/) and portable C (generic/); off x86-64 (aarch64) only the
+ * portable one is built, and isa_best() is it. The best path this CPU runs
  * is the default; a caller (the CLI, from DOKJA_ISA or --isa; a test, to cover every
  * path) may force a lower one. Kernels never read the environment.
  *

@@ -63,9 +63,12 @@ typedef struct kern_ops {
     int fma_flops;
 } kern_ops;
 
+/* The tables; the x86 ones exist only in an x86-64 build (reach them through kern_of). */
 extern const kern_ops kern_ops_avx512, kern_ops_avx2, kern_ops_generic;
 
-/* The table of the path in use (isa_current()). */
+/* The table of path isa (one isa_supported() accepts), and of the path in use
+ * (isa_current()). */
+const kern_ops *kern_of(dk_isa isa);
 const kern_ops *kern(void);
 
 #endif

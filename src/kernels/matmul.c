@@ -8,7 +8,6 @@
 #include "kernels/matmul.h"
 #include "kernels/mm_internal.h"
 
-#include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
 

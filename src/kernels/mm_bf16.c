@@ -1,14 +1,17 @@
 /* mm_bf16.c: bf16 operands with fp32 accumulation: conversion into pair panels, the
- * vdpbf16ps register kernel and the AMX tile kernel. */
-#include <cpuid.h>
+ * vdpbf16ps register kernel and the AMX tile kernel (x86-64; see the end for the rest). */
 #include <stdlib.h>
+
+#include "kernels/mm_internal.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kernels/isa.h"
 #include "kernels/mask.h"
-#include "kernels/mm_internal.h"
 
 /* ---- bf16 operands, fp32 accumulation ----------------------------------------------
  * The fp32 panels are converted (round to nearest even) into pairs: one 32-bit word
@@ -341,3 +344,26 @@ __attribute__((target("amx-tile,amx-bf16"))) void mmk_amx_block(const uint16_t *
                 C[(size_t)r * ldc + q] = scratch[t][(r - r0) * 16 + q - c0];
     }
 }
+
+#else /* not x86-64 */
+
+/* No bf16 hardware: matmul.c emulates --bf16 (fp32 kernels on rounded operands,
+ * bf16_kind 3) and never calls the pair or AMX kernels, defined here only so that it
+ * links unchanged. */
+int mmk_have_bf16(void) { return 0; }
+int mmk_have_amx(void) { return 0; }
+void mmk_panel_to_bf16(uint32_t *dst, const float *src, int kc, int W) { abort(); }
+void mmk_rows_bf16(uint32_t *dst, const float *A, int lda, int i0, int mc, int k0, int kc) { abort(); }
+void mmk_pack_a_bf16_km(uint32_t *dst, const float *A, int lda, int i0, int mc, int k0, int kc) { abort(); }
+void mmk_pack_b_bf16(uint32_t *dst, int tb, const float *B, int ldb, int j0, int nc, int k0, int kc) { abort(); }
+void mmk_kernel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *C, int ldc, int mr, int nr,
+                     int first) { abort(); }
+void mmk_kernel_bf16_rows(int kp, const uint32_t *a, int as, const uint32_t *b, float *C, int ldc,
+                          int mr, int nr, int first) { abort(); }
+void mmk_amx_configure(void) { abort(); }
+void mmk_pack_a_rows_bf16(uint16_t *dst, int ta, const float *A, int lda, int i0, int mc, int k0,
+                          int kc, int kpad) { abort(); }
+void mmk_amx_block(const uint16_t *a, int kpad, const uint32_t *b, float *C, int ldc, int mr, int nr,
+                   int first) { abort(); }
+
+#endif /* __x86_64__ */

@@ -3,9 +3,7 @@
 #ifndef DK_KERNELS_MM_INTERNAL_H
 #define DK_KERNELS_MM_INTERNAL_H
 
-#include <immintrin.h>
 #include <stdint.h>
-#include "kernels/mask.h"
 
 #define MR 8
 #define NR 32
@@ -17,6 +15,11 @@
 /* Measured on forward shapes (2048 x 2048 x 768 etc., 2 threads): KC 512 / MC 64 gives
  * 300-310 GFLOP/s against 263-267 for KC 256 / MC 128 (fewer passes over C, longer
  * uninterrupted FMA chains); KC 768 and NC 256 were slower. */
+
+#if defined(__x86_64__) /* the x86 paths' shared pieces; elsewhere only generic/ exists */
+#include <immintrin.h>
+
+#include "kernels/mask.h"
 
 /* The mr rows of a C tile (NR floats each), asked for when a register kernel starts:
  * its loads and stores at the end had been exposed cache misses (+9 % on training
@@ -71,6 +74,8 @@ __attribute__((target("avx512f"), always_inline)) static inline void mmk_transpo
     }
 }
 
+#endif /* __x86_64__ */
+
 /* Packing of fp32 operands (mm_pack.c): rows [i0, i0+mc) x k [k0, k0+kc) of op(A)
  * into MR-row panels (for each k, MR values), columns [j0, j0+nc) x k of op(B) into
  * NR-column panels (for each k, NR values); both zero-padded past the edge. */
@@ -78,7 +83,8 @@ void mmk_pack_a(float *dst, int ta, const float *A, int lda, int i0, int mc, int
 void mmk_pack_b(float *dst, int tb, const float *B, int ldb, int j0, int nc, int k0, int kc);
 
 /* bf16 operands (mm_bf16.c): one 32-bit word holds the bf16 values of k and k+1 of one
- * row (A) or column (B), the operand of vdpbf16ps. */
+ * row (A) or column (B), the operand of vdpbf16ps. Off x86-64 mmk_have_bf16() and
+ * mmk_have_amx() are 0 (--bf16 is then always emulated) and the rest is never called. */
 int mmk_have_bf16(void);
 int mmk_have_amx(void);
 /* An MR- or NR-wide fp32 panel (kc rows of W) -> (kc+1)/2 rows of W words. */

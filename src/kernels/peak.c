@@ -33,8 +33,7 @@ double peak_fma_gflops(pool *p, double seconds, const char **isa)
     /* The peak of the vector path in use; for the generic path the best vector path's,
      * the machine's peak that portable code is measured against. */
     dk_isa path = isa_current() == DK_ISA_GENERIC ? isa_best() : isa_current();
-    peak_ctx c = {1000, path == DK_ISA_AVX512 ? &kern_ops_avx512 : path == DK_ISA_AVX2 ? &kern_ops_avx2
-                                                                                       : &kern_ops_generic, 0};
+    peak_ctx c = {1000, kern_of(path), 0};
     if (isa)
         *isa = isa_name(path);
     int nt = pool_threads(p);

@@ -15,7 +15,9 @@
  * mask array to read. */
 #include "lineage/lap.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -169,6 +171,8 @@ static mins merge_lanes(const double *a1, const double *a2, const long long *ai,
 
 /* ---- the same loops, AVX-512 (same operations, same results) ------------------------ */
 
+#if defined(__x86_64__)
+
 #define AVX512 __attribute__((target("avx512f")))
 
 AVX512 static inline __mmask8 tail_mask(int left) { return left >= 8 ? 0xFF : (__mmask8)((1u << left) - 1); }
@@ -292,6 +296,13 @@ AVX512 static int collect_avx(lap *L, double mn, double *next)
     *next = _mm512_reduce_min_pd(nm);
     return -1;
 }
+#else /* no AVX-512 here: use_avx512() is 0, the plain loops run */
+#define colmin_avx colmin_generic
+#define twomin_avx twomin_generic
+#define update_avx update_generic
+#define collect_avx collect_generic
+#define any_bad_avx(c, n) 0
+#endif
 
 /* ---- the same loops, AVX2 (same operations, same results) ---------------------------- */
 
@@ -609,6 +620,7 @@ static int augment(lap *L, int f)
 
 #define COST_MAX 1e290
 
+#if defined(__x86_64__)
 /* Whether any of c[0..n) is NaN, infinite or above COST_MAX in magnitude. */
 AVX512 static int any_bad_avx(const double *c, size_t n)
 {
@@ -621,6 +633,7 @@ AVX512 static int any_bad_avx(const double *c, size_t n)
     }
     return bad != 0;
 }
+#endif
 
 /* The first bad cost (n if none), checked a block at a time so the common case is a
  * branch-free pass: a fraction of one read of the matrix. */

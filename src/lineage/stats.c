@@ -1,7 +1,9 @@
 /* stats.c: see stats.h. */
 #include "lineage/stats.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 
@@ -254,6 +256,7 @@ static void kern_generic(int kc, const double *ap, const double *bp, double *o, 
             o[r * ldo + c] = first ? acc[r][c] : o[r * ldo + c] + acc[r][c];
 }
 
+#if defined(__x86_64__)
 __attribute__((target("avx512f"))) static void kern_avx512(int kc, const double *ap, const double *bp,
                                                            double *o, size_t ldo, int rr, int cc,
                                                            int first)
@@ -286,6 +289,9 @@ __attribute__((target("avx512f"))) static void kern_avx512(int kc, const double 
         _mm512_mask_storeu_pd(orow + 8, m1, c1[r]);
     }
 }
+#else /* no AVX-512 here: cos_avx512() is 0 */
+#define kern_avx512 kern_generic
+#endif
 
 /* AVX2 has 16 vector registers: the 12 x 16 tile runs as four 3 x 16 strips (12
  * accumulators and 4 of b), each over the whole depth block from L1. */

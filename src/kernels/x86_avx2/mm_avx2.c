@@ -9,6 +9,7 @@
  * buffer between sub-tiles, and k is walked in blocks of KS so that A's and B's slices
  * of a block (4 + 16 KiB) stay in L1 while the four sub-tiles reuse them. Saving an
  * accumulator to memory and loading it back is exact, so this changes no bit. */
+#if defined(__x86_64__) /* x86-64 only: elsewhere this file compiles to nothing (isa.c) */
 #include "kernels/mm_internal.h"
 #include "kernels/x86_avx2/avx2.h"
 
@@ -199,3 +200,5 @@ __attribute__((target("avx2"))) void avx2_pack_b_t(float *dst, const float *src,
             transpose8x8(dst + (size_t)k * NR + 8 * q, NR, src + (size_t)8 * q * ldb + k, (size_t)ldb, n);
     }
 }
+
+#endif /* __x86_64__ */

@@ -2,6 +2,7 @@
  * the AVX-512 one lane for lane: a 16-lane vector becomes two 8-lane halves, its
  * double lane sums four 4-lane accumulators, reduced in the same tree, so the bits
  * are the same. */
+#if defined(__x86_64__) /* x86-64 only: elsewhere this file compiles to nothing (isa.c) */
 #include "kernels/x86_avx2/avx2.h"
 
 #include <math.h>
@@ -209,3 +210,5 @@ const kern_ops kern_ops_avx2 = {
     .fma_loop = fma_loop_avx2,
     .fma_flops = ACC * 8 * 2,
 };
+
+#endif /* __x86_64__ */

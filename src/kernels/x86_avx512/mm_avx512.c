@@ -1,5 +1,6 @@
 /* mm_avx512.c: the fp32 matmul's AVX-512 register kernels (8 x 32 tile, 16 zmm
  * accumulators) and the transposing packs. */
+#if defined(__x86_64__) /* x86-64 only: elsewhere this file compiles to nothing (isa.c) */
 #include "kernels/mm_internal.h"
 #include "kernels/x86_avx512/avx512.h"
 
@@ -151,3 +152,5 @@ __attribute__((target("avx512f"))) void avx512_pack_b_t(float *dst, const float 
         transpose_16x16(dst + (size_t)k * NR + 16, NR, src + (size_t)16 * ldb + k, ldb, n);
     }
 }
+
+#endif /* __x86_64__ */

@@ -1,5 +1,6 @@
 /* vec_avx512.c: the AVX-512 path's vector math (exp and what uses it, AdamW, the
  * bandwidth and peak probes) and its kern_ops table. */
+#if defined(__x86_64__) /* x86-64 only: elsewhere this file compiles to nothing (isa.c) */
 #include "kernels/mask.h"
 #include "kernels/x86_avx2/avx2.h"
 #include "kernels/x86_avx512/avx512.h"
@@ -186,3 +187,5 @@ const kern_ops kern_ops_avx512 = {
     .fma_loop = fma_loop_avx512,
     .fma_flops = ACC * 16 * 2,
 };
+
+#endif /* __x86_64__ */

@@ -153,6 +153,11 @@ static int collect_from(lap *L, int j0, double mn, double nm, double *next)
 
 static int collect_generic(lap *L, double mn, double *next) { return collect_from(L, 0, mn, INFINITY, next); }
 
+/* ---- the same loops, AVX-512 (same operations, same results) ------------------------ */
+
+#if defined(__x86_64__)
+#define AVX512 __attribute__((target("avx512f")))
+
 /* Lane results (least, its column, second least of the lane) merged: the least is the
  * least lane minimum (lowest column among equal ones), the second that lane's second or
  * another lane's least; the same answer as one pass over the columns whatever the lanes. */
@@ -169,11 +174,6 @@ static mins merge_lanes(const double *a1, const double *a2, const long long *ai,
     return r;
 }
 
-/* ---- the same loops, AVX-512 (same operations, same results) ------------------------ */
-
-#if defined(__x86_64__)
-
-#define AVX512 __attribute__((target("avx512f")))
 
 AVX512 static inline __mmask8 tail_mask(int left) { return left >= 8 ? 0xFF : (__mmask8)((1u << left) - 1); }
 
@@ -296,16 +296,16 @@ AVX512 static int collect_avx(lap *L, double mn, double *next)
     *next = _mm512_reduce_min_pd(nm);
     return -1;
 }
-#else /* no AVX-512 here: use_avx512() is 0, the plain loops run */
+#else /* no AVX-512 here: row_path() is 0, the plain loops run */
 #define colmin_avx colmin_generic
 #define twomin_avx twomin_generic
 #define update_avx update_generic
 #define collect_avx collect_generic
-#define any_bad_avx(c, n) 0
 #endif
 
 /* ---- the same loops, AVX2 (same operations, same results) ---------------------------- */
 
+#if defined(__x86_64__)
 #define AVX2 __attribute__((target("avx2")))
 
 AVX2 static void colmin_avx2(const double *row, double sign, int m, int i, double *v, int *arg)
@@ -423,6 +423,12 @@ AVX2 static int collect_avx2(lap *L, double mn, double *next)
         best = a[l] < best ? a[l] : best;
     return collect_from(L, j, mn, best, next); /* the tail */
 }
+#else /* no AVX2 here: row_path() is 0, the plain loops run */
+#define colmin_avx2 colmin_generic
+#define twomin_avx2 twomin_generic
+#define update_avx2 update_generic
+#define collect_avx2 collect_generic
+#endif
 
 /* ---- dispatch -------------------------------------------------------------------------- */
 
@@ -633,10 +639,7 @@ AVX512 static int any_bad_avx(const double *c, size_t n)
     }
     return bad != 0;
 }
-#endif
 
-/* The first bad cost (n if none), checked a block at a time so the common case is a
- * branch-free pass: a fraction of one read of the matrix. */
 AVX2 static int any_bad_avx2(const double *c, size_t n)
 {
     const __m256d lim = _mm256_set1_pd(COST_MAX), nosign = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
@@ -649,7 +652,13 @@ AVX2 static int any_bad_avx2(const double *c, size_t n)
         any |= !(fabs(c[k]) <= COST_MAX);
     return any;
 }
+#else
+#define any_bad_avx(c, n) 0
+#define any_bad_avx2(c, n) 0
+#endif
 
+/* The first bad cost (n if none), checked a block at a time so the common case is a
+ * branch-free pass: a fraction of one read of the matrix. */
 static size_t find_bad_cost(const double *c, size_t nm, int avx)
 {
     for (size_t b = 0; b < nm; b += 4096) {

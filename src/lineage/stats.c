@@ -293,6 +293,7 @@ __attribute__((target("avx512f"))) static void kern_avx512(int kc, const double 
 #define kern_avx512 kern_generic
 #endif
 
+#if defined(__x86_64__)
 /* AVX2 has 16 vector registers: the 12 x 16 tile runs as four 3 x 16 strips (12
  * accumulators and 4 of b), each over the whole depth block from L1. */
 __attribute__((target("avx2,fma"))) static void kern_avx2(int kc, const double *ap, const double *bp,
@@ -325,6 +326,9 @@ __attribute__((target("avx2,fma"))) static void kern_avx2(int kc, const double *
         }
     }
 }
+#else /* no AVX2 here: cos_path() is 0 */
+#define kern_avx2 kern_generic
+#endif
 
 typedef struct {
     const float *a, *b;

@@ -275,9 +275,9 @@ static void train_steps(uint8_t digest[32], float *loss_out)
     params_init(model_layout(m), model_params(m), 17);
     float *mo = calloc(n, sizeof *mo), *vo = calloc(n, sizeof *vo);
     enum { B = 3, S = 24 };
-    int32_t in[B * S], tg[B * S];
+    dk_token in[B * S], tg[B * S];
     for (int i = 0; i < B * S; i++)
-        in[i] = (int32_t)((i * 7919u + 13) % 300);
+        in[i] = (dk_token)((i * 7919u + 13) % 300);
     for (int i = 0; i < B * S; i++)
         tg[i] = i % S + 1 < S ? in[i + 1] : MODEL_IGNORE_INDEX;
     adamw_cfg opt = adamw_defaults(3e-3f);

@@ -18,7 +18,7 @@ static model_config tiny(int bias, int tie)
     return c;
 }
 
-static void batch(int32_t *in, int32_t *tg, int B, int S, int V, unsigned seed)
+static void batch(dk_token *in, dk_token *tg, int B, int S, int V, unsigned seed)
 {
     srand(seed);
     for (int i = 0; i < B * S; i++)
@@ -40,7 +40,7 @@ TEST(model_gradients_match_finite_differences)
     for (size_t i = 0; i < model_numel(m); i++) /* larger weights: a less linear model */
         w[i] *= 4.0f;
     enum { B = 2, S = 5 };
-    int32_t in[B * S], tg[B * S];
+    dk_token in[B * S], tg[B * S];
     batch(in, tg, B, S, c.vocab_size, 3);
     model_zero_grads(m);
     model_forward_backward(m, in, tg, B, S, 1.0f);
@@ -73,7 +73,7 @@ TEST(model_gradients_are_bit_identical_for_1_2_3_threads)
 {
     model_config c = tiny(0, 1);
     enum { B = 3, S = 9 };
-    int32_t in[B * S], tg[B * S];
+    dk_token in[B * S], tg[B * S];
     batch(in, tg, B, S, c.vocab_size, 5);
     float *first = NULL;
     double first_loss = 0;
@@ -113,7 +113,7 @@ TEST(model_overfits_one_batch)
     params_init(model_layout(m), model_params(m), 1);
     float *mo = calloc(n, sizeof *mo), *vo = calloc(n, sizeof *vo);
     enum { B = 4, S = 16 };
-    int32_t in[B * S], tg[B * S];
+    dk_token in[B * S], tg[B * S];
     batch(in, tg, B, S, c.vocab_size, 9);
     adamw_cfg opt = adamw_defaults(1e-2f);
     opt.weight_decay = 0;
@@ -165,7 +165,7 @@ TEST(model_grad_hook_reports_each_final_range_once_from_the_end)
         CHECK(model_new(&m, &c, p, &err) == 0);
         params_init(model_layout(m), model_params(m), 3);
         enum { B = 2, S = 6 };
-        int32_t in[B * S], tg[B * S];
+        dk_token in[B * S], tg[B * S];
         batch(in, tg, B, S, c.vocab_size, 4);
         size_t n = model_numel(m);
         hook_log h = {0, 0, 0, 1, calloc(n, sizeof(float)), model_grads(m)};

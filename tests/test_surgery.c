@@ -39,7 +39,7 @@ TEST(surgery_permute_keeps_the_function_and_moves_the_weights)
         model *a = make(p, bias), *b;
         dk_err err;
         CHECK(surgery_permute(&b, a, 7, &err) == 0);
-        int32_t tok[20];
+        dk_token tok[20];
         for (int i = 0; i < 20; i++)
             tok[i] = (i * 7) % 50;
         float *la = malloc(20 * 50 * 4), *lb = malloc(20 * 50 * 4);

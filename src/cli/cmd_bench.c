@@ -96,7 +96,7 @@ static int bench_step(int argc, char **argv)
     }
     size_t n = model_numel(m);
     float *am = hugemem_alloc(n * sizeof *am), *av = hugemem_alloc(n * sizeof *av); /* as train.c */
-    int32_t *in = malloc((size_t)B * S * sizeof *in), *tg = malloc((size_t)B * S * sizeof *tg);
+    dk_token *in = malloc((size_t)B * S * sizeof *in), *tg = malloc((size_t)B * S * sizeof *tg);
     if (!am || !av || !in || !tg) {
         fprintf(stderr, "dokja: out of memory\n");
         return DK_EXIT_FAIL;
@@ -105,9 +105,9 @@ static int bench_step(int argc, char **argv)
     uint64_t r = 0x1234567;
     for (int i = 0; i < B * S; i++) {
         r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        in[i] = (int32_t)((r >> 33) % (uint64_t)cfg.vocab_size);
+        in[i] = (dk_token)((r >> 33) % (uint64_t)cfg.vocab_size);
         r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        tg[i] = (int32_t)((r >> 33) % (uint64_t)cfg.vocab_size);
+        tg[i] = (dk_token)((r >> 33) % (uint64_t)cfg.vocab_size);
     }
     const char *isa;
     double peak = peak_fma_gflops(p, 0.5, &isa);

@@ -79,7 +79,7 @@ int cmd_bench_generate(int argc, char **argv)
         return cli_fail(&err);
     }
     size_t V = (size_t)cfg.vocab_size;
-    int32_t *tok = malloc((size_t)(P + N) * sizeof *tok);
+    dk_token *tok = malloc((size_t)(P + N) * sizeof *tok);
     float *logits = malloc(V * sizeof *logits);
     if (!tok || !logits) {
         fprintf(stderr, "dokja: out of memory\n");
@@ -88,7 +88,7 @@ int cmd_bench_generate(int argc, char **argv)
     uint64_t r = 0x9E3779B97F4A7C15ULL;
     for (int i = 0; i < P; i++) {
         r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        tok[i] = (int32_t)((r >> 33) % V);
+        tok[i] = (dk_token)((r >> 33) % V);
     }
     const char *isa;
     double peak = peak_fma_gflops(p, 0.5, &isa);
@@ -103,9 +103,9 @@ int cmd_bench_generate(int argc, char **argv)
     }
     double t0 = now_seconds();
     for (int i = P; i < P + N; i++) {
-        int32_t best = 0;
+        dk_token best = 0;
         for (size_t v = 1; v < V; v++)
-            best = logits[v] > logits[best] ? (int32_t)v : best;
+            best = logits[v] > logits[best] ? (dk_token)v : best;
         tok[i] = best;
         infer_forward(st, tok + i, 1, i, logits, 1, &err);
     }

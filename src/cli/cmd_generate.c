@@ -38,7 +38,7 @@ typedef struct {
     sample_cfg sc;
     int n_new;
     float *logits;
-    uint32_t *hist; /* the context's tokens */
+    dk_token *hist; /* the context's tokens */
     double prompt_s, gen_s;
     long prompt_tokens, gen_tokens;
 } gen;
@@ -47,7 +47,7 @@ typedef struct {
 static int prefill(gen *g, int n, dk_err *err)
 {
     double t0 = now_seconds();
-    if (infer_forward(g->l->inf, (const int32_t *)g->hist, n, 0, g->logits, 1, err) != 0)
+    if (infer_forward(g->l->inf, g->hist, n, 0, g->logits, 1, err) != 0)
         return -1;
     g->prompt_s += now_seconds() - t0;
     g->prompt_tokens += n;
@@ -79,7 +79,7 @@ static int generate_one(gen *g, const char *text, size_t len, dk_err *err)
     double t0 = now_seconds();
     for (int step = 0; rc == 0 && step < g->n_new; step++) {
         lm_mask_logits(l, g->logits, 1);
-        uint32_t next = tsampler_next(g->smp, g->logits, &g->sc, (uint64_t)step);
+        dk_token next = tsampler_next(g->smp, g->logits, &g->sc, (uint64_t)step);
         if (next == l->eos)
             break;
         if (tok_decode(l->tok, &next, 1, &out, &olen, &ocap, err) != 0) {
@@ -101,7 +101,7 @@ static int generate_one(gen *g, const char *text, size_t len, dk_err *err)
                 break;
         }
         g->hist[pos] = next;
-        rc = infer_forward(l->inf, (const int32_t *)&g->hist[pos], 1, pos, g->logits, 1, err);
+        rc = infer_forward(l->inf, &g->hist[pos], 1, pos, g->logits, 1, err);
         pos++;
     }
     g->gen_s += now_seconds() - t0;

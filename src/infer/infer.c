@@ -186,7 +186,7 @@ static void add_bias(infer *st, float *y, const float *b, int n, int N)
 }
 
 /* One chunk of n <= INFER_CHUNK tokens; leaves the final norm's output in st->ln. */
-static void forward_chunk(infer *st, const int32_t *tokens, int n, int pos0)
+static void forward_chunk(infer *st, const dk_token *tokens, int n, int pos0)
 {
     const model_config *c = &st->cfg;
     int D = c->dim, F = c->ffn_dim, H = c->n_heads, KVH = c->n_kv_heads, hd = c->head_dim;
@@ -223,7 +223,7 @@ static void forward_chunk(infer *st, const int32_t *tokens, int n, int pos0)
     rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, st->pv.norm, n, D, eps);
 }
 
-int infer_forward(infer *st, const int32_t *tokens, int n, int pos0, float *logits, int n_logits,
+int infer_forward(infer *st, const dk_token *tokens, int n, int pos0, float *logits, int n_logits,
                   dk_err *err)
 {
     const model_config *c = &st->cfg;

@@ -237,7 +237,7 @@ static void linear_bwd(model *m, float *dx, float *dW, float *db, const float *d
         bias_backward(m->pl, db, dy, T, N);
 }
 
-static void forward_body(model *m, const int32_t *inputs, int B, int S)
+static void forward_body(model *m, const dk_token *inputs, int B, int S)
 {
     const model_config *c = &m->cfg;
     acts *a = &m->a;
@@ -276,7 +276,7 @@ static void forward_body(model *m, const int32_t *inputs, int B, int S)
 
 /* LM head + cross-entropy over chunks; with backward, fills dres (T, D) with the
  * gradient at the final norm's output and accumulates the head's gradient. */
-static double head_loss(model *m, const int32_t *targets, int T, double *row_loss, int backward,
+static double head_loss(model *m, const dk_token *targets, int T, double *row_loss, int backward,
                         float grad_scale, size_t *n_valid)
 {
     const model_config *c = &m->cfg;
@@ -305,7 +305,7 @@ static double head_loss(model *m, const int32_t *targets, int T, double *row_los
     return valid ? sum / (double)valid : 0.0;
 }
 
-static void backward_body(model *m, const int32_t *inputs, int B, int S)
+static void backward_body(model *m, const dk_token *inputs, int B, int S)
 {
     const model_config *c = &m->cfg;
     acts *a = &m->a;
@@ -350,7 +350,7 @@ static void backward_body(model *m, const int32_t *inputs, int B, int S)
     grads_ready(m, m->gv.embed, m->gv.layers[0].attn_norm);
 }
 
-double model_forward_backward(model *m, const int32_t *inputs, const int32_t *targets, int B,
+double model_forward_backward(model *m, const dk_token *inputs, const dk_token *targets, int B,
                               int S, float grad_scale)
 {
     if (model_reserve(m, B, S, NULL) != 0)
@@ -362,7 +362,7 @@ double model_forward_backward(model *m, const int32_t *inputs, const int32_t *ta
     return loss;
 }
 
-double model_forward_loss(model *m, const int32_t *inputs, const int32_t *targets, int B, int S,
+double model_forward_loss(model *m, const dk_token *inputs, const dk_token *targets, int B, int S,
                           double *row_loss)
 {
     if (model_reserve(m, B, S, NULL) != 0)
@@ -372,7 +372,7 @@ double model_forward_loss(model *m, const int32_t *inputs, const int32_t *target
     return head_loss(m, targets, B * S, row_loss, 0, 1.0f, &valid);
 }
 
-void model_forward_logits(model *m, const int32_t *inputs, int B, int S, float *logits)
+void model_forward_logits(model *m, const dk_token *inputs, int B, int S, float *logits)
 {
     if (model_reserve(m, B, S, NULL) != 0)
         return;

@@ -13,6 +13,7 @@
 #include "model/config.h"
 #include "model/params.h"
 #include "util/pool.h"
+#include "util/token.h"
 
 #define MODEL_IGNORE_INDEX (-100)
 
@@ -45,14 +46,14 @@ size_t model_activation_bytes(const model_config *c, int B, int S, int threads);
  * targets != MODEL_IGNORE_INDEX and ADDS the gradient of that mean to the
  * gradients (call model_zero_grads first; accumulation over micro-batches is the
  * caller's choice of scale: grads are of the mean of this batch times grad_scale). */
-double model_forward_backward(model *m, const int32_t *inputs, const int32_t *targets, int B,
+double model_forward_backward(model *m, const dk_token *inputs, const dk_token *targets, int B,
                               int S, float grad_scale);
 /* Forward only: the mean loss (and per-position losses into row_loss, (B*S), if
  * not NULL). */
-double model_forward_loss(model *m, const int32_t *inputs, const int32_t *targets, int B, int S,
+double model_forward_loss(model *m, const dk_token *inputs, const dk_token *targets, int B, int S,
                           double *row_loss);
 /* Forward only: logits (B*S, V) of every position. */
-void model_forward_logits(model *m, const int32_t *inputs, int B, int S, float *logits);
+void model_forward_logits(model *m, const dk_token *inputs, int B, int S, float *logits);
 
 void model_zero_grads(model *m);
 

@@ -79,7 +79,7 @@ typedef struct {
     size_t shard_b, shard_e;
     int rank, ranks;
     sampler smp;
-    int32_t *in, *tg;
+    dk_token *in, *tg;
     series train_loss, *val_loss; /* val per source */
     char run[4096];
     double peak;
@@ -507,7 +507,7 @@ int train_run(const train_opts *in_opts, dk_err *err)
     double *val = calloc(t.data.n_sources, sizeof *val);
     if (rc == 0 && !val)
         rc = dk_errf(err, "out of memory");
-    int32_t *skip_in = t.in + (size_t)o.micro_batch * o.seq_len, *skip_tg = t.tg + (size_t)o.micro_batch * o.seq_len;
+    dk_token *skip_in = t.in + (size_t)o.micro_batch * o.seq_len, *skip_tg = t.tg + (size_t)o.micro_batch * o.seq_len;
     for (long step = start; rc == 0 && step < o.steps; step++) {
         double ts = now_seconds();
         model_zero_grads(t.m);

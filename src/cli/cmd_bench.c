@@ -16,6 +16,7 @@
 #include "train/adamw.h"
 #include "util/hugemem.h"
 #include "util/progress.h"
+#include "util/rng.h"
 
 static const char STEP_HELP[] =
     "usage: dokja bench step --model CONFIG --batch B --seq T --steps N [--threads N] [--bf16]\n"
@@ -104,10 +105,8 @@ static int bench_step(int argc, char **argv)
     params_init(model_layout(m), model_params(m), 1);
     uint64_t r = 0x1234567;
     for (int i = 0; i < B * S; i++) {
-        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        in[i] = (dk_token)((r >> 33) % (uint64_t)cfg.vocab_size);
-        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        tg[i] = (dk_token)((r >> 33) % (uint64_t)cfg.vocab_size);
+        in[i] = (dk_token)(rng_lcg31(&r) % (uint32_t)cfg.vocab_size);
+        tg[i] = (dk_token)(rng_lcg31(&r) % (uint32_t)cfg.vocab_size);
     }
     const char *isa;
     double peak = peak_fma_gflops(p, 0.5, &isa);

@@ -12,6 +12,7 @@
 #include "kernels/membw.h"
 #include "kernels/peak.h"
 #include "util/progress.h"
+#include "util/rng.h"
 
 static const char HELP[] =
     "usage: dokja bench generate --model CONFIG [--prompt-len P] [--gen N] [--threads N]\n"
@@ -86,10 +87,8 @@ int cmd_bench_generate(int argc, char **argv)
         return DK_EXIT_FAIL;
     }
     uint64_t r = 0x9E3779B97F4A7C15ULL;
-    for (int i = 0; i < P; i++) {
-        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        tok[i] = (dk_token)((r >> 33) % V);
-    }
+    for (int i = 0; i < P; i++)
+        tok[i] = (dk_token)(rng_lcg31(&r) % V);
     const char *isa;
     double peak = peak_fma_gflops(p, 0.5, &isa);
     double bw_huge = membw_read_gbs(p, (size_t)1 << 30, 1, 5);

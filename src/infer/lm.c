@@ -55,8 +55,7 @@ int lm_open(lm *l, const char *dir, int threads, int ctx, dk_err *err)
     }
     if (infer_new(&l->inf, l->m, l->ctx, err) != 0)
         goto fail;
-    sha256_buf(model_params(l->m), model_numel(l->m) * sizeof(float), d);
-    sha256_hex(d, l->sha256);
+    model_params_sha256(l->m, l->sha256);
     return 0;
 fail:
     lm_close(l);

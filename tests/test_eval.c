@@ -50,6 +50,7 @@ TEST(eval_continuation_loglik_equals_the_training_forward_sum_exactly)
             tg[i] = i >= nc - 1 && i + 1 < n ? ids[i + 1] : MODEL_IGNORE_INDEX;
         }
         double row[64], sum = 0;
+        CHECK(model_reserve(l.m, 1, n, &err) == 0);
         model_forward_loss(l.m, in, tg, 1, n, row);
         for (int i = nc - 1; i + 1 < n; i++)
             sum += -row[i];

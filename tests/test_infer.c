@@ -48,9 +48,10 @@ TEST(infer_logits_are_bit_identical_to_the_training_forward_pass)
             CHECK(m);
             size_t V = (size_t)c.vocab_size;
             float *ref = malloc(n * V * 4), *got = malloc(n * V * 4);
-            model_forward_logits(m, tok, 1, n, ref);
             infer *st;
             dk_err err;
+            CHECK(model_reserve(m, 1, n, &err) == 0);
+            model_forward_logits(m, tok, 1, n, ref);
             CHECK(infer_new(&st, m, 320, &err) == 0);
             /* one pass */
             CHECK(infer_forward(st, tok, n, 0, got, n, &err) == 0);

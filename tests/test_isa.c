@@ -267,7 +267,8 @@ static void train_steps(uint8_t digest[32], float *loss_out)
     model_config_validate(&c, "c", &err);
     pool *p = pool_new(2);
     model *m;
-    if (model_new(&m, &c, p, &err) != 0) {
+    if (model_new(&m, &c, p, &err) != 0 || model_reserve(m, 3, 24, &err) != 0) {
+        model_free(m);
         pool_free(p);
         return;
     }

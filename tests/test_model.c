@@ -2,7 +2,10 @@
  * determinism across thread counts, and overfitting one batch. (Exact parity with
  * PyTorch is in test_torch_parity.c.) */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "model/model.h"
 #include "model/model_io.h"
@@ -43,6 +46,7 @@ TEST(model_gradients_match_finite_differences)
     enum { B = 2, S = 5 };
     dk_token in[B * S], tg[B * S];
     batch(in, tg, B, S, c.vocab_size, 3);
+    CHECK(model_reserve(m, B, S, &err) == 0);
     model_zero_grads(m);
     model_forward_backward(m, in, tg, B, S, 1.0f);
     const float *g = model_grads(m);
@@ -82,7 +86,7 @@ TEST(model_gradients_are_bit_identical_for_1_2_3_threads)
         pool *p = pool_new(nt);
         model *m;
         dk_err err;
-        CHECK(model_new(&m, &c, p, &err) == 0);
+        CHECK(model_new(&m, &c, p, &err) == 0 && model_reserve(m, B, S, &err) == 0);
         params_init(model_layout(m), model_params(m), 11);
         model_zero_grads(m);
         double loss = model_forward_backward(m, in, tg, B, S, 1.0f);
@@ -116,6 +120,7 @@ TEST(model_overfits_one_batch)
     enum { B = 4, S = 16 };
     dk_token in[B * S], tg[B * S];
     batch(in, tg, B, S, c.vocab_size, 9);
+    CHECK(model_reserve(m, B, S, &err) == 0);
     adamw_cfg opt = adamw_defaults(1e-2f);
     opt.weight_decay = 0;
     double loss = 0, first = 0;
@@ -168,6 +173,7 @@ TEST(model_grad_hook_reports_each_final_range_once_from_the_end)
         enum { B = 2, S = 6 };
         dk_token in[B * S], tg[B * S];
         batch(in, tg, B, S, c.vocab_size, 4);
+        CHECK(model_reserve(m, B, S, &err) == 0);
         size_t n = model_numel(m);
         hook_log h = {0, 0, 0, 1, calloc(n, sizeof(float)), model_grads(m)};
         model_zero_grads(m);
@@ -200,6 +206,40 @@ TEST(model_params_sha256_names_the_parameters_and_pins_params_init)
     model_params(m)[model_numel(m) - 1] += 1.0f;
     model_params_sha256(m, hex);
     CHECK(strcmp(hex, "62beaefe47ac863c0184114f3ad52f76c92343c92434eabadd27aa97e9558012") != 0);
+    model_free(m);
+    pool_free(p);
+}
+
+TEST(model_pass_outside_its_reservation_stops_on_the_assertion)
+{
+    /* a broken contract is a bug: the pass neither computes in memory it does not
+     * have nor returns a NaN, it stops with file, line and condition (DK_ASSERT) */
+    model_config c = tiny(0, 0);
+    pool *p = pool_new(1);
+    model *m;
+    dk_err err;
+    CHECK(model_new(&m, &c, p, &err) == 0 && model_reserve(m, 1, 4, &err) == 0);
+    dk_token in[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    int fd[2];
+    CHECK(pipe(fd) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 2);
+        float logits[8 * 20];
+        model_forward_logits(m, in, 1, 8, logits); /* S 8 > the reserved 4 */
+        _exit(0);
+    }
+    close(fd[1]);
+    char msg[512] = "";
+    ssize_t k = read(fd[0], msg, sizeof msg - 1);
+    msg[k > 0 ? k : 0] = 0;
+    close(fd[0]);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %d", status);
+    CHECK_CONTAINS(msg, "model.c:");
+    CHECK_CONTAINS(msg, "assertion failed: m->act_mem");
     model_free(m);
     pool_free(p);
 }

@@ -59,6 +59,10 @@ static int check_fixture(const char *name)
     const model_config *c = model_cfg(m);
     size_t nl = (size_t)B * S * c->vocab_size;
     float *logits = malloc(nl * 4), *want = malloc(nl * 4 + model_numel(m) * 4);
+    if (!bad && model_reserve(m, B, S, &err) != 0) {
+        test_fail(__FILE__, __LINE__, "%s", err.msg);
+        bad = 1;
+    }
     if (!bad) {
         model_forward_logits(m, in, B, S, logits);
         const st_tensor *t = st_find(f, "logits");

@@ -89,6 +89,30 @@ TEST(isa_selection_accepts_what_the_cpu_has_and_refuses_the_rest)
     isa_set(saved);
 }
 
+TEST(matmul_path_is_the_callers_choice_and_the_cli_reads_dokja_matmul)
+{
+    CHECK_EQ(mm_path_from_name("generic"), MM_PATH_GENERIC);
+    CHECK_EQ(mm_path_from_name("ref"), MM_PATH_REF);
+    CHECK_EQ(mm_path_from_name("auto"), MM_PATH_AUTO); /* unknown names: the default */
+    CHECK_EQ(mm_path_from_name(NULL), MM_PATH_AUTO);
+    mm_set_path(MM_PATH_REF);
+    CHECK_STR(mm_path_name(), "ref");
+    mm_set_path(MM_PATH_AUTO);
+    CHECK_STR(mm_path_name(), isa_name(isa_current()));
+    /* the library reads no environment: the CLI does, once, and passes the choice down */
+    static const char cfg[] =
+        "{\"hidden_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
+        "\"intermediate_size\": 24, \"vocab_size\": 40, \"max_position_embeddings\": 16}";
+    const char *path = test_write_file("matmul_env_config.json", cfg, sizeof cfg - 1);
+    char out[4096];
+    CHECK_EQ(test_run(out, sizeof out,
+                      "DOKJA_MATMUL=ref %s bench step --model %s --batch 1 --seq 8 --steps 1 "
+                      "--threads 1 2>&1",
+                      test_bin(), path),
+             0);
+    CHECK_CONTAINS(out, "matmul        ref");
+}
+
 /* Runs one product on the current path and compares it bit for bit with the chain. */
 static int product_is_exact(mm_ctx *c, int fused, int bf16, int ta, int tb, int M, int N, int K, float beta,
                             int pad)

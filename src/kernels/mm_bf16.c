@@ -8,6 +8,7 @@
 
 #include "kernels/isa.h"
 #include "kernels/mask.h"
+#include "kernels/matmul.h"
 #include "kernels/mm_internal.h"
 
 /* ---- bf16 operands, fp32 accumulation ----------------------------------------------
@@ -33,17 +34,22 @@ int mmk_have_bf16(void)
  * tile state to this process (arch_prctl ARCH_REQ_XCOMP_PERM). On this machine's
  * Xeon, vdpbf16ps runs at half the FMA rate (115 vs 235 GFLOP/s per core, measured),
  * so the AVX-512 bf16 kernel only pays off elsewhere (Zen 5); AMX reaches about 3.6
- * TFLOP/s per core. DOKJA_NO_AMX=1 forces the AVX-512 bf16 kernel. */
+ * TFLOP/s per core. mm_set_amx(0) (the CLI: DOKJA_NO_AMX=1) forces the AVX-512 bf16
+ * kernel, and the tile state is then never requested. */
+static int g_amx_allowed = 1;
+
+void mm_set_amx(int allowed) { g_amx_allowed = allowed != 0; }
+
 int mmk_have_amx(void)
 {
     static int cached = -1;
+    if (!g_amx_allowed)
+        return 0;
     if (cached < 0) {
         cached = 0;
-        const char *off = getenv("DOKJA_NO_AMX");
         unsigned a, b, c, d; /* CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE (by cpuid:
                                 not every compiler's __builtin_cpu_supports knows AMX) */
-        if ((!off || !*off || *off == '0') && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
-            (d >> 22 & 1) && (d >> 24 & 1))
+        if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 22 & 1) && (d >> 24 & 1))
             cached = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
     }
     return cached && isa_current() == DK_ISA_AVX512;

@@ -23,16 +23,9 @@
 #include "lineage/stats.h"
 #include "util/pool.h"
 #include "util/progress.h"
+#include "util/rng.h"
 
-static uint64_t rng_next(uint64_t *s) /* splitmix64 */
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static double uniform(uint64_t *s) { return ((double)(rng_next(s) >> 11) + 0.5) * 0x1.0p-53; }
+static double uniform(uint64_t *s) { return ((double)(rng_splitmix64(s) >> 11) + 0.5) * 0x1.0p-53; }
 
 static void gaussian(float *x, size_t n, uint64_t seed)
 {
@@ -68,7 +61,7 @@ static int run(pool *p, int n, int d, int derived, double noise, result *res)
     for (int i = 0; i < n; i++)
         perm[i] = i;
     for (int i = n - 1; i > 0; i--) {
-        int j = (int)(rng_next(&s) % (uint64_t)(i + 1)), t = perm[i];
+        int j = (int)(rng_splitmix64(&s) % (uint64_t)(i + 1)), t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
     }

@@ -22,10 +22,11 @@ TEST(bf16_model_loss_and_gradients_within_the_stated_tolerance)
     pool *p = pool_new(2);
     model *a, *b;
     CHECK(model_new(&a, &c, p, &err) == 0 && model_new(&b, &c, p, &err) == 0);
+    CHECK(model_reserve(a, 2, 32, &err) == 0 && model_reserve(b, 2, 32, &err) == 0);
     params_init(model_layout(a), model_params(a), 3);
     memcpy(model_params(b), model_params(a), model_numel(a) * 4);
     CHECK(model_set_bf16(b, 1) == 0);
-    int32_t in[64], tg[64];
+    dk_token in[64], tg[64];
     srand(2);
     for (int i = 0; i < 64; i++)
         in[i] = rand() % 100, tg[i] = rand() % 100;

@@ -118,7 +118,7 @@ TEST(data_build_uses_uint32_ids_for_large_vocabularies)
     /* the ids decode back to the documents */
     tok *t;
     CHECK(tok_load(&t, tp, &err) == 0);
-    uint32_t ids[64];
+    dk_token ids[64];
     for (uint64_t i = 0; i < s->count && i < 64; i++)
         ids[i] = shard_get(s, i);
     uint8_t *txt = NULL;
@@ -242,7 +242,7 @@ TEST(sampler_draws_by_weight_covers_every_window_and_replays_from_its_state)
     sampler s, r;
     CHECK(sampler_init(&s, &d, 0, S, 42, &err) == 0);
     int count[2] = {0};
-    int32_t in[S], tg[S];
+    dk_token in[S], tg[S];
     for (int i = 0; i < 400; i++) {
         int which = sampler_next(&s, in, tg);
         count[which]++;
@@ -254,7 +254,7 @@ TEST(sampler_draws_by_weight_covers_every_window_and_replays_from_its_state)
     CHECK(sampler_init(&r, &d, 0, S, 42, &err) == 0);
     r.next_seq = s.next_seq;
     memcpy(r.cursor, s.cursor, d.n_sources * sizeof *r.cursor);
-    int32_t in2[S], tg2[S];
+    dk_token in2[S], tg2[S];
     for (int i = 0; i < 20; i++) {
         CHECK_EQ(sampler_next(&s, in, tg), sampler_next(&r, in2, tg2));
         CHECK(memcmp(in, in2, sizeof in) == 0 && memcmp(tg, tg2, sizeof tg) == 0);

@@ -36,22 +36,22 @@ TEST(eval_continuation_loglik_equals_the_training_forward_sum_exactly)
     srand(5);
     for (int trial = 0; trial < 5; trial++) {
         int nc = 1 + rand() % 30, nk = 1 + rand() % 12, n = nc + nk;
-        uint32_t ids[64];
-        int32_t in[64], tg[64];
+        dk_token ids[64], in[64], tg[64];
         for (int i = 0; i < n; i++)
-            ids[i] = (uint32_t)(rand() % 60);
+            ids[i] = rand() % 60;
         double lp_fresh, lp_cached;
         dk_err err;
         CHECK(score_continuation(&l, ids, nc, 0, NULL, ids + nc, nk, &lp_fresh, &err) == 0);
         float last[60];
-        CHECK(infer_forward(l.inf, (const int32_t *)ids, nc, 0, last, 1, &err) == 0);
+        CHECK(infer_forward(l.inf, ids, nc, 0, last, 1, &err) == 0);
         CHECK(score_continuation(&l, ids, nc, 1, last, ids + nc, nk, &lp_cached, &err) == 0);
         /* the plain training forward pass over context + continuation */
         for (int i = 0; i < n; i++) {
-            in[i] = (int32_t)ids[i];
-            tg[i] = i >= nc - 1 && i + 1 < n ? (int32_t)ids[i + 1] : MODEL_IGNORE_INDEX;
+            in[i] = ids[i];
+            tg[i] = i >= nc - 1 && i + 1 < n ? ids[i + 1] : MODEL_IGNORE_INDEX;
         }
         double row[64], sum = 0;
+        CHECK(model_reserve(l.m, 1, n, &err) == 0);
         model_forward_loss(l.m, in, tg, 1, n, row);
         for (int i = nc - 1; i + 1 < n; i++)
             sum += -row[i];

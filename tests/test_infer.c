@@ -19,7 +19,7 @@ static model_config cfg_of(int heads, int kv, int bias, int tie, int max_seq)
 }
 
 /* Builds a model with random weights (biases too) and a random sequence. */
-static model *random_model(const model_config *c, pool *p, int32_t *tokens, int n, unsigned seed)
+static model *random_model(const model_config *c, pool *p, dk_token *tokens, int n, unsigned seed)
 {
     model *m;
     dk_err err;
@@ -43,14 +43,15 @@ TEST(infer_logits_are_bit_identical_to_the_training_forward_pass)
         for (int s = 0; s < 3; s++) {
             model_config c = cfg_of(shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], 320);
             pool *p = pool_new(threads);
-            int32_t tok[300];
+            dk_token tok[300];
             model *m = random_model(&c, p, tok, n, 11 + s);
             CHECK(m);
             size_t V = (size_t)c.vocab_size;
             float *ref = malloc(n * V * 4), *got = malloc(n * V * 4);
-            model_forward_logits(m, tok, 1, n, ref);
             infer *st;
             dk_err err;
+            CHECK(model_reserve(m, 1, n, &err) == 0);
+            model_forward_logits(m, tok, 1, n, ref);
             CHECK(infer_new(&st, m, 320, &err) == 0);
             /* one pass */
             CHECK(infer_forward(st, tok, n, 0, got, n, &err) == 0);
@@ -63,7 +64,7 @@ TEST(infer_logits_are_bit_identical_to_the_training_forward_pass)
                 CHECK(infer_forward(st, tok + i, 1, i, got + i * V, 1, &err) == 0);
             CHECK_MSG(memcmp(ref, got, n * V * 4) == 0, "incremental decode differs (shape %d, %d threads)", s, threads);
             /* rewinding: a different token at 100 then the original again restores the row */
-            int32_t other = (tok[100] + 1) % c.vocab_size;
+            dk_token other = (tok[100] + 1) % c.vocab_size;
             CHECK(infer_forward(st, &other, 1, 100, got, 1, &err) == 0);
             CHECK(infer_forward(st, tok + 100, 1, 100, got, 1, &err) == 0);
             CHECK(memcmp(ref + 100 * V, got, V * 4) == 0);
@@ -82,7 +83,7 @@ TEST(infer_rejects_positions_past_the_cache_and_bad_token_ids)
 {
     model_config c = cfg_of(4, 2, 0, 0, 64);
     pool *p = pool_new(1);
-    int32_t tok[8];
+    dk_token tok[8];
     model *m = random_model(&c, p, tok, 8, 3);
     infer *st;
     dk_err err;

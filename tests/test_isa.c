@@ -89,6 +89,30 @@ TEST(isa_selection_accepts_what_the_cpu_has_and_refuses_the_rest)
     isa_set(saved);
 }
 
+TEST(matmul_path_is_the_callers_choice_and_the_cli_reads_dokja_matmul)
+{
+    CHECK_EQ(mm_path_from_name("generic"), MM_PATH_GENERIC);
+    CHECK_EQ(mm_path_from_name("ref"), MM_PATH_REF);
+    CHECK_EQ(mm_path_from_name("auto"), MM_PATH_AUTO); /* unknown names: the default */
+    CHECK_EQ(mm_path_from_name(NULL), MM_PATH_AUTO);
+    mm_set_path(MM_PATH_REF);
+    CHECK_STR(mm_path_name(), "ref");
+    mm_set_path(MM_PATH_AUTO);
+    CHECK_STR(mm_path_name(), isa_name(isa_current()));
+    /* the library reads no environment: the CLI does, once, and passes the choice down */
+    static const char cfg[] =
+        "{\"hidden_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
+        "\"intermediate_size\": 24, \"vocab_size\": 40, \"max_position_embeddings\": 16}";
+    const char *path = test_write_file("matmul_env_config.json", cfg, sizeof cfg - 1);
+    char out[4096];
+    CHECK_EQ(test_run(out, sizeof out,
+                      "DOKJA_MATMUL=ref %s bench step --model %s --batch 1 --seq 8 --steps 1 "
+                      "--threads 1 2>&1",
+                      test_bin(), path),
+             0);
+    CHECK_CONTAINS(out, "matmul        ref");
+}
+
 /* Runs one product on the current path and compares it bit for bit with the chain. */
 static int product_is_exact(mm_ctx *c, int fused, int bf16, int ta, int tb, int M, int N, int K, float beta,
                             int pad)
@@ -267,7 +291,8 @@ static void train_steps(uint8_t digest[32], float *loss_out)
     model_config_validate(&c, "c", &err);
     pool *p = pool_new(2);
     model *m;
-    if (model_new(&m, &c, p, &err) != 0) {
+    if (model_new(&m, &c, p, &err) != 0 || model_reserve(m, 3, 24, &err) != 0) {
+        model_free(m);
         pool_free(p);
         return;
     }
@@ -275,9 +300,9 @@ static void train_steps(uint8_t digest[32], float *loss_out)
     params_init(model_layout(m), model_params(m), 17);
     float *mo = calloc(n, sizeof *mo), *vo = calloc(n, sizeof *vo);
     enum { B = 3, S = 24 };
-    int32_t in[B * S], tg[B * S];
+    dk_token in[B * S], tg[B * S];
     for (int i = 0; i < B * S; i++)
-        in[i] = (int32_t)((i * 7919u + 13) % 300);
+        in[i] = (dk_token)((i * 7919u + 13) % 300);
     for (int i = 0; i < B * S; i++)
         tg[i] = i % S + 1 < S ? in[i + 1] : MODEL_IGNORE_INDEX;
     adamw_cfg opt = adamw_defaults(3e-3f);

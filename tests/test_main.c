@@ -2,6 +2,7 @@
  * arguments) and ends with "N passed, N failed". Slow tests (TEST_SLOW) run only when
  * DOKJA_TEST_FULL=1; the line before the last counts the ones skipped. */
 #include "kernels/isa.h"
+#include "kernels/matmul.h"
 #include "test.h"
 
 #include <stdarg.h>
@@ -147,6 +148,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "DOKJA_ISA: %s\n", ierr);
         return 2;
     }
+    /* the CLI's other kernel choices, read the same way (src/cli/main.c) */
+    mm_set_path(mm_path_from_name(getenv("DOKJA_MATMUL")));
+    const char *no_amx = getenv("DOKJA_NO_AMX");
+    mm_set_amx(!no_amx || !*no_amx || *no_amx == '0');
     printf("kernel path: %s\n", isa_name(isa_current()));
     const char *full_env = getenv("DOKJA_TEST_FULL");
     int full = full_env && strcmp(full_env, "1") == 0;

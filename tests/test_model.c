@@ -2,9 +2,13 @@
  * determinism across thread counts, and overfitting one batch. (Exact parity with
  * PyTorch is in test_torch_parity.c.) */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "model/model.h"
+#include "model/model_io.h"
 #include "test.h"
 #include "train/adamw.h"
 
@@ -18,7 +22,7 @@ static model_config tiny(int bias, int tie)
     return c;
 }
 
-static void batch(int32_t *in, int32_t *tg, int B, int S, int V, unsigned seed)
+static void batch(dk_token *in, dk_token *tg, int B, int S, int V, unsigned seed)
 {
     srand(seed);
     for (int i = 0; i < B * S; i++)
@@ -40,8 +44,9 @@ TEST(model_gradients_match_finite_differences)
     for (size_t i = 0; i < model_numel(m); i++) /* larger weights: a less linear model */
         w[i] *= 4.0f;
     enum { B = 2, S = 5 };
-    int32_t in[B * S], tg[B * S];
+    dk_token in[B * S], tg[B * S];
     batch(in, tg, B, S, c.vocab_size, 3);
+    CHECK(model_reserve(m, B, S, &err) == 0);
     model_zero_grads(m);
     model_forward_backward(m, in, tg, B, S, 1.0f);
     const float *g = model_grads(m);
@@ -73,7 +78,7 @@ TEST(model_gradients_are_bit_identical_for_1_2_3_threads)
 {
     model_config c = tiny(0, 1);
     enum { B = 3, S = 9 };
-    int32_t in[B * S], tg[B * S];
+    dk_token in[B * S], tg[B * S];
     batch(in, tg, B, S, c.vocab_size, 5);
     float *first = NULL;
     double first_loss = 0;
@@ -81,7 +86,7 @@ TEST(model_gradients_are_bit_identical_for_1_2_3_threads)
         pool *p = pool_new(nt);
         model *m;
         dk_err err;
-        CHECK(model_new(&m, &c, p, &err) == 0);
+        CHECK(model_new(&m, &c, p, &err) == 0 && model_reserve(m, B, S, &err) == 0);
         params_init(model_layout(m), model_params(m), 11);
         model_zero_grads(m);
         double loss = model_forward_backward(m, in, tg, B, S, 1.0f);
@@ -113,8 +118,9 @@ TEST(model_overfits_one_batch)
     params_init(model_layout(m), model_params(m), 1);
     float *mo = calloc(n, sizeof *mo), *vo = calloc(n, sizeof *vo);
     enum { B = 4, S = 16 };
-    int32_t in[B * S], tg[B * S];
+    dk_token in[B * S], tg[B * S];
     batch(in, tg, B, S, c.vocab_size, 9);
+    CHECK(model_reserve(m, B, S, &err) == 0);
     adamw_cfg opt = adamw_defaults(1e-2f);
     opt.weight_decay = 0;
     double loss = 0, first = 0;
@@ -165,8 +171,9 @@ TEST(model_grad_hook_reports_each_final_range_once_from_the_end)
         CHECK(model_new(&m, &c, p, &err) == 0);
         params_init(model_layout(m), model_params(m), 3);
         enum { B = 2, S = 6 };
-        int32_t in[B * S], tg[B * S];
+        dk_token in[B * S], tg[B * S];
         batch(in, tg, B, S, c.vocab_size, 4);
+        CHECK(model_reserve(m, B, S, &err) == 0);
         size_t n = model_numel(m);
         hook_log h = {0, 0, 0, 1, calloc(n, sizeof(float)), model_grads(m)};
         model_zero_grads(m);
@@ -181,4 +188,58 @@ TEST(model_grad_hook_reports_each_final_range_once_from_the_end)
         model_free(m);
         pool_free(p);
     }
+}
+
+TEST(model_params_sha256_names_the_parameters_and_pins_params_init)
+{
+    model_config c = {.dim = 32, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .ffn_dim = 48,
+                      .vocab_size = 50, .max_seq = 32, .rope_theta = 10000.0, .norm_eps = 1e-5};
+    dk_err err;
+    pool *p = pool_new(1);
+    model *m;
+    CHECK(model_config_validate(&c, "t", &err) == 0 && model_new(&m, &c, p, &err) == 0);
+    params_init(model_layout(m), model_params(m), 7);
+    char hex[65];
+    model_params_sha256(m, hex);
+    /* the value of every earlier build: initialisation and the identity never change */
+    CHECK_STR(hex, "62beaefe47ac863c0184114f3ad52f76c92343c92434eabadd27aa97e9558012");
+    model_params(m)[model_numel(m) - 1] += 1.0f;
+    model_params_sha256(m, hex);
+    CHECK(strcmp(hex, "62beaefe47ac863c0184114f3ad52f76c92343c92434eabadd27aa97e9558012") != 0);
+    model_free(m);
+    pool_free(p);
+}
+
+TEST(model_pass_outside_its_reservation_stops_on_the_assertion)
+{
+    /* a broken contract is a bug: the pass neither computes in memory it does not
+     * have nor returns a NaN, it stops with file, line and condition (DK_ASSERT) */
+    model_config c = tiny(0, 0);
+    pool *p = pool_new(1);
+    model *m;
+    dk_err err;
+    CHECK(model_new(&m, &c, p, &err) == 0 && model_reserve(m, 1, 4, &err) == 0);
+    dk_token in[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    int fd[2];
+    CHECK(pipe(fd) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 2);
+        float logits[8 * 20];
+        model_forward_logits(m, in, 1, 8, logits); /* S 8 > the reserved 4 */
+        _exit(0);
+    }
+    close(fd[1]);
+    char msg[512] = "";
+    ssize_t k = read(fd[0], msg, sizeof msg - 1);
+    msg[k > 0 ? k : 0] = 0;
+    close(fd[0]);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %d", status);
+    CHECK_CONTAINS(msg, "model.c:");
+    CHECK_CONTAINS(msg, "assertion failed: m->act_mem");
+    model_free(m);
+    pool_free(p);
 }

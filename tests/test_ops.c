@@ -291,7 +291,7 @@ TEST(ops_swiglu_matches_finite_differences)
 enum { XN = 6, XV = 9 };
 
 typedef struct {
-    const int32_t *y;
+    const dk_token *y;
 } xent_refc;
 
 static double xent_loss(void *vc, const double *z)
@@ -318,7 +318,7 @@ TEST(ops_cross_entropy_ignores_index_and_gives_mean_gradient)
     srand(5);
     float z[XN * XV];
     double zd[XN * XV], g[XN * XV], rl[XN];
-    int32_t y[XN] = {3, -100, 0, 8, -100, 5};
+    dk_token y[XN] = {3, -100, 0, 8, -100, 5};
     fill(z, zd, XN * XV, 3.0);
     size_t n = xent_forward_backward(P(), z, rl, y, XN, XV, -100, 1.0f / 4);
     CHECK_EQ(n, 4);
@@ -336,7 +336,7 @@ TEST(ops_cross_entropy_ignores_index_and_gives_mean_gradient)
 TEST(ops_embedding_and_bias_gradients_accumulate)
 {
     float wte[4 * 3] = {0}, out[5 * 3], dwte[4 * 3] = {0}, dout[5 * 3];
-    int32_t ids[5] = {1, 3, 1, 0, 1};
+    dk_token ids[5] = {1, 3, 1, 0, 1};
     for (int i = 0; i < 12; i++)
         wte[i] = (float)i;
     for (int i = 0; i < 15; i++)

@@ -39,10 +39,11 @@ TEST(surgery_permute_keeps_the_function_and_moves_the_weights)
         model *a = make(p, bias), *b;
         dk_err err;
         CHECK(surgery_permute(&b, a, 7, &err) == 0);
-        int32_t tok[20];
+        dk_token tok[20];
         for (int i = 0; i < 20; i++)
             tok[i] = (i * 7) % 50;
         float *la = malloc(20 * 50 * 4), *lb = malloc(20 * 50 * 4);
+        CHECK(model_reserve(a, 1, 20, &err) == 0 && model_reserve(b, 1, 20, &err) == 0);
         model_forward_logits(a, tok, 1, 20, la);
         model_forward_logits(b, tok, 1, 20, lb);
         /* float maxima (exact: the values are floats): GCC 12.2 for aarch64 crashes

@@ -38,7 +38,7 @@ TEST(token_sampler_frequencies_follow_softmax_over_the_allowed_set)
     sample_cfg k2 = {.temperature = 0.7, .top_k = 2, .top_p = 1, .seed = 42};
     int c2 = 0, c4 = 0;
     for (int i = 0; i < N; i++) {
-        uint32_t t = tsampler_next(s, z, &k2, (uint64_t)i);
+        dk_token t = tsampler_next(s, z, &k2, (uint64_t)i);
         CHECK(t == 2 || t == 4);
         c2 += t == 2, c4 += t == 4;
     }
@@ -48,13 +48,13 @@ TEST(token_sampler_frequencies_follow_softmax_over_the_allowed_set)
     double mass24 = (p[2] + p[4]) / tot;
     sample_cfg tp = {.temperature = 0.7, .top_p = mass24 - 1e-9, .seed = 3};
     for (int i = 0; i < 2000; i++) {
-        uint32_t t = tsampler_next(s, z, &tp, (uint64_t)i);
+        dk_token t = tsampler_next(s, z, &tp, (uint64_t)i);
         CHECK(t == 2 || t == 4);
     }
     sample_cfg tp3 = {.temperature = 0.7, .top_p = mass24 + 1e-9, .seed = 3};
     int saw0 = 0;
     for (int i = 0; i < 4000; i++) {
-        uint32_t t = tsampler_next(s, z, &tp3, (uint64_t)i);
+        dk_token t = tsampler_next(s, z, &tp3, (uint64_t)i);
         CHECK(t == 0 || t == 2 || t == 4);
         saw0 |= t == 0;
     }
@@ -74,7 +74,7 @@ TEST(token_sampler_same_seed_same_draws_other_seed_other_draws)
     b.seed = 10;
     int same = 0, diff = 0;
     for (int i = 0; i < 200; i++) {
-        uint32_t x = tsampler_next(s, z, &a, (uint64_t)i), y = tsampler_next(s, z, &a, (uint64_t)i);
+        dk_token x = tsampler_next(s, z, &a, (uint64_t)i), y = tsampler_next(s, z, &a, (uint64_t)i);
         same += x == y;
         diff += x != tsampler_next(s, z, &b, (uint64_t)i);
     }

@@ -208,6 +208,21 @@ TEST(cli_bad_inputs_fail_with_one_line_naming_the_file)
     CHECK_EQ(test_run(out, sizeof out, "printf '1\\n99999\\n' | %s tokenizer decode -t %s 2>&1",
                       test_bin(), tokfile), 1);
     CHECK_CONTAINS(out, "<stdin>:2: token id 99999");
+    /* ids up to UINT32_MAX parse (no dk_token holds them) and are named as read; an id
+     * out of range before them is reported first */
+    CHECK_EQ(test_run(out, sizeof out, "echo '1 4294967295 2' | %s tokenizer decode -t %s 2>&1", test_bin(),
+                      tokfile),
+             1);
+    CHECK_CONTAINS(out, "<stdin>:1: token id 4294967295 at position 1 is out of range");
+    CHECK_EQ(test_run(out, sizeof out, "echo '99999 4294967295' | %s tokenizer decode -t %s 2>&1", test_bin(),
+                      tokfile),
+             1);
+    CHECK_CONTAINS(out, "<stdin>:1: token id 99999 at position 0 is out of range");
+    CHECK_EQ(test_run(out, sizeof out,
+                      "printf 'a\\0\\0\\0\\0\\0\\0\\200' | %s tokenizer decode --binary -t %s 2>&1",
+                      test_bin(), tokfile),
+             1);
+    CHECK_CONTAINS(out, "token id 2147483648 at position 1 is out of range");
     CHECK_EQ(test_run(out, sizeof out, "printf 'abcde' | %s tokenizer decode --binary -t %s 2>&1",
                       test_bin(), tokfile), 1);
     CHECK_CONTAINS(out, "not a whole number");

@@ -42,11 +42,11 @@ static int check_fixture(const char *name)
     json_t *b = json_load_file(path, 0, NULL);
     int B = (int)json_integer_value(json_object_get(b, "batch"));
     int S = (int)json_integer_value(json_object_get(b, "seq"));
-    int32_t *in = malloc((size_t)B * S * 4), *tg = malloc((size_t)B * S * 4);
+    dk_token *in = malloc((size_t)B * S * sizeof *in), *tg = malloc((size_t)B * S * sizeof *tg);
     for (int i = 0; i < B; i++)
         for (int j = 0; j < S; j++) {
-            in[i * S + j] = (int32_t)json_integer_value(json_array_get(json_array_get(json_object_get(b, "inputs"), (size_t)i), (size_t)j));
-            tg[i * S + j] = (int32_t)json_integer_value(json_array_get(json_array_get(json_object_get(b, "targets"), (size_t)i), (size_t)j));
+            in[i * S + j] = (dk_token)json_integer_value(json_array_get(json_array_get(json_object_get(b, "inputs"), (size_t)i), (size_t)j));
+            tg[i * S + j] = (dk_token)json_integer_value(json_array_get(json_array_get(json_object_get(b, "targets"), (size_t)i), (size_t)j));
         }
     json_decref(b);
     snprintf(path, sizeof path, "%s/expected.safetensors", dir);
@@ -59,6 +59,10 @@ static int check_fixture(const char *name)
     const model_config *c = model_cfg(m);
     size_t nl = (size_t)B * S * c->vocab_size;
     float *logits = malloc(nl * 4), *want = malloc(nl * 4 + model_numel(m) * 4);
+    if (!bad && model_reserve(m, B, S, &err) != 0) {
+        test_fail(__FILE__, __LINE__, "%s", err.msg);
+        bad = 1;
+    }
     if (!bad) {
         model_forward_logits(m, in, B, S, logits);
         const st_tensor *t = st_find(f, "logits");

@@ -184,6 +184,26 @@ TEST(train_init_from_is_recorded_and_vocab_must_cover_the_tokenizer)
     CHECK_CONTAINS(out, "vocab_size 100 does not cover the tokenizer's 300 ids");
 }
 
+TEST(train_rejects_bad_numbers_as_usage_errors)
+{
+    /* every number the whole string, within bounds (cli_parse_*): exit 2 naming it */
+    static const char *bad[] = {"--lr abc",
+                                "--lr -1",
+                                "--lr ''",
+                                "--min-lr 3e-4x",
+                                "--weight-decay nan",
+                                "--grad-clip 2e6",
+                                "--grad-clip 1e-400",
+                                "--steps 0",
+                                "--seq-len x"};
+    char out[1024];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = test_run(out, sizeof out, "%s train --data d --model m -o r %s 2>&1", test_bin(), bad[i]);
+        CHECK_MSG(rc == 2, "%s: exit %d", bad[i], rc);
+        CHECK_MSG(strstr(out, "bad value") != NULL, "%s: %s", bad[i], out);
+    }
+}
+
 TEST(generate_continues_a_prompt_reproducibly_from_a_trained_model)
 {
     CHECK(prepare() == 0);
@@ -206,7 +226,7 @@ typedef struct {
     int tokens, stop_after;
 } collected;
 
-static int collect(void *ctx, uint32_t id, const uint8_t *bytes, size_t n)
+static int collect(void *ctx, dk_token id, const uint8_t *bytes, size_t n)
 {
     collected *c = ctx;
     (void)id;

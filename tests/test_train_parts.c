@@ -44,6 +44,26 @@ TEST(grad_clip_scales_to_the_max_norm_and_is_thread_count_independent)
     free(h);
 }
 
+TEST(grad_sumsq_over_many_blocks_is_the_block_order_sum_without_allocating)
+{
+    /* more than one round of 256 blocks: the same sum as block sums added in order */
+    size_t n = 300 * (size_t)GRAD_BLOCK + 7;
+    float *g = malloc(n * sizeof *g);
+    for (size_t i = 0; i < n; i++)
+        g[i] = (float)((i * 2654435761u) % 1000) / 999.0f - 0.5f;
+    double ref = 0;
+    for (size_t b = 0; b < n; b += GRAD_BLOCK) {
+        double s = 0;
+        for (size_t i = b; i < n && i < b + GRAD_BLOCK; i++)
+            s += (double)g[i] * g[i];
+        ref += s;
+    }
+    pool *p = pool_new(3);
+    CHECK(grad_sumsq(p, g, n) == ref);
+    pool_free(p);
+    free(g);
+}
+
 TEST(plot_writes_an_svg_with_escaped_series_names)
 {
     double x[3] = {0, 1, 2}, y[3] = {3, 2, NAN}, vx[1] = {1}, vy[1] = {2.5};

@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "train/step.h"
 #include "train/train.h"
+#include "util/rng.h"
 #include "util/progress.h"
 
 static const char STEP_HELP[] =
@@ -47,14 +48,12 @@ typedef struct {
     int vocab, seq_len;
 } random_tokens;
 
-static void next_random(void *ctx, int32_t *in, int32_t *tg)
+static void next_random(void *ctx, dk_token *in, dk_token *tg)
 {
     random_tokens *t = ctx;
     for (int i = 0; i < t->seq_len; i++) {
-        t->r = t->r * 6364136223846793005ULL + 1442695040888963407ULL;
-        in[i] = (int32_t)((t->r >> 33) % (uint64_t)t->vocab);
-        t->r = t->r * 6364136223846793005ULL + 1442695040888963407ULL;
-        tg[i] = (int32_t)((t->r >> 33) % (uint64_t)t->vocab);
+        in[i] = (dk_token)(rng_lcg31(&t->r) % (uint32_t)t->vocab);
+        tg[i] = (dk_token)(rng_lcg31(&t->r) % (uint32_t)t->vocab);
     }
 }
 

@@ -12,6 +12,7 @@
 #include "kernels/membw.h"
 #include "kernels/peak.h"
 #include "util/progress.h"
+#include "util/rng.h"
 
 static const char HELP[] =
     "usage: dokja bench generate --model CONFIG [--prompt-len P] [--gen N] [--threads N]\n"
@@ -68,47 +69,50 @@ int cmd_bench_generate(int argc, char **argv)
     pool *p = pool_new(threads);
     model *m = NULL;
     infer *st = NULL;
-    if (!p || model_new(&m, &cfg, p, &err) != 0) {
-        pool_free(p);
-        return cli_fail(&err);
-    }
-    params_init(model_layout(m), model_params(m), 1);
-    if (infer_new(&st, m, P + N, &err) != 0) {
-        model_free(m);
-        pool_free(p);
-        return cli_fail(&err);
-    }
+    dk_token *tok = NULL;
+    float *logits = NULL;
     size_t V = (size_t)cfg.vocab_size;
-    int32_t *tok = malloc((size_t)(P + N) * sizeof *tok);
-    float *logits = malloc(V * sizeof *logits);
-    if (!tok || !logits) {
-        fprintf(stderr, "dokja: out of memory\n");
-        return DK_EXIT_FAIL;
+    int rc = 0;
+    if (!p)
+        rc = dk_errf(&err, "cannot start %d threads", threads);
+    else if (model_new(&m, &cfg, p, &err) != 0)
+        rc = -1;
+    if (rc == 0) {
+        params_init(model_layout(m), model_params(m), 1);
+        rc = infer_new(&st, m, P + N, &err);
     }
+    if (rc == 0) {
+        tok = malloc((size_t)(P + N) * sizeof *tok);
+        logits = malloc(V * sizeof *logits);
+        if (!tok || !logits)
+            rc = dk_errf(&err, "out of memory");
+    }
+    if (rc != 0)
+        goto done;
     uint64_t r = 0x9E3779B97F4A7C15ULL;
-    for (int i = 0; i < P; i++) {
-        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        tok[i] = (int32_t)((r >> 33) % V);
-    }
+    for (int i = 0; i < P; i++)
+        tok[i] = (dk_token)(rng_lcg31(&r) % V);
     const char *isa;
     double peak = peak_fma_gflops(p, 0.5, &isa);
     double bw_huge = membw_read_gbs(p, (size_t)1 << 30, 1, 5);
     double bw_small = membw_read_gbs(p, (size_t)1 << 30, 0, 5);
     double prefill = 1e30;
-    for (int rep = 0; rep < 3; rep++) {
+    for (int rep = 0; rep < 3 && rc == 0; rep++) {
         double t0 = now_seconds();
-        infer_forward(st, tok, P, 0, logits, 1, &err);
+        rc = infer_forward(st, tok, P, 0, logits, 1, &err);
         double dt = now_seconds() - t0;
         prefill = dt < prefill ? dt : prefill;
     }
     double t0 = now_seconds();
-    for (int i = P; i < P + N; i++) {
-        int32_t best = 0;
+    for (int i = P; i < P + N && rc == 0; i++) {
+        dk_token best = 0;
         for (size_t v = 1; v < V; v++)
-            best = logits[v] > logits[best] ? (int32_t)v : best;
+            best = logits[v] > logits[best] ? (dk_token)v : best;
         tok[i] = best;
-        infer_forward(st, tok + i, 1, i, logits, 1, &err);
+        rc = infer_forward(st, tok + i, 1, i, logits, 1, &err);
     }
+    if (rc != 0)
+        goto done;
     double decode = now_seconds() - t0;
     double pf_tps = P / prefill, dec_tps = N / decode;
     double pf_gflops = infer_flops(&cfg, P, 0) / prefill / 1e9;
@@ -133,10 +137,11 @@ int cmd_bench_generate(int argc, char **argv)
                "\"decode_bandwidth_fraction\": %.4f, \"threads\": %d, \"params\": %zu, \"isa\": \"%s\"}\n",
                pf_tps, dec_tps, pf_gflops, peak, pf_gflops / peak, bytes_tok, dec_gbs, bw_huge,
                bw_small, dec_gbs / bw_huge, pool_threads(p), model_numel(m), isa_name(isa_current()));
+done:
     free(tok);
     free(logits);
     infer_free(st);
     model_free(m);
     pool_free(p);
-    return 0;
+    return rc == 0 ? 0 : cli_fail(&err);
 }

@@ -138,7 +138,7 @@ static int data_info_cmd(int argc, char **argv)
     dk_err err;
     if (dataset_open(&d, argv[1], &err) != 0)
         return cli_fail(&err);
-    printf("dataset %s: verified\n  tokenizer sha256 %s, vocabulary %u, <|eos|> = %u\n", d.dir,
+    printf("dataset %s: verified\n  tokenizer sha256 %s, vocabulary %u, <|eos|> = %d\n", d.dir,
            d.tokenizer_sha256, d.vocab_size, d.eos_id);
     printf("  unigram entropy: %.4f nats/token (train), %.4f (val): the loss of a model that\n"
            "  knows only token frequencies\n",

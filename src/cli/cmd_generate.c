@@ -38,7 +38,7 @@ typedef struct {
     int oom;
 } stream;
 
-static int on_token(void *ctx, uint32_t id, const uint8_t *bytes, size_t n)
+static int on_token(void *ctx, dk_token id, const uint8_t *bytes, size_t n)
 {
     (void)id;
     stream *s = ctx;

@@ -11,7 +11,6 @@
 #include "model/model_io.h"
 #include "model/surgery.h"
 #include "tokenizer/tokenizer.h"
-#include "util/hash.h"
 
 static const char EDIT_HELP[] =
     "usage: dokja model edit IN OUT (--depth LIST | --permute | --prune-ffn N | --reinit LIST |\n"
@@ -32,13 +31,6 @@ static const char INFO_HELP[] =
     "\n"
     "Shape, parameter count, the SHA-256 of the float32 parameters (the identity eval and\n"
     "lineage reports use) and any surgery recorded in the weights' metadata.\n";
-
-static void params_sha(model *m, char hex[65])
-{
-    uint8_t d[32];
-    sha256_buf(model_params(m), model_numel(m) * sizeof(float), d);
-    sha256_hex(d, hex);
-}
 
 static int model_edit(int argc, char **argv)
 {
@@ -108,7 +100,7 @@ static int model_edit(int argc, char **argv)
     }
     if (rc == 0) {
         char sha[65], tpath[4200];
-        params_sha(in, sha);
+        model_params_sha256(in, sha);
         snprintf(tpath, sizeof tpath, "%s/%s", in_dir, TOK_DEFAULT_FILE);
         const char *keys[2] = {"dokja_surgery", "dokja_surgery_source_sha256"}, *vals[2] = {what, sha};
         rc = model_save_dir(out, out_dir, access(tpath, R_OK) == 0 ? tpath : NULL, keys, vals, 2, &err);
@@ -149,7 +141,7 @@ static int model_info(int argc, char **argv)
     }
     const model_config *c = model_cfg(m);
     char sha[65], path[4200];
-    params_sha(m, sha);
+    model_params_sha256(m, sha);
     const char *surgery = NULL, *source = NULL;
     st_file *f = NULL;
     snprintf(path, sizeof path, "%s/model.safetensors", dir);

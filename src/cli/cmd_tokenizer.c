@@ -259,8 +259,8 @@ static int tokenizer_encode(int argc, char **argv)
     if (rc == 0 && co.binary) {
         rc = tok_encode(e, in, n, flags, &ids, &err);
         for (size_t i = 0; rc == 0 && i < ids.n; i++) {
-            uint8_t le[4] = {(uint8_t)ids.ids[i], (uint8_t)(ids.ids[i] >> 8),
-                             (uint8_t)(ids.ids[i] >> 16), (uint8_t)(ids.ids[i] >> 24)};
+            uint32_t id = (uint32_t)ids.ids[i]; /* written as uint32 little-endian */
+            uint8_t le[4] = {(uint8_t)id, (uint8_t)(id >> 8), (uint8_t)(id >> 16), (uint8_t)(id >> 24)};
             if (write_out(le, 4) != 0)
                 rc = dk_errf(&err, "<stdout>: write failed");
         }
@@ -272,7 +272,7 @@ static int tokenizer_encode(int argc, char **argv)
             ids.n = 0;
             rc = tok_encode(e, in + pos, end - pos, flags, &ids, &err);
             for (size_t i = 0; rc == 0 && i < ids.n; i++) {
-                int k = snprintf(num, sizeof num, i ? " %u" : "%u", ids.ids[i]);
+                int k = snprintf(num, sizeof num, i ? " %d" : "%d", ids.ids[i]);
                 if (write_out(num, (size_t)k) != 0)
                     rc = dk_errf(&err, "<stdout>: write failed");
             }
@@ -299,6 +299,32 @@ static const char DECODE_HELP[] =
     "bytes followed by a newline; --binary reads little-endian uint32 ids and writes\n"
     "their bytes exactly. Special tokens decode to their text.\n";
 
+/* Ids arrive as uint32 (the binary form, or decimal up to UINT32_MAX). One above
+ * INT32_MAX is no dk_token and lies outside every vocabulary: the first such id is held
+ * back (*held: its position) and reported, as tok_decode reports an id out of range,
+ * once the ids before it have decoded. */
+static int push_id(tok_ids *ids, uint32_t v, size_t *held, uint32_t *held_v)
+{
+    if (v <= INT32_MAX)
+        return tok_ids_push(ids, (dk_token)v);
+    if (*held == SIZE_MAX) {
+        *held = ids->n;
+        *held_v = v;
+    }
+    return 0;
+}
+
+static int decode_ids(const tok *t, const tok_ids *ids, size_t held, uint32_t held_v, uint8_t **out,
+                      size_t *len, size_t *cap, dk_err *err)
+{
+    if (tok_decode(t, ids->ids, held != SIZE_MAX ? held : ids->n, out, len, cap, err) != 0)
+        return -1;
+    if (held != SIZE_MAX)
+        return dk_errf(err, "token id %u at position %zu is out of range (vocabulary %u)", held_v, held,
+                       tok_vocab_size(t));
+    return 0;
+}
+
 static int tokenizer_decode(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -319,6 +345,8 @@ static int tokenizer_decode(int argc, char **argv)
     uint8_t *in = NULL, *out = NULL;
     size_t n = 0, out_len = 0, out_cap = 0;
     tok_ids ids = {0};
+    size_t held = SIZE_MAX;
+    uint32_t held_v = 0;
     if (read_input(co.n_rest ? co.rest[0] : NULL, &in, &n, &err) != 0)
         rc = -1;
     else if (co.binary) {
@@ -328,10 +356,10 @@ static int tokenizer_decode(int argc, char **argv)
         for (size_t i = 0; rc == 0 && i < n; i += 4) {
             uint32_t id = (uint32_t)in[i] | (uint32_t)in[i + 1] << 8 |
                           (uint32_t)in[i + 2] << 16 | (uint32_t)in[i + 3] << 24;
-            if (tok_ids_push(&ids, id) != 0)
+            if (push_id(&ids, id, &held, &held_v) != 0)
                 rc = dk_errf(&err, "out of memory");
         }
-        if (rc == 0 && tok_decode(t, ids.ids, ids.n, &out, &out_len, &out_cap, &err) != 0)
+        if (rc == 0 && decode_ids(t, &ids, held, held_v, &out, &out_len, &out_cap, &err) != 0)
             rc = -1;
         if (rc == 0 && write_out(out, out_len) != 0)
             rc = dk_errf(&err, "<stdout>: write failed");
@@ -341,6 +369,7 @@ static int tokenizer_decode(int argc, char **argv)
             const uint8_t *nl = memchr(in + pos, '\n', n - pos);
             size_t end = nl ? (size_t)(nl - in) : n;
             ids.n = 0;
+            held = SIZE_MAX;
             for (size_t i = pos; rc == 0 && i < end;) {
                 if (in[i] == ' ' || in[i] == '\t' || in[i] == '\r') {
                     i++;
@@ -354,12 +383,12 @@ static int tokenizer_decode(int argc, char **argv)
                     (j < end && in[j] != ' ' && in[j] != '\t' && in[j] != '\r'))
                     rc = dk_errf(&err, "%s:%zu: not a token id at column %zu", in_name, line,
                                  i - pos + 1);
-                else if (tok_ids_push(&ids, (uint32_t)v) != 0)
+                else if (push_id(&ids, (uint32_t)v, &held, &held_v) != 0)
                     rc = dk_errf(&err, "out of memory");
                 i = j;
             }
             out_len = 0;
-            if (rc == 0 && tok_decode(t, ids.ids, ids.n, &out, &out_len, &out_cap, &err) != 0) {
+            if (rc == 0 && decode_ids(t, &ids, held, held_v, &out, &out_len, &out_cap, &err) != 0) {
                 char msg[sizeof err.msg];
                 snprintf(msg, sizeof msg, "%s", err.msg);
                 rc = dk_errf(&err, "%s:%zu: %s", in_name, line, msg);

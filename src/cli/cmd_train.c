@@ -98,12 +98,6 @@ int cmd_train(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:q", opts, NULL)) != -1) {
         uint64_t u;
         int bad = 0;
-        double d = 0;
-        char *end = NULL;
-        if (c == O_LR || c == O_MINLR || c == O_WD || c == O_CLIP) {
-            d = strtod(optarg, &end);
-            bad = *end || !(d >= 0) || d > 1e6;
-        }
         switch (c) {
         case O_DATA: o.data_dir = optarg; break;
         case O_MODEL: o.config_path = optarg; break;
@@ -114,11 +108,11 @@ int cmd_train(int argc, char **argv)
         case O_BATCH: bad = cli_parse_int(optarg, 1, 1 << 20, &o.batch_size); break;
         case O_MICRO: bad = cli_parse_int(optarg, 1, 1 << 20, &o.micro_batch); break;
         case O_SEQ: bad = cli_parse_int(optarg, 1, 1 << 20, &o.seq_len); break;
-        case O_LR: o.lr = d; break;
-        case O_MINLR: o.min_lr = d; break;
+        case O_LR: bad = cli_parse_double(optarg, 0, 1e6, &o.lr); break;
+        case O_MINLR: bad = cli_parse_double(optarg, 0, 1e6, &o.min_lr); break;
         case O_WARM: bad = cli_parse_u64(optarg, 0, 1ull << 40, &u); o.warmup = (long)u; break;
-        case O_WD: o.weight_decay = d; break;
-        case O_CLIP: o.grad_clip = d; break;
+        case O_WD: bad = cli_parse_double(optarg, 0, 1e6, &o.weight_decay); break;
+        case O_CLIP: bad = cli_parse_double(optarg, 0, 1e6, &o.grad_clip); break;
         case O_SEED: bad = cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed); break;
         case O_DSEED: bad = cli_parse_u64(optarg, 1, UINT64_MAX, &o.data_seed); break;
         case O_BF16: o.bf16 = 1; break;

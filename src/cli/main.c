@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "kernels/isa.h"
+#include "kernels/matmul.h"
 #include "util/version.h"
 
 
@@ -35,15 +36,21 @@ static const cli_sub COMMANDS[] = {
 
 int main(int argc, char **argv)
 {
-    /* The kernel path, chosen once for the whole run: the best this CPU has, or the
-     * lower one DOKJA_ISA names (avx512, avx2, generic); a path the CPU lacks is an
-     * error here, never an illegal instruction later. Bench commands may override it
-     * with --isa. */
+    /* The kernel choices, made once for the whole run from the environment; the
+     * library reads none of it. The kernel path: the best this CPU has, or the lower one
+     * DOKJA_ISA names (avx512, avx2, generic); a path the CPU lacks is an error here,
+     * never an illegal instruction later. Bench commands may override it with --isa.
+     * DOKJA_MATMUL=generic|ref|blas routes matmuls through another path (an unknown
+     * value is ignored); DOKJA_NO_AMX (set, non-empty, not starting with 0) keeps bf16
+     * products off AMX. */
     char err[200];
     if (isa_select(getenv("DOKJA_ISA"), err, sizeof err) != 0) {
         fprintf(stderr, "dokja: DOKJA_ISA: %s\n", err);
         return 1;
     }
+    mm_set_path(mm_path_from_name(getenv("DOKJA_MATMUL")));
+    const char *no_amx = getenv("DOKJA_NO_AMX");
+    mm_set_amx(!no_amx || !*no_amx || *no_amx == '0');
     if (argc >= 2 && strcmp(argv[1], "--version") == 0)
         return cmd_version(1, argv);
     return cli_dispatch("dokja", COMMANDS, argc, argv);

@@ -107,7 +107,7 @@ typedef struct {
 typedef struct {
     const data_build_opts *o;
     const tok *t;
-    uint32_t eos;
+    dk_token eos;
     int width;
     char tmp_dir[4096];
     hash_set seen;
@@ -119,7 +119,7 @@ typedef struct {
 
 static const char *SPLIT_NAME[2] = {"train", "val"};
 
-static int split_append(builder *b, source_state *s, int sp, const uint32_t *ids, size_t n,
+static int split_append(builder *b, source_state *s, int sp, const dk_token *ids, size_t n,
                         dk_err *err)
 {
     split_out *o = &s->split[sp];
@@ -457,12 +457,12 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
     if (tok_load(&t, o->tokenizer_path, err) != 0)
         return -1;
     b.t = t;
-    int64_t eos = tok_special_id(t, "<|eos|>");
+    dk_token eos = tok_special_id(t, "<|eos|>");
     if (eos < 0) {
         tok_free(t);
         return dk_errf(err, "%s: the tokenizer has no <|eos|> token", o->tokenizer_path);
     }
-    b.eos = (uint32_t)eos;
+    b.eos = eos;
     b.width = tok_vocab_size(t) <= 65536 ? 2 : 4;
     snprintf(b.tmp_dir, sizeof b.tmp_dir, "%s.partial.%ld", o->out_dir, (long)getpid());
     source_state *src = calloc(o->n_sources, sizeof *src);

@@ -87,14 +87,14 @@ int dataset_open(dataset *d, const char *dir, dk_err *err)
     else if (get_u64(root, "version", &version) != 0 || version != 1)
         rc = dk_errf(err, "%s: unsupported version", mpath);
     else if (!json_is_object(tj) || get_u64(tj, "vocab_size", &vocab) != 0 ||
-             get_u64(tj, "eos_id", &eos) != 0 || vocab == 0 || vocab > UINT32_MAX || eos >= vocab ||
-             !json_is_string(json_object_get(tj, "sha256")))
+             get_u64(tj, "eos_id", &eos) != 0 || vocab == 0 || vocab > (uint64_t)INT32_MAX + 1 ||
+             eos >= vocab || !json_is_string(json_object_get(tj, "sha256")))
         rc = dk_errf(err, "%s: malformed \"tokenizer\"", mpath);
     else if (!json_is_array(sources) || json_array_size(sources) == 0)
         rc = dk_errf(err, "%s: no sources", mpath);
     if (rc == 0) {
         d->vocab_size = (uint32_t)vocab;
-        d->eos_id = (uint32_t)eos;
+        d->eos_id = (dk_token)eos;
         snprintf(d->tokenizer_sha256, sizeof d->tokenizer_sha256, "%s",
                  json_string_value(json_object_get(tj, "sha256")));
         /* the bundled tokenizer must be the one the manifest names */

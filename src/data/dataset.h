@@ -21,7 +21,8 @@ typedef struct {
     char dir[4096];
     char tokenizer_sha256[65];
     char manifest_sha256[65];
-    uint32_t vocab_size, eos_id;
+    uint32_t vocab_size; /* at most 2^31 */
+    dk_token eos_id;
     dataset_source *sources;
     size_t n_sources;
 } dataset;

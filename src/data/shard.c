@@ -60,7 +60,7 @@ int shard_open(shard *s, const char *path, uint32_t vocab, dk_err *err)
     if (rc == 0) {
         s->ids = h + SHARD_HEADER;
         for (uint64_t i = 0; i < s->count; i++) {
-            uint32_t id = shard_get(s, i);
+            uint32_t id = shard_get_stored(s, i);
             if (id >= vocab) {
                 rc = dk_errf(err, "%s: id %u at position %llu is outside the vocabulary (%u)",
                              path, id, (unsigned long long)i, vocab);
@@ -91,13 +91,14 @@ int shard_writer_open(shard_writer *w, const char *path, int width, dk_err *err)
     return 0;
 }
 
-void shard_writer_append(shard_writer *w, const uint32_t *ids, size_t n)
+void shard_writer_append(shard_writer *w, const dk_token *ids, size_t n)
 {
     uint8_t buf[4096];
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
+        uint32_t id = (uint32_t)ids[i];
         for (int b = 0; b < w->width; b++)
-            buf[k++] = (uint8_t)(ids[i] >> (8 * b));
+            buf[k++] = (uint8_t)(id >> (8 * b));
         if (k + 4 > sizeof buf) {
             fs_atomic_write(&w->f, buf, k);
             k = 0;

@@ -15,6 +15,7 @@
 
 #include "util/err.h"
 #include "util/fs.h"
+#include "util/token.h"
 
 #define SHARD_MAGIC "DOKJATOK"
 #define SHARD_VERSION 1
@@ -28,16 +29,19 @@ typedef struct {
 } shard;
 
 /* Maps and validates a shard; ids must all be < vocab (checked: loading verifies
- * what it reads). */
+ * what it reads). vocab is at most 2^31, so every id of an open shard is a dk_token. */
 int shard_open(shard *s, const char *path, uint32_t vocab, dk_err *err);
 void shard_close(shard *s);
-static inline uint32_t shard_get(const shard *s, uint64_t i)
+/* Id i as stored (uint32 little-endian, or uint16). */
+static inline uint32_t shard_get_stored(const shard *s, uint64_t i)
 {
     const uint8_t *p = s->ids + i * (uint64_t)s->width;
     return s->width == 2 ? (uint32_t)p[0] | (uint32_t)p[1] << 8
                          : (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
                                (uint32_t)p[3] << 24;
 }
+/* Id i of an open shard (< vocab, so it fits). */
+static inline dk_token shard_get(const shard *s, uint64_t i) { return (dk_token)shard_get_stored(s, i); }
 
 /* Writing: open (atomic temp file), append ids, close (header finalised, renamed). */
 typedef struct {
@@ -47,7 +51,8 @@ typedef struct {
 } shard_writer;
 
 int shard_writer_open(shard_writer *w, const char *path, int width, dk_err *err);
-void shard_writer_append(shard_writer *w, const uint32_t *ids, size_t n);
+/* ids are written as uint32 (or uint16) little-endian: ids in [0, 2^32) (2^16). */
+void shard_writer_append(shard_writer *w, const dk_token *ids, size_t n);
 int shard_writer_close(shard_writer *w, dk_err *err);
 void shard_writer_abort(shard_writer *w);
 

@@ -11,7 +11,7 @@
 #include "util/progress.h"
 #include "util/utf8.h"
 
-static double logprob_of(const float *z, int V, uint32_t y)
+static double logprob_of(const float *z, int V, dk_token y)
 {
     return -(logsumexp_row(z, V) - (double)z[y]); /* exactly -row_loss of the training pass */
 }
@@ -37,8 +37,8 @@ static float *logits_rows(size_t rows, int V)
     return g_rows.p;
 }
 
-int score_continuation(lm *l, const uint32_t *ctx, int n_ctx, int ctx_cached,
-                       const float *last_logits, const uint32_t *cont, int n_cont, double *logprob,
+int score_continuation(lm *l, const dk_token *ctx, int n_ctx, int ctx_cached,
+                       const float *last_logits, const dk_token *cont, int n_cont, double *logprob,
                        dk_err *err)
 {
     int V = l->vocab;
@@ -51,9 +51,9 @@ int score_continuation(lm *l, const uint32_t *ctx, int n_ctx, int ctx_cached,
     /* row 0: the logits after the context; rows 1..: after each continuation token */
     if (ctx_cached)
         memcpy(rows, last_logits, (size_t)V * sizeof(float));
-    else if (infer_forward(l->inf, (const int32_t *)ctx, n_ctx, 0, rows, 1, err) != 0)
+    else if (infer_forward(l->inf, ctx, n_ctx, 0, rows, 1, err) != 0)
         return -1;
-    if (n_cont > 1 && infer_forward(l->inf, (const int32_t *)cont, n_cont - 1, n_ctx,
+    if (n_cont > 1 && infer_forward(l->inf, cont, n_cont - 1, n_ctx,
                                     rows + (size_t)V, n_cont - 1, err) != 0)
         return -1;
     double s = 0;
@@ -162,13 +162,13 @@ int score_mc_task(lm *l, const mc_task *t, size_t limit, int show, mc_result *r,
         }
         /* keep the context's end, so that the longest choice fits after it */
         size_t keep = b.ctx.n, room = (size_t)(l->ctx - longest);
-        const uint32_t *cp = b.ctx.ids;
+        const dk_token *cp = b.ctx.ids;
         if (keep > room) {
             cp += keep - room;
             keep = room;
             r->truncated++;
         }
-        if (infer_forward(l->inf, (const int32_t *)cp, (int)keep, 0, last, 1, err) != 0) {
+        if (infer_forward(l->inf, cp, (int)keep, 0, last, 1, err) != 0) {
             rc = -1;
             break;
         }
@@ -202,7 +202,7 @@ int score_mc_task(lm *l, const mc_task *t, size_t limit, int show, mc_result *r,
 }
 
 /* Rolling windows over one document's ids (ids[0] is <|eos|>, never predicted). */
-static int score_ids(lm *l, const uint32_t *ids, size_t n, int window, double *nll, dk_err *err)
+static int score_ids(lm *l, const dk_token *ids, size_t n, int window, double *nll, dk_err *err)
 {
     int V = l->vocab;
     size_t scored = 1, W = (size_t)window, stride = W / 2 ? W / 2 : 1;
@@ -213,7 +213,7 @@ static int score_ids(lm *l, const uint32_t *ids, size_t n, int window, double *n
         float *z = logits_rows(rows, V);
         if (!z)
             return dk_errf(err, "out of memory");
-        if (infer_forward(l->inf, (const int32_t *)ids + begin, (int)(end - 1 - begin), 0, z,
+        if (infer_forward(l->inf, ids + begin, (int)(end - 1 - begin), 0, z,
                           (int)rows, err) != 0)
             return -1;
         for (size_t r = 0; r < rows; r++)

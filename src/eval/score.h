@@ -32,8 +32,8 @@
  * already in the cache at positions 0..n_ctx-1 and last_logits holds the logits of
  * position n_ctx - 1; otherwise the context runs first. Context + continuation must
  * fit the cache. */
-int score_continuation(lm *l, const uint32_t *ctx, int n_ctx, int ctx_cached,
-                       const float *last_logits, const uint32_t *cont, int n_cont, double *logprob,
+int score_continuation(lm *l, const dk_token *ctx, int n_ctx, int ctx_cached,
+                       const float *last_logits, const dk_token *cont, int n_cont, double *logprob,
                        dk_err *err);
 
 typedef struct {

@@ -10,7 +10,7 @@ struct lm_gen {
     lm *l;
     tsampler *smp;
     float *logits;
-    uint32_t *hist; /* the context's tokens */
+    dk_token *hist; /* the context's tokens */
     uint8_t *bytes; /* one token's bytes */
     size_t bcap;
 };
@@ -47,7 +47,7 @@ void lm_gen_free(lm_gen *g)
 static int prefill(lm_gen *g, int n, lm_gen_stats *st, dk_err *err)
 {
     double t0 = now_seconds();
-    if (infer_forward(g->l->inf, (const int32_t *)g->hist, n, 0, g->logits, 1, err) != 0)
+    if (infer_forward(g->l->inf, g->hist, n, 0, g->logits, 1, err) != 0)
         return -1;
     st->prompt_s += now_seconds() - t0;
     st->prompt_tokens += n;
@@ -72,7 +72,7 @@ int lm_generate(lm_gen *g, const uint8_t *prompt, size_t len, const lm_gen_opts 
     double t0 = now_seconds();
     for (int step = 0; rc == 0 && step < o->n_new; step++) {
         lm_mask_logits(l, g->logits, 1);
-        uint32_t next = tsampler_next(g->smp, g->logits, &o->sample, (uint64_t)step);
+        dk_token next = tsampler_next(g->smp, g->logits, &o->sample, (uint64_t)step);
         if (next == l->eos)
             break;
         size_t n = 0;
@@ -96,7 +96,7 @@ int lm_generate(lm_gen *g, const uint8_t *prompt, size_t len, const lm_gen_opts 
                 break;
         }
         g->hist[pos] = next;
-        rc = infer_forward(l->inf, (const int32_t *)&g->hist[pos], 1, pos, g->logits, 1, err);
+        rc = infer_forward(l->inf, &g->hist[pos], 1, pos, g->logits, 1, err);
         pos++;
     }
     st->gen_s += now_seconds() - t0;

@@ -31,7 +31,7 @@ typedef struct {
 /* Called with each new token and its bytes (a token may end inside a UTF-8 character:
  * a printer keeps the bytes and prints up to character boundaries). Nonzero stops the
  * generation (not an error). */
-typedef int (*lm_token_fn)(void *ctx, uint32_t id, const uint8_t *bytes, size_t n);
+typedef int (*lm_token_fn)(void *ctx, dk_token id, const uint8_t *bytes, size_t n);
 
 /* Scratch for generating with one model: the context's tokens, the logits, the sampler. */
 typedef struct lm_gen lm_gen;

@@ -217,7 +217,7 @@ static void infer_tap(void *ctx, int l, const float *gate, const float *up, int 
 }
 
 /* One chunk of n <= INFER_CHUNK tokens; leaves the final norm's output in st->ln. */
-static void forward_chunk(infer *st, const int32_t *tokens, int n, int pos0)
+static void forward_chunk(infer *st, const dk_token *tokens, int n, int pos0)
 {
     const model_config *c = &st->cfg;
     int D = c->dim, KV = c->n_kv_heads * c->head_dim;
@@ -239,7 +239,7 @@ static void forward_chunk(infer *st, const int32_t *tokens, int n, int pos0)
     rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, st->pv.norm, n, D, (float)c->norm_eps);
 }
 
-int infer_forward(infer *st, const int32_t *tokens, int n, int pos0, float *logits, int n_logits,
+int infer_forward(infer *st, const dk_token *tokens, int n, int pos0, float *logits, int n_logits,
                   dk_err *err)
 {
     const model_config *c = &st->cfg;

@@ -30,7 +30,7 @@ void infer_free(infer *st);
  * positions before them must hold this sequence's prefix). If logits is not NULL it
  * receives (n_logits, vocab) rows: the logits of the last n_logits of the n tokens.
  * Returns 0, or -1 if pos0 + n exceeds the cache or a token id is out of range. */
-int infer_forward(infer *st, const int32_t *tokens, int n, int pos0, float *logits, int n_logits,
+int infer_forward(infer *st, const dk_token *tokens, int n, int pos0, float *logits, int n_logits,
                   dk_err *err);
 
 /* Called in every layer of every forward pass with the MLP's gate and up projection

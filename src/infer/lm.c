@@ -36,14 +36,14 @@ int lm_open(lm *l, const char *dir, int threads, int ctx, dk_err *err)
     if (model_load_dir(&l->m, dir, l->pool, err) != 0)
         goto fail;
     const model_config *c = model_cfg(l->m);
-    int64_t eos = tok_special_id(l->tok, "<|eos|>");
+    dk_token eos = tok_special_id(l->tok, "<|eos|>");
     if (eos < 0 || (uint32_t)c->vocab_size < tok_vocab_size(l->tok)) {
         dk_errf(err, "%s: tokenizer and model do not fit (no <|eos|> token, or vocab_size %d < "
                      "the tokenizer's %u)",
                 dir, c->vocab_size, tok_vocab_size(l->tok));
         goto fail;
     }
-    l->eos = (uint32_t)eos;
+    l->eos = eos;
     l->vocab = c->vocab_size;
     /* the cache is sized up front: a default of max_position_embeddings would ask a
      * 128k-position model for hundreds of GiB, so without a request it stops at 4096 */
@@ -55,8 +55,7 @@ int lm_open(lm *l, const char *dir, int threads, int ctx, dk_err *err)
     }
     if (infer_new(&l->inf, l->m, l->ctx, err) != 0)
         goto fail;
-    sha256_buf(model_params(l->m), model_numel(l->m) * sizeof(float), d);
-    sha256_hex(d, l->sha256);
+    model_params_sha256(l->m, l->sha256);
     return 0;
 fail:
     lm_close(l);

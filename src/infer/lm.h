@@ -19,7 +19,7 @@ typedef struct {
     pool *pool;
     model *m;
     infer *inf;
-    uint32_t eos;
+    dk_token eos;
     int ctx;              /* positions in the cache */
     int vocab;            /* the model's logits */
     char sha256[65];      /* SHA-256 of the float32 parameters in layout order */

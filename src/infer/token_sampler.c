@@ -13,7 +13,7 @@
 
 typedef struct {
     double p;
-    uint32_t id;
+    dk_token id;
 } cand;
 
 struct tsampler {
@@ -77,12 +77,12 @@ static void sift_down(cand *h, int n, int i)
     }
 }
 
-uint32_t tsampler_next(tsampler *s, const float *z, const sample_cfg *c, uint64_t step)
+dk_token tsampler_next(tsampler *s, const float *z, const sample_cfg *c, uint64_t step)
 {
     int V = s->V;
-    uint32_t best = 0;
+    dk_token best = 0;
     for (int v = 1; v < V; v++)
-        best = z[v] > z[best] ? (uint32_t)v : best;
+        best = z[v] > z[best] ? v : best;
     if (c->temperature <= 0 || c->top_k == 1)
         return best;
     double mx = z[best], T = c->temperature;
@@ -90,7 +90,7 @@ uint32_t tsampler_next(tsampler *s, const float *z, const sample_cfg *c, uint64_
     if (c->top_k > 0 && c->top_k < V) {
         int k = c->top_k;
         for (int v = 0; v < V; v++) {
-            cand x = {exp(((double)z[v] - mx) / T), (uint32_t)v};
+            cand x = {exp(((double)z[v] - mx) / T), v};
             if (n < k) {
                 s->c[n++] = x;
                 if (n == k)
@@ -104,7 +104,7 @@ uint32_t tsampler_next(tsampler *s, const float *z, const sample_cfg *c, uint64_
         qsort(s->c, (size_t)n, sizeof *s->c, cand_cmp);
     } else {
         for (int v = 0; v < V; v++)
-            s->c[n++] = (cand){exp(((double)z[v] - mx) / T), (uint32_t)v};
+            s->c[n++] = (cand){exp(((double)z[v] - mx) / T), v};
     }
     double total = 0;
     for (int i = 0; i < n; i++)

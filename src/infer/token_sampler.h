@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/token.h"
+
 typedef struct {
     double temperature; /* 0: greedy (argmax) */
     int top_k;          /* 0: off */
@@ -23,7 +25,7 @@ typedef struct tsampler tsampler;
 tsampler *tsampler_new(int vocab);
 void tsampler_free(tsampler *s);
 /* The token for step `step` given logits (vocab). */
-uint32_t tsampler_next(tsampler *s, const float *logits, const sample_cfg *c, uint64_t step);
+dk_token tsampler_next(tsampler *s, const float *logits, const sample_cfg *c, uint64_t step);
 /* The uniform in [0, 1) that step `step` draws (exposed for tests). */
 double tsampler_uniform(uint64_t seed, uint64_t step);
 

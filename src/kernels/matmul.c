@@ -43,32 +43,27 @@ const char *mm_path_name(void)
     return isa_name(isa_current());
 }
 
-/* The kernel table of a product: the path in use, or the portable one that
- * DOKJA_MATMUL=generic / mm_set_path(MM_PATH_GENERIC) asks for. */
-static const kern_ops *path_kernels(void) { return g_path == MM_PATH_GENERIC ? &kern_ops_generic : kern(); }
-
-static void path_from_env(void)
+int mm_path_from_name(const char *name)
 {
-    static int done;
-    if (done)
-        return;
-    done = 1;
-    const char *e = getenv("DOKJA_MATMUL");
-    if (!e)
-        return;
-    if (strcmp(e, "generic") == 0)
-        g_path = MM_PATH_GENERIC;
-    else if (strcmp(e, "ref") == 0)
-        g_path = MM_PATH_REF;
+    if (!name)
+        return MM_PATH_AUTO;
+    if (strcmp(name, "generic") == 0)
+        return MM_PATH_GENERIC;
+    if (strcmp(name, "ref") == 0)
+        return MM_PATH_REF;
 #ifdef DK_BLAS
-    else if (strcmp(e, "blas") == 0)
-        g_path = MM_PATH_BLAS;
+    if (strcmp(name, "blas") == 0)
+        return MM_PATH_BLAS;
 #endif
+    return MM_PATH_AUTO;
 }
+
+/* The kernel table of a product: the path in use, or the portable one that
+ * mm_set_path(MM_PATH_GENERIC) asks for. */
+static const kern_ops *path_kernels(void) { return g_path == MM_PATH_GENERIC ? &kern_ops_generic : kern(); }
 
 mm_ctx *mm_ctx_new(pool *p)
 {
-    path_from_env();
     mm_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;

@@ -59,12 +59,19 @@ int mm_ctx_set_bf16(mm_ctx *c, int on);
 void mm_f32_ref(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
                 const float *B, int ldb, float beta, float *C, int ldc);
 
-/* Force a path (tests, benchmarks); the name of the path in use (the kernel path of
- * kernels/isa.h, or ref, blas). MM_PATH_BLAS is
- * cblas_sgemm, for comparison only (its results depend on the thread count): it
- * exists in builds made with `make BLAS=openblas`. The environment variable
- * DOKJA_MATMUL=blas|generic|ref sets the path when the first context is made. */
+/* The matmul path is the caller's choice, made once before the first product (the
+ * CLI maps DOKJA_MATMUL=blas|generic|ref through mm_path_from_name at start-up; tests
+ * and benchmarks call mm_set_path). The default, MM_PATH_AUTO, runs the kernel path of
+ * kernels/isa.h. MM_PATH_BLAS is cblas_sgemm, for comparison only (its results depend
+ * on the thread count): it exists in builds made with `make BLAS=openblas`.
+ * mm_path_from_name: "generic", "ref" or (in such builds) "blas"; any other name, or
+ * NULL, is MM_PATH_AUTO. mm_path_name: the name of the path in use. */
 void mm_set_path(int path);
+int mm_path_from_name(const char *name);
 const char *mm_path_name(void);
+/* bf16 products run on AMX where the CPU has it and the kernel grants the tile state
+ * (default); mm_set_amx(0), before the first bf16 product, keeps them on the
+ * AVX512_BF16 kernel (the CLI: DOKJA_NO_AMX=1). */
+void mm_set_amx(int allowed);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "kernels/isa.h"
 #include "kernels/mask.h"
+#include "kernels/matmul.h"
 
 /* ---- bf16 operands, fp32 accumulation ----------------------------------------------
  * The fp32 panels are converted (round to nearest even) into pairs: one 32-bit word
@@ -36,17 +37,22 @@ int mmk_have_bf16(void)
  * tile state to this process (arch_prctl ARCH_REQ_XCOMP_PERM). On this machine's
  * Xeon, vdpbf16ps runs at half the FMA rate (115 vs 235 GFLOP/s per core, measured),
  * so the AVX-512 bf16 kernel only pays off elsewhere (Zen 5); AMX reaches about 3.6
- * TFLOP/s per core. DOKJA_NO_AMX=1 forces the AVX-512 bf16 kernel. */
+ * TFLOP/s per core. mm_set_amx(0) (the CLI: DOKJA_NO_AMX=1) forces the AVX-512 bf16
+ * kernel, and the tile state is then never requested. */
+static int g_amx_allowed = 1;
+
+void mm_set_amx(int allowed) { g_amx_allowed = allowed != 0; }
+
 int mmk_have_amx(void)
 {
     static int cached = -1;
+    if (!g_amx_allowed)
+        return 0;
     if (cached < 0) {
         cached = 0;
-        const char *off = getenv("DOKJA_NO_AMX");
         unsigned a, b, c, d; /* CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE (by cpuid:
                                 not every compiler's __builtin_cpu_supports knows AMX) */
-        if ((!off || !*off || *off == '0') && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
-            (d >> 22 & 1) && (d >> 24 & 1))
+        if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 22 & 1) && (d >> 24 & 1))
             cached = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
     }
     return cached && isa_current() == DK_ISA_AVX512;
@@ -352,6 +358,7 @@ __attribute__((target("amx-tile,amx-bf16"))) void mmk_amx_block(const uint16_t *
  * links unchanged. */
 int mmk_have_bf16(void) { return 0; }
 int mmk_have_amx(void) { return 0; }
+void mm_set_amx(int allowed) { (void)allowed; } /* no AMX to allow */
 void mmk_panel_to_bf16(uint32_t *dst, const float *src, int kc, int W) { abort(); }
 void mmk_rows_bf16(uint32_t *dst, const float *A, int lda, int i0, int mc, int k0, int kc) { abort(); }
 void mmk_pack_a_bf16_km(uint32_t *dst, const float *A, int lda, int i0, int mc, int k0, int kc) { abort(); }

@@ -14,6 +14,7 @@
 #include "lineage/stats.h"
 #include "lineage/wsrc.h"
 #include "util/progress.h"
+#include "util/rng.h"
 
 void lineage_default_opts(lineage_opts *o)
 {
@@ -76,8 +77,7 @@ static int norm_tests(lineage_report *r, const wsrc *A, const wsrc *B, dk_err *e
         for (int t = 0; t < shuffles; t++) {
             memcpy(s, b, (size_t)D * sizeof *s);
             for (int k = D - 1; k > 0; k--) { /* Fisher-Yates with a fixed generator */
-                rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-                int q = (int)((rng >> 33) % (uint64_t)(k + 1));
+                int q = (int)(rng_lcg31(&rng) % (uint32_t)(k + 1));
                 float x = s[k];
                 s[k] = s[q];
                 s[q] = x;

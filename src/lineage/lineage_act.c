@@ -118,7 +118,7 @@ static int record(probe_run *pr, acts *a, const int *slot, dk_err *err)
     if (!a->gate || !a->up)
         return dk_errf(err, "out of memory for activations (%zu MiB)", n * 8 >> 20);
     infer_set_tap(pr->l.inf, tap, a);
-    int rc = infer_forward(pr->l.inf, (const int32_t *)pr->ids.ids, (int)pr->ids.n, 0, NULL, 0, err);
+    int rc = infer_forward(pr->l.inf, pr->ids.ids, (int)pr->ids.n, 0, NULL, 0, err);
     infer_set_tap(pr->l.inf, NULL, NULL);
     if (rc == 0 && (to_neurons(a->gate, a->L, a->T, a->F) != 0 || to_neurons(a->up, a->L, a->T, a->F) != 0))
         rc = dk_errf(err, "out of memory");

@@ -13,6 +13,7 @@
 #include "model/config.h"
 #include "model/params.h"
 #include "util/pool.h"
+#include "util/token.h"
 
 #define MODEL_IGNORE_INDEX (-100)
 
@@ -35,24 +36,31 @@ pool *model_pool(model *m);
  * operand buffers cannot be allocated. */
 int model_set_bf16(model *m, int on);
 
-/* Allocates activations for B sequences of S tokens (S <= max_position_embeddings). */
+/* Allocates activations for B sequences of S tokens (S <= max_position_embeddings);
+ * keeps the current ones when they already cover B x S. Fails only on a bad shape or
+ * when memory runs out. */
 int model_reserve(model *m, int B, int S, dk_err *err);
 /* Bytes of activation memory model_reserve(B, S) allocates on `threads` threads (the
  * documented formula, docs/model.md). */
 size_t model_activation_bytes(const model_config *c, int B, int S, int threads);
 
-/* Training pass on inputs/targets (B, S): returns the mean cross-entropy over
+/* The passes below run in reserved activations and cannot fail: the caller has
+ * reserved (model_reserve) at least B sequences of at least S tokens; a shape outside
+ * the reservation is a bug that stops the program (DK_ASSERT). Inputs and targets are
+ * ids < vocab_size (targets also MODEL_IGNORE_INDEX).
+ *
+ * Training pass on inputs/targets (B, S): returns the mean cross-entropy over
  * targets != MODEL_IGNORE_INDEX and ADDS the gradient of that mean to the
  * gradients (call model_zero_grads first; accumulation over micro-batches is the
  * caller's choice of scale: grads are of the mean of this batch times grad_scale). */
-double model_forward_backward(model *m, const int32_t *inputs, const int32_t *targets, int B,
+double model_forward_backward(model *m, const dk_token *inputs, const dk_token *targets, int B,
                               int S, float grad_scale);
 /* Forward only: the mean loss (and per-position losses into row_loss, (B*S), if
  * not NULL). */
-double model_forward_loss(model *m, const int32_t *inputs, const int32_t *targets, int B, int S,
+double model_forward_loss(model *m, const dk_token *inputs, const dk_token *targets, int B, int S,
                           double *row_loss);
 /* Forward only: logits (B*S, V) of every position. */
-void model_forward_logits(model *m, const int32_t *inputs, int B, int S, float *logits);
+void model_forward_logits(model *m, const dk_token *inputs, int B, int S, float *logits);
 
 void model_zero_grads(model *m);
 

@@ -9,6 +9,7 @@
 
 #include "io/safetensors.h"
 #include "util/fs.h"
+#include "util/hash.h"
 
 #define MAX_SHARDS 4096
 
@@ -217,4 +218,11 @@ int model_save_dir(model *m, const char *dir, const char *tokenizer_path,
     free(shapes);
     free(e);
     return rc;
+}
+
+void model_params_sha256(model *m, char hex[65])
+{
+    uint8_t d[32];
+    sha256_buf(model_params(m), model_numel(m) * sizeof(float), d);
+    sha256_hex(d, hex);
 }

@@ -29,4 +29,9 @@ int model_save_dir(model *m, const char *dir, const char *tokenizer_path,
                    const char *const *meta_keys, const char *const *meta_vals, size_t n_meta,
                    dk_err *err);
 
+/* The model's identity: the SHA-256 of its float32 parameters in layout order, as
+ * lowercase hex (65 bytes with the NUL). `dokja model info`, eval and lineage reports
+ * and surgery metadata name a model by it. */
+void model_params_sha256(model *m, char hex[65]);
+
 #endif

@@ -17,7 +17,7 @@
 
 typedef struct {
     float *out;
-    const int32_t *ids;
+    const dk_token *ids;
     const float *wte;
     int D;
 } emb_ctx;
@@ -30,13 +30,13 @@ static void emb_rows(void *vc, size_t b, size_t e)
                (size_t)c->D * sizeof(float));
 }
 
-void embedding_forward(pool *p, float *out, const int32_t *ids, const float *wte, int T, int D)
+void embedding_forward(pool *p, float *out, const dk_token *ids, const float *wte, int T, int D)
 {
     emb_ctx c = {out, ids, wte, D};
     pool_for_range(p, (size_t)T, 64, emb_rows, &c);
 }
 
-void embedding_backward(float *dwte, const float *dout, const int32_t *ids, int T, int D)
+void embedding_backward(float *dwte, const float *dout, const dk_token *ids, int T, int D)
 {
     for (int t = 0; t < T; t++) {
         float *row = dwte + (size_t)ids[t] * (size_t)D;
@@ -334,9 +334,9 @@ void swiglu_backward(pool *p, float *dgate, float *dup, const float *dout, const
 typedef struct {
     float *logits;
     double *row_loss;
-    const int32_t *targets;
+    const dk_token *targets;
     int V;
-    int32_t ignore;
+    dk_token ignore;
     float scale;
 } xent_ctx;
 
@@ -351,7 +351,7 @@ static void xent_rows(void *vc, size_t b, size_t e)
     xent_ctx *c = vc;
     for (size_t r = b; r < e; r++) {
         float *z = c->logits + r * (size_t)c->V;
-        int32_t y = c->targets[r];
+        dk_token y = c->targets[r];
         if (y == c->ignore) {
             memset(z, 0, (size_t)c->V * sizeof *z);
             c->row_loss[r] = 0;
@@ -364,8 +364,8 @@ static void xent_rows(void *vc, size_t b, size_t e)
     }
 }
 
-size_t xent_forward_backward(pool *p, float *logits, double *row_loss, const int32_t *targets,
-                             size_t n, int V, int32_t ignore, float scale)
+size_t xent_forward_backward(pool *p, float *logits, double *row_loss, const dk_token *targets,
+                             size_t n, int V, dk_token ignore, float scale)
 {
     xent_ctx c = {logits, row_loss, targets, V, ignore, scale};
     pool_for_range(p, n, 4, xent_rows, &c);

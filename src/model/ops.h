@@ -17,11 +17,12 @@
 
 #include "kernels/matmul.h"
 #include "util/pool.h"
+#include "util/token.h"
 
 /* out (T, D) = wte[ids[t]] (write). */
-void embedding_forward(pool *p, float *out, const int32_t *ids, const float *wte, int T, int D);
+void embedding_forward(pool *p, float *out, const dk_token *ids, const float *wte, int T, int D);
 /* dwte (V, D) += dout rows scattered by ids (serial: tokens repeat). */
-void embedding_backward(float *dwte, const float *dout, const int32_t *ids, int T, int D);
+void embedding_backward(float *dwte, const float *dout, const dk_token *ids, int T, int D);
 
 /* out (T, D) = inp / rms(inp) * w, rstd (T) saved for backward (both write). */
 void rmsnorm_forward(pool *p, float *out, float *rstd, const float *inp, const float *w, int T,
@@ -74,8 +75,8 @@ double logsumexp_row(const float *z, int V);
  * `ignore` becomes scale * (softmax - onehot(target)) and its loss -log p(target)
  * goes to row_loss[r]; ignored rows become 0 with row_loss 0. Returns the number
  * of rows counted. */
-size_t xent_forward_backward(pool *p, float *logits, double *row_loss, const int32_t *targets,
-                             size_t n, int V, int32_t ignore, float scale);
+size_t xent_forward_backward(pool *p, float *logits, double *row_loss, const dk_token *targets,
+                             size_t n, int V, dk_token ignore, float scale);
 
 /* y (T, N) (+)= bias: adds bias (N) to every row. db (N) += column sums of dy. */
 void bias_forward(pool *p, float *y, const float *bias, int T, int N);

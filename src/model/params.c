@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/hash.h"
+#include "util/rng.h"
 
 typedef struct {
     param_info *v;
@@ -118,29 +119,13 @@ void params_view(const param_layout *l, float *buf, model_view *v)
     v->lm_head = c->tie_embeddings ? v->embed : buf + p[i++].offset;
 }
 
-static inline uint64_t splitmix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    return hash_u64(x);
-}
-
-double params_normal(uint64_t key, uint64_t index)
-{
-    /* Two independent 53-bit uniforms from the counter; u1 in (0, 1] avoids log(0). */
-    uint64_t a = splitmix(key ^ splitmix(2 * index));
-    uint64_t b = splitmix(key ^ splitmix(2 * index + 1));
-    double u1 = ((double)(a >> 11) + 1.0) * 0x1.0p-53;
-    double u2 = (double)(b >> 11) * 0x1.0p-53;
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
-}
-
 void params_init(const param_layout *l, float *buf, uint64_t seed)
 {
     double out_std = 0.02 / sqrt(2.0 * l->cfg.n_layers);
     for (size_t i = 0; i < l->n_info; i++) {
         const param_info *p = &l->info[i];
         float *w = buf + p->offset;
-        uint64_t key = splitmix(seed) ^ hash_bytes(p->name, strlen(p->name));
+        uint64_t key = rng_mix(seed) ^ hash_bytes(p->name, strlen(p->name));
         switch (p->kind) {
         case PK_NORM:
             for (size_t k = 0; k < p->numel; k++)
@@ -152,7 +137,7 @@ void params_init(const param_layout *l, float *buf, uint64_t seed)
         default: {
             double std = p->kind == PK_OUT_MATRIX ? out_std : 0.02;
             for (size_t k = 0; k < p->numel; k++)
-                w[k] = (float)(std * params_normal(key, k));
+                w[k] = (float)(std * rng_normal(key, k));
         }
         }
     }

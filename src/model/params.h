@@ -58,15 +58,12 @@ const param_info *params_find(const param_layout *l, const char *name);
  * of cfg.n_layers views. */
 void params_view(const param_layout *l, float *buf, model_view *v);
 
-/* Initialisation: a pure function of (config, seed). Every element is drawn from a
- * counter-based generator keyed by (seed, tensor name, element index): splitmix64
- * gives two uniforms, Box-Muller turns them into a normal. So the same seed gives the
- * same bytes on any machine, thread count or layout order. Scheme (GPT-2/Llama):
- * embeddings and matrices N(0, 0.02); output projections (o_proj, down_proj) N(0,
- * 0.02 / sqrt(2 * n_layers)); norms 1; biases 0. */
+/* Initialisation: a pure function of (config, seed). Element k of a tensor is
+ * rng_normal(key, k) (util/rng.h: the counter-based generator, Box-Muller on two
+ * splitmix64 uniforms) with key = rng_mix(seed) ^ hash_bytes(tensor name). So the same
+ * seed gives the same bytes on any machine, thread count or layout order. Scheme
+ * (GPT-2/Llama): embeddings and matrices N(0, 0.02); output projections (o_proj,
+ * down_proj) N(0, 0.02 / sqrt(2 * n_layers)); norms 1; biases 0. */
 void params_init(const param_layout *l, float *buf, uint64_t seed);
-
-/* The standard normal for (key, index): exposed for tests. */
-double params_normal(uint64_t key, uint64_t index);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/hash.h"
+#include "util/rng.h"
 
 static float *tensor(model *m, const char *fmt, int layer, const param_info **info)
 {
@@ -74,18 +75,12 @@ int surgery_depth(model **out, model *in, const int *layers, int n_layers, dk_er
     return 0;
 }
 
-static uint64_t next_rand(uint64_t *s)
-{
-    *s += 0x9E3779B97F4A7C15ULL;
-    return hash_u64(*s);
-}
-
 static void shuffle(int *p, int n, uint64_t *s)
 {
     for (int i = 0; i < n; i++)
         p[i] = i;
     for (int i = n - 1; i > 0; i--) {
-        int j = (int)(next_rand(s) % (uint64_t)(i + 1)), t = p[i];
+        int j = (int)(rng_splitmix64(s) % (uint64_t)(i + 1)), t = p[i];
         p[i] = p[j];
         p[j] = t;
     }
@@ -254,7 +249,7 @@ int surgery_noise(model **out, model *in, double rel_std, uint64_t seed, dk_err 
         double std = rel_std * sqrt(ss / (double)(p->numel ? p->numel : 1));
         uint64_t key = hash_u64(seed ^ 0x4E4F495345ULL) ^ hash_bytes(p->name, strlen(p->name));
         for (size_t k = 0; k < p->numel; k++)
-            w[k] += (float)(std * params_normal(key, k));
+            w[k] += (float)(std * rng_normal(key, k));
     }
     return 0;
 }

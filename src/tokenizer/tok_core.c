@@ -167,21 +167,24 @@ uint32_t tok_n_merges(const tok *t) { return t->n_merges; }
 enum tok_norm tok_norm(const tok *t) { return t->norm; }
 const uint32_t (*tok_merges(const tok *t))[2] { return (const uint32_t(*)[2])t->merges; }
 
-const uint8_t *tok_token_bytes(const tok *t, uint32_t id, size_t *len)
+const uint8_t *tok_token_bytes(const tok *t, dk_token id, size_t *len)
 {
-    if (id >= t->n_vocab)
+    if (id < 0 || (uint32_t)id >= t->n_vocab)
         return NULL;
     *len = t->tok_off[id + 1] - t->tok_off[id];
     return t->blob + t->tok_off[id];
 }
 
-int tok_token_is_partial(const tok *t, uint32_t id) { return id < t->n_vocab && t->partial[id]; }
+int tok_token_is_partial(const tok *t, dk_token id)
+{
+    return id >= 0 && (uint32_t)id < t->n_vocab && t->partial[id];
+}
 
-int64_t tok_special_id(const tok *t, const char *text)
+dk_token tok_special_id(const tok *t, const char *text)
 {
     for (uint32_t i = 0; i < t->n_special; i++)
         if (strcmp(t->special[i], text) == 0)
-            return 256 + (int64_t)i;
+            return (dk_token)(256 + i);
     return -1;
 }
 
@@ -190,11 +193,11 @@ const char *tok_special_text(const tok *t, uint32_t index)
     return index < t->n_special ? t->special[index] : NULL;
 }
 
-int tok_ids_push(tok_ids *v, uint32_t id)
+int tok_ids_push(tok_ids *v, dk_token id)
 {
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 256;
-        uint32_t *p = realloc(v->ids, cap * sizeof *p);
+        dk_token *p = realloc(v->ids, cap * sizeof *p);
         if (!p)
             return -1;
         v->ids = p;
@@ -210,14 +213,14 @@ void tok_ids_free(tok_ids *v)
     memset(v, 0, sizeof *v);
 }
 
-int tok_decode(const tok *t, const uint32_t *ids, size_t n, uint8_t **buf, size_t *len,
+int tok_decode(const tok *t, const dk_token *ids, size_t n, uint8_t **buf, size_t *len,
                size_t *cap, dk_err *err)
 {
     for (size_t i = 0; i < n; i++) {
         size_t l;
         const uint8_t *b = tok_token_bytes(t, ids[i], &l);
         if (!b)
-            return dk_errf(err, "token id %u at position %zu is out of range (vocabulary %u)",
+            return dk_errf(err, "token id %d at position %zu is out of range (vocabulary %u)",
                            ids[i], i, t->n_vocab);
         if (*len + l > *cap) {
             size_t nc = *cap ? *cap : 4096;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/token.h"
 
 #define TOK_FORMAT "dokja-bpe"
 #define TOK_FORMAT_VERSION 1
@@ -48,21 +49,21 @@ uint32_t tok_n_merges(const tok *t);
 enum tok_norm tok_norm(const tok *t);
 const uint32_t (*tok_merges(const tok *t))[2];
 /* The bytes of token id (special tokens: their text). NULL if id is out of range. */
-const uint8_t *tok_token_bytes(const tok *t, uint32_t id, size_t *len);
+const uint8_t *tok_token_bytes(const tok *t, dk_token id, size_t *len);
 /* Is the token a fragment of UTF-8 rather than whole characters (a lone byte of a
  * multi-byte character, or a prefix of one)? A high share of such tokens on some
  * text means the vocabulary does not cover its script. */
-int tok_token_is_partial(const tok *t, uint32_t id);
+int tok_token_is_partial(const tok *t, dk_token id);
 /* Id of a special token by its text, or -1. */
-int64_t tok_special_id(const tok *t, const char *text);
+dk_token tok_special_id(const tok *t, const char *text);
 const char *tok_special_text(const tok *t, uint32_t index);
 
 /* A growable id buffer. */
 typedef struct {
-    uint32_t *ids;
+    dk_token *ids;
     size_t n, cap;
 } tok_ids;
-int tok_ids_push(tok_ids *v, uint32_t id);
+int tok_ids_push(tok_ids *v, dk_token id);
 void tok_ids_free(tok_ids *v);
 
 /* An encoder holds per-thread state (a chunk cache and scratch buffers); the tok
@@ -79,7 +80,7 @@ int tok_encode(tok_encoder *e, const uint8_t *text, size_t n, int flags, tok_ids
 
 /* Appends the bytes of ids to *buf (malloc'd, grown as needed). Fails on an id out
  * of range, naming it. */
-int tok_decode(const tok *t, const uint32_t *ids, size_t n, uint8_t **buf, size_t *len,
+int tok_decode(const tok *t, const dk_token *ids, size_t n, uint8_t **buf, size_t *len,
                size_t *cap, dk_err *err);
 
 #endif

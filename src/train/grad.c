@@ -2,7 +2,6 @@
 #include "train/grad.h"
 
 #include <math.h>
-#include <stdlib.h>
 
 typedef struct {
     const float *g;
@@ -25,17 +24,19 @@ static void block_sumsq(void *vc, size_t blk, int th)
 
 double grad_sumsq(pool *p, const float *g, size_t n)
 {
+    /* The blocks go in rounds of up to 256 (their partial sums on the stack) and the
+     * partials are added in block order: the sum of a single pass over all blocks, with
+     * no allocation (a failed one had returned NaN, a norm that clipped nothing). */
+    enum { ROUND = 256 };
     size_t nb = (n + GRAD_BLOCK - 1) / GRAD_BLOCK;
-    double stack[256], *partial = nb <= 256 ? stack : malloc(nb * sizeof *partial);
-    if (!partial)
-        return NAN;
-    grad_ctx c = {g, NULL, n, partial, 0};
-    pool_for(p, nb, block_sumsq, &c);
-    double s = 0;
-    for (size_t i = 0; i < nb; i++)
-        s += partial[i];
-    if (partial != stack)
-        free(partial);
+    double partial[ROUND], s = 0;
+    for (size_t b0 = 0; b0 < nb; b0 += ROUND) {
+        size_t m = nb - b0 < ROUND ? nb - b0 : ROUND;
+        grad_ctx c = {g + b0 * GRAD_BLOCK, NULL, n - b0 * GRAD_BLOCK, partial, 0};
+        pool_for(p, m, block_sumsq, &c);
+        for (size_t i = 0; i < m; i++)
+            s += partial[i];
+    }
     return s;
 }
 

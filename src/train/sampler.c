@@ -76,7 +76,7 @@ void sampler_free(sampler *s)
 }
 
 /* Token at position pos of a source's split stream (across shard boundaries). */
-static uint32_t stream_at(const dataset_source *src, int split, uint64_t pos, size_t *shard_i,
+static dk_token stream_at(const dataset_source *src, int split, uint64_t pos, size_t *shard_i,
                           uint64_t *shard_base)
 {
     while (pos >= *shard_base + src->shards[split][*shard_i].count) {
@@ -86,23 +86,23 @@ static uint32_t stream_at(const dataset_source *src, int split, uint64_t pos, si
     return shard_get(&src->shards[split][*shard_i], pos - *shard_base);
 }
 
-void sampler_window(const sampler *s, int src, uint64_t w, int32_t *inputs, int32_t *targets)
+void sampler_window(const sampler *s, int src, uint64_t w, dk_token *inputs, dk_token *targets)
 {
     const dataset_source *ds = &s->d->sources[src];
     uint64_t start = w * (uint64_t)s->S;
     size_t si = 0;
     uint64_t base = 0;
     /* find the shard holding `start` once, then walk */
-    uint32_t prev = stream_at(ds, s->split, start, &si, &base);
+    dk_token prev = stream_at(ds, s->split, start, &si, &base);
     for (int t = 0; t < s->S; t++) {
-        uint32_t next = stream_at(ds, s->split, start + (uint64_t)t + 1, &si, &base);
-        inputs[t] = (int32_t)prev;
-        targets[t] = (int32_t)next;
+        dk_token next = stream_at(ds, s->split, start + (uint64_t)t + 1, &si, &base);
+        inputs[t] = prev;
+        targets[t] = next;
         prev = next;
     }
 }
 
-int sampler_next(sampler *s, int32_t *inputs, int32_t *targets)
+int sampler_next(sampler *s, dk_token *inputs, dk_token *targets)
 {
     uint64_t r = mix2(s->seed, s->next_seq++);
     double u = (double)(r >> 11) * 0x1.0p-53;

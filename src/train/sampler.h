@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
+#include "util/token.h"
 
 typedef struct {
     const dataset *d;
@@ -32,11 +33,11 @@ int sampler_init(sampler *s, const dataset *d, int split, int S, uint64_t seed, 
 void sampler_free(sampler *s);
 
 /* Fills inputs and targets (S each) with the next sequence; returns its source. */
-int sampler_next(sampler *s, int32_t *inputs, int32_t *targets);
+int sampler_next(sampler *s, dk_token *inputs, dk_token *targets);
 
 /* Sequence `w` of source `src` in the split (no cursor change; validation uses it to
  * walk a source in order). */
-void sampler_window(const sampler *s, int src, uint64_t w, int32_t *inputs, int32_t *targets);
+void sampler_window(const sampler *s, int src, uint64_t w, dk_token *inputs, dk_token *targets);
 
 /* A stateless permutation of [0, n): index i of key's order. */
 uint64_t sampler_permute(uint64_t i, uint64_t n, uint64_t key);

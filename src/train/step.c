@@ -49,7 +49,7 @@ void train_step(train_step_ctx *c, long step, batch_fn next, void *ctx, train_st
 {
     const int S = c->seq_len, mb = c->micro_batch, bl = c->batch_size / c->ranks; /* sequences on this rank */
     const int micro_total = c->batch_size / mb; /* micro-batches per step, all ranks */
-    int32_t *skip_in = c->in + (size_t)mb * S, *skip_tg = c->tg + (size_t)mb * S;
+    dk_token *skip_in = c->in + (size_t)mb * S, *skip_tg = c->tg + (size_t)mb * S;
     double ts = now_seconds();
     model_zero_grads(c->m);
     double loss = 0;

@@ -15,9 +15,10 @@
 
 #include "model/model.h"
 #include "train/adamw.h"
+#include "util/token.h"
 
 /* Fills the next sequence's inputs and targets (seq_len each). */
-typedef void (*batch_fn)(void *ctx, int32_t *inputs, int32_t *targets);
+typedef void (*batch_fn)(void *ctx, dk_token *inputs, dk_token *targets);
 
 typedef struct {
     model *m;
@@ -29,7 +30,7 @@ typedef struct {
     adamw_cfg opt;                        /* lr is set every step from the schedule */
     float *adam_m, *adam_v;               /* this rank's shard [shard_b, shard_e) of the moments */
     size_t shard_b, shard_e;
-    int32_t *in, *tg;                     /* (micro_batch + 1) x seq_len each: the last row takes
+    dk_token *in, *tg;                    /* (micro_batch + 1) x seq_len each: the last row takes
                                              the sequences other ranks keep */
 } train_step_ctx;
 

@@ -193,7 +193,7 @@ static int save_checkpoint(trainer *t, long step, dk_err *err)
 }
 
 /* The training batches: the sampler's next sequence. */
-static void next_sequence(void *ctx, int32_t *in, int32_t *tg)
+static void next_sequence(void *ctx, dk_token *in, dk_token *tg)
 {
     sampler_next(ctx, in, tg);
 }

@@ -1,9 +1,10 @@
-/* err.c: formatting of dk_err messages. */
+/* err.c: formatting of dk_err messages; the assertion's report. */
 #include "util/err.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int dk_errf(dk_err *err, const char *fmt, ...)
@@ -29,4 +30,11 @@ int dk_errno(dk_err *err, const char *fmt, ...)
             snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", strerror(saved));
     }
     return -1;
+}
+
+void dk_assert_fail(const char *file, int line, const char *cond)
+{
+    fprintf(stderr, "dokja: %s:%d: assertion failed: %s\n", file, line, cond);
+    fflush(stderr);
+    abort();
 }

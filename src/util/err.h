@@ -1,8 +1,13 @@
-/* err.h: the one way dokja reports failure.
+/* err.h: the one way dokja reports failure, and the one way it stops on a bug.
  *
  * Library functions return 0 on success and -1 on failure, and on failure fill a
  * dk_err with one line that names the file (or object) and the problem. Only main()
- * decides to print and exit; nothing below it calls exit(). */
+ * decides to print and exit; nothing below it calls exit().
+ *
+ * Failures are bad input, I/O and out-of-memory: they return a status. A broken
+ * invariant or a broken contract (a caller passing what the header rules out) is a
+ * bug, not a failure: DK_ASSERT stops the program there, as GGML_ASSERT does, rather
+ * than returning a status nobody can act on or a NaN that travels on. */
 #ifndef DK_UTIL_ERR_H
 #define DK_UTIL_ERR_H
 
@@ -18,6 +23,12 @@ int dk_errf(dk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 
 
 /* Like dk_errf but appends ": strerror(errno)". */
 int dk_errno(dk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* DK_ASSERT(cond): if cond is false, prints "dokja: FILE:LINE: assertion failed: cond"
+ * on stderr and aborts. Always on (NDEBUG does not remove it): use it where checking
+ * costs nothing next to the work, never for what input or the system can cause. */
+#define DK_ASSERT(cond) ((cond) ? (void)0 : dk_assert_fail(__FILE__, __LINE__, #cond))
+_Noreturn void dk_assert_fail(const char *file, int line, const char *cond);
 
 /* Exit codes shared by every command. */
 enum { DK_EXIT_OK = 0, DK_EXIT_FAIL = 1, DK_EXIT_USAGE = 2 };

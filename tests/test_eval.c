@@ -180,8 +180,10 @@ TEST(eval_verdict_relative_scores_best_reference_and_threshold)
 {
     CHECK(eval_relative(0, 0.57, 0.60) == 0.57 / 0.60);            /* accuracy: mine / ref */
     CHECK(eval_relative(1, 1.25, 1.00) == 1.00 / 1.25);            /* bits per byte: ref / mine */
-    CHECK(isinf(eval_relative(0, 0.3, 0)) && eval_relative(0, 0, 0) == 1.0);
+    CHECK(eval_relative(0, 0.3, 0) == 1.0 && eval_relative(0, 0, 0) == 1.0); /* no skill in the ref */
     CHECK(eval_relative(1, 0, 1.0) == 0);
+    CHECK(eval_relative(0, 0.9, 0.1) == EVAL_REL_CAP); /* capped: one task cannot decide */
+    CHECK(isnan(eval_relative(0, NAN, 0.5)));
     double acc[3] = {0.5, 0.7, 0.7}, bpb[3] = {1.3, 1.1, 1.2};
     CHECK_EQ(eval_best_ref(acc, 3, 0), 1); /* the first among equals */
     CHECK_EQ(eval_best_ref(bpb, 3, 1), 1);
@@ -193,4 +195,10 @@ TEST(eval_verdict_relative_scores_best_reference_and_threshold)
     CHECK(!eval_verdict_of(low, 2).meets);
     double exact[1] = {EVAL_THRESHOLD};
     CHECK(eval_verdict_of(exact, 1).meets);
+    /* the case: a reference scoring 0 on one task, the model 29 % worse on the other */
+    double two[2] = {eval_relative(0, 0.4, 0), eval_relative(0, 0.5, 0.7)};
+    CHECK(!eval_verdict_of(two, 2).meets);
+    double one_nan[2] = {1.0, NAN};
+    eval_verdict vn = eval_verdict_of(one_nan, 2);
+    CHECK(!vn.defined && !vn.meets);
 }

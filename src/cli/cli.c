@@ -1,10 +1,12 @@
 /* cli.c: shared command-line helpers. */
 #include "cli/cli.h"
+
 #include "kernels/isa.h"
 
 #include "util/utf8.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +40,37 @@ int cli_wants_help(int argc, char **argv)
     return 0;
 }
 
+/* The one number syntax of every option: optional sign (where allowed), decimal digits,
+ * for reals an optional fraction and exponent. strtod/strtol alone would also take ""
+ * (as 0 by the caller's check order), leading spaces, hex ("0x10"), "inf" and "nan". */
+static int plain_number(const char *s, int sign, int real)
+{
+    const char *p = s;
+    if (sign && (*p == '-' || *p == '+'))
+        p++;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9')
+        p++, digits++;
+    if (real && *p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (real && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (*p == '-' || *p == '+')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return 0;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p == 0;
+}
+
 int cli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+')
+    if (!s || !plain_number(s, 0, 0))
         return -1;
     errno = 0;
     char *end;
@@ -53,7 +83,7 @@ int cli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 
 int cli_parse_int(const char *s, int lo, int hi, int *out)
 {
-    if (!s || !*s)
+    if (!s || !plain_number(s, 1, 0))
         return -1;
     errno = 0;
     char *end;
@@ -66,7 +96,7 @@ int cli_parse_int(const char *s, int lo, int hi, int *out)
 
 int cli_parse_double(const char *s, double lo, double hi, double *out)
 {
-    if (!s || !*s)
+    if (!s || !plain_number(s, 1, 1))
         return -1;
     errno = 0;
     char *end;
@@ -75,6 +105,16 @@ int cli_parse_double(const char *s, double lo, double hi, double *out)
         return -1;
     *out = v;
     return 0;
+}
+
+int cli_bad_value(const char *cmd, const struct option *opts, int c, const char *value)
+{
+    for (const struct option *o = opts; o && o->name; o++)
+        if (o->val == c && o->flag == NULL)
+            return cli_usage(cmd, "bad value '%s' for --%s", value ? value : "", o->name);
+    if (c > 0 && c < 128)
+        return cli_usage(cmd, "bad value '%s' for -%c", value ? value : "", c);
+    return cli_usage(cmd, "bad value '%s'", value ? value : "");
 }
 
 void cli_stream_utf8(FILE *f, const uint8_t *buf, size_t n, size_t *done, int final)

@@ -24,6 +24,10 @@ int cmd_bench_generate(int argc, char **argv);
 
 /* Prints "NAME: message" and a hint to --help on stderr; returns 2. */
 int cli_usage(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Usage error for a bad option value, naming the option (long name from opts, where the
+ * getopt code c is found; else -c) and the value. */
+struct option;
+int cli_bad_value(const char *cmd, const struct option *opts, int c, const char *value);
 /* Prints "dokja: <err>" on stderr; returns 1. */
 int cli_fail(const dk_err *err);
 /* Is argv[i] -h or --help? */

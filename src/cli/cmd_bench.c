@@ -90,7 +90,7 @@ static int bench_step(int argc, char **argv)
         default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (bad)
-            return cli_usage(name, "bad value '%s' for %s", optarg, argv[optind - 1]);
+            return cli_bad_value(name, opts, c, optarg);
     }
     if (!cfg_path)
         return cli_usage(name, "--model CONFIG is required");

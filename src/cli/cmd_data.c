@@ -49,13 +49,10 @@ static int data_build_cmd(int argc, char **argv)
         switch (c) {
         case 't': o.tokenizer_path = optarg; break;
         case 'o': o.out_dir = optarg; break;
-        case O_VAL: {
-            char *end;
-            o.val_fraction = strtod(optarg, &end);
-            if (*end || !(o.val_fraction >= 0 && o.val_fraction < 1))
+        case O_VAL:
+            if (cli_parse_double(optarg, 0, 1, &o.val_fraction) != 0 || !(o.val_fraction < 1))
                 return cli_usage(name, "--val-fraction must be a number in [0, 1), got '%s'", optarg);
             break;
-        }
         case O_SHARD:
             if (cli_parse_u64(optarg, 1, 1ull << 40, &o.shard_tokens) != 0)
                 return cli_usage(name, "--shard-tokens must be a positive integer, got '%s'", optarg);

@@ -4,6 +4,7 @@
  * public benchmark formats into the JSONL task format (cmd_eval_convert.c). */
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,8 @@ static int open_task(task_spec *t, const char *spec, dk_err *err)
     snprintf(t->sha256, sizeof t->sha256, "%s", t->mc.sha256);
     return 0;
 }
+
+static json_t *real_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 /* The score a comparison uses: higher is better. */
 static double primary(const task_spec *t, const model_scores *s, size_t i, int use_norm)
@@ -190,7 +193,7 @@ int cmd_eval(int argc, char **argv)
             return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (bad) {
-            int rc = cli_usage(name, "bad value '%s' for %s", optarg, argv[optind - 1]);
+            int rc = cli_bad_value(name, opts, c, optarg);
             free(specs), free(refs);
             return rc;
         }
@@ -247,10 +250,11 @@ int cmd_eval(int argc, char **argv)
             double mv = primary(&tasks[i], &ms[0], i, use_norm), rv = ref_scores[best - 1];
             double rel = eval_relative(tasks[i].is_text, mv, rv);
             rels[i] = rel;
-            json_array_append_new(jrel, json_pack("{s:s, s:s, s:s, s:f, s:f, s:f}", "task", tasks[i].name,
+            /* json_real refuses NaN: a missing number is null, never a dropped task */
+            json_array_append_new(jrel, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "task", tasks[i].name,
                                                   "metric", tasks[i].is_text ? "bits_per_byte" : metric,
-                                                  "ref", ms[best].dir, "model_score", mv, "ref_score", rv,
-                                                  "relative", rel));
+                                                  "ref", ms[best].dir, "model_score", real_or_null(mv),
+                                                  "ref_score", real_or_null(rv), "relative", real_or_null(rel)));
             if (!json)
                 printf("  relative to the best reference (%s): %.4f\n", ms[best].dir, rel);
         }
@@ -276,13 +280,20 @@ int cmd_eval(int argc, char **argv)
             mean_rel = v.mean;
             json_object_set_new(out, "refs", jrefs);
             json_object_set_new(out, "per_task_relative", jrel);
-            json_object_set_new(out, "relative", json_real(mean_rel));
+            json_object_set_new(out, "relative", real_or_null(mean_rel));
             json_object_set_new(out, "threshold", json_real(EVAL_THRESHOLD));
-            json_object_set_new(out, "verdict", json_string(meets ? "meets" : "fails"));
+            json_object_set_new(out, "relative_cap", json_real(EVAL_REL_CAP));
+            json_object_set_new(out, "verdict", json_string(!v.defined ? "undefined" : meets ? "meets" : "fails"));
             if (!json)
                 printf("\nmean relative score over %zu task%s: %.4f -> %s 95 %% of REF (the best "
-                       "reference per task)\n",
-                       nt, nt == 1 ? "" : "s", mean_rel, meets ? "meets" : "does not meet");
+                       "reference per task; each task's score capped at %.1f)\n",
+                       nt, nt == 1 ? "" : "s", mean_rel,
+                       !v.defined ? "undefined (a score is NaN): cannot say whether it meets"
+                       : meets    ? "meets"
+                                  : "does not meet",
+                       EVAL_REL_CAP);
+            if (!v.defined)
+                rc = dk_errf(&err, "the verdict is undefined: a task's score is NaN");
         } else {
             json_decref(jrefs);
             json_decref(jrel);

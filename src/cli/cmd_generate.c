@@ -114,7 +114,7 @@ int cmd_generate(int argc, char **argv)
         default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (bad)
-            return cli_usage(name, "bad value '%s' for %s", optarg, argv[optind - 1]);
+            return cli_bad_value(name, opts, c, optarg);
     }
     if (!dir)
         return cli_usage(name, "-m MODEL is required");
@@ -125,6 +125,13 @@ int cmd_generate(int argc, char **argv)
     dk_err err;
     uint8_t *text = NULL;
     size_t tlen = 0;
+    if (prompt) { /* the same rule as for -f and --interactive */
+        size_t bad = utf8_validate((const uint8_t *)prompt, strlen(prompt));
+        if (bad != strlen(prompt)) {
+            dk_errf(&err, "-p: the prompt is not valid UTF-8 (at byte %zu)", bad);
+            return cli_fail(&err);
+        }
+    }
     if (file) {
         FILE *f = fopen(file, "rb");
         if (!f) {

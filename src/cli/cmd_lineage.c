@@ -88,7 +88,7 @@ int cmd_lineage(int argc, char **argv)
         default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (bad)
-            return cli_usage(name, "bad value '%s' for %s", optarg, argv[optind - 1]);
+            return cli_bad_value(name, opts, c, optarg);
     }
     if (argc - optind != 2)
         return cli_usage(name, "expected two model directories A and B");

@@ -1,6 +1,7 @@
 /* cmd_model.c: `dokja model edit` (src/model/surgery.h) and `dokja model info`. */
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 
 static const char EDIT_HELP[] =
     "usage: dokja model edit IN OUT (--depth LIST | --permute | --prune-ffn N | --reinit LIST |\n"
-    "                                --noise REL) [--seed S]\n"
+    "                                --noise REL) [--seed S] [--force]\n"
     "\n"
     "Derives OUT from model IN the ways a copy might be disguised (docs/lineage.md):\n"
     "  --depth LIST     layers of OUT, e.g. 0-23,8-31 (depth up-scaling)\n"
@@ -23,6 +24,7 @@ static const char EDIT_HELP[] =
     "  --prune-ffn N    keep the N most important MLP neurons of each layer\n"
     "  --reinit LIST    re-initialise these layers as a fresh model of seed S would be\n"
     "  --noise REL      add Gaussian noise of REL x each tensor's RMS\n"
+    "OUT must not exist (nor be IN) unless --force.\n"
     "OUT records the operation and IN's parameter SHA-256 in its metadata and gets a copy\n"
     "of IN's tokenizer. --seed S (1) drives --permute, --reinit and --noise.\n";
 
@@ -38,14 +40,15 @@ static int model_edit(int argc, char **argv)
         fputs(EDIT_HELP, stdout);
         return 0;
     }
-    enum { O_DEPTH = 256, O_PERM, O_PRUNE, O_REINIT, O_NOISE, O_SEED };
+    enum { O_DEPTH = 256, O_PERM, O_PRUNE, O_REINIT, O_NOISE, O_SEED, O_FORCE };
     static const struct option opts[] = {
         {"depth", required_argument, 0, O_DEPTH}, {"permute", no_argument, 0, O_PERM},
         {"prune-ffn", required_argument, 0, O_PRUNE}, {"reinit", required_argument, 0, O_REINIT},
         {"noise", required_argument, 0, O_NOISE}, {"seed", required_argument, 0, O_SEED},
+        {"force", no_argument, 0, O_FORCE},
         {0, 0, 0, 0}};
     const char *name = argv[0], *list = NULL;
-    int op = 0, n_ops = 0, prune = 0, c;
+    int op = 0, n_ops = 0, prune = 0, force = 0, c;
     double noise = 0;
     uint64_t seed = 1;
     optind = 1;
@@ -58,10 +61,11 @@ static int model_edit(int argc, char **argv)
         case O_PRUNE: op = c; n_ops++; bad = cli_parse_int(optarg, 1, 1 << 30, &prune); break;
         case O_NOISE: op = c; n_ops++; bad = cli_parse_double(optarg, 0, 100, &noise); break;
         case O_SEED: bad = cli_parse_u64(optarg, 0, UINT64_MAX, &seed); break;
+        case O_FORCE: force = 1; break;
         default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (bad)
-            return cli_usage(name, "bad value '%s' for %s", optarg, argv[optind - 1]);
+            return cli_bad_value(name, opts, c, optarg);
     }
     if (argc - optind != 2)
         return cli_usage(name, "expected IN and OUT");
@@ -69,6 +73,14 @@ static int model_edit(int argc, char **argv)
         return cli_usage(name, "give exactly one of --depth, --permute, --prune-ffn, --reinit, --noise");
     const char *in_dir = argv[optind], *out_dir = argv[optind + 1];
     dk_err err;
+    /* an existing OUT (the input itself, or any directory) is replaced only on request */
+    if (!force && access(out_dir, F_OK) == 0) {
+        char a[PATH_MAX], b[PATH_MAX];
+        int same = realpath(in_dir, a) && realpath(out_dir, b) && strcmp(a, b) == 0;
+        dk_errf(&err, "%s: %s (--force replaces it)", out_dir,
+                same ? "is the input model" : "already exists");
+        return cli_fail(&err);
+    }
     pool *p = pool_new(0);
     model *in = NULL, *out = NULL;
     int *layers = NULL, n = 0, rc = p ? model_load_dir(&in, in_dir, p, &err) : dk_errf(&err, "no threads");

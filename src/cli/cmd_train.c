@@ -125,7 +125,7 @@ int cmd_train(int argc, char **argv)
         default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (bad)
-            return cli_usage(name, "bad value '%s' for %s", optarg, argv[optind - 1]);
+            return cli_bad_value(name, opts, c, optarg);
     }
     if (optind < argc)
         return cli_usage(name, "unexpected argument '%s'", argv[optind]);

@@ -1,4 +1,5 @@
 /* main.c: the dokja binary. Each subcommand lives in its own cmd_*.c file. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,23 @@ static const cli_sub COMMANDS[] = {
     {NULL, NULL, NULL},
 };
 
+/* Output that could not be written is a failure, not a silent success: a full disk or a
+ * closed pipe behind stdout turns exit 0 into exit 1 with one line. (The commands print
+ * with stdio; the error sticks to the stream until here.) */
+static int finish_stdout(int rc)
+{
+    errno = 0;
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno;
+    if (fclose(stdout) != 0 && !bad)
+        bad = 1, e = errno;
+    if (bad) {
+        fprintf(stderr, "dokja: cannot write standard output: %s\n", e ? strerror(e) : "write error");
+        return rc ? rc : 1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     /* The kernel choices, made once for the whole run from the environment; the
@@ -51,7 +69,7 @@ int main(int argc, char **argv)
     mm_set_path(mm_path_from_name(getenv("DOKJA_MATMUL")));
     const char *no_amx = getenv("DOKJA_NO_AMX");
     mm_set_amx(!no_amx || !*no_amx || *no_amx == '0');
-    if (argc >= 2 && strcmp(argv[1], "--version") == 0)
-        return cmd_version(1, argv);
-    return cli_dispatch("dokja", COMMANDS, argc, argv);
+    int rc = argc >= 2 && strcmp(argv[1], "--version") == 0 ? cmd_version(1, argv)
+                                                             : cli_dispatch("dokja", COMMANDS, argc, argv);
+    return finish_stdout(rc);
 }

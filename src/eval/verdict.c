@@ -5,9 +5,14 @@
 
 double eval_relative(int lower_is_better, double mine, double ref)
 {
-    if (lower_is_better)
-        return mine > 0 ? ref / mine : 0;
-    return ref > 0 ? mine / ref : (mine > 0 ? INFINITY : 1.0);
+    if (isnan(mine) || isnan(ref))
+        return NAN;
+    double r;
+    if (lower_is_better) /* bits per byte are positive; none (0) is no measurement */
+        r = mine > 0 && ref > 0 ? ref / mine : 0;
+    else
+        r = ref > 0 ? mine / ref : 1.0; /* a reference with no skill: the task does not discriminate */
+    return r < 0 ? 0 : r > EVAL_REL_CAP ? EVAL_REL_CAP : r;
 }
 
 size_t eval_best_ref(const double *ref_scores, size_t n, int lower_is_better)
@@ -21,9 +26,11 @@ size_t eval_best_ref(const double *ref_scores, size_t n, int lower_is_better)
 
 eval_verdict eval_verdict_of(const double *relative, size_t n_tasks)
 {
-    eval_verdict v = {0, 0};
-    for (size_t i = 0; i < n_tasks; i++)
+    eval_verdict v = {0, 0, 1};
+    for (size_t i = 0; i < n_tasks; i++) {
+        v.defined &= !isnan(relative[i]);
         v.mean += relative[i] / (double)n_tasks;
-    v.meets = v.mean >= EVAL_THRESHOLD;
+    }
+    v.meets = v.defined && v.mean >= EVAL_THRESHOLD;
     return v;
 }

@@ -2,6 +2,7 @@
 #include "model/model_io.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,11 @@ int model_load_weights(model *m, const char *dir, dk_err *err)
             }
             found[idx] = 1;
             rc = st_read_f32(sf, t, params + p->offset, err);
+            /* a NaN or infinity would only surface later as a nan score or loss */
+            for (size_t k = 0; rc == 0 && k < p->numel; k++)
+                if (!isfinite(params[p->offset + k]))
+                    rc = dk_errf(err, "%s: tensor \"%s\" holds %s at element %zu", files[f], t->name,
+                                 isnan(params[p->offset + k]) ? "NaN" : "an infinity", k);
         }
         st_close(sf);
     }

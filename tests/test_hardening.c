@@ -1,0 +1,80 @@
+/* test_hardening.c: what a careless or hostile user could do to the CLI (issue 17):
+ * malformed numbers, usage errors that must name the option, output that cannot be
+ * written, invalid UTF-8 prompts, an edit that would overwrite its input, weights holding
+ * NaN. Each of these passed silently before. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "model/model_io.h"
+#include "model/params.h"
+#include "test.h"
+
+TEST(hardening_number_options_have_one_strict_syntax_and_errors_name_the_option)
+{
+    char out[4096];
+    static const char *bad[] = {"''", "0x10", "' 1'", "inf", "nan", "1e", ".", "--"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_EQ(test_run(out, sizeof out, "%s generate -m /nonexistent --temperature %s 2>&1", test_bin(), bad[i]), 2);
+        CHECK_CONTAINS(out, "for --temperature");
+    }
+    /* the value of a short option is named by its long name, not by the value */
+    CHECK_EQ(test_run(out, sizeof out, "%s generate -m /nonexistent -n -1 2>&1", test_bin()), 2);
+    CHECK_CONTAINS(out, "bad value '-1' for --tokens");
+    CHECK_EQ(test_run(out, sizeof out, "%s train --data x --model y -o z --lr '' 2>&1", test_bin()), 2);
+    CHECK_CONTAINS(out, "--lr");
+    CHECK_EQ(test_run(out, sizeof out, "%s data build -t x -o y --val-fraction 0x0.1 z 2>&1", test_bin()), 2);
+    /* well-formed values still pass the parser (then fail on the missing model: exit 1) */
+    CHECK_EQ(test_run(out, sizeof out, "%s generate -m /nonexistent --temperature 1e-3 --top-p .5 2>&1", test_bin()), 1);
+}
+
+TEST(hardening_unwritable_stdout_is_a_failure)
+{
+    char out[4096];
+    CHECK_EQ(test_run(out, sizeof out, "%s version > /dev/full 2>&1", test_bin()), 1);
+    CHECK_EQ(test_run(out, sizeof out, "%s version 2>&1 > /dev/full", test_bin()), 1);
+    CHECK_CONTAINS(out, "cannot write standard output");
+    CHECK_EQ(test_run(out, sizeof out, "%s version > /dev/null", test_bin()), 0);
+}
+
+TEST(hardening_generate_prompt_must_be_utf8)
+{
+    char out[4096];
+    CHECK_EQ(test_run(out, sizeof out, "%s generate -m /nonexistent -p \"$(printf 'ab\\377')\" 2>&1", test_bin()), 1);
+    CHECK_CONTAINS(out, "-p: the prompt is not valid UTF-8 (at byte 2)");
+}
+
+TEST(hardening_model_edit_does_not_overwrite_its_input_or_an_existing_directory)
+{
+    char out[4096];
+    const char *d = test_tmpdir();
+    CHECK_EQ(test_run(out, sizeof out, "%s model edit %s %s --noise 0.1 2>&1", test_bin(), d, d), 1);
+    CHECK_CONTAINS(out, "is the input model (--force replaces it)");
+    CHECK_EQ(test_run(out, sizeof out, "%s model edit /nonexistent %s --noise 0.1 2>&1", test_bin(), d), 1);
+    CHECK_CONTAINS(out, "already exists");
+}
+
+TEST(hardening_weights_holding_nan_or_infinity_are_refused_at_load)
+{
+    const char *cfg = "{\"hidden_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,"
+                      " \"intermediate_size\": 32, \"vocab_size\": 50}";
+    model_config c;
+    dk_err err;
+    CHECK(model_config_from_json(&c, cfg, "cfg", &err) == 0);
+    pool *p = pool_new(1);
+    for (int k = 0; k < 2; k++) {
+        model *m, *back = NULL;
+        CHECK(model_new(&m, &c, p, &err) == 0);
+        params_init(model_layout(m), model_params(m), 3);
+        model_params(m)[model_numel(m) / 2] = k ? INFINITY : NAN;
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/nan_model_%d", test_tmpdir(), k);
+        CHECK(model_save_dir(m, dir, NULL, NULL, NULL, 0, &err) == 0);
+        CHECK(model_load_dir(&back, dir, p, &err) != 0);
+        CHECK_CONTAINS(err.msg, k ? "holds an infinity at element" : "holds NaN at element");
+        CHECK(back == NULL);
+        model_free(m);
+    }
+    pool_free(p);
+}

@@ -78,3 +78,25 @@ TEST(hardening_weights_holding_nan_or_infinity_are_refused_at_load)
     }
     pool_free(p);
 }
+
+/* A FIFO with no writer, or a link to /dev/zero, where a file is expected: refused at
+ * once (timeout 20 turns a hang into exit 124). */
+TEST(hardening_fifos_and_devices_are_refused_not_read_forever)
+{
+    char out[4096], d[700];
+    snprintf(d, sizeof d, "%s/fifo_case", test_tmpdir());
+    CHECK_EQ(test_run(out, sizeof out,
+                      "mkdir -p %s/m %s/z && mkfifo %s/in.txt %s/m/config.json && ln -sf /dev/zero %s/z/model.safetensors &&"
+                      " printf '{\"hidden_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,"
+                      " \"intermediate_size\": 32, \"vocab_size\": 50}' > %s/z/config.json",
+                      d, d, d, d, d, d), 0);
+    CHECK_EQ(test_run(out, sizeof out, "timeout 20 %s tokenizer train --vocab-size 300 -o %s/t.json %s/in.txt 2>&1",
+                      test_bin(), d, d), 1);
+    CHECK_CONTAINS(out, "not a regular file");
+    CHECK_EQ(test_run(out, sizeof out, "timeout 20 %s model info %s/m 2>&1", test_bin(), d), 1);
+    CHECK_CONTAINS(out, "not a regular file");
+    CHECK_EQ(test_run(out, sizeof out, "timeout 20 %s model info %s/z 2>&1", test_bin(), d), 1);
+    CHECK_CONTAINS(out, "not a regular file");
+    CHECK_EQ(test_run(out, sizeof out, "timeout 20 %s generate -m %s/z -f %s/in.txt 2>&1", test_bin(), d, d), 1);
+    CHECK_CONTAINS(out, "not a regular file");
+}

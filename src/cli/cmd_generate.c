@@ -133,11 +133,9 @@ int cmd_generate(int argc, char **argv)
         }
     }
     if (file) {
-        FILE *f = fopen(file, "rb");
-        if (!f) {
-            dk_errno(&err, "%s", file);
+        FILE *f = fs_open_regular(file, &err);
+        if (!f)
             return cli_fail(&err);
-        }
         int rc = fs_read_stream(f, file, (size_t)1 << 30, &text, &tlen, &err);
         fclose(f);
         if (rc != 0)

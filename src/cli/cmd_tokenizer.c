@@ -157,9 +157,9 @@ static int read_input(const char *path, uint8_t **buf, size_t *n, dk_err *err)
 {
     if (!path || strcmp(path, "-") == 0)
         return fs_read_stream(stdin, "<stdin>", MAX_STREAM_INPUT, buf, n, err);
-    FILE *f = fopen(path, "rb");
+    FILE *f = fs_open_regular(path, err);
     if (!f)
-        return dk_errno(err, "%s: cannot open", path);
+        return -1;
     int rc = fs_read_stream(f, path, MAX_STREAM_INPUT, buf, n, err);
     fclose(f);
     return rc;

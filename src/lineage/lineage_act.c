@@ -135,9 +135,9 @@ static int read_probe(const lineage_opts *o, uint8_t **text, size_t *len, dk_err
         memcpy(*text, LINEAGE_PROBE_TEXT, *len);
         return 0;
     }
-    FILE *f = fopen(o->probe_path, "rb");
+    FILE *f = fs_open_regular(o->probe_path, err);
     if (!f)
-        return dk_errno(err, "%s", o->probe_path);
+        return -1;
     int rc = fs_read_stream(f, o->probe_path, (size_t)64 << 20, text, len, err);
     fclose(f);
     if (rc != 0)

@@ -24,6 +24,7 @@
 #include "lineage/lineage_internal.h"
 #include "lineage/lineage_match.h"
 #include "tokenizer/tokenizer.h"
+#include "util/fs.h"
 #include "util/utf8.h"
 
 typedef struct {
@@ -69,7 +70,11 @@ static int byte_of_cp(uint32_t cp)
 
 static int vocab_from_hf(vocab *v, const char *path)
 {
-    json_t *j = json_load_file(path, 0, NULL);
+    dk_err oe;
+    FILE *f = fs_open_regular(path, &oe);
+    json_t *j = f ? json_loadf(f, 0, NULL) : NULL;
+    if (f)
+        fclose(f);
     json_t *m = j ? json_object_get(json_object_get(j, "model"), "vocab") : NULL;
     if (!json_is_object(m)) {
         json_decref(j);

@@ -31,9 +31,13 @@ int model_weight_files(const char *dir, char ***files, size_t *n, dk_err *err)
     }
     snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
     json_error_t je;
-    json_t *idx = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    dk_err oe;
+    FILE *fi = fs_open_regular(path, &oe);
+    json_t *idx = fi ? json_loadf(fi, JSON_REJECT_DUPLICATES, &je) : NULL;
+    if (fi)
+        fclose(fi);
     if (!idx)
-        return dk_errf(err, "%s: no model.safetensors and no readable index (%s)", dir, je.text);
+        return dk_errf(err, "%s: no model.safetensors and no readable index (%s)", dir, fi ? je.text : oe.msg);
     json_t *map = json_object_get(idx, "weight_map");
     int rc = 0;
     if (!json_is_object(map))

@@ -151,7 +151,11 @@ static void read_init_source(const char *run, char *sha, size_t cap, int *from_m
 {
     char path[4400];
     mkpath(path, sizeof path, run, "run.json");
-    json_t *j = json_load_file(path, 0, NULL);
+    dk_err oe;
+    FILE *f = fs_open_regular(path, &oe);
+    json_t *j = f ? json_loadf(f, 0, NULL) : NULL;
+    if (f)
+        fclose(f);
     const char *s = json_string_value(json_object_get(j, "init_from_sha256"));
     if (s) {
         snprintf(sha, cap, "%s", s);

@@ -14,7 +14,9 @@
 int fs_map_open(fs_map *m, const char *path, size_t max_size, dk_err *err)
 {
     memset(m, 0, sizeof *m);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO without a writer would block here, before the check
+     * below could refuse it (a regular file ignores the flag) */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return dk_errno(err, "%s: cannot open", path);
     struct stat st;
@@ -43,6 +45,31 @@ int fs_map_open(fs_map *m, const char *path, size_t max_size, dk_err *err)
     m->data = p;
     m->mapped = 1;
     return 0;
+}
+
+FILE *fs_open_regular(const char *path, dk_err *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* as in fs_map_open */
+    if (fd < 0) {
+        dk_errno(err, "%s: cannot open", path);
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (S_ISREG(st.st_mode))
+            dk_errno(err, "%s: cannot stat", path);
+        else
+            dk_errf(err, "%s: not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    FILE *f = fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        dk_errno(err, "%s: cannot open", path);
+        close(fd);
+    }
+    return f;
 }
 
 void fs_map_close(fs_map *m)

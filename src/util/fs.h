@@ -25,6 +25,10 @@ typedef struct {
  * regular file, or is larger than max_size (pass SIZE_MAX for no limit). */
 int fs_map_open(fs_map *m, const char *path, size_t max_size, dk_err *err);
 void fs_map_close(fs_map *m);
+/* PATH opened for reading if it is a regular file: a FIFO, a device (a symlink to
+ * /dev/zero) or a directory is refused at once with one line, never read forever. */
+FILE *fs_open_regular(const char *path, dk_err *err);
+
 /* Advises the kernel that [p, p + n) of a mapping will be read soon, so it starts
  * reading it from disk now (readahead overlapping the caller's work). Advisory: never
  * fails. */

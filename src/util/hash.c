@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/fs.h"
+
 static inline uint64_t load64(const uint8_t *p)
 {
     uint64_t v;
@@ -55,9 +57,9 @@ void sha256_hex(const uint8_t digest[32], char hex[65])
 
 int sha256_file(const char *path, uint8_t out[32], dk_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fs_open_regular(path, err);
     if (!f)
-        return dk_errno(err, "%s: cannot open", path);
+        return -1;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx) {
         fclose(f);

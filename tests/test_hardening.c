@@ -9,6 +9,7 @@
 #include "model/model.h"
 #include "model/model_io.h"
 #include "model/params.h"
+#include "io/safetensors.h"
 #include "test.h"
 
 TEST(hardening_number_options_have_one_strict_syntax_and_errors_name_the_option)
@@ -99,4 +100,25 @@ TEST(hardening_fifos_and_devices_are_refused_not_read_forever)
     CHECK_CONTAINS(out, "not a regular file");
     CHECK_EQ(test_run(out, sizeof out, "timeout 20 %s generate -m %s/z -f %s/in.txt 2>&1", test_bin(), d, d), 1);
     CHECK_CONTAINS(out, "not a regular file");
+}
+
+/* A tensor name with a newline, an escape sequence and a bell reaches the error line
+ * escaped: one line, no terminal control (it used to print as two lines in colour). */
+TEST(hardening_strings_from_files_are_escaped_in_messages)
+{
+    char dir[700], path[800], out[4096];
+    snprintf(dir, sizeof dir, "%s/evil_model", test_tmpdir());
+    CHECK_EQ(test_run(out, sizeof out, "mkdir -p %s && printf '{\"hidden_size\": 16, \"num_hidden_layers\": 1,"
+                                        " \"num_attention_heads\": 2, \"intermediate_size\": 32, \"vocab_size\": 50}'"
+                                        " > %s/config.json", dir, dir), 0);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    float x[2] = {1, 2};
+    uint64_t shape[1] = {2};
+    st_entry e = {"evil\ndokja: FORGED\x1b[31m\a", ST_F32, 1, shape, x};
+    dk_err err;
+    CHECK(st_write(path, &e, 1, NULL, NULL, 0, &err) == 0);
+    CHECK_EQ(test_run(out, sizeof out, "%s model info %s 2>&1", test_bin(), dir), 1);
+    CHECK(strchr(out, '\n') == out + strlen(out) - 1); /* one line */
+    CHECK(!strchr(out, '\x1b') && !strchr(out, '\a'));
+    CHECK_CONTAINS(out, "evil\\ndokja: FORGED\\x1b[31m\\x07");
 }

@@ -12,20 +12,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+void cli_put_safe(FILE *f, const char *s, size_t max)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t n = strlen(s), i = 0, shown = 0;
+    for (; i < n && shown < max; shown++) {
+        uint32_t cp;
+        size_t len = utf8_decode(p + i, n - i, &cp);
+        if (len == 0) { /* not UTF-8: the byte, escaped */
+            fprintf(f, "\\x%02x", p[i++]);
+            continue;
+        }
+        if (cp == '\n')
+            fputs("\\n", f);
+        else if (cp == '\t')
+            fputs("\\t", f);
+        else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) /* C0, DEL, C1 (ESC, CSI...) */
+            fprintf(f, "\\x%02x", (unsigned)cp);
+        else
+            fwrite(p + i, 1, len, f);
+        i += len;
+    }
+    if (i < n)
+        fputs("...", f);
+}
+
 int cli_usage(const char *name, const char *fmt, ...)
 {
-    fprintf(stderr, "%s: ", name);
+    char *msg = NULL;
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int ok = vasprintf(&msg, fmt, ap) >= 0;
     va_end(ap);
+    fprintf(stderr, "%s: ", name);
+    cli_put_safe(stderr, ok ? msg : fmt, 2000); /* values come from the user's arguments */
+    free(ok ? msg : NULL);
     fprintf(stderr, "\nTry '%s --help'.\n", name);
     return DK_EXIT_USAGE;
 }
 
 int cli_fail(const dk_err *err)
 {
-    fprintf(stderr, "dokja: %s\n", err->msg);
+    /* messages quote names and values read from files: one line, no terminal control */
+    fputs("dokja: ", stderr);
+    cli_put_safe(stderr, err->msg, 2000);
+    fputc('\n', stderr);
     return DK_EXIT_FAIL;
 }
 

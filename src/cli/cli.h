@@ -24,6 +24,10 @@ int cmd_bench_generate(int argc, char **argv);
 
 /* Prints "NAME: message" and a hint to --help on stderr; returns 2. */
 int cli_usage(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes s (at most max characters, then "...") with newlines, tabs, control characters
+ * (C0, DEL, C1: terminal escapes) and bytes that are not UTF-8 escaped as \n, \t, \xNN:
+ * a string read from a file can neither forge a line nor reach the terminal raw. */
+void cli_put_safe(FILE *f, const char *s, size_t max);
 /* Usage error for a bad option value, naming the option (long name from opts, where the
  * getopt code c is found; else -c) and the value. */
 struct option;

@@ -308,3 +308,42 @@ TEST(train_resume_refuses_another_data_seed)
     CHECK_EQ(test_run(out, sizeof out, "%s 2>&1", cmd), 1);
     CHECK_CONTAINS(out, "trained with data seed 5, not 6");
 }
+
+/* Issue 17: a RUN that failed before its first checkpoint can go on; two trainings on
+ * one RUN cannot; --resume refuses options that change the result and records --steps. */
+TEST(train_run_directory_is_created_late_locked_and_resumable_from_step_0)
+{
+    CHECK(prepare() == 0);
+    char run[512], ref[512], cmd[4096], out[4096];
+    snprintf(run, sizeof run, "%s/run_hard", test_tmpdir());
+    snprintf(ref, sizeof ref, "%s/run_hard_ref", test_tmpdir());
+    /* a bad --init-from fails before RUN exists, so the same -o works afterwards */
+    char extra[700];
+    snprintf(extra, sizeof extra, "--init-from %s/nonexistent_model -o", test_tmpdir());
+    CHECK_EQ(train(run, extra), 1);
+    CHECK(access(run, F_OK) != 0);
+    CHECK_EQ(train(ref, "-o"), 0);
+    /* killed before its first checkpoint: only run.json is there; --resume starts from 0 */
+    CHECK_EQ(test_run(out, sizeof out, "mkdir -p %s && cp %s/run.json %s/", run, ref, run), 0);
+    CHECK_EQ(train(run, "--resume"), 0);
+    CHECK_EQ(test_run(out, sizeof out, "cmp %s/model.safetensors %s/model.safetensors", run, ref), 0);
+    /* a second training on a RUN that is in use gets one line */
+    train_cmd(cmd, sizeof cmd, run, "--resume");
+    CHECK_EQ(test_run(out, sizeof out, "flock %s/.lock -c '%s' 2>&1", run, cmd), 1);
+    CHECK_CONTAINS(out, "in use by another dokja train");
+    /* options that decide the bytes may not change on --resume; --steps may, recorded */
+    char *bs = strstr(cmd, "--batch-size 4");
+    CHECK(bs != NULL);
+    if (bs)
+        memcpy(bs, "--batch-size 2", 14);
+    CHECK_EQ(test_run(out, sizeof out, "%s 2>&1", cmd), 1);
+    CHECK_CONTAINS(out, "trained with --batch-size 4, not 2");
+    train_cmd(cmd, sizeof cmd, run, "--resume");
+    char *st = strstr(cmd, "--steps 30");
+    CHECK(st != NULL);
+    if (st)
+        memcpy(st, "--steps 33", 10);
+    CHECK_EQ(test_run(out, sizeof out, "%s 2>&1", cmd), 0);
+    CHECK_EQ(test_run(out, sizeof out, "grep -A2 steps_before %s/run.json", run), 0);
+    CHECK_CONTAINS(out, "30");
+}

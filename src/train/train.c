@@ -2,11 +2,13 @@
 #include "train/train.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,7 +79,7 @@ typedef struct {
     int rank, ranks;
     sampler smp;
     series train_loss, *val_loss; /* val per source */
-    char run[4096];
+    char run[4096], run_json[4200];
     double peak;
     int root;
     long start;          /* the step the run starts from */
@@ -85,6 +87,8 @@ typedef struct {
     int n_ck;
     char init_sha[65];   /* --init-from's weights file SHA-256 */
     int from_model;
+    int lock_fd;         /* RUN/.lock, held (flock) for the life of the run; -1: none */
+    int fresh_resume;    /* --resume of a run that never reached a checkpoint: from step 0 */
 } trainer;
 
 static int mkpath(char *buf, size_t cap, const char *dir, const char *name)
@@ -324,6 +328,77 @@ static int settle_opts(train_opts *o, int ranks, dk_err *err)
     return 0;
 }
 
+/* Creates RUN/checkpoints and takes an exclusive lock on RUN for the life of the run: a
+ * second `dokja train` on the same RUN (two --resume, or two fresh -o racing between the
+ * existence check and mkdir) gets one line instead of writing the same files. */
+static int claim_run(trainer *t, dk_err *err)
+{
+    char ckdir[4400], lock[4400];
+    mkpath(ckdir, sizeof ckdir, t->run, "checkpoints");
+    mkpath(lock, sizeof lock, t->run, ".lock");
+    if (fs_mkdirs(ckdir, err) != 0)
+        return -1;
+    t->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (t->lock_fd < 0)
+        return dk_errno(err, "%s: cannot open", lock);
+    if (flock(t->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return errno == EWOULDBLOCK ? dk_errf(err, "%s: in use by another dokja train", t->run)
+                                    : dk_errno(err, "%s: cannot lock", lock);
+    return 0;
+}
+
+/* --resume: the options that decide the trained bytes must be those the run recorded;
+ * only --steps may change (training longer or shorter), and the change is recorded. */
+static int check_resumed_options(trainer *t, dk_err *err)
+{
+    char path[4400];
+    mkpath(path, sizeof path, t->run, "run.json");
+    dk_err oe;
+    FILE *f = fs_open_regular(path, &oe);
+    json_t *j = f ? json_loadf(f, 0, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (!j)
+        return 0; /* runs from before run.json: the checkpoint's own checks remain */
+    const train_opts *o = &t->o;
+    struct { const char *key, *flag; double now; } num[] = {
+        {"batch_size", "batch-size", o->batch_size}, {"seq_len", "seq-len", o->seq_len}, {"lr", "lr", o->lr},
+        {"min_lr", "min-lr", o->min_lr}, {"warmup", "warmup", (double)o->warmup},
+        {"weight_decay", "weight-decay", o->weight_decay}, {"grad_clip", "grad-clip", o->grad_clip},
+        {"seed", "seed", (double)o->seed}};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof num / sizeof num[0]; i++) {
+        json_t *v = json_object_get(j, num[i].key);
+        if (!json_is_number(v))
+            continue;
+        double was = json_number_value(v);
+        if (fabs(was - num[i].now) > 1e-9 * fabs(was)) /* run.json keeps 10 digits */
+            rc = dk_errf(err, "%s: trained with --%s %g, not %g (only --steps may change on --resume)", t->run,
+                         num[i].flag, was, num[i].now);
+    }
+    const char *prec = json_string_value(json_object_get(j, "matmul_precision"));
+    if (rc == 0 && prec && (strcmp(prec, "fp32") == 0) == o->bf16)
+        rc = dk_errf(err, "%s: trained with %s matmuls (give the same --bf16 on --resume)", t->run, prec);
+    json_t *st = json_object_get(j, "steps");
+    if (rc == 0 && t->root && json_is_integer(st) && json_integer_value(st) != o->steps) {
+        json_t *hist = json_object_get(j, "steps_before");
+        if (!json_is_array(hist)) {
+            hist = json_array();
+            json_object_set_new(j, "steps_before", hist);
+        }
+        json_array_append_new(hist, json_integer(json_integer_value(st)));
+        json_object_set_new(j, "steps", json_integer(o->steps));
+        char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        char *line = NULL;
+        rc = text && asprintf(&line, "%s\n", text) > 0 ? fs_write_file_atomic(path, line, strlen(line), err)
+                                                       : dk_errf(err, "out of memory");
+        free(line);
+        free(text);
+    }
+    json_decref(j);
+    return rc;
+}
+
 /* The config, the dataset and the run directory (new, or with checkpoints to resume). */
 static int open_run(trainer *t, dk_err *err)
 {
@@ -338,14 +413,19 @@ static int open_run(trainer *t, dk_err *err)
     if ((uint32_t)t->cfg.vocab_size < t->data.vocab_size)
         return dk_errf(err, "%s: vocab_size %d does not cover the tokenizer's %u ids", o->config_path,
                        t->cfg.vocab_size, t->data.vocab_size);
+    if (o->resume && t->root && claim_run(t, err) != 0) /* before reading its checkpoints */
+        return -1;
     t->n_ck = ckpt_list(t->run, t->ck, 1024);
     if (t->root && !o->resume && (t->n_ck > 0 || access(t->run, F_OK) == 0))
         return dk_errf(err, "%s: already exists (use --resume to continue it)", t->run);
-    if (o->resume && t->n_ck == 0)
-        return dk_errf(err, "%s: nothing to resume (no checkpoints)", t->run);
-    char ckdir[4400];
-    mkpath(ckdir, sizeof ckdir, t->run, "checkpoints");
-    return t->root ? fs_mkdirs(ckdir, err) : 0;
+    char rj[4400];
+    mkpath(rj, sizeof rj, t->run, "run.json");
+    if (o->resume && t->n_ck == 0 && access(rj, F_OK) != 0)
+        return dk_errf(err, "%s: nothing to resume (no checkpoints and no run.json)", t->run);
+    /* killed (or failed) before its first checkpoint: start again from step 0, with the
+     * options its run.json recorded (resume() checks them) */
+    t->fresh_resume = o->resume && t->n_ck == 0;
+    return 0;
 }
 
 /* Threads, the model, the step (moments of this rank's shard, batch buffers), the
@@ -375,12 +455,31 @@ static int build(trainer *t, dk_err *err)
     return sampler_init(&t->smp, &t->data, 0, o->seq_len, o->data_seed ? o->data_seed : o->seed, err);
 }
 
+/* --init-from: the weights of a model directory, and their file's SHA-256. */
+static int init_from_model(trainer *t, dk_err *err)
+{
+    const char *dir = t->o.init_from;
+    char wpath[4400];
+    uint8_t d[32];
+    if (model_load_weights(t->m, dir, err) != 0)
+        return -1;
+    mkpath(wpath, sizeof wpath, dir, "model.safetensors");
+    if (access(wpath, F_OK) != 0)
+        mkpath(wpath, sizeof wpath, dir, "model.safetensors.index.json");
+    if (sha256_file(wpath, d, err) != 0)
+        return -1;
+    sha256_hex(d, t->init_sha);
+    return 0;
+}
+
 /* --resume: the newest checkpoint that loads and fits (data, seeds, arithmetic). */
 static int resume(trainer *t, dk_err *err)
 {
     const train_opts *o = &t->o;
     if (t->root)
         ckpt_remove_temps(t->run);
+    if (check_resumed_options(t, err) != 0)
+        return -1;
     uint64_t run_data_seed, want = o->data_seed ? o->data_seed : o->seed;
     char arith[16];
     read_init_source(t->run, t->init_sha, sizeof t->init_sha, &t->from_model, &run_data_seed, arith, sizeof arith);
@@ -391,6 +490,9 @@ static int resume(trainer *t, dk_err *err)
         return dk_errf(err, "%s: trained with %s kernels, this path (%s) computes %s: resume on an "
                        "avx512 or avx2 path (DOKJA_ISA)", t->run, arith, isa_name(isa_current()),
                        isa_arith(isa_current()));
+    if (t->fresh_resume) /* nothing saved yet: from step 0, as a fresh run would */
+        return t->o.init_from ? init_from_model(t, err)
+                              : (params_init(model_layout(t->m), model_params(t->m), o->seed), 0);
     size_t numel = model_numel(t->m), shard_len = t->sc.shard_e - t->sc.shard_b;
     float *fm = malloc(numel * sizeof *fm), *fv = malloc(numel * sizeof *fv);
     int rc = fm && fv ? -1 : dk_errf(err, "out of memory loading a checkpoint");
@@ -416,23 +518,6 @@ static int resume(trainer *t, dk_err *err)
     free(fm);
     free(fv);
     return rc == 0 && t->root ? trim_metrics(t, t->start, err) : rc;
-}
-
-/* --init-from: the weights of a model directory, and their file's SHA-256. */
-static int init_from_model(trainer *t, dk_err *err)
-{
-    const char *dir = t->o.init_from;
-    char wpath[4400];
-    uint8_t d[32];
-    if (model_load_weights(t->m, dir, err) != 0)
-        return -1;
-    mkpath(wpath, sizeof wpath, dir, "model.safetensors");
-    if (access(wpath, F_OK) != 0)
-        mkpath(wpath, sizeof wpath, dir, "model.safetensors.index.json");
-    if (sha256_file(wpath, d, err) != 0)
-        return -1;
-    sha256_hex(d, t->init_sha);
-    return 0;
 }
 
 /* One step's line of metrics.jsonl, the validation losses when due, the picture. */
@@ -531,6 +616,8 @@ static void close_trainer(trainer *t)
     model_free(t->m);
     pool_free(t->pl);
     dataset_close(&t->data);
+    if (t->lock_fd >= 0)
+        close(t->lock_fd); /* releases the lock */
 }
 
 /* Every phase runs on every rank, and every rank passes the same sync_rc points (a
@@ -544,7 +631,9 @@ int train_run(const train_opts *in_opts, dk_err *err)
     t->rank = dist_rank(), t->ranks = dist_size(), t->root = t->rank == 0;
     t->o.quiet |= !t->root; /* only rank 0 talks */
     t->from_model = t->o.init_from != NULL;
+    t->lock_fd = -1;
     snprintf(t->run, sizeof t->run, "%s", t->o.out_dir);
+    mkpath(t->run_json, sizeof t->run_json, t->run, "run.json");
     int rc = settle_opts(&t->o, t->ranks, err); /* the same on every rank */
     if (rc != 0) {
         free(t);
@@ -561,7 +650,11 @@ int train_run(const train_opts *in_opts, dk_err *err)
         rc = init_from_model(t, err);
     else if (rc == 0)
         params_init(model_layout(t->m), model_params(t->m), t->o.seed);
-    if (rc == 0 && t->root && !t->o.resume)
+    /* everything checked: only now does a new RUN come into being */
+    if (rc == 0 && t->root && !t->o.resume && (rc = claim_run(t, err)) == 0 &&
+        (ckpt_list(t->run, t->ck, 1) > 0 || access(t->run_json, F_OK) == 0))
+        rc = dk_errf(err, "%s: already exists (use --resume to continue it)", t->run); /* lost a race */
+    if (rc == 0 && t->root && (!t->o.resume || t->fresh_resume))
         rc = write_run_json(t, t->init_sha, err);
     rc = sync_rc(t, rc, err);
     if (rc == 0)

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/model.h"
 #include "model/model_io.h"
@@ -112,8 +113,8 @@ TEST(hardening_strings_from_files_are_escaped_in_messages)
                                         " \"num_attention_heads\": 2, \"intermediate_size\": 32, \"vocab_size\": 50}'"
                                         " > %s/config.json", dir, dir), 0);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    float x[2] = {1, 2};
-    uint64_t shape[1] = {2};
+    static float x[5000]; /* as many values as the config's parameters, so the names are read */
+    uint64_t shape[1] = {5000};
     st_entry e = {"evil\ndokja: FORGED\x1b[31m\a", ST_F32, 1, shape, x};
     dk_err err;
     CHECK(st_write(path, &e, 1, NULL, NULL, 0, &err) == 0);
@@ -121,4 +122,43 @@ TEST(hardening_strings_from_files_are_escaped_in_messages)
     CHECK(strchr(out, '\n') == out + strlen(out) - 1); /* one line */
     CHECK(!strchr(out, '\x1b') && !strchr(out, '\a'));
     CHECK_CONTAINS(out, "evil\\ndokja: FORGED\\x1b[31m\\x07");
+}
+
+/* config.json is checked against the weight files, and the model against the memory,
+ * before the model is allocated (it used to allocate what config.json claimed first). */
+TEST(hardening_model_size_is_checked_before_allocation)
+{
+    char dir[700], path[800], out[4096];
+    snprintf(dir, sizeof dir, "%s/claims", test_tmpdir());
+    /* Llama-7B's shape beside a file of 2 floats */
+    CHECK_EQ(test_run(out, sizeof out, "mkdir -p %s && printf '{\"hidden_size\": 4096, \"num_hidden_layers\": 32,"
+                                        " \"num_attention_heads\": 32, \"intermediate_size\": 11008,"
+                                        " \"vocab_size\": 32000}' > %s/config.json", dir, dir), 0);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    float x[2] = {1, 2};
+    uint64_t shape[1] = {2};
+    st_entry e = {"x", ST_F32, 1, shape, x};
+    dk_err err;
+    CHECK(st_write(path, &e, 1, NULL, NULL, 0, &err) == 0);
+    CHECK_EQ(test_run(out, sizeof out, "ulimit -v 1000000; %s model info %s 2>&1", test_bin(), dir), 1);
+    CHECK_CONTAINS(out, "config.json describes 6738415616 parameters, the weight files hold 2");
+    /* a file that does hold them (sparse: 27 GB of zeros on no disk) but more than this
+     * machine's memory can take with gradients: both numbers, before any allocation */
+    const uint64_t n = 6738415616ull;
+    char header[256];
+    int hl = snprintf(header, sizeof header, "{\"x\":{\"dtype\":\"F32\",\"shape\":[%llu],\"data_offsets\":[0,%llu]}}",
+                      (unsigned long long)n, (unsigned long long)(4 * n));
+    while (hl % 8)
+        header[hl++] = ' ';
+    FILE *f = fopen(path, "wb");
+    uint64_t len = (uint64_t)hl;
+    CHECK(f && fwrite(&len, 8, 1, f) == 1 && fwrite(header, 1, (size_t)hl, f) == (size_t)hl);
+    CHECK(f && ftruncate(fileno(f), (off_t)(8 + hl + 4 * n)) == 0);
+    if (f)
+        fclose(f);
+    /* (address space for the 27 GB mapping; an allocation of 50 GB would fail, not thrash) */
+    CHECK_EQ(test_run(out, sizeof out, "ulimit -v 40000000; %s model info %s 2>&1", test_bin(), dir), 1);
+    CHECK_CONTAINS(out, "the model needs 50.2 GiB (6738415616 parameters and their gradients)");
+    CHECK_CONTAINS(out, "GiB of memory is available");
+    CHECK_EQ(test_run(NULL, 0, "rm -f %s", path), 0);
 }

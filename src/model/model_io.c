@@ -152,13 +152,70 @@ int model_load_weights(model *m, const char *dir, dk_err *err)
     return rc;
 }
 
+/* Bytes the kernel says can be allocated without swapping (MemAvailable counts the page
+ * cache that can be dropped; free pages alone would refuse models that fit); 0 if unknown. */
+static double mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb * 1024;
+}
+
+/* Before anything the size of the model is allocated: do the weight files hold about
+ * what config.json describes, and does the machine have the memory? A 3 KB config
+ * claiming billions of parameters beside a small file used to allocate them first (4 GB
+ * and seconds for a claim of 535 M) and fail only then, or be killed for memory. */
+static int weights_fit(const char *dir, const model_config *c, dk_err *err)
+{
+    param_layout l;
+    if (params_layout(&l, c, err) != 0)
+        return -1;
+    uint64_t want = l.numel, have = 0;
+    params_layout_free(&l);
+    char **files;
+    size_t n_files;
+    if (model_weight_files(dir, &files, &n_files, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t f = 0; f < n_files && rc == 0; f++) {
+        st_file *sf;
+        if (st_open(&sf, files[f], err) != 0) {
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < st_count(sf); i++)
+            have += st_tensor_at(sf, i)->numel;
+        st_close(sf);
+    }
+    for (size_t f = 0; f < n_files; f++)
+        free(files[f]);
+    free(files);
+    if (rc != 0)
+        return -1;
+    if (have < want)
+        return dk_errf(err, "%s: config.json describes %llu parameters, the weight files hold %llu", dir,
+                       (unsigned long long)want, (unsigned long long)have);
+    /* parameters and gradients, float32 */
+    double need = (double)want * 8, avail = mem_available();
+    if (avail > 0 && need > avail)
+        return dk_errf(err, "%s: the model needs %.1f GiB (%llu parameters and their gradients), %.1f GiB of "
+                            "memory is available", dir, need / (1 << 30), (unsigned long long)want, avail / (1 << 30));
+    return 0;
+}
+
 int model_load_dir(model **out, const char *dir, pool *p, dk_err *err)
 {
     *out = NULL;
     char path[4400];
     snprintf(path, sizeof path, "%s/config.json", dir);
     model_config c;
-    if (model_config_load(&c, path, err) != 0)
+    if (model_config_load(&c, path, err) != 0 || weights_fit(dir, &c, err) != 0)
         return -1;
     model *m;
     if (model_new(&m, &c, p, err) != 0)

@@ -4,6 +4,7 @@
  * NaN. Each of these passed silently before. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "model/model_io.h"
 #include "model/params.h"
 #include "io/safetensors.h"
+#include "util/fs.h"
 #include "test.h"
 
 TEST(hardening_number_options_have_one_strict_syntax_and_errors_name_the_option)
@@ -161,4 +163,34 @@ TEST(hardening_model_size_is_checked_before_allocation)
     CHECK_CONTAINS(out, "the model needs 50.2 GiB (6738415616 parameters and their gradients)");
     CHECK_CONTAINS(out, "GiB of memory is available");
     CHECK_EQ(test_run(NULL, 0, "rm -f %s", path), 0);
+}
+
+/* Debris of killed writers (PATH.tmp.PID, DIR.partial.PID) is removed by the next write
+ * of the same path when its process is gone, and a live writer's is left alone. */
+TEST(hardening_debris_of_dead_writers_is_cleaned_up)
+{
+    char d[700], out[4096];
+    snprintf(d, sizeof d, "%s/debris", test_tmpdir());
+    /* a PID that is not running: a child that has exited and been reaped */
+    CHECK_EQ(test_run(out, sizeof out, "sh -c 'echo $$'"), 0);
+    long dead = atol(out), alive = 1; /* init: always running */
+    CHECK_EQ(test_run(out, sizeof out,
+                      "mkdir -p %s/out.json.partial.%ld && touch %s/out.json.partial.%ld/a %s/out.json.tmp.%ld"
+                      " %s/out.json.tmp.%ld %s/other.tmp.%ld",
+                      d, dead, d, dead, d, dead, d, alive, d, dead), 0);
+    char path[800];
+    snprintf(path, sizeof path, "%s/out.json", d);
+    dk_err err;
+    CHECK(fs_write_file_atomic(path, "{}\n", 3, &err) == 0);
+    CHECK_EQ(test_run(out, sizeof out, "ls -a %s | tr '\\n' ' '", d), 0);
+    char gone1[64], gone2[64], kept[64], other[64];
+    snprintf(gone1, sizeof gone1, "out.json.tmp.%ld ", dead);
+    snprintf(gone2, sizeof gone2, "out.json.partial.%ld ", dead);
+    snprintf(kept, sizeof kept, "out.json.tmp.%ld ", alive);
+    snprintf(other, sizeof other, "other.tmp.%ld ", dead);
+    CHECK(strstr(out, gone1) == NULL);
+    CHECK(strstr(out, gone2) == NULL);
+    CHECK_CONTAINS(out, kept);  /* alive: untouched */
+    CHECK_CONTAINS(out, other); /* another path's: not ours to judge */
+    CHECK_CONTAINS(out, "out.json ");
 }

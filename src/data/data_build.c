@@ -370,23 +370,6 @@ static json_t *split_json(builder *b, split_out *o, dk_err *err, int *rc)
     return j;
 }
 
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[4400];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static void source_name(source_state *all, size_t i, const char *path)
 {
     char *copy = strdup(path);
@@ -465,6 +448,7 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
     b.eos = eos;
     b.width = tok_vocab_size(t) <= 65536 ? 2 : 4;
     snprintf(b.tmp_dir, sizeof b.tmp_dir, "%s.partial.%ld", o->out_dir, (long)getpid());
+    fs_remove_dead_debris(o->out_dir); /* DIR.partial.PID of builds that were killed */
     source_state *src = calloc(o->n_sources, sizeof *src);
     int rc = 0;
     if (!src || hs_init(&b.seen) != 0)
@@ -605,7 +589,7 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
             for (int sp = 0; sp < 2; sp++)
                 if (src[i].split[sp].open)
                     shard_writer_abort(&src[i].split[sp].w);
-        remove_tree(b.tmp_dir);
+        fs_remove_flat_dir(b.tmp_dir);
     }
     json_decref(man);
     for (size_t i = 0; src && i < o->n_sources; i++) {

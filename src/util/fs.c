@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -132,9 +133,59 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
+void fs_remove_flat_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+void fs_remove_dead_debris(const char *path)
+{
+    char *c1 = strdup(path), *c2 = strdup(path);
+    const char *dir = c1 ? dirname(c1) : NULL, *base = c2 ? basename(c2) : NULL;
+    DIR *d = dir ? opendir(dir) : NULL;
+    size_t bl = base ? strlen(base) : 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, base, bl) != 0)
+            continue;
+        const char *rest = e->d_name + bl;
+        const char *num = strncmp(rest, ".tmp.", 5) == 0 ? rest + 5 : strncmp(rest, ".partial.", 9) == 0 ? rest + 9 : NULL;
+        char *end;
+        long pid = num ? strtol(num, &end, 10) : 0;
+        if (!num || pid <= 0 || *end || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive (or not ours to know): leave it */
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            fs_remove_flat_dir(p);
+        else
+            unlink(p);
+    }
+    if (d)
+        closedir(d);
+    free(c1);
+    free(c2);
+}
+
 int fs_atomic_open(fs_atomic *a, const char *path, dk_err *err)
 {
     memset(a, 0, sizeof *a);
+    fs_remove_dead_debris(path); /* path.tmp.PID of writers that were killed */
     a->path = strdup(path);
     if (!a->path || asprintf(&a->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
         free(a->path);

@@ -25,6 +25,13 @@ typedef struct {
  * regular file, or is larger than max_size (pass SIZE_MAX for no limit). */
 int fs_map_open(fs_map *m, const char *path, size_t max_size, dk_err *err);
 void fs_map_close(fs_map *m);
+/* Removes what killed writers left beside PATH: PATH.tmp.PID files and PATH.partial.PID
+ * directories whose process no longer exists (kill(PID, 0) fails with ESRCH). A live
+ * writer's temporary is never touched. */
+void fs_remove_dead_debris(const char *path);
+/* Removes the files of a directory (not subdirectories) and the directory. */
+void fs_remove_flat_dir(const char *dir);
+
 /* PATH opened for reading if it is a regular file: a FIFO, a device (a symlink to
  * /dev/zero) or a directory is refused at once with one line, never read forever. */
 FILE *fs_open_regular(const char *path, dk_err *err);

@@ -160,7 +160,7 @@ TEST(hardening_model_size_is_checked_before_allocation)
         fclose(f);
     /* (address space for the 27 GB mapping; an allocation of 50 GB would fail, not thrash) */
     CHECK_EQ(test_run(out, sizeof out, "ulimit -v 40000000; %s model info %s 2>&1", test_bin(), dir), 1);
-    CHECK_CONTAINS(out, "the model needs 50.2 GiB (6738415616 parameters and their gradients)");
+    CHECK_CONTAINS(out, "the model needs 50.2 GiB (6738415616 parameters in float32, twice");
     CHECK_CONTAINS(out, "GiB of memory is available");
     CHECK_EQ(test_run(NULL, 0, "rm -f %s", path), 0);
 }

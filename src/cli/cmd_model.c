@@ -83,7 +83,7 @@ static int model_edit(int argc, char **argv)
     }
     pool *p = pool_new(0);
     model *in = NULL, *out = NULL;
-    int *layers = NULL, n = 0, rc = p ? model_load_dir(&in, in_dir, p, &err) : dk_errf(&err, "no threads");
+    int *layers = NULL, n = 0, rc = p ? model_load_dir_ex(&in, in_dir, p, 0, &err) : dk_errf(&err, "no threads");
     char what[512] = "";
     if (rc == 0 && list)
         rc = surgery_parse_layers(list, model_cfg(in)->n_layers, &layers, &n, &err);
@@ -147,7 +147,7 @@ static int model_info(int argc, char **argv)
     dk_err err;
     pool *p = pool_new(1);
     model *m;
-    if (model_load_dir(&m, dir, p, &err) != 0) {
+    if (model_load_dir_ex(&m, dir, p, 0, &err) != 0) {
         pool_free(p);
         return cli_fail(&err);
     }

@@ -33,7 +33,7 @@ int lm_open(lm *l, const char *dir, int threads, int ctx, dk_err *err)
         dk_errf(err, "cannot start %d threads", threads);
         goto fail;
     }
-    if (model_load_dir(&l->m, dir, l->pool, err) != 0)
+    if (model_load_dir_ex(&l->m, dir, l->pool, 0, err) != 0)
         goto fail;
     const model_config *c = model_cfg(l->m);
     dk_token eos = tok_special_id(l->tok, "<|eos|>");

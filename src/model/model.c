@@ -61,6 +61,11 @@ int model_set_bf16(model *m, int on) { return mm_ctx_set_bf16(m->mm, on); }
 
 int model_new(model **out, const model_config *cfg, pool *p, dk_err *err)
 {
+    return model_new_ex(out, cfg, p, 1, err);
+}
+
+int model_new_ex(model **out, const model_config *cfg, pool *p, int with_grads, dk_err *err)
+{
     *out = NULL;
     model *m = calloc(1, sizeof *m);
     if (!m)
@@ -74,19 +79,20 @@ int model_new(model **out, const model_config *cfg, pool *p, dk_err *err)
     m->pl = p;
     size_t n = m->layout.numel, half = (size_t)m->cfg.head_dim / 2;
     m->params = hugemem_alloc(n * sizeof *m->params); /* zeroed, touched, 2 MiB pages */
-    m->grads = hugemem_alloc(n * sizeof *m->grads);
+    m->grads = with_grads ? hugemem_alloc(n * sizeof *m->grads) : NULL; /* inference needs none */
     m->pv.layers = calloc((size_t)cfg->n_layers, sizeof *m->pv.layers);
     m->gv.layers = calloc((size_t)cfg->n_layers, sizeof *m->gv.layers);
     m->rope_cos = malloc((size_t)m->cfg.max_seq * half * sizeof(float));
     m->rope_sin = malloc((size_t)m->cfg.max_seq * half * sizeof(float));
     m->mm = mm_ctx_new(p);
-    if (!m->params || !m->grads || !m->pv.layers || !m->gv.layers || !m->rope_cos ||
+    if (!m->params || (with_grads && !m->grads) || !m->pv.layers || !m->gv.layers || !m->rope_cos ||
         !m->rope_sin || !m->mm) {
         model_free(m);
         return dk_errf(err, "out of memory for a model of %zu parameters", n);
     }
     params_view(&m->layout, m->params, &m->pv);
-    params_view(&m->layout, m->grads, &m->gv);
+    if (m->grads)
+        params_view(&m->layout, m->grads, &m->gv);
     rope_tables(m->rope_cos, m->rope_sin, m->cfg.max_seq, m->cfg.head_dim, m->cfg.rope_theta);
     *out = m;
     return 0;
@@ -203,7 +209,11 @@ int model_reserve(model *m, int B, int S, dk_err *err)
     return 0;
 }
 
-void model_zero_grads(model *m) { memset(m->grads, 0, m->layout.numel * sizeof(float)); }
+void model_zero_grads(model *m)
+{
+    DK_ASSERT(m->grads); /* a model made without gradients (model_new_ex) cannot train */
+    memset(m->grads, 0, m->layout.numel * sizeof(float));
+}
 
 void model_set_grad_hook(model *m, model_grad_hook fn, void *ctx)
 {
@@ -375,6 +385,7 @@ double model_forward_backward(model *m, const dk_token *inputs, const dk_token *
                               int S, float grad_scale)
 {
     check_reserved(m, B, S);
+    DK_ASSERT(m->grads); /* made without gradients (model_new_ex): inference only */
     size_t valid;
     forward_body(m, inputs, B, S);
     double loss = head_loss(m, targets, B * S, NULL, 1, grad_scale, &valid);

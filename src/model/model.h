@@ -21,6 +21,9 @@ typedef struct model model;
 
 /* Parameters are zero until initialised (params_init on model_params) or loaded. */
 int model_new(model **out, const model_config *cfg, pool *p, dk_err *err);
+/* The same, with gradients (training) or without (inference, surgery, inspection: half
+ * the memory); a model without gradients must not run a backward pass. */
+int model_new_ex(model **out, const model_config *cfg, pool *p, int with_grads, dk_err *err);
 void model_free(model *m);
 
 const model_config *model_cfg(const model *m);

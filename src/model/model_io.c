@@ -201,15 +201,22 @@ static int weights_fit(const char *dir, const model_config *c, dk_err *err)
     if (have < want)
         return dk_errf(err, "%s: config.json describes %llu parameters, the weight files hold %llu", dir,
                        (unsigned long long)want, (unsigned long long)have);
-    /* parameters and gradients, float32 */
+    /* float32 weights and a second copy (gradients, the engine's packed weights, or an
+     * edit's output) */
     double need = (double)want * 8, avail = mem_available();
     if (avail > 0 && need > avail)
-        return dk_errf(err, "%s: the model needs %.1f GiB (%llu parameters and their gradients), %.1f GiB of "
-                            "memory is available", dir, need / (1 << 30), (unsigned long long)want, avail / (1 << 30));
+        return dk_errf(err, "%s: the model needs %.1f GiB (%llu parameters in float32, twice: the weights and "
+                            "their gradients or working copy), %.1f GiB of memory is available", dir, need / (1 << 30),
+                       (unsigned long long)want, avail / (1 << 30));
     return 0;
 }
 
 int model_load_dir(model **out, const char *dir, pool *p, dk_err *err)
+{
+    return model_load_dir_ex(out, dir, p, 1, err);
+}
+
+int model_load_dir_ex(model **out, const char *dir, pool *p, int with_grads, dk_err *err)
 {
     *out = NULL;
     char path[4400];
@@ -218,7 +225,7 @@ int model_load_dir(model **out, const char *dir, pool *p, dk_err *err)
     if (model_config_load(&c, path, err) != 0 || weights_fit(dir, &c, err) != 0)
         return -1;
     model *m;
-    if (model_new(&m, &c, p, err) != 0)
+    if (model_new_ex(&m, &c, p, with_grads, err) != 0)
         return -1;
     if (model_load_weights(m, dir, err) != 0) {
         model_free(m);

@@ -14,6 +14,9 @@
  * tensor against the config: missing, unexpected or misshapen tensors are errors
  * naming the file and the tensor. */
 int model_load_dir(model **out, const char *dir, pool *p, dk_err *err);
+/* The same; with_grads 0 allocates no gradients (inference, surgery, inspection: the
+ * parameters' memory once, not twice). */
+int model_load_dir_ex(model **out, const char *dir, pool *p, int with_grads, dk_err *err);
 
 /* The weight files of DIR (paths, malloc'd; free each and the list): model.safetensors,
  * or the shards that model.safetensors.index.json names, in first-mention order. */

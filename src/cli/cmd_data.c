@@ -141,10 +141,14 @@ static int data_info_cmd(int argc, char **argv)
            "  knows only token frequencies\n",
            dataset_unigram_entropy(&d, 0), dataset_unigram_entropy(&d, 1));
     printf("  %-24s %8s %12s %12s %12s\n", "source", "weight", "documents", "train", "val");
-    for (size_t i = 0; i < d.n_sources; i++)
-        printf("  %-24s %8.4f %12llu %12llu %12llu\n", d.sources[i].name, d.sources[i].weight,
+    for (size_t i = 0; i < d.n_sources; i++) {
+        fputs("  ", stdout); /* names come from the manifest: escaped, at most 24 wide */
+        cli_put_safe(stdout, d.sources[i].name, 24);
+        int w = (int)strlen(d.sources[i].name);
+        printf("%*s %8.4f %12llu %12llu %12llu\n", w < 24 ? 24 - w : 0, "", d.sources[i].weight,
                (unsigned long long)d.sources[i].documents,
                (unsigned long long)d.sources[i].tokens[0], (unsigned long long)d.sources[i].tokens[1]);
+    }
     dataset_close(&d);
     return 0;
 }

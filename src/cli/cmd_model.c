@@ -178,8 +178,13 @@ static int model_info(int argc, char **argv)
         printf("%s: %d layers, width %d, %d heads (%d key/value), MLP %d, vocabulary %d\n", dir, c->n_layers,
                c->dim, c->n_heads, c->n_kv_heads, c->ffn_dim, c->vocab_size);
         printf("parameters %zu, sha256 %s\n", model_numel(m), sha);
-        if (surgery)
-            printf("surgery: %s of a model with sha256 %s\n", surgery, source ? source : "?");
+        if (surgery) { /* metadata strings come from the file: escaped */
+            fputs("surgery: ", stdout);
+            cli_put_safe(stdout, surgery, 200);
+            fputs(" of a model with sha256 ", stdout);
+            cli_put_safe(stdout, source ? source : "?", 80);
+            fputc('\n', stdout);
+        }
     }
     st_close(f);
     model_free(m);

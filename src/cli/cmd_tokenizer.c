@@ -547,8 +547,10 @@ static int tokenizer_info(int argc, char **argv)
     printf("file         %s\nsha256       %s\nvocab_size   %u\nmerges       %u\n"
            "normalizer   %s\nspecial      ", co.tokenizer, hex, tok_vocab_size(t),
            tok_n_merges(t), tok_norm(t) == TOK_NORM_HANGUL_COMPOSE ? "hangul-compose" : "none");
-    for (uint32_t i = 0; i < tok_n_special(t); i++)
-        printf("%s%u=%s", i ? " " : "", 256 + i, tok_special_text(t, i));
+    for (uint32_t i = 0; i < tok_n_special(t); i++) { /* from the file: escaped */
+        printf("%s%u=", i ? " " : "", 256 + i);
+        cli_put_safe(stdout, tok_special_text(t, i), 100);
+    }
     printf("\n");
     tok_free(t);
     return 0;

@@ -105,21 +105,34 @@ TEST(hardening_fifos_and_devices_are_refused_not_read_forever)
     CHECK_CONTAINS(out, "not a regular file");
 }
 
+/* DIR (under the scratch dir, its path into dir and its weights' path into path) with
+ * config.json = cfg and a model.safetensors of one F32 tensor NAME of n values. */
+static int model_dir_with(char *dir, char *path, const char *sub, const char *cfg, const char *name, size_t n)
+{
+    char out[256];
+    sprintf(dir, "%s/%s", test_tmpdir(), sub);
+    sprintf(path, "%s/model.safetensors", dir);
+    if (test_run(out, sizeof out, "mkdir -p %s && printf '%%s' '%s' > %s/config.json", dir, cfg, dir) != 0)
+        return -1;
+    float *x = calloc(n, sizeof *x);
+    uint64_t shape[1] = {n};
+    st_entry e = {name, ST_F32, 1, shape, x};
+    dk_err err;
+    int rc = x ? st_write(path, &e, 1, NULL, NULL, 0, &err) : -1;
+    free(x);
+    return rc;
+}
+
 /* A tensor name with a newline, an escape sequence and a bell reaches the error line
  * escaped: one line, no terminal control (it used to print as two lines in colour). */
 TEST(hardening_strings_from_files_are_escaped_in_messages)
 {
     char dir[700], path[800], out[4096];
-    snprintf(dir, sizeof dir, "%s/evil_model", test_tmpdir());
-    CHECK_EQ(test_run(out, sizeof out, "mkdir -p %s && printf '{\"hidden_size\": 16, \"num_hidden_layers\": 1,"
-                                        " \"num_attention_heads\": 2, \"intermediate_size\": 32, \"vocab_size\": 50}'"
-                                        " > %s/config.json", dir, dir), 0);
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    static float x[5000]; /* as many values as the config's parameters, so the names are read */
-    uint64_t shape[1] = {5000};
-    st_entry e = {"evil\ndokja: FORGED\x1b[31m\a", ST_F32, 1, shape, x};
-    dk_err err;
-    CHECK(st_write(path, &e, 1, NULL, NULL, 0, &err) == 0);
+    /* as many values as the config's parameters, so the names are read */
+    CHECK(model_dir_with(dir, path, "evil_model",
+                         "{\"hidden_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,"
+                         " \"intermediate_size\": 32, \"vocab_size\": 50}",
+                         "evil\ndokja: FORGED\x1b[31m\a", 5000) == 0);
     CHECK_EQ(test_run(out, sizeof out, "%s model info %s 2>&1", test_bin(), dir), 1);
     CHECK(strchr(out, '\n') == out + strlen(out) - 1); /* one line */
     CHECK(!strchr(out, '\x1b') && !strchr(out, '\a'));
@@ -131,17 +144,10 @@ TEST(hardening_strings_from_files_are_escaped_in_messages)
 TEST(hardening_model_size_is_checked_before_allocation)
 {
     char dir[700], path[800], out[4096];
-    snprintf(dir, sizeof dir, "%s/claims", test_tmpdir());
     /* Llama-7B's shape beside a file of 2 floats */
-    CHECK_EQ(test_run(out, sizeof out, "mkdir -p %s && printf '{\"hidden_size\": 4096, \"num_hidden_layers\": 32,"
-                                        " \"num_attention_heads\": 32, \"intermediate_size\": 11008,"
-                                        " \"vocab_size\": 32000}' > %s/config.json", dir, dir), 0);
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    float x[2] = {1, 2};
-    uint64_t shape[1] = {2};
-    st_entry e = {"x", ST_F32, 1, shape, x};
-    dk_err err;
-    CHECK(st_write(path, &e, 1, NULL, NULL, 0, &err) == 0);
+    CHECK(model_dir_with(dir, path, "claims",
+                         "{\"hidden_size\": 4096, \"num_hidden_layers\": 32, \"num_attention_heads\": 32,"
+                         " \"intermediate_size\": 11008, \"vocab_size\": 32000}", "x", 2) == 0);
     CHECK_EQ(test_run(out, sizeof out, "ulimit -v 1000000; %s model info %s 2>&1", test_bin(), dir), 1);
     CHECK_CONTAINS(out, "config.json describes 6738415616 parameters, the weight files hold 2");
     /* a file that does hold them (sparse: 27 GB of zeros on no disk) but more than this

@@ -178,12 +178,12 @@ TEST(eval_text_windows_score_every_token_once)
 /* The verdict's arithmetic, as a library call (src/eval/verdict.h). */
 TEST(eval_verdict_relative_scores_best_reference_and_threshold)
 {
-    CHECK(eval_relative(0, 0.57, 0.60) == 0.57 / 0.60);            /* accuracy: mine / ref */
-    CHECK(eval_relative(1, 1.25, 1.00) == 1.00 / 1.25);            /* bits per byte: ref / mine */
-    CHECK(eval_relative(0, 0.3, 0) == 1.0 && eval_relative(0, 0, 0) == 1.0); /* no skill in the ref */
-    CHECK(eval_relative(1, 0, 1.0) == 0);
-    CHECK(eval_relative(0, 0.9, 0.1) == EVAL_REL_CAP); /* capped: one task cannot decide */
-    CHECK(isnan(eval_relative(0, NAN, 0.5)));
+    CHECK(eval_relative(0, 0.57, 0.60, 0.25) == 0.57 / 0.60);            /* accuracy: mine / ref */
+    CHECK(eval_relative(1, 1.25, 1.00, 0) == 1.00 / 1.25);            /* bits per byte: ref / mine */
+    CHECK(eval_relative(0, 0.3, 0, 0.5) == 1.0 && eval_relative(0, 0, 0, 0) == 1.0); /* no skill in the ref */
+    CHECK(eval_relative(1, 0, 1.0, 0) == 0);
+    CHECK(eval_relative(0, 0.9, 0.1, 0) == EVAL_REL_CAP); /* capped: one task cannot decide */
+    CHECK(isnan(eval_relative(0, NAN, 0.5, 0.5)));
     double acc[3] = {0.5, 0.7, 0.7}, bpb[3] = {1.3, 1.1, 1.2};
     CHECK_EQ(eval_best_ref(acc, 3, 0), 1); /* the first among equals */
     CHECK_EQ(eval_best_ref(bpb, 3, 1), 1);
@@ -196,7 +196,12 @@ TEST(eval_verdict_relative_scores_best_reference_and_threshold)
     double exact[1] = {EVAL_THRESHOLD};
     CHECK(eval_verdict_of(exact, 1).meets);
     /* the case: a reference scoring 0 on one task, the model 29 % worse on the other */
-    double two[2] = {eval_relative(0, 0.4, 0), eval_relative(0, 0.5, 0.7)};
+    double two[2] = {eval_relative(0, 0.4, 0, 0.5), eval_relative(0, 0.5, 0.7, 0.5)};
+    /* a reference at or below chance (0.45 on two-choice items) shows no skill: 1 */
+    CHECK(eval_relative(0, 0.9, 0.45, 0.5) == 1.0 && eval_relative(0, 0.9, 0.5, 0.5) == 1.0);
+    CHECK(eval_relative(0, 0.5, 0.55, 0.5) == 0.5 / 0.55);
+    int k[4] = {2, 2, 4, 4};
+    CHECK(eval_chance(k, 4) == 0.375);
     CHECK(!eval_verdict_of(two, 2).meets);
     double one_nan[2] = {1.0, NAN};
     eval_verdict vn = eval_verdict_of(one_nan, 2);

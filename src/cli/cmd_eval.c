@@ -82,6 +82,22 @@ static int open_task(task_spec *t, const char *spec, dk_err *err)
     return 0;
 }
 
+/* The accuracy of guessing on the items scored (the first `limit`, 0: all); 0 for text. */
+static double chance_of(const task_spec *t, size_t limit)
+{
+    if (t->is_text)
+        return 0;
+    size_t n = limit && limit < t->mc.n ? limit : t->mc.n;
+    int *k = malloc((n ? n : 1) * sizeof *k);
+    if (!k)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        k[i] = t->mc.items[i].n_choices;
+    double c = eval_chance(k, n);
+    free(k);
+    return c;
+}
+
 static json_t *real_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 /* The score a comparison uses: higher is better. */
@@ -248,7 +264,7 @@ int cmd_eval(int argc, char **argv)
                 ref_scores[k - 1] = primary(&tasks[i], &ms[k], i, use_norm);
             size_t best = 1 + eval_best_ref(ref_scores, nr, tasks[i].is_text);
             double mv = primary(&tasks[i], &ms[0], i, use_norm), rv = ref_scores[best - 1];
-            double rel = eval_relative(tasks[i].is_text, mv, rv);
+            double rel = eval_relative(tasks[i].is_text, mv, rv, chance_of(&tasks[i], (size_t)limit_i));
             rels[i] = rel;
             /* json_real refuses NaN: a missing number is null, never a dropped task */
             json_array_append_new(jrel, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "task", tasks[i].name,

@@ -15,7 +15,7 @@
 # without two that train for hundreds of steps through the CLI: bf16's loss curve on
 # real text and the evaluation of an overfitted model (140 s and 8 s natively, far too
 # long emulated). The runner selects by substring, hence model_'s narrower names.
-# Not the generate tests: each trains a model through the CLI under emulation, and twice
+# Not the tests that train through the CLI (generate, train_runs): such a run, three times
 # (2026-12-03) such a run stopped with all three threads in futex waits at a random step
 # under qemu-user while the same command and tests pass natively and, run alone, under
 # qemu; until that is understood (a qemu-user condition-variable problem, or ours), the
@@ -24,7 +24,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 B=build/aarch64
-TESTS=${AARCH64_TESTS:-"isa_ matmul vexp adamw ops_ model_gradients model_overfits model_grad_hook model_dir
+TESTS=${AARCH64_TESTS:-"isa_ matmul vexp adamw ops_ model_gradients model_overfits model_grad_hook model_dir_save
   torch_parity infer_ bf16_model grad_clip lineage_stats lineage_screened training_gives"}
 
 SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo

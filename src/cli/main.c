@@ -26,6 +26,7 @@ static const cli_sub COMMANDS[] = {
     {"corpus", cmd_corpus, "build text corpora (the built-in default from Debian packages)"},
     {"data", cmd_data, "tokenize text sources into a verified training dataset"},
     {"eval", cmd_eval, "score a model on perplexity and multiple-choice tasks, against references"},
+    {"export", cmd_export, "write a model as GGUF (llama.cpp) or a Hugging Face directory"},
     {"generate", cmd_generate, "continue a prompt with a trained model (KV cache, streaming)"},
     {"lineage", cmd_lineage, "test from the weights whether model B was derived from model A"},
     {"model", cmd_model, "derive models by surgery (for lineage tests) and show a model's identity"},

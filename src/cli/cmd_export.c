@@ -69,10 +69,51 @@ static int export_gguf_cmd(int argc, char **argv)
     return 0;
 }
 
+static const char HF_HELP[] =
+    "usage: dokja export hf MODEL -o DIR\n"
+    "\n"
+    "Writes MODEL as a Hugging Face Llama model directory DIR (which must not exist):\n"
+    "config.json, model.safetensors (F32, the same tensors), and the tokenizer as\n"
+    "tokenizer.json (byte-level BPE, the pre-tokenizer's regex), tokenizer_config.json and\n"
+    "generation_config.json, so transformers and tokenizers load it; <|eos|> starts every\n"
+    "text, as in dokja. dokja_tokenizer.json is kept, so dokja reads DIR as well.\n";
+
+static int export_hf_cmd(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(HF_HELP, stdout);
+        return 0;
+    }
+    const char *out = NULL, *model = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
+            if (++i >= argc)
+                return cli_usage(argv[0], "-o needs a directory");
+            out = argv[i];
+        } else if (argv[i][0] == '-') {
+            return cli_usage(argv[0], "unknown option '%s'", argv[i]);
+        } else if (!model) {
+            model = argv[i];
+        } else {
+            return cli_usage(argv[0], "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!model)
+        return cli_usage(argv[0], "expected a model directory");
+    if (!out)
+        return cli_usage(argv[0], "-o DIR is required");
+    dk_err err;
+    if (export_hf(model, out, &err) != 0)
+        return cli_fail(&err);
+    fprintf(stderr, "wrote %s\n", out);
+    return 0;
+}
+
 int cmd_export(int argc, char **argv)
 {
     static const cli_sub subs[] = {
         {"gguf", export_gguf_cmd, "a GGUF file that llama.cpp runs"},
+        {"hf", export_hf_cmd, "a Hugging Face model directory with tokenizer.json"},
         {NULL, NULL, NULL}};
     return cli_dispatch(argv[0], subs, argc, argv);
 }

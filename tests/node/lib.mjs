@@ -108,9 +108,66 @@ export async function loadLlama() {
   }
 }
 
+// Walks a GGUF's header, key-value metadata and tensor infos with every length checked
+// against the file's size; returns a reason when they do not fit, else null. node-llama-cpp
+// parses the header in JavaScript before llama.cpp sees the file, and on a corrupt header
+// (a huge count or length) that parser loops and grows for minutes: this check comes first.
+export function ggufHeaderProblem(file) {
+  const fd = fs.openSync(file, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    let buf = Buffer.alloc(0), base = 0, pos = 0;
+    const need = (n) => {
+      if (pos + n > size) throw new Error(`ends inside its metadata (at byte ${pos}, ${n} more needed, ${size} in the file)`);
+      if (pos + n > base + buf.length) {
+        const len = Math.min(size - pos, Math.max(n, 1 << 20));
+        buf = Buffer.alloc(len);
+        fs.readSync(fd, buf, 0, len, pos);
+        base = pos;
+      }
+      const at = pos - base;
+      pos += n;
+      return at;
+    };
+    const u32 = () => buf.readUInt32LE(need(4));
+    const u64 = () => { const v = buf.readBigUInt64LE(need(8)); if (v > BigInt(size)) throw new Error(`has a count or length ${v} larger than the file`); return Number(v); };
+    const skipStr = () => { const n = u64(); need(n); };
+    const scalar = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+    const skipValue = (type, depth) => {
+      if (scalar[type]) need(scalar[type]);
+      else if (type === 8) skipStr();
+      else if (type === 9 && depth === 0) {
+        const et = u32(), n = u64();
+        if (scalar[et]) need(n * scalar[et]);
+        else for (let i = 0; i < n; i++) skipValue(et, depth + 1);
+      } else throw new Error(`has an unknown value type ${type}`);
+    };
+    if (size < 24) return "too short for a GGUF header";
+    const m = need(4);
+    if (buf.toString("latin1", m, m + 4) !== "GGUF") return "not a GGUF file (no GGUF magic)";
+    const version = u32();
+    if (version !== 2 && version !== 3) return `GGUF version ${version} (llama.cpp reads 2 and 3)`;
+    const nTensors = u64(), nKv = u64();
+    for (let i = 0; i < nKv; i++) { skipStr(); skipValue(u32(), 0); }
+    for (let i = 0; i < nTensors; i++) {
+      skipStr();
+      const nd = u32();
+      if (nd > 4) return `tensor ${i} has ${nd} dimensions (at most 4)`;
+      need(8 * nd + 4 + 8);
+    }
+    return null;
+  } catch (e) {
+    return e.message;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 // Loads a GGUF; on failure prints llama.cpp's log lines (the reason) and exits 1.
 export async function loadModel(llama, modelPath, { vocabOnly = false } = {}) {
   if (!fs.existsSync(modelPath)) fail(`${modelPath}: no such file`);
+  const problem = ggufHeaderProblem(modelPath);
+  if (problem) fail(`${modelPath}: ${problem}`);
   try {
     return await llama.loadModel({ modelPath, vocabOnly, gpuLayers: 0, useMmap: true });
   } catch (e) {

@@ -42,7 +42,8 @@ if (impl === "transformers") {
     fail(`transformers.js could not load the tokenizer in ${dir}: ${e.message}`);
   }
   encode = async (t) => tok.encode(t, { add_special_tokens: !a["--no-special"] });
-  decodeIds = async (ids) => tok.decode(ids, { skip_special_tokens: !!a["--skip-special"] });
+  // transformers.js throws on an empty list; the text of no tokens is ""
+  decodeIds = async (ids) => (ids.length ? tok.decode(ids, { skip_special_tokens: !!a["--skip-special"] }) : "");
 } else {
   const { Tokenizer } = await import("@anush008/tokenizers");
   let tok;

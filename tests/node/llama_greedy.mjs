@@ -9,6 +9,7 @@
 // stop it unless --stop-at-eos: "eos_at" tells the index of the first one in "ids", or null.
 // Prints one JSON object: {prompt_ids, ids, text, eos_at, n_ctx, timing_ms}. The context
 // (default: prompt + N) must hold prompt and generation: no context shift happens.
+// Tests should pass --threads 1: with more threads than free cores ggml crawls.
 import { setUsage, usage, parseArgs, intArg, loadLlama, loadModel, tokenizeLikeLlama, fail } from "./lib.mjs";
 
 setUsage("node llama_greedy.mjs MODEL.gguf (--prompt TEXT | --prompt-ids JSON) -n N [--ctx C] [--no-bos] [--stop-at-eos] [--threads T]");

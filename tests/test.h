@@ -29,6 +29,12 @@ int test_run(char *out, size_t out_cap, const char *fmt, ...) __attribute__((for
  * site is not guaranteed: copy it if you keep two). */
 const char *test_write_file(const char *name, const void *data, size_t n);
 
+/* 1 when the interop harness (tests/node: llama.cpp and Hugging Face tokenizers run by
+ * node; docs/interop-harness.md) can run, from tests/node/have_node.sh (checked once per
+ * run); otherwise prints "    skipped: REASON" under the running test and returns 0, and
+ * the test returns early: `if (!test_have_node()) return;`. */
+int test_have_node(void);
+
 /* Builds (once per run and name) a small Korean+English dataset with a 300-id
  * tokenizer under the scratch dir through the CLI; returns its directory, or NULL. */
 const char *test_dataset(const char *name);

@@ -54,6 +54,21 @@ const char *test_bin(void)
 
 const char *test_tmpdir(void) { return tmpdir; }
 
+int test_have_node(void)
+{
+    static int state = -1; /* -1 not asked yet, 0 no, 1 yes */
+    static char why[300];
+    if (state < 0) {
+        state = test_run(why, sizeof why, "tests/node/have_node.sh 2>&1") == 0;
+        why[strcspn(why, "\n")] = 0;
+        if (!why[0])
+            snprintf(why, sizeof why, "tests/node/have_node.sh failed");
+    }
+    if (!state)
+        printf("    skipped: %s\n", why);
+    return state;
+}
+
 int test_run(char *out, size_t out_cap, const char *fmt, ...)
 {
     char *cmd;

@@ -2,6 +2,7 @@
  * the text as it is produced. The loop is the library's lm_generate (infer/generate.h);
  * this file parses arguments, reads prompts and prints on UTF-8 boundaries. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 
 static const char HELP[] =
     "usage: dokja generate -m MODEL [-p PROMPT | -f FILE] [-n N] [--temperature T] [--top-k K]\n"
-    "                      [--top-p P] [--seed S] [--threads N] [--ctx C] [--interactive]\n"
+    "                      [--top-p P] [--seed S] [--threads N] [--ctx C] [--interactive] [--json]\n"
     "\n"
     "Continues PROMPT (or the UTF-8 text of FILE; default: a new document) with up to N\n"
     "tokens (128), streaming them to stdout on UTF-8 boundaries and stopping at <|eos|>.\n"
@@ -29,19 +30,24 @@ static const char HELP[] =
     "up, its last half is kept and processed again. Speeds go to stderr at the end.\n"
     "--interactive: read prompts line by line from stdin (each a new document; on a\n"
     "terminal with line editing and history) and\n"
-    "answer each; an empty line or end of input ends the session.\n";
+    "answer each; an empty line or end of input ends the session.\n"
+    "--json: instead of streaming, print one JSON object per prompt: {\"prompt\", \"ids\"\n"
+    "(the new tokens' ids), \"text\", \"eos\" (true if <|eos|> ended it)}; bytes that\n"
+    "are not UTF-8 become U+FFFD in the strings, the ids are exact.\n";
 
 /* The streamed text so far: tokens' bytes, printed up to character boundaries. */
 typedef struct {
     uint8_t *buf;
     size_t len, cap, shown;
     int oom;
+    json_t *ids; /* --json: the ids, printed at the end instead of streamed text */
 } stream;
 
 static int on_token(void *ctx, dk_token id, const uint8_t *bytes, size_t n)
 {
-    (void)id;
     stream *s = ctx;
+    if (s->ids && json_array_append_new(s->ids, json_integer(id)) != 0)
+        return s->oom = 1;
     if (s->len + n > s->cap) {
         size_t cap = (s->len + n) * 2 + 64;
         uint8_t *p = realloc(s->buf, cap);
@@ -51,20 +57,68 @@ static int on_token(void *ctx, dk_token id, const uint8_t *bytes, size_t n)
     }
     memcpy(s->buf + s->len, bytes, n);
     s->len += n;
-    cli_stream_utf8(stdout, s->buf, s->len, &s->shown, 0);
+    if (!s->ids)
+        cli_stream_utf8(stdout, s->buf, s->len, &s->shown, 0);
     return 0;
+}
+
+/* Text as a JSON string: a generated text may end inside a character or hold invalid
+ * bytes (an undertrained model), which become U+FFFD; the ids are exact. */
+static json_t *lossy_string(const uint8_t *b, size_t n)
+{
+    uint8_t *o = malloc(3 * n + 1);
+    size_t k = 0;
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = utf8_decode(b + i, n - i, &cp);
+        if (l == 0) {
+            memcpy(o + k, "\xef\xbf\xbd", 3);
+            k += 3;
+            i++;
+        } else {
+            memcpy(o + k, b + i, l);
+            k += l;
+            i += l;
+        }
+    }
+    json_t *j = json_stringn(o ? (const char *)o : "", k);
+    free(o);
+    return j;
 }
 
 /* One prompt: echoed, then its continuation streamed to stdout. */
 static int generate_one(lm_gen *g, const lm_gen_opts *o, lm_gen_stats *st, const char *text, size_t len,
-                        dk_err *err)
+                        int json, dk_err *err)
 {
-    fwrite(text, 1, len, stdout);
-    fflush(stdout);
     stream s = {0};
+    if (json && !(s.ids = json_array()))
+        return dk_errf(err, "out of memory");
+    if (!json) {
+        fwrite(text, 1, len, stdout);
+        fflush(stdout);
+    }
     int rc = lm_generate(g, (const uint8_t *)text, len, o, on_token, &s, st, err);
     if (rc == 0 && s.oom)
         rc = dk_errf(err, "out of memory");
+    if (rc == 0 && json) {
+        /* fewer tokens than asked: only <|eos|> ends generation early */
+        int eos = json_array_size(s.ids) < (size_t)o->n_new;
+        json_t *out = json_pack("{s:o, s:O, s:o, s:b}", "prompt", lossy_string((const uint8_t *)text, len),
+                                "ids", s.ids, "text", lossy_string(s.buf, s.len), "eos", eos);
+        char *d = out ? json_dumps(out, JSON_COMPACT) : NULL;
+        if (d)
+            puts(d);
+        else
+            rc = dk_errf(err, "out of memory");
+        free(d);
+        json_decref(out);
+        json_decref(s.ids);
+        free(s.buf);
+        return rc;
+    }
+    json_decref(s.ids);
     if (st->last_prompt_kept < st->last_prompt_tokens)
         fprintf(stderr, "dokja: the prompt has %zu tokens; kept its last %zu (the context is %zu)\n",
                 st->last_prompt_tokens, st->last_prompt_kept, st->last_prompt_kept + 1);
@@ -83,18 +137,18 @@ int cmd_generate(int argc, char **argv)
         fputs(HELP, stdout);
         return 0;
     }
-    enum { O_TEMP = 256, O_TOPK, O_TOPP, O_SEED, O_THREADS, O_CTX, O_INTER };
+    enum { O_TEMP = 256, O_TOPK, O_TOPP, O_SEED, O_THREADS, O_CTX, O_INTER, O_JSON };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'},
         {"file", required_argument, 0, 'f'}, {"tokens", required_argument, 0, 'n'},
         {"temperature", required_argument, 0, O_TEMP}, {"top-k", required_argument, 0, O_TOPK},
         {"top-p", required_argument, 0, O_TOPP}, {"seed", required_argument, 0, O_SEED},
         {"threads", required_argument, 0, O_THREADS}, {"ctx", required_argument, 0, O_CTX},
-        {"interactive", no_argument, 0, O_INTER}, {0, 0, 0, 0}};
+        {"interactive", no_argument, 0, O_INTER}, {"json", no_argument, 0, O_JSON}, {0, 0, 0, 0}};
     const char *dir = NULL, *prompt = NULL, *file = NULL, *name = argv[0];
     lm_gen_opts go = {.n_new = 128, .sample = {.temperature = 0.8, .top_k = 0, .top_p = 1.0, .seed = 1}};
     lm_gen_stats st = {0};
-    int threads = 0, ctx = 0, interactive = 0, c;
+    int threads = 0, ctx = 0, interactive = 0, json = 0, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "m:p:f:n:", opts, NULL)) != -1) {
@@ -111,6 +165,7 @@ int cmd_generate(int argc, char **argv)
         case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &threads); break;
         case O_CTX: bad = cli_parse_int(optarg, 2, 1 << 24, &ctx); break;
         case O_INTER: interactive = 1; break;
+        case O_JSON: json = 1; break;
         default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (bad)
@@ -156,7 +211,7 @@ int cmd_generate(int argc, char **argv)
     int rc = lm_gen_new(&g, &l, &err);
     if (rc == 0 && !interactive) {
         const char *t = file ? (const char *)text : prompt ? prompt : "";
-        rc = generate_one(g, &go, &st, t, file ? tlen : strlen(t), &err);
+        rc = generate_one(g, &go, &st, t, file ? tlen : strlen(t), json, &err);
     }
     char *line = NULL;
     size_t lcap = 0;
@@ -183,7 +238,7 @@ int cmd_generate(int argc, char **argv)
             fprintf(stderr, "dokja: that line is not valid UTF-8; try again\n");
             continue;
         }
-        rc = generate_one(g, &go, &st, line, (size_t)n, &err);
+        rc = generate_one(g, &go, &st, line, (size_t)n, json, &err);
     }
     free(line);
     if (rc == 0 && st.prompt_tokens > 0)

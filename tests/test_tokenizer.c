@@ -54,7 +54,7 @@ TEST(tokenizer_encodes_hand_built_merges_lowest_id_first)
     const uint32_t merges[][2] = {{'a', 'b'}, {'b', 'c'}, {256, 'c'}};
     tok *t;
     dk_err err;
-    CHECK(tok_build(&t, TOK_NORM_NONE, NULL, 0, merges, 3, "test", &err) == 0);
+    CHECK(tok_build(&t, TOK_NORM_NONE, TOK_PRETOK_DOKJA_V1, NULL, 0, merges, 3, "test", &err) == 0);
     CHECK_EQ(tok_vocab_size(t), 259);
     tok_encoder *e = tok_encoder_new(t);
     tok_ids ids = {0};

@@ -77,8 +77,8 @@ static uint32_t hash_chunks(enum tok_pretok k, const uint8_t *s, size_t n)
 TEST(pretok_names_are_llama_cpp_tokenizer_ggml_pre_strings)
 {
     static const char *const NAMES[TOK_PRETOK_COUNT] = {
-        "dokja-v1", "gpt-2", "llama-bpe", "qwen2", "exaone", "exaone4", "exaone-moe",
-        "kanana2", "solar-open", "midm-2.0", "a.x-4.0", "kormo", "trillion"};
+        "dokja-v1", "gpt-2",      "llama-bpe", "qwen2",   "exaone", "exaone4", "exaone-moe",
+        "kanana2",  "solar-open", "midm-2.0",  "a.x-4.0", "kormo",  "trillion"};
     for (int k = 0; k < TOK_PRETOK_COUNT; k++) {
         CHECK_STR(pretok_name((enum tok_pretok)k), NAMES[k]);
         enum tok_pretok got;
@@ -104,8 +104,8 @@ TEST(pretok_code_point_classes_are_llama_cpps)
     for (uint32_t c = 0; c < 128; c++)
         CHECK_EQ(PRETOK_ASCII_FLAGS[c], pretok_ucd_flags(c));
     /* White space is the White_Space property: U+0085 yes, U+FEFF and U+001F no. */
-    static const uint32_t SPACE[] = {0x09, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x200A,
-                                     0x2028, 0x2029, 0x202F, 0x205F, 0x3000};
+    static const uint32_t SPACE[] = {0x09,   0x0D,   0x20,   0x85,   0xA0,   0x1680, 0x2000,
+                                     0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000};
     for (size_t i = 0; i < sizeof SPACE / sizeof SPACE[0]; i++)
         CHECK_EQ(pretok_ucd_flags(SPACE[i]), UCD_SPACE);
     CHECK_EQ(pretok_ucd_flags(0xFEFF), 0);
@@ -117,11 +117,11 @@ TEST(pretok_code_point_classes_are_llama_cpps)
     CHECK_EQ(pretok_ucd_flags(0x4E00), UCD_LETTER);  /* 一 */
     CHECK_EQ(pretok_ucd_flags(0x20000), UCD_LETTER); /* CJK extension B */
     CHECK_EQ(pretok_ucd_flags(0x0301), UCD_MARK);
-    CHECK_EQ(pretok_ucd_flags(0x0663), UCD_NUMBER);  /* ٣ */
-    CHECK_EQ(pretok_ucd_flags(0x2167), UCD_NUMBER);  /* Ⅷ (Nl) */
-    CHECK_EQ(pretok_ucd_flags(0x00B2), UCD_NUMBER);  /* ² (No) */
-    CHECK_EQ(pretok_ucd_flags(0x1F600), 0);          /* 😀 */
-    CHECK_EQ(pretok_ucd_flags(0xE000), 0);           /* private use */
+    CHECK_EQ(pretok_ucd_flags(0x0663), UCD_NUMBER); /* ٣ */
+    CHECK_EQ(pretok_ucd_flags(0x2167), UCD_NUMBER); /* Ⅷ (Nl) */
+    CHECK_EQ(pretok_ucd_flags(0x00B2), UCD_NUMBER); /* ² (No) */
+    CHECK_EQ(pretok_ucd_flags(0x1F600), 0);         /* 😀 */
+    CHECK_EQ(pretok_ucd_flags(0xE000), 0);          /* private use */
     CHECK_EQ(pretok_ucd_flags(0x10FFFF), 0);
     CHECK_EQ(pretok_ucd_flags(0x110000), 0);
 }
@@ -149,8 +149,9 @@ TEST(pretok_kinds_split_the_oracle_strings_exactly)
                     first_diff++;
                 CHECK_MSG(m == json_array_size(want) && first_diff == m,
                           "%s on case %zu \"%.60s\": %zu chunks, oracle %zu; first difference at "
-                          "chunk %zu (end %zu, oracle %lld)", pretok_name(kind), i, (const char *)s, m,
-                          json_array_size(want), first_diff, first_diff < m ? got[first_diff] : 0,
+                          "chunk %zu (end %zu, oracle %lld)",
+                          pretok_name(kind), i, (const char *)s, m, json_array_size(want), first_diff,
+                          first_diff < m ? got[first_diff] : 0,
                           (long long)json_integer_value(json_array_get(want, first_diff)));
             }
         }
@@ -194,8 +195,8 @@ TEST(pretok_kinds_split_sampled_corpus_text_as_the_oracle)
             for (int k = 0; k < FAMILY[f].n; k++, checked++)
                 if (hash_chunks(FAMILY[f].kinds[k], s, len) != want && bad++ < 5)
                     fprintf(stderr, "  %s differs from the oracle on %s at byte %zu: \"%.80s\"\n",
-                            pretok_name(FAMILY[f].kinds[k]),
-                            json_string_value(json_array_get(files, fi)), off, (const char *)s);
+                            pretok_name(FAMILY[f].kinds[k]), json_string_value(json_array_get(files, fi)),
+                            off, (const char *)s);
         }
     }
     for (size_t i = 0; i < nf; i++)
@@ -206,9 +207,10 @@ TEST(pretok_kinds_split_sampled_corpus_text_as_the_oracle)
 TEST(pretok_kinds_cover_random_bytes_exactly)
 {
     srand(12);
-    static const char *const PIECES[] = {" ", "\n", "\r\n", "\t", "'", "'s", "a", "Z", "é", "가",
-                                         "\xE3\x80\x80", "1", "٣", ".", "/", "😀", "\xCC\x81",
-                                         "\xFF", "\xE3\x80", "\xC0\x80", "\xED\xA0\x80"};
+    static const char *const PIECES[] = {
+        " ", "\n", "\r\n",     "\t",           "'",        "'s",       "a",
+        "Z", "é",  "가",       "\xE3\x80\x80", "1",        "٣",        ".",
+        "/", "😀",  "\xCC\x81", "\xFF",         "\xE3\x80", "\xC0\x80", "\xED\xA0\x80"};
     for (int it = 0; it < 300; it++) {
         uint8_t s[400];
         size_t n = 0;
@@ -236,12 +238,30 @@ TEST(pretok_kinds_treat_an_invalid_byte_as_u_fffd)
         enum tok_pretok k;
         const char *text, *fffd;
     } CASES[] = {
-        {TOK_PRETOK_GPT2, "ab\xFF" "cd ef\xC3", "ab\xEF\xBF\xBD" "cd ef\xEF\xBF\xBD"},
-        {TOK_PRETOK_LLAMA_BPE, "x \xFF\xFEy\n\xE3\x80z", "x \xEF\xBF\xBD\xEF\xBF\xBDy\n\xEF\xBF\xBD\xEF\xBF\xBDz"},
-        {TOK_PRETOK_QWEN2, "\xFF\xFF 12\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD 12\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},
-        {TOK_PRETOK_KANANA2, "A\xFF" "b \x80", "A\xEF\xBF\xBD" "b \xEF\xBF\xBD"},
-        {TOK_PRETOK_EXAONE_MOE, "a b\xFF" "c d", "a b\xEF\xBF\xBD" "c d"},
-        {TOK_PRETOK_EXAONE, "a1\xFF" "2", "a1\xEF\xBF\xBD" "2"},
+        {TOK_PRETOK_GPT2,
+         "ab\xFF"
+         "cd ef\xC3",
+         "ab\xEF\xBF\xBD"
+         "cd ef\xEF\xBF\xBD"},
+        {TOK_PRETOK_LLAMA_BPE, "x \xFF\xFEy\n\xE3\x80z",
+         "x \xEF\xBF\xBD\xEF\xBF\xBDy\n\xEF\xBF\xBD\xEF\xBF\xBDz"},
+        {TOK_PRETOK_QWEN2, "\xFF\xFF 12\xED\xA0\x80",
+         "\xEF\xBF\xBD\xEF\xBF\xBD 12\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},
+        {TOK_PRETOK_KANANA2,
+         "A\xFF"
+         "b \x80",
+         "A\xEF\xBF\xBD"
+         "b \xEF\xBF\xBD"},
+        {TOK_PRETOK_EXAONE_MOE,
+         "a b\xFF"
+         "c d",
+         "a b\xEF\xBF\xBD"
+         "c d"},
+        {TOK_PRETOK_EXAONE,
+         "a1\xFF"
+         "2",
+         "a1\xEF\xBF\xBD"
+         "2"},
     };
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         const uint8_t *a = (const uint8_t *)CASES[i].text, *b = (const uint8_t *)CASES[i].fffd;

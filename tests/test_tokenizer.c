@@ -369,7 +369,7 @@ TEST(tokenizer_heap_bpe_equals_the_scan_on_every_length)
 {
     /* Long chunks take the heap, short ones the scan; both must give the same tokens.
      * Compare them on substrings of real text (whole merges apply) and random bytes. */
-    tok *t = laws_tokenizer(TOK_PRETOK_EXAONE_MOE, 3000);
+    tok *t = laws_tokenizer(TOK_PRETOK_GPT2, 3000);
     CHECK(t);
     dk_err err;
     fs_map m;

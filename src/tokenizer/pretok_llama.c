@@ -6,13 +6,13 @@
 
 /* Flags of U+0000..007F, the same as the generated table gives (checked by a test). */
 const uint8_t PRETOK_ASCII_FLAGS[128] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 8, 8, 8, 0, 0,  /* \t \n \v \f \r */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 8, 8, 8, 0, 0, /* \t \n \v \f \r */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* space */
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0,  /* 0-9 */
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* A-Z */
+    8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* space */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, /* 0-9 */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* A-Z */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* a-z */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* a-z */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
 };
 
@@ -31,8 +31,7 @@ uint8_t pretok_ucd_flags(uint32_t cp)
     return PRETOK_UCD_RANGES[lo].flags;
 }
 
-size_t pretok_ws_run(const uint8_t *s, size_t n, size_t pos, size_t *count, size_t *last,
-                     size_t *after_crlf)
+size_t pretok_ws_run(const uint8_t *s, size_t n, size_t pos, size_t *count, size_t *last, size_t *after_crlf)
 {
     size_t k = 0;
     *last = pos;

@@ -51,8 +51,7 @@ static inline pch pch_at(const uint8_t *s, size_t n, size_t i)
 
 /* The end of a run of white space starting at pos: *count characters, the start of
  * the last one in *last, and in *after_crlf the end of the last \r or \n (0 if none). */
-size_t pretok_ws_run(const uint8_t *s, size_t n, size_t pos, size_t *count, size_t *last,
-                     size_t *after_crlf);
+size_t pretok_ws_run(const uint8_t *s, size_t n, size_t pos, size_t *count, size_t *last, size_t *after_crlf);
 
 /* "gpt-2" (and "exaone4", ...): 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+|
  * ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+. With digits_apart (llama.cpp's "exaone": the

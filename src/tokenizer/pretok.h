@@ -52,9 +52,11 @@ enum tok_pretok {
 };
 
 /* The pre-tokenizer of new tokenizers (`dokja tokenizer train` without
- * --pretokenizer), chosen by measurement: docs/tokenizer.md. */
-#define TOK_PRETOK_DEFAULT TOK_PRETOK_DOKJA_V1
-#define TOK_PRETOK_DEFAULT_NAME "dokja-v1"
+ * --pretokenizer), chosen by bench/pretok.sh (docs/tokenizer.md): the best Korean
+ * tokens per syllable among the word-level pre-tokenizers within 2 % of the best
+ * English tokens per word. */
+#define TOK_PRETOK_DEFAULT TOK_PRETOK_GPT2
+#define TOK_PRETOK_DEFAULT_NAME "gpt-2"
 
 /* The name of kind k (k < TOK_PRETOK_COUNT). */
 const char *pretok_name(enum tok_pretok k);

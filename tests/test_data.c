@@ -21,7 +21,8 @@ static const char *small_tokenizer(uint32_t n_merges)
     tok *t;
     dk_err err;
     snprintf(path, sizeof path, "%s/tok_%u.json", test_tmpdir(), n_merges);
-    if (tok_build(&t, TOK_NORM_HANGUL_COMPOSE, SP, 3, (const uint32_t(*)[2])m, n_merges, "t", &err) != 0 ||
+    if (tok_build(&t, TOK_NORM_HANGUL_COMPOSE, TOK_PRETOK_DOKJA_V1, SP, 3, (const uint32_t(*)[2])m,
+                  n_merges, "t", &err) != 0 ||
         tok_save(t, path, &err) != 0)
         path[0] = 0;
     tok_free(t);

@@ -4,9 +4,11 @@
 #include "test.h"
 #include "tokenizer/hangul.h"
 #include "tokenizer/pretok.h"
+#include "tokenizer/tok_internal.h" /* tok_bpe_scan and tok_bpe_heap, to compare them */
 #include "tokenizer/tok_train.h"
 #include "tokenizer/tokenizer.h"
 #include "util/fs.h"
+#include "util/utf8.h"
 
 static const char *const SPECIALS[] = {"<|bos|>", "<|eos|>", "<|pad|>"};
 
@@ -17,11 +19,12 @@ static const char SAMPLE[] =
     "한국어 문장과 English words가 섞인 문장입니다. 😀 이모지도 있습니다!\n"
     "국민의 권리와 의무는 법률로 정한다. 국민은 법 앞에 평등하다.\n";
 
-static tok *train_on(const char *text, uint32_t vocab, int threads, enum tok_norm norm)
+static tok *train_kind(const char *text, uint32_t vocab, int threads, enum tok_norm norm,
+                       enum tok_pretok kind)
 {
     const char *path = test_write_file("train.txt", text, strlen(text));
-    tok_train_opts o = {.vocab_size = vocab, .threads = threads, .norm = norm, .min_frequency = 1,
-                        .specials = SPECIALS, .n_special = 3, .quiet = 1};
+    tok_train_opts o = {.vocab_size = vocab, .threads = threads, .norm = norm, .pretok = kind,
+                        .min_frequency = 1, .specials = SPECIALS, .n_special = 3, .quiet = 1};
     tok_train_report rep;
     dk_err err;
     tok *t = NULL;
@@ -30,6 +33,11 @@ static tok *train_on(const char *text, uint32_t vocab, int threads, enum tok_nor
         return NULL;
     }
     return t;
+}
+
+static tok *train_on(const char *text, uint32_t vocab, int threads, enum tok_norm norm)
+{
+    return train_kind(text, vocab, threads, norm, TOK_PRETOK_DOKJA_V1);
 }
 
 /* decode(encode(s)) into out; returns its length. */
@@ -54,7 +62,7 @@ TEST(tokenizer_encodes_hand_built_merges_lowest_id_first)
     const uint32_t merges[][2] = {{'a', 'b'}, {'b', 'c'}, {256, 'c'}};
     tok *t;
     dk_err err;
-    CHECK(tok_build(&t, TOK_NORM_NONE, NULL, 0, merges, 3, "test", &err) == 0);
+    CHECK(tok_build(&t, TOK_NORM_NONE, TOK_PRETOK_DOKJA_V1, NULL, 0, merges, 3, "test", &err) == 0);
     CHECK_EQ(tok_vocab_size(t), 259);
     tok_encoder *e = tok_encoder_new(t);
     tok_ids ids = {0};
@@ -180,19 +188,23 @@ TEST(tokenizer_special_tokens_only_when_asked)
 /* ---- the incremental trainer against a naive one that recounts every pair -------- */
 
 typedef struct {
-    uint32_t sym[PRETOK_MAX_CHUNK];
+    uint32_t sym[512];
     uint32_t len;
     uint64_t count;
 } nword;
 
-static uint32_t naive_train(const char *text, uint32_t n_merges, uint32_t first,
+static uint32_t naive_train(const char *text, enum tok_pretok kind, uint32_t n_merges, uint32_t first,
                             uint32_t (*merges)[2])
 {
     size_t n = strlen(text);
     nword *w = calloc(4096, sizeof *w);
     size_t nw = 0;
     for (size_t pos = 0; pos < n;) {
-        size_t end = pretok_next((const uint8_t *)text, n, pos);
+        size_t end = pretok_next_kind(kind, (const uint8_t *)text, n, pos);
+        if (end - pos > 512) {
+            free(w);
+            return UINT32_MAX;
+        }
         size_t k = 0;
         for (; k < nw; k++)
             if (w[k].len == end - pos) {
@@ -253,19 +265,24 @@ static uint32_t naive_train(const char *text, uint32_t n_merges, uint32_t first,
 
 TEST(tokenizer_training_matches_naive_bpe)
 {
-    /* Repeated letters exercise overlapping pairs (aaaa) and ties. */
-    const char *text = "aaaaaaa aaaaaaa abab abab zz zz zz aaaa aaa aa banana bandana 한국 한국어 한국어를 나라 aaaa\nxyz xyz xyzzy 123 1234\n";
-    uint32_t want = 60, naive[60][2];
-    uint32_t got = naive_train(text, want, 259, naive);
-    tok *t = train_on(text, 259 + want, 1, TOK_NORM_NONE);
-    CHECK(t);
-    CHECK_EQ(tok_n_merges(t), got);
-    const uint32_t(*m)[2] = tok_merges(t);
-    for (uint32_t k = 0; k < got; k++)
-        CHECK_MSG(m[k][0] == naive[k][0] && m[k][1] == naive[k][1],
-                  "merge %u: got [%u, %u], naive [%u, %u]", k, m[k][0], m[k][1], naive[k][0],
-                  naive[k][1]);
-    tok_free(t);
+    /* Repeated letters exercise overlapping pairs (aaaa) and ties; every pre-tokenizer. */
+    const char *text = "aaaaaaa aaaaaaa abab abab zz zz zz aaaa aaa aa banana bandana 한국 한국어 한국어를 나라 aaaa\nxyz xyz xyzzy 123 1234\n"
+                       "It's THEY'RE  \t tab.\n\n(x) <2016.2.3> ========================== 한국어English\n";
+    for (int kind = 0; kind < TOK_PRETOK_COUNT; kind++) {
+        uint32_t want = 60, naive[60][2];
+        uint32_t got = naive_train(text, (enum tok_pretok)kind, want, 259, naive);
+        CHECK(got != UINT32_MAX);
+        tok *t = train_kind(text, 259 + want, 1, TOK_NORM_NONE, (enum tok_pretok)kind);
+        CHECK(t);
+        CHECK_EQ(tok_pretok(t), kind);
+        CHECK_EQ(tok_n_merges(t), got);
+        const uint32_t(*m)[2] = tok_merges(t);
+        for (uint32_t k = 0; k < got; k++)
+            CHECK_MSG(m[k][0] == naive[k][0] && m[k][1] == naive[k][1],
+                      "%s: merge %u: got [%u, %u], naive [%u, %u]", pretok_name((enum tok_pretok)kind), k,
+                      m[k][0], m[k][1], naive[k][0], naive[k][1]);
+        tok_free(t);
+    }
 }
 
 TEST(tokenizer_training_is_identical_across_thread_counts)
@@ -331,4 +348,125 @@ TEST(tokenizer_compresses_held_out_korean_below_080_tokens_per_syllable)
     tok_encoder_free(e);
     fs_map_close(&m);
     tok_free(t);
+}
+
+/* ---- chunks of any length ----------------------------------------------------------- */
+
+static tok *laws_tokenizer(enum tok_pretok kind, uint32_t vocab)
+{
+    const char *train = "../shared/data/ko_laws/laws_dev_00.txt";
+    tok_train_opts o = {.vocab_size = vocab, .threads = 2, .norm = TOK_NORM_NONE, .pretok = kind,
+                        .min_frequency = 2, .specials = SPECIALS, .n_special = 3, .quiet = 1};
+    tok_train_report rep;
+    dk_err err;
+    tok *t = NULL;
+    if (tok_train(&t, &train, 1, &o, &rep, &err) != 0)
+        printf("    train failed: %s\n", err.msg);
+    return t;
+}
+
+TEST(tokenizer_heap_bpe_equals_the_scan_on_every_length)
+{
+    /* Long chunks take the heap, short ones the scan; both must give the same tokens.
+     * Compare them on substrings of real text (whole merges apply) and random bytes. */
+    tok *t = laws_tokenizer(TOK_PRETOK_GPT2, 3000);
+    CHECK(t);
+    dk_err err;
+    fs_map m;
+    CHECK(fs_map_open(&m, "../shared/data/ko_laws/laws_dev_01.txt", SIZE_MAX, &err) == 0);
+    srand(5);
+    uint32_t a[TOK_BPE_SCAN_MAX], b[TOK_BPE_SCAN_MAX];
+    for (int it = 0; it < 4000; it++) {
+        size_t n = 1 + (size_t)(rand() % TOK_BPE_SCAN_MAX);
+        size_t off = (size_t)rand() % (m.size - n);
+        for (size_t i = 0; i < n; i++)
+            a[i] = b[i] = it % 10 == 9 ? (uint8_t)rand() : m.data[off + i];
+        size_t na = tok_bpe_scan(t, a, n), nb;
+        CHECK(tok_bpe_heap(t, b, n, &nb) == 0);
+        CHECK_MSG(na == nb && memcmp(a, b, na * sizeof *a) == 0, "length %zu at %zu: %zu vs %zu tokens", n,
+                  off, na, nb);
+    }
+    fs_map_close(&m);
+    tok_free(t);
+}
+
+TEST(tokenizer_encodes_uncapped_chunks_exactly)
+{
+    /* gpt-2 keeps a line of '=' or a page of Hangul without spaces as one chunk: the
+     * encoder must take it whole (no cap), and give the tokens BPE gives. */
+    tok *t = laws_tokenizer(TOK_PRETOK_GPT2, 2000);
+    CHECK(t);
+    size_t n = 0;
+    uint8_t *s = malloc(200000);
+    memset(s, '=', 400);
+    n = 400;
+    s[n++] = '\n';
+    for (int i = 0; i < 20000; i++) /* 60 KB of Hangul in one chunk */
+        n += utf8_encode(0xAC00 + (uint32_t)((i * 7919) % 11172), s + n);
+    s[n++] = ' ';
+    for (int i = 0; i < 300; i++)
+        s[n++] = (uint8_t)(0x80 + i % 64); /* stray continuation bytes: one "other" run */
+    CHECK_EQ(pretok_next_kind(TOK_PRETOK_GPT2, s, n, 0), 400);
+    uint8_t *out;
+    size_t len = roundtrip(t, s, n, 0, &out);
+    CHECK_EQ(len, n);
+    CHECK(memcmp(out, s, n) == 0);
+    free(out);
+    /* the '=' line: the heap's tokens are the scan's on the same 256-byte prefix
+     * repeated, and round-trip */
+    tok_encoder *e = tok_encoder_new(t);
+    tok_ids ids = {0};
+    dk_err err;
+    CHECK(tok_encode(e, s, 400, 0, &ids, &err) == 0);
+    uint32_t sym[400];
+    for (int i = 0; i < 400; i++)
+        sym[i] = '=';
+    size_t nh;
+    CHECK(tok_bpe_heap(t, sym, 400, &nh) == 0);
+    CHECK_EQ(ids.n, nh);
+    for (size_t i = 0; i < nh; i++)
+        CHECK_EQ(ids.ids[i], sym[i]);
+    tok_ids_free(&ids);
+    tok_encoder_free(e);
+    free(s);
+    tok_free(t);
+}
+
+TEST(tokenizer_file_keeps_the_pretokenizer_name)
+{
+    for (int k = 0; k < TOK_PRETOK_COUNT; k++) {
+        const uint32_t merges[1][2] = {{'a', 'b'}};
+        tok *t;
+        dk_err err;
+        CHECK(tok_build(&t, TOK_NORM_NONE, (enum tok_pretok)k, SPECIALS, 3, merges, 1, "t", &err) == 0);
+        CHECK_STR(tok_pretok_name(t), pretok_name((enum tok_pretok)k));
+        char path[512];
+        snprintf(path, sizeof path, "%s/kind%d.json", test_tmpdir(), k);
+        CHECK(tok_save(t, path, &err) == 0);
+        tok_free(t);
+        char out[4096];
+        CHECK_EQ(test_run(out, sizeof out, "grep -c '\"pretokenizer\": \"%s\"' %s", pretok_name((enum tok_pretok)k),
+                          path), 0);
+        CHECK_MSG(tok_load(&t, path, &err) == 0, "%s", err.msg);
+        CHECK_EQ(tok_pretok(t), k);
+        tok_free(t);
+    }
+}
+
+TEST(cli_tokenizer_train_takes_a_pretokenizer_name)
+{
+    char out[8192];
+    const char *in = test_write_file("pt.txt", SAMPLE, strlen(SAMPLE));
+    CHECK_EQ(test_run(out, sizeof out, "%s tokenizer train -q --vocab-size 300 --pretokenizer kanana2 -o %s/pt.json %s",
+                      test_bin(), test_tmpdir(), in), 0);
+    CHECK_EQ(test_run(out, sizeof out, "%s tokenizer info -t %s/pt.json", test_bin(), test_tmpdir()), 0);
+    CHECK_CONTAINS(out, "pretokenizer kanana2");
+    CHECK_EQ(test_run(out, sizeof out, "%s tokenizer train -q --vocab-size 300 -o %s/pt0.json %s && "
+                      "%s tokenizer info -t %s/pt0.json", test_bin(), test_tmpdir(), in, test_bin(), test_tmpdir()), 0);
+    CHECK_CONTAINS(out, "pretokenizer " TOK_PRETOK_DEFAULT_NAME);
+    CHECK_EQ(test_run(out, sizeof out, "%s tokenizer train -q --vocab-size 300 --pretokenizer gpt2 -o %s/x.json %s 2>&1",
+                      test_bin(), test_tmpdir(), in), 2);
+    CHECK_CONTAINS(out, "unknown --pretokenizer 'gpt2'");
+    CHECK_EQ(test_run(out, sizeof out, "%s tokenizer train --help", test_bin()), 0);
+    CHECK_CONTAINS(out, "exaone4");
 }

@@ -38,7 +38,7 @@ TEST(tokenizer_file_save_then_load_is_byte_identical)
     const char *sp[] = {"<|bos|>", "<|e\"os|>", "<|한|>"};
     tok *t, *u;
     dk_err err;
-    CHECK(tok_build(&t, TOK_NORM_HANGUL_COMPOSE, sp, 3, merges, 2, "test", &err) == 0);
+    CHECK(tok_build(&t, TOK_NORM_HANGUL_COMPOSE, TOK_PRETOK_DOKJA_V1, sp, 3, merges, 2, "test", &err) == 0);
     char a[512], b[512];
     snprintf(a, sizeof a, "%s/a.json", test_tmpdir());
     snprintf(b, sizeof b, "%s/b.json", test_tmpdir());

@@ -30,6 +30,10 @@ static const char TRAIN_HELP[] =
     "  --special TEXT       add a special token (repeatable; after <|bos|> <|eos|> <|pad|>)\n"
     "  --min-frequency N    stop when the most frequent pair occurs fewer than N times (2)\n"
     "  --no-compose-hangul  keep decomposed Hangul Jamo as they are (default: compose)\n"
+    "  --pretokenizer NAME  how text is cut into chunks before BPE (default: " TOK_PRETOK_DEFAULT_NAME "):\n"
+    "                       dokja-v1 (dokja's own), or one of llama.cpp's, which a GGUF\n"
+    "                       export keeps: gpt-2 llama-bpe qwen2 exaone exaone4\n"
+    "                       exaone-moe kanana2 solar-open midm-2.0 a.x-4.0 kormo trillion\n"
     "  --threads N          threads for counting (default: all CPUs)\n"
     "  --json               print the training report as one JSON object\n"
     "  -q, --quiet          no progress lines\n";
@@ -40,12 +44,13 @@ static int tokenizer_train(int argc, char **argv)
         fputs(TRAIN_HELP, stdout);
         return 0;
     }
-    enum { O_SPECIAL = 256, O_MINFREQ, O_NOCOMPOSE, O_THREADS, O_JSON, O_VOCAB };
+    enum { O_SPECIAL = 256, O_MINFREQ, O_NOCOMPOSE, O_THREADS, O_JSON, O_VOCAB, O_PRETOK };
     static const struct option opts[] = {
         {"vocab-size", required_argument, 0, O_VOCAB}, {"output", required_argument, 0, 'o'},
         {"special", required_argument, 0, O_SPECIAL},  {"min-frequency", required_argument, 0, O_MINFREQ},
         {"no-compose-hangul", no_argument, 0, O_NOCOMPOSE}, {"threads", required_argument, 0, O_THREADS},
-        {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
+        {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, 'q'},
+        {"pretokenizer", required_argument, 0, O_PRETOK}, {0, 0, 0, 0}};
     const char *name = argv[0], *output = NULL;
     uint64_t vocab = 0, minfreq = 2;
     int threads = 0, json = 0, quiet = 0, have_vocab = 0;
@@ -54,6 +59,7 @@ static int tokenizer_train(int argc, char **argv)
     for (size_t i = 0; i < 3; i++)
         specials[n_special++] = DEFAULT_SPECIALS[i];
     enum tok_norm norm = TOK_NORM_HANGUL_COMPOSE;
+    enum tok_pretok pretok = TOK_PRETOK_DEFAULT;
     optind = 1;
     opterr = 0;
     int c;
@@ -76,6 +82,10 @@ static int tokenizer_train(int argc, char **argv)
                 return cli_usage(name, "--min-frequency must be a positive integer, got '%s'", optarg);
             break;
         case O_NOCOMPOSE: norm = TOK_NORM_NONE; break;
+        case O_PRETOK:
+            if (pretok_from_name(optarg, &pretok) != 0)
+                return cli_usage(name, "unknown --pretokenizer '%s' (see --help for the names)", optarg);
+            break;
         case O_THREADS:
             if (cli_parse_int(optarg, 1, 1024, &threads) != 0)
                 return cli_usage(name, "--threads must be an integer in [1, 1024], got '%s'", optarg);
@@ -101,7 +111,7 @@ static int tokenizer_train(int argc, char **argv)
         dk_errf(&err, "%s: no files found", argv[optind]);
         return cli_fail(&err);
     }
-    tok_train_opts o = {.vocab_size = (uint32_t)vocab, .threads = threads, .norm = norm,
+    tok_train_opts o = {.vocab_size = (uint32_t)vocab, .threads = threads, .norm = norm, .pretok = pretok,
                         .min_frequency = minfreq, .specials = specials,
                         .n_special = n_special, .quiet = quiet};
     tok_train_report rep;
@@ -545,8 +555,9 @@ static int tokenizer_info(int argc, char **argv)
         return cli_fail(&err);
     sha256_hex(digest, hex);
     printf("file         %s\nsha256       %s\nvocab_size   %u\nmerges       %u\n"
-           "normalizer   %s\nspecial      ", co.tokenizer, hex, tok_vocab_size(t),
-           tok_n_merges(t), tok_norm(t) == TOK_NORM_HANGUL_COMPOSE ? "hangul-compose" : "none");
+           "normalizer   %s\npretokenizer %s\nspecial      ", co.tokenizer, hex, tok_vocab_size(t),
+           tok_n_merges(t), tok_norm(t) == TOK_NORM_HANGUL_COMPOSE ? "hangul-compose" : "none",
+           tok_pretok_name(t));
     for (uint32_t i = 0; i < tok_n_special(t); i++) { /* from the file: escaped */
         printf("%s%u=", i ? " " : "", 256 + i);
         cli_put_safe(stdout, tok_special_text(t, i), 100);

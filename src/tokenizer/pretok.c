@@ -1,8 +1,12 @@
-/* pretok.c: the "dokja-v1" chunker (see pretok.h for the rules). */
+/* pretok.c: the "dokja-v1" chunker (see pretok.h for the rules) and the registry of
+ * pre-tokenizer kinds; the llama.cpp kinds are in pretok_gpt2.c, pretok_llama3.c,
+ * pretok_gpt4o.c and pretok_exaone_moe.c. */
 #include "tokenizer/pretok.h"
 
 #include <string.h>
 
+#include "tokenizer/pretok_llama.h"
+#include "util/err.h"
 #include "util/utf8.h"
 
 /* Class and length of the character at s[i]; invalid bytes are 1-byte UC_INVALID. */
@@ -120,4 +124,61 @@ size_t pretok_safe_split(const uint8_t *s, size_t n, size_t target)
         p--; /* loop increments */
     }
     return n;
+}
+
+/* ---- the registry of kinds -------------------------------------------------------- */
+
+static const char *const NAMES[TOK_PRETOK_COUNT] = {
+    [TOK_PRETOK_DOKJA_V1] = PRETOK_NAME,  [TOK_PRETOK_GPT2] = "gpt-2",
+    [TOK_PRETOK_LLAMA_BPE] = "llama-bpe", [TOK_PRETOK_QWEN2] = "qwen2",
+    [TOK_PRETOK_EXAONE] = "exaone",       [TOK_PRETOK_EXAONE4] = "exaone4",
+    [TOK_PRETOK_EXAONE_MOE] = "exaone-moe", [TOK_PRETOK_KANANA2] = "kanana2",
+    [TOK_PRETOK_SOLAR_OPEN] = "solar-open", [TOK_PRETOK_MIDM2] = "midm-2.0",
+    [TOK_PRETOK_AX4] = "a.x-4.0",         [TOK_PRETOK_KORMO] = "kormo",
+    [TOK_PRETOK_TRILLION] = "trillion",
+};
+
+const char *pretok_name(enum tok_pretok k)
+{
+    DK_ASSERT((unsigned)k < TOK_PRETOK_COUNT);
+    return NAMES[k];
+}
+
+int pretok_from_name(const char *name, enum tok_pretok *out)
+{
+    for (int k = 0; k < TOK_PRETOK_COUNT; k++)
+        if (strcmp(name, NAMES[k]) == 0) {
+            *out = (enum tok_pretok)k;
+            return 0;
+        }
+    return -1;
+}
+
+size_t pretok_next_kind(enum tok_pretok k, const uint8_t *s, size_t n, size_t pos)
+{
+    switch (k) {
+    case TOK_PRETOK_DOKJA_V1: return pretok_next(s, n, pos);
+    case TOK_PRETOK_GPT2:
+    case TOK_PRETOK_EXAONE4:
+    case TOK_PRETOK_AX4:
+    case TOK_PRETOK_TRILLION: return pretok_gpt2_next(s, n, pos, 0);
+    case TOK_PRETOK_EXAONE: return pretok_gpt2_next(s, n, pos, 1);
+    case TOK_PRETOK_LLAMA_BPE:
+    case TOK_PRETOK_MIDM2: return pretok_llama3_next(s, n, pos, 3);
+    case TOK_PRETOK_QWEN2:
+    case TOK_PRETOK_SOLAR_OPEN:
+    case TOK_PRETOK_KORMO: return pretok_llama3_next(s, n, pos, 1);
+    case TOK_PRETOK_KANANA2: return pretok_gpt4o_next(s, n, pos);
+    case TOK_PRETOK_EXAONE_MOE: return pretok_exaone_moe_next(s, n, pos);
+    case TOK_PRETOK_COUNT: break;
+    }
+    DK_ASSERT(!"unknown pre-tokenizer kind");
+    return n;
+}
+
+size_t pretok_safe_split_kind(enum tok_pretok k, const uint8_t *s, size_t n, size_t target)
+{
+    if (k == TOK_PRETOK_DOKJA_V1)
+        return pretok_safe_split(s, n, target);
+    return pretok_llama_safe_split(s, n, target);
 }

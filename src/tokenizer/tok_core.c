@@ -23,12 +23,15 @@ void tok_free(tok *t)
 
 static int oom(dk_err *err, const char *origin) { return dk_errf(err, "%s: out of memory", origin); }
 
-int tok_build(tok **out, enum tok_norm norm, const char *const *specials, uint32_t n_special,
-              const uint32_t (*merges)[2], uint32_t n_merges, const char *origin, dk_err *err)
+int tok_build(tok **out, enum tok_norm norm, enum tok_pretok pretok, const char *const *specials,
+              uint32_t n_special, const uint32_t (*merges)[2], uint32_t n_merges, const char *origin,
+              dk_err *err)
 {
     *out = NULL;
     if (norm != TOK_NORM_NONE && norm != TOK_NORM_HANGUL_COMPOSE)
         return dk_errf(err, "%s: unknown normaliser %d", origin, (int)norm);
+    if ((unsigned)pretok >= TOK_PRETOK_COUNT)
+        return dk_errf(err, "%s: unknown pre-tokenizer %d", origin, (int)pretok);
     if ((uint64_t)256 + n_special + n_merges > TOK_MAX_VOCAB)
         return dk_errf(err, "%s: vocabulary of %llu ids exceeds the limit of %u", origin,
                        (unsigned long long)256 + n_special + n_merges, TOK_MAX_VOCAB);
@@ -47,6 +50,7 @@ int tok_build(tok **out, enum tok_norm norm, const char *const *specials, uint32
     if (!t)
         return oom(err, origin);
     t->norm = norm;
+    t->pretok = pretok;
     t->n_special = n_special;
     t->n_merges = n_merges;
     t->first_merge = 256 + n_special;
@@ -165,6 +169,8 @@ uint32_t tok_vocab_size(const tok *t) { return t->n_vocab; }
 uint32_t tok_n_special(const tok *t) { return t->n_special; }
 uint32_t tok_n_merges(const tok *t) { return t->n_merges; }
 enum tok_norm tok_norm(const tok *t) { return t->norm; }
+enum tok_pretok tok_pretok(const tok *t) { return t->pretok; }
+const char *tok_pretok_name(const tok *t) { return pretok_name(t->pretok); }
 const uint32_t (*tok_merges(const tok *t))[2] { return (const uint32_t(*)[2])t->merges; }
 
 const uint8_t *tok_token_bytes(const tok *t, dk_token id, size_t *len)

@@ -1,10 +1,13 @@
 /* tok_encode.c: encoding text to ids.
  *
- * Text -> (optional Hangul composition) -> chunks (pretok.h) -> ids per chunk.
- * Natural text repeats its chunks constantly, so each encoder keeps a cache from
- * chunk bytes to ids; a miss runs BPE on the chunk: merges applied lowest id first,
- * leftmost first, which reproduces the segmentation training produced. Chunks are at
- * most PRETOK_MAX_CHUNK bytes, so the quadratic scan below is bounded. The cache
+ * Text -> (optional Hangul composition) -> chunks (the tok's pre-tokenizer, pretok.h)
+ * -> ids per chunk. Natural text repeats its chunks constantly, so each encoder keeps a
+ * cache from chunk bytes to ids; a miss runs BPE on the chunk: merges applied lowest id
+ * first, leftmost first, which reproduces the segmentation training produced. Chunks of
+ * up to TOK_BPE_SCAN_MAX bytes (all of "dokja-v1"'s, and nearly all of any other kind's
+ * on natural text) take a quadratic scan over a stack array; longer ones (llama.cpp's
+ * pre-tokenizers have no length cap: a line of 400 '=', a page of Hangul without
+ * spaces) take a heap of candidate merges, O(n log n), with the same result. The cache
  * never changes results, only speed. */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include "tokenizer/hangul.h"
 #include "tokenizer/pretok.h"
 #include "tokenizer/tok_internal.h"
+#include "util/err.h"
 
 #define CACHE_SLOTS (1u << 16)          /* power of two */
 #define CACHE_MAX_ENTRIES (CACHE_SLOTS / 2)
@@ -69,10 +73,10 @@ static void cache_clear(tok_encoder *e)
     e->n_entries = e->keys_used = e->ids_used = 0;
 }
 
-/* BPE on one chunk: sym[0..n) are byte ids on entry; returns the merged length. */
-static size_t bpe_chunk(const tok *t, uint32_t *sym, size_t n)
+size_t tok_bpe_scan(const tok *t, uint32_t *sym, size_t n)
 {
-    uint32_t rank[PRETOK_MAX_CHUNK + 1];
+    DK_ASSERT(n <= TOK_BPE_SCAN_MAX);
+    uint32_t rank[TOK_BPE_SCAN_MAX];
     for (size_t i = 0; i + 1 < n; i++)
         rank[i] = tok_merge_lookup(t, sym[i], sym[i + 1]);
     while (n > 1) {
@@ -97,6 +101,106 @@ static size_t bpe_chunk(const tok *t, uint32_t *sym, size_t n)
     return n;
 }
 
+/* A candidate merge: the pair whose left symbol started at byte pos merges into id.
+ * The heap's minimum is the lowest id, then the leftmost pair, as the scan picks. */
+typedef struct {
+    uint32_t id;
+    size_t pos;
+} cand;
+
+static inline int cand_less(cand a, cand b) { return a.id != b.id ? a.id < b.id : a.pos < b.pos; }
+
+static void heap_push(cand *h, size_t *n, cand c)
+{
+    size_t i = (*n)++;
+    while (i > 0 && cand_less(c, h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = c;
+}
+
+static cand heap_pop(cand *h, size_t *n)
+{
+    cand top = h[0], last = h[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && cand_less(h[c + 1], h[c]))
+            c++;
+        if (!cand_less(h[c], last))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n)
+        h[i] = last;
+    return top;
+}
+
+#define DEAD UINT32_MAX
+#define NONE SIZE_MAX
+
+int tok_bpe_heap(const tok *t, uint32_t *sym, size_t n, size_t *out_n)
+{
+    *out_n = 0;
+    if (n == 0)
+        return 0;
+    /* Symbols form a linked list over their starting positions; a candidate is stale
+     * when its left symbol died, or the pair now there merges into another id (a merged
+     * symbol never merges into an id as small as its own, so a recomputed match is
+     * the current pair itself). */
+    size_t *next = malloc(n * sizeof *next), *prev = malloc(n * sizeof *prev);
+    cand *h = malloc((3 * n + 1) * sizeof *h);
+    if (!next || !prev || !h) {
+        free(next);
+        free(prev);
+        free(h);
+        return -1;
+    }
+    size_t nh = 0;
+    for (size_t i = 0; i < n; i++) {
+        next[i] = i + 1 < n ? i + 1 : NONE;
+        prev[i] = i ? i - 1 : NONE;
+        if (i + 1 < n) {
+            uint32_t id = tok_merge_lookup(t, sym[i], sym[i + 1]);
+            if (id != TOK_NO_MERGE)
+                heap_push(h, &nh, (cand){id, i});
+        }
+    }
+    while (nh) {
+        cand c = heap_pop(h, &nh);
+        size_t i = c.pos, j = next[i];
+        if (sym[i] == DEAD || j == NONE || tok_merge_lookup(t, sym[i], sym[j]) != c.id)
+            continue;
+        sym[i] = c.id;
+        sym[j] = DEAD;
+        next[i] = next[j];
+        if (next[j] != NONE)
+            prev[next[j]] = i;
+        if (prev[i] != NONE) {
+            uint32_t id = tok_merge_lookup(t, sym[prev[i]], sym[i]);
+            if (id != TOK_NO_MERGE)
+                heap_push(h, &nh, (cand){id, prev[i]});
+        }
+        if (next[i] != NONE) {
+            uint32_t id = tok_merge_lookup(t, sym[i], sym[next[i]]);
+            if (id != TOK_NO_MERGE)
+                heap_push(h, &nh, (cand){id, i});
+        }
+    }
+    size_t m = 0;
+    for (size_t i = 0; i != NONE; i = next[i])
+        sym[m++] = sym[i];
+    *out_n = m;
+    free(next);
+    free(prev);
+    free(h);
+    return 0;
+}
+
 static int encode_chunk(tok_encoder *e, const uint8_t *c, size_t len, tok_ids *out)
 {
     uint64_t h = hash_bytes(c, len);
@@ -113,13 +217,32 @@ static int encode_chunk(tok_encoder *e, const uint8_t *c, size_t len, tok_ids *o
         }
         i = (i + 1) & (CACHE_SLOTS - 1);
     }
-    uint32_t sym[PRETOK_MAX_CHUNK + 1];
-    for (size_t k = 0; k < len; k++)
-        sym[k] = c[k];
-    size_t n = bpe_chunk(e->t, sym, len);
-    for (size_t k = 0; k < n; k++)
-        if (tok_ids_push(out, sym[k]) != 0)
+    uint32_t small[TOK_BPE_SCAN_MAX], *sym = small;
+    size_t n;
+    if (len <= TOK_BPE_SCAN_MAX) {
+        for (size_t k = 0; k < len; k++)
+            sym[k] = c[k];
+        n = tok_bpe_scan(e->t, sym, len);
+    } else {
+        if (!(sym = malloc(len * sizeof *sym)))
             return -1;
+        for (size_t k = 0; k < len; k++)
+            sym[k] = c[k];
+        if (tok_bpe_heap(e->t, sym, len, &n) != 0) {
+            free(sym);
+            return -1;
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        if (tok_ids_push(out, sym[k]) != 0) {
+            if (sym != small)
+                free(sym);
+            return -1;
+        }
+    if (sym != small) { /* long chunks are rare: not worth a cache slot */
+        free(sym);
+        return 0;
+    }
     if (e->n_entries >= CACHE_MAX_ENTRIES || e->keys_used + len > CACHE_KEY_BYTES ||
         e->ids_used + n > CACHE_IDS) {
         cache_clear(e);
@@ -155,7 +278,7 @@ static int encode_plain(tok_encoder *e, const uint8_t *s, size_t n, tok_ids *out
     }
     size_t pos = 0;
     while (pos < n) {
-        size_t end = pretok_next(s, n, pos);
+        size_t end = pretok_next_kind(e->t->pretok, s, n, pos);
         if (encode_chunk(e, s + pos, end - pos, out) != 0)
             return dk_errf(err, "out of memory encoding %zu bytes", n);
         pos = end;

@@ -28,7 +28,7 @@ int tok_save(const tok *t, const char *path, dk_err *err)
     fprintf(a.f,
             "{\n  \"format\": \"%s\",\n  \"version\": %d,\n  \"normalizer\": \"%s\",\n"
             "  \"pretokenizer\": \"%s\",\n  \"vocab_size\": %u,\n  \"special_tokens\": [",
-            TOK_FORMAT, TOK_FORMAT_VERSION, norm_name(t->norm), PRETOK_NAME, t->n_vocab);
+            TOK_FORMAT, TOK_FORMAT_VERSION, norm_name(t->norm), pretok_name(t->pretok), t->n_vocab);
     for (uint32_t i = 0; i < t->n_special; i++) {
         json_t *s = json_string(t->special[i]);
         char *txt = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
@@ -95,9 +95,10 @@ static int load_json(tok **out, json_t *root, const char *path, dk_err *err)
         n = TOK_NORM_HANGUL_COMPOSE;
     else
         return dk_errf(err, "%s: unknown normalizer \"%s\"", path, norm);
-    if (strcmp(pretok, PRETOK_NAME) != 0)
-        return dk_errf(err, "%s: unknown pretokenizer \"%s\" (this dokja has \"%s\")", path,
-                       pretok, PRETOK_NAME);
+    enum tok_pretok pk;
+    if (pretok_from_name(pretok, &pk) != 0)
+        return dk_errf(err, "%s: unknown pretokenizer \"%s\" (this dokja has \"%s\", \"%s\", ...)",
+                       path, pretok, pretok_name(TOK_PRETOK_DOKJA_V1), pretok_name(TOK_PRETOK_GPT2));
     json_t *vs = json_object_get(root, "vocab_size");
     if (!json_is_integer(vs) || json_integer_value(vs) < 256 ||
         json_integer_value(vs) > TOK_MAX_VOCAB)
@@ -138,7 +139,7 @@ static int load_json(tok **out, json_t *root, const char *path, dk_err *err)
         }
     }
     if (rc == 0)
-        rc = tok_build(out, n, specials, (uint32_t)n_sp, (const uint32_t(*)[2])merges,
+        rc = tok_build(out, n, pk, specials, (uint32_t)n_sp, (const uint32_t(*)[2])merges,
                        (uint32_t)n_mg, path, err);
     free(specials);
     free(merges);

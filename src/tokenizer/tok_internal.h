@@ -7,6 +7,7 @@
 
 struct tok {
     enum tok_norm norm;
+    enum tok_pretok pretok;
     uint32_t n_special, n_merges, n_vocab, first_merge; /* first_merge = 256 + n_special */
     char **special;          /* [n_special] NUL-terminated texts */
     uint32_t (*merges)[2];   /* [n_merges] */
@@ -38,5 +39,14 @@ static inline uint32_t tok_merge_lookup(const tok *t, uint32_t a, uint32_t b)
         i = (i + 1) & t->mmask;
     }
 }
+
+/* BPE on one chunk, sym[0..n) its byte ids on entry and its tokens on return: merges
+ * applied lowest id first, leftmost first. The scan (quadratic, on the stack) takes
+ * n <= TOK_BPE_SCAN_MAX and returns the new length; the heap version takes any n,
+ * stores the new length in *out_n and fails (-1) only when memory runs out. Both give
+ * the same tokens (tests/test_tokenizer.c checks). */
+#define TOK_BPE_SCAN_MAX 256
+size_t tok_bpe_scan(const tok *t, uint32_t *sym, size_t n);
+int tok_bpe_heap(const tok *t, uint32_t *sym, size_t n, size_t *out_n);
 
 #endif

@@ -133,7 +133,7 @@ int tok_stats_file(const tok *t, const char *path, pool *pl, int flags, tok_text
         if (pos >= m.size)
             break;
         n_blocks++;
-        pos = pretok_safe_split(m.data, m.size, pos + STATS_BLOCK);
+        pos = pretok_safe_split_kind(tok_pretok(t), m.data, m.size, pos + STATS_BLOCK);
     }
     for (int i = 0; rc == 0 && i < nt; i++)
         if (!(enc[i] = tok_encoder_new(t)))

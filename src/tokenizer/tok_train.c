@@ -13,6 +13,10 @@
 
 #define BLOCK_BYTES (1u << 20)
 #define MAX_INPUT_BYTES ((size_t)1 << 40)
+/* Chunks longer than this are not counted (llama.cpp's pre-tokenizers have no length
+ * cap, so a file of one 100 MB line of '=' would be one "word"). Leaving them out
+ * changes only which merges are learned; encoding cuts and merges them as always. */
+#define MAX_WORD_BYTES ((size_t)1 << 16)
 
 /* ---- chunk counting: a hash map from chunk bytes to a count ---------------------- */
 
@@ -109,6 +113,7 @@ typedef struct {
 typedef struct {
     const block *blocks;
     enum tok_norm norm;
+    enum tok_pretok pretok;
     chunkmap *maps;     /* one per thread */
     uint8_t **scratch;  /* one per thread, BLOCK-sized buffers grown on demand */
     size_t *scratch_cap;
@@ -139,8 +144,9 @@ static void count_block(void *vctx, size_t task, int th)
     size_t pos = 0;
     uint64_t k = 0;
     while (pos < n) {
-        size_t end = pretok_next(s, n, pos);
-        cm_add(m, s + pos, (uint32_t)(end - pos), hash_bytes(s + pos, end - pos), 1);
+        size_t end = pretok_next_kind(c->pretok, s, n, pos);
+        if (end - pos <= MAX_WORD_BYTES)
+            cm_add(m, s + pos, (uint32_t)(end - pos), hash_bytes(s + pos, end - pos), 1);
         pos = end;
         k++;
     }
@@ -425,7 +431,8 @@ static int count_chunks(const char *const *paths, size_t n_paths, const tok_trai
     for (size_t f = 0; f < n_paths && rc == 0; f++) {
         rc = fs_map_open(&maps[f], paths[f], MAX_INPUT_BYTES, err);
         for (size_t pos = 0; rc == 0 && pos < maps[f].size;) {
-            size_t end = pretok_safe_split(maps[f].data, maps[f].size, pos + BLOCK_BYTES);
+            size_t end = pretok_safe_split_kind(o->pretok, maps[f].data, maps[f].size,
+                                                pos + BLOCK_BYTES);
             if (n_blocks == cap_blocks) {
                 cap_blocks = cap_blocks ? cap_blocks * 2 : 64;
                 block *nb = realloc(blocks, cap_blocks * sizeof *nb);
@@ -456,7 +463,7 @@ static int count_chunks(const char *const *paths, size_t n_paths, const tok_trai
         progress prog;
         size_t done = 0;
         progress_start(&prog, "counting", "blocks", (double)n_blocks, o->quiet);
-        count_ctx c = {blocks, o->norm, tm, scratch, scratch_cap, chunks, &prog, &done};
+        count_ctx c = {blocks, o->norm, o->pretok, tm, scratch, scratch_cap, chunks, &prog, &done};
         pool_for(pl, n_blocks, count_block, &c);
         progress_finish(&prog, (double)n_blocks);
         /* Sum the per-thread counts into thread 0's map. */
@@ -625,7 +632,7 @@ int tok_train(tok **out, const char *const *paths, size_t n_paths, const tok_tra
     if (t.oom)
         rc = dk_errf(err, "out of memory while merging");
     else
-        rc = tok_build(out, o->norm, o->specials, o->n_special, (const uint32_t(*)[2])merges,
+        rc = tok_build(out, o->norm, o->pretok, o->specials, o->n_special, (const uint32_t(*)[2])merges,
                        done, "trained tokenizer", err);
     free(merges);
     free(tmp);

@@ -7,7 +7,8 @@
  * algorithm: pair counts weighted by word frequency, a max-heap with lazy
  * deletion, and for each pair the list of words it occurs in, so a merge touches
  * only the words that contain it. Ties go to the smaller (left, right) id pair.
- * Same inputs and options give the same file, byte for byte. */
+ * Chunks longer than 64 KiB (possible only with llama.cpp's uncapped pre-tokenizers)
+ * are not counted. Same inputs and options give the same file, byte for byte. */
 #ifndef DK_TOKENIZER_TOK_TRAIN_H
 #define DK_TOKENIZER_TOK_TRAIN_H
 
@@ -17,6 +18,7 @@ typedef struct {
     uint32_t vocab_size;      /* total ids: 256 bytes + specials + merges */
     int threads;              /* <= 0: all CPUs */
     enum tok_norm norm;
+    enum tok_pretok pretok;   /* pretok.h; 0 is "dokja-v1" */
     uint64_t min_frequency;   /* stop early when the best pair occurs fewer times */
     const char *const *specials;
     uint32_t n_special;

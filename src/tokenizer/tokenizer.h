@@ -7,10 +7,10 @@
  * the order they were learned: merge k joins two earlier ids into id 256+S+k.
  *
  * Text is optionally normalised (Hangul Jamo composed, see hangul.h), cut into
- * chunks by the "dokja-v1" pre-tokenizer (pretok.h), and each chunk is encoded by
- * applying merges lowest id first, leftmost first. decode(encode(x)) == x for every
- * byte string x when normalisation is off; with it on (the default), decode gives
- * the composed form, which equals x whenever x has no decomposed Hangul.
+ * chunks by its pre-tokenizer (pretok.h: "dokja-v1" or one of llama.cpp's), and
+ * each chunk is encoded by applying merges lowest id first, leftmost first.
+ * decode(encode(x)) == x for every byte string x when normalisation is off; with it
+ * on (the default), decode gives the composed form, which equals x whenever x has no decomposed Hangul.
  *
  * The file format is documented in docs/tokenizer-format.md. */
 #ifndef DK_TOKENIZER_TOKENIZER_H
@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tokenizer/pretok.h"
 #include "util/err.h"
 #include "util/token.h"
 
@@ -33,10 +34,11 @@ typedef struct tok tok;
 enum tok_norm { TOK_NORM_NONE = 0, TOK_NORM_HANGUL_COMPOSE = 1 };
 
 /* Builds a tokenizer from its parts (copies them). merges[k] = {left, right} ids,
- * each smaller than 256 + n_special + k and not special. Fails with a message
- * naming `origin` (a file name, or "tokenizer") on any inconsistency. */
-int tok_build(tok **out, enum tok_norm norm, const char *const *specials, uint32_t n_special,
-              const uint32_t (*merges)[2], uint32_t n_merges, const char *origin, dk_err *err);
+ * each smaller than 256 + n_special + k and not special; pretok is the pre-tokenizer
+ * (pretok.h) its text is cut with. Fails with a message naming `origin` (a file name,
+ * or "tokenizer") on any inconsistency. */
+int tok_build(tok **out, enum tok_norm norm, enum tok_pretok pretok, const char *const *specials,
+              uint32_t n_special, const uint32_t (*merges)[2], uint32_t n_merges, const char *origin, dk_err *err);
 void tok_free(tok *t);
 
 /* Loads a tokenizer file with full validation; writes one atomically. */
@@ -47,6 +49,9 @@ uint32_t tok_vocab_size(const tok *t);
 uint32_t tok_n_special(const tok *t);
 uint32_t tok_n_merges(const tok *t);
 enum tok_norm tok_norm(const tok *t);
+/* The pre-tokenizer and its name ("dokja-v1", or llama.cpp's `tokenizer.ggml.pre` name). */
+enum tok_pretok tok_pretok(const tok *t);
+const char *tok_pretok_name(const tok *t);
 const uint32_t (*tok_merges(const tok *t))[2];
 /* The bytes of token id (special tokens: their text). NULL if id is out of range. */
 const uint8_t *tok_token_bytes(const tok *t, dk_token id, size_t *len);

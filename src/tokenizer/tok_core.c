@@ -243,6 +243,3 @@ int tok_decode(const tok *t, const dk_token *ids, size_t n, uint8_t **buf, size_
     }
     return 0;
 }
-
-#include "tokenizer/pretok.h"
-const char *tok_pretok_name(const tok *t) { (void)t; return PRETOK_NAME; } /* TEMP until merge */

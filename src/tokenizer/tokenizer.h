@@ -62,7 +62,6 @@ int tok_token_is_partial(const tok *t, dk_token id);
 /* Id of a special token by its text, or -1. */
 dk_token tok_special_id(const tok *t, const char *text);
 const char *tok_special_text(const tok *t, uint32_t index);
-const char *tok_pretok_name(const tok *t); /* TEMP */
 
 /* A growable id buffer. */
 typedef struct {

@@ -18,6 +18,11 @@ void tok_free(tok *t)
     free(t->partial);
     free(t->byte_pairs);
     free(t->mslots);
+    free(t->special_id);
+    free(t->byte_id);
+    free(t->merge_result);
+    free(t->scores);
+    free(t->vslots);
     free(t);
 }
 
@@ -161,9 +166,16 @@ int tok_build(tok **out, enum tok_norm norm, enum tok_pretok pretok, const char 
         size_t l = t->tok_off[id + 1] - t->tok_off[id];
         t->partial[id] = utf8_validate(t->blob + t->tok_off[id], l) != l;
     }
+    /* dokja's documents start (and end) with <|eos|> */
+    t->bos = t->eos = tok_special_id(t, "<|eos|>");
+    t->add_bos = t->bos >= 0;
     *out = t;
     return 0;
 }
+
+dk_token tok_bos(const tok *t) { return t->add_bos ? t->bos : -1; }
+dk_token tok_eos(const tok *t) { return t->eos; }
+int tok_is_foreign(const tok *t) { return t->foreign; }
 
 uint32_t tok_vocab_size(const tok *t) { return t->n_vocab; }
 uint32_t tok_n_special(const tok *t) { return t->n_special; }
@@ -190,7 +202,7 @@ dk_token tok_special_id(const tok *t, const char *text)
 {
     for (uint32_t i = 0; i < t->n_special; i++)
         if (strcmp(t->special[i], text) == 0)
-            return (dk_token)(256 + i);
+            return t->special_id ? t->special_id[i] : (dk_token)(256 + i);
     return -1;
 }
 

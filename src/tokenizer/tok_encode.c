@@ -89,7 +89,7 @@ size_t tok_bpe_scan(const tok *t, uint32_t *sym, size_t n)
             }
         if (best_id == TOK_NO_MERGE)
             break;
-        sym[best] = best_id;
+        sym[best] = tok_merge_result(t, best_id);
         memmove(sym + best + 1, sym + best + 2, (n - best - 2) * sizeof *sym);
         memmove(rank + best + 1, rank + best + 2, (n - best - 2) * sizeof *rank);
         n--;
@@ -175,7 +175,7 @@ int tok_bpe_heap(const tok *t, uint32_t *sym, size_t n, size_t *out_n)
         size_t i = c.pos, j = next[i];
         if (sym[i] == DEAD || j == NONE || tok_merge_lookup(t, sym[i], sym[j]) != c.id)
             continue;
-        sym[i] = c.id;
+        sym[i] = tok_merge_result(t, c.id);
         sym[j] = DEAD;
         next[i] = next[j];
         if (next[j] != NONE)
@@ -219,16 +219,23 @@ static int encode_chunk(tok_encoder *e, const uint8_t *c, size_t len, tok_ids *o
     }
     uint32_t small[TOK_BPE_SCAN_MAX], *sym = small;
     size_t n;
-    if (len <= TOK_BPE_SCAN_MAX) {
+    const tok *t = e->t;
+    uint32_t whole = t->ignore_merges ? tok_vocab_find(t, c, len) : TOK_NO_MERGE;
+    if (whole != TOK_NO_MERGE) {
+        /* llama.cpp's and tokenizers' ignore_merges (Llama 3): a chunk that is a token
+         * is that token, whatever the merges would make of it */
+        sym[0] = whole;
+        n = 1;
+    } else if (len <= TOK_BPE_SCAN_MAX) {
         for (size_t k = 0; k < len; k++)
-            sym[k] = c[k];
-        n = tok_bpe_scan(e->t, sym, len);
+            sym[k] = t->byte_id ? t->byte_id[c[k]] : c[k];
+        n = tok_bpe_scan(t, sym, len);
     } else {
         if (!(sym = malloc(len * sizeof *sym)))
             return -1;
         for (size_t k = 0; k < len; k++)
-            sym[k] = c[k];
-        if (tok_bpe_heap(e->t, sym, len, &n) != 0) {
+            sym[k] = t->byte_id ? t->byte_id[c[k]] : c[k];
+        if (tok_bpe_heap(t, sym, len, &n) != 0) {
             free(sym);
             return -1;
         }
@@ -265,6 +272,8 @@ static int encode_chunk(tok_encoder *e, const uint8_t *c, size_t len, tok_ids *o
 /* Encodes plain text (no special tokens recognised). */
 static int encode_plain(tok_encoder *e, const uint8_t *s, size_t n, tok_ids *out, dk_err *err)
 {
+    if (e->t->spm)
+        return tok_spm_encode(e->t, s, n, out, err);
     if (e->t->norm == TOK_NORM_HANGUL_COMPOSE && hangul_needs_compose(s, n)) {
         if (e->norm_cap < n) {
             uint8_t *p = realloc(e->norm, n);
@@ -303,7 +312,7 @@ int tok_encode(tok_encoder *e, const uint8_t *text, size_t n, int flags, tok_ids
             if (hit && (!best || hit < best || (hit == best && l > best_len))) {
                 best = hit;
                 best_len = l;
-                best_id = 256 + i;
+                best_id = t->special_id ? (uint32_t)t->special_id[i] : 256 + i;
             }
         }
         size_t stop = best ? (size_t)(best - text) : n;

@@ -10,6 +10,22 @@ struct tok {
     enum tok_pretok pretok;
     uint32_t n_special, n_merges, n_vocab, first_merge; /* first_merge = 256 + n_special */
     char **special;          /* [n_special] NUL-terminated texts */
+    /* A foreign vocabulary (tok_vocab.c: a GGUF's or a tokenizer.json's) has ids in any
+     * order: special_id[i] is special i's id, byte_id[b] the id a byte starts as, and the
+     * merge lookup gives a merge's rank, whose result merge_result[rank] is. dokja's own
+     * tokenizers have none of these arrays: specials are 256 + i, byte b is id b, and a
+     * merge's rank is its result id. */
+    int foreign;
+    dk_token *special_id;    /* [n_special] or NULL */
+    uint32_t *byte_id;       /* [256] or NULL */
+    uint32_t *merge_result;  /* [n_merges] or NULL */
+    dk_token bos, eos;       /* document start and end (-1: none) */
+    int add_bos, ignore_merges;
+    float *scores;           /* SentencePiece: [n_vocab] scores, else NULL */
+    int spm, spm_prefix;     /* SentencePiece BPE; add a leading U+2581 */
+    /* bytes -> id of every token (foreign vocabularies: ignore_merges and SentencePiece) */
+    struct tok_vslot { uint64_t hash; uint32_t id; } *vslots;
+    size_t vmask;
     uint32_t (*merges)[2];   /* [n_merges] */
     uint32_t *tok_off;       /* [n_vocab + 1] offsets of each token's bytes in blob */
     uint8_t *blob;
@@ -39,6 +55,18 @@ static inline uint32_t tok_merge_lookup(const tok *t, uint32_t a, uint32_t b)
         i = (i + 1) & t->mmask;
     }
 }
+
+/* The id a merge of rank r produces. */
+static inline uint32_t tok_merge_result(const tok *t, uint32_t r)
+{
+    return t->merge_result ? t->merge_result[r] : r;
+}
+
+/* The id whose bytes are s[0..n), or TOK_NO_MERGE (foreign vocabularies only). */
+uint32_t tok_vocab_find(const tok *t, const uint8_t *s, size_t n);
+
+/* SentencePiece BPE of text (tok_spm.c). */
+int tok_spm_encode(const tok *t, const uint8_t *s, size_t n, tok_ids *out, dk_err *err);
 
 /* BPE on one chunk, sym[0..n) its byte ids on entry and its tokens on return: merges
  * applied lowest id first, leftmost first. The scan (quadratic, on the stack) takes

@@ -41,6 +41,39 @@ int tok_build(tok **out, enum tok_norm norm, enum tok_pretok pretok, const char 
               uint32_t n_special, const uint32_t (*merges)[2], uint32_t n_merges, const char *origin, dk_err *err);
 void tok_free(tok *t);
 
+/* Token types, numbered as GGUF's tokenizer.ggml.token_type. */
+enum { TOK_TYPE_NORMAL = 1, TOK_TYPE_UNKNOWN = 2, TOK_TYPE_CONTROL = 3, TOK_TYPE_USER = 4,
+       TOK_TYPE_UNUSED = 5, TOK_TYPE_BYTE = 6 };
+
+/* Another model's tokenizer (interop/: from a GGUF or a tokenizer.json): token i's
+ * bytes (as text means them: GPT-2's byte alphabet and SentencePiece's U+2581 already
+ * decoded; a byte token <0xXX> is its one byte), its type, and either merges (byte-level
+ * BPE: pairs of ids in rank order, whose joined bytes must be a token to count) or
+ * scores (SentencePiece BPE). Control and user-defined tokens are the special tokens. */
+typedef struct {
+    uint32_t n_vocab;
+    const uint8_t *const *bytes;
+    const size_t *len;
+    const int32_t *type;
+    const uint32_t (*merges)[2];
+    uint32_t n_merges;
+    const float *scores;     /* SentencePiece only */
+    int spm;                 /* SentencePiece BPE (else byte-level BPE) */
+    int spm_prefix;          /* SentencePiece: a space in front of the text */
+    enum tok_pretok pretok;  /* byte-level BPE's pre-tokenizer */
+    int ignore_merges;       /* a chunk that is a token is that token (Llama 3) */
+    dk_token bos, eos;       /* -1: none */
+    int add_bos;             /* the model wants bos in front of every text */
+} tok_vocab_spec;
+int tok_build_vocab(tok **out, const tok_vocab_spec *spec, const char *origin, dk_err *err);
+
+/* The document start the model saw in training (dokja: <|eos|>; other models: their BOS
+ * when they add one), -1 if none; its end-of-text token; whether the vocabulary is
+ * another model's (then it cannot be saved as a dokja tokenizer file). */
+dk_token tok_bos(const tok *t);
+dk_token tok_eos(const tok *t);
+int tok_is_foreign(const tok *t);
+
 /* Loads a tokenizer file with full validation; writes one atomically. */
 int tok_load(tok **out, const char *path, dk_err *err);
 int tok_save(const tok *t, const char *path, dk_err *err);

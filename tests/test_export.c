@@ -299,3 +299,23 @@ TEST(export_refuses_what_other_tools_cannot_read_and_writes_nothing)
     CHECK_EQ(test_run(out, sizeof out, "%s export gguf %s/nothing -o %s/n.gguf 2>&1", b, t, t), 1);
     CHECK_EQ(test_run(NULL, 0, "ls %s/n.gguf* 2>/dev/null | grep -q .", t), 1);
 }
+
+TEST_SLOW(import_of_the_exports_tokenizes_exactly_as_the_original)
+{
+    const char *run = export_model(), *lines = sample_lines();
+    CHECK(run && lines);
+    const char *t = test_tmpdir();
+    char tokp[700];
+    snprintf(tokp, sizeof tokp, "%s/dokja_tokenizer.json", run);
+    CHECK_EQ(test_run(NULL, 0, "cd %s && rm -rf rt_hf && %s export gguf %s -o rt.gguf 2>/dev/null && "
+                      "%s export hf %s -o rt_hf 2>/dev/null", t, bin(), run, bin(), run), 0);
+    CHECK_EQ(test_run(NULL, 0, "cd %s && %s tokenizer encode -t %s %s > rt_want.txt && "
+                      "%s tokenizer encode -t rt.gguf %s > rt_gguf.txt && "
+                      "%s tokenizer encode -t rt_hf/tokenizer.json %s > rt_json.txt && "
+                      "cmp rt_want.txt rt_gguf.txt && cmp rt_want.txt rt_json.txt",
+                      t, bin(), tokp, lines, bin(), lines, bin(), lines), 0);
+    static char info[4096];
+    CHECK_EQ(test_run(info, sizeof info, "%s tokenizer info -t %s/rt_hf/tokenizer.json", bin(), t), 0);
+    CHECK_CONTAINS(info, "pretokenizer gpt-2");
+    CHECK_CONTAINS(info, "bos          257 (added to every text)");
+}

@@ -9,6 +9,7 @@
 #include "tokenizer/tok_stats.h"
 #include "tokenizer/tok_train.h"
 #include "tokenizer/tokenizer.h"
+#include "interop/interop.h"
 #include "util/fs.h"
 #include "util/hash.h"
 
@@ -255,7 +256,7 @@ static int tokenizer_encode(int argc, char **argv)
         return cli_usage(argv[0], "at most one INPUT");
     dk_err err;
     tok *t;
-    if (tok_load(&t, co.tokenizer, &err) != 0)
+    if (tok_open_any(&t, co.tokenizer, &err) != 0)
         return cli_fail(&err);
     uint8_t *in = NULL;
     size_t n = 0;
@@ -350,7 +351,7 @@ static int tokenizer_decode(int argc, char **argv)
     const char *in_name = co.n_rest && strcmp(co.rest[0], "-") ? co.rest[0] : "<stdin>";
     dk_err err;
     tok *t;
-    if (tok_load(&t, co.tokenizer, &err) != 0)
+    if (tok_open_any(&t, co.tokenizer, &err) != 0)
         return cli_fail(&err);
     uint8_t *in = NULL, *out = NULL;
     size_t n = 0, out_len = 0, out_cap = 0;
@@ -478,7 +479,7 @@ static int tokenizer_stats(int argc, char **argv)
         return cli_usage(argv[0], "no INPUT given");
     dk_err err;
     tok *t;
-    if (tok_load(&t, co.tokenizer, &err) != 0)
+    if (tok_open_any(&t, co.tokenizer, &err) != 0)
         return cli_fail(&err);
     pool *pl = pool_new(co.threads);
     if (!pl) {
@@ -551,17 +552,27 @@ static int tokenizer_info(int argc, char **argv)
     tok *t;
     uint8_t digest[32];
     char hex[65];
-    if (tok_load(&t, co.tokenizer, &err) != 0 || sha256_file(co.tokenizer, digest, &err) != 0)
+    if (tok_open_any(&t, co.tokenizer, &err) != 0)
         return cli_fail(&err);
-    sha256_hex(digest, hex);
-    printf("file         %s\nsha256       %s\nvocab_size   %u\nmerges       %u\n"
-           "normalizer   %s\npretokenizer %s\nspecial      ", co.tokenizer, hex, tok_vocab_size(t),
-           tok_n_merges(t), tok_norm(t) == TOK_NORM_HANGUL_COMPOSE ? "hangul-compose" : "none",
-           tok_pretok_name(t));
-    for (uint32_t i = 0; i < tok_n_special(t); i++) { /* from the file: escaped */
-        printf("%s%u=", i ? " " : "", 256 + i);
+    if (fs_is_dir(co.tokenizer))
+        snprintf(hex, sizeof hex, "- (a directory)");
+    else if (sha256_file(co.tokenizer, digest, &err) != 0)
+        return tok_free(t), cli_fail(&err);
+    else
+        sha256_hex(digest, hex);
+    printf("file         %s\nsha256       %s\nkind         %s\nvocab_size   %u\nmerges       %u\n"
+           "normalizer   %s\npretokenizer %s\n", co.tokenizer, hex,
+           !tok_is_foreign(t) ? "dokja byte-level BPE" : tok_n_merges(t) ? "byte-level BPE" : "SentencePiece BPE",
+           tok_vocab_size(t), tok_n_merges(t), tok_norm(t) == TOK_NORM_HANGUL_COMPOSE ? "hangul-compose" : "none",
+           tok_n_merges(t) || !tok_is_foreign(t) ? tok_pretok_name(t) : "-");
+    printf("bos          %d (%s)\neos          %d\nspecial      ", (int)tok_bos(t),
+           tok_bos(t) >= 0 ? "added to every text" : "none added", (int)tok_eos(t));
+    for (uint32_t i = 0; i < tok_n_special(t) && i < 64; i++) { /* from the file: escaped */
+        printf("%s%d=", i ? " " : "", (int)tok_special_id(t, tok_special_text(t, i)));
         cli_put_safe(stdout, tok_special_text(t, i), 100);
     }
+    if (tok_n_special(t) > 64)
+        printf(" ... (%u in all)", tok_n_special(t));
     printf("\n");
     tok_free(t);
     return 0;

@@ -32,7 +32,8 @@ static json_t *added_token(dk_token id, const char *text)
 }
 
 /* tokenizer.json of t (NULL when memory runs out). */
-static json_t *tokenizer_json(const tok *t, const char *regex, int ignore_merges, dk_token doc_start)
+static json_t *tokenizer_json(const tok *t, const char *const *regex, int n_regex, int ignore_merges,
+                              dk_token doc_start)
 {
     uint32_t tv = tok_vocab_size(t), ns = tok_n_special(t), nm = tok_n_merges(t);
     json_t *root = json_object(), *vocab = json_object(), *merges = json_array(), *added = json_array();
@@ -79,11 +80,13 @@ static json_t *tokenizer_json(const tok *t, const char *regex, int ignore_merges
     json_object_set_new(root, "padding", json_null());
     json_object_set_new(root, "added_tokens", added);
     json_object_set_new(root, "normalizer", json_null());
-    json_object_set_new(root, "pre_tokenizer",
-        json_pack("{s:s, s:[{s:s, s:{s:s}, s:s, s:b}, {s:s, s:b, s:b, s:b}]}", "type", "Sequence",
-                  "pretokenizers", "type", "Split", "pattern", "Regex", regex, "behavior", "Isolated",
-                  "invert", 0, "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1,
-                  "use_regex", 0));
+    json_t *pre = json_array();
+    for (int k = 0; k < n_regex; k++)
+        json_array_append_new(pre, json_pack("{s:s, s:{s:s}, s:s, s:b}", "type", "Split", "pattern", "Regex",
+                                             regex[k], "behavior", "Isolated", "invert", 0));
+    json_array_append_new(pre, json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 0,
+                                         "trim_offsets", 1, "use_regex", 0));
+    json_object_set_new(root, "pre_tokenizer", json_pack("{s:s, s:o}", "type", "Sequence", "pretokenizers", pre));
     if (doc_start >= 0) {
         const char *s = tok_special_text(t, (uint32_t)doc_start - 256);
         json_object_set_new(root, "post_processor",
@@ -136,8 +139,9 @@ int export_hf(const char *dir, const char *out, dk_err *err)
     tok *t = NULL;
     if (tok_load(&t, tpath, err) != 0)
         return -1;
-    const char *regex = pretok_hf_regex(tok_pretok_name(t));
-    if (!regex) {
+    const char *regex[2];
+    int n_regex = pretok_hf_regexes(tok_pretok_name(t), regex);
+    if (n_regex == 0) {
         tok_free(t);
         return dk_errf(err, "%s: pre-tokenizer %s has no Hugging Face counterpart; retrain the "
                             "tokenizer (dokja tokenizer train uses a llama.cpp pre-tokenizer by "
@@ -181,7 +185,7 @@ int export_hf(const char *dir, const char *out, dk_err *err)
     if (save_json(cfg, tmp, "config.json", err) != 0)
         goto fail;
     int ignore_merges = strcmp(tok_pretok_name(t), "llama-bpe") == 0;
-    if (save_json(tokenizer_json(t, regex, ignore_merges, eos), tmp, "tokenizer.json", err) != 0)
+    if (save_json(tokenizer_json(t, regex, n_regex, ignore_merges, eos), tmp, "tokenizer.json", err) != 0)
         goto fail;
     json_t *tc = json_pack("{s:b, s:b, s:o, s:o, s:o, s:o, s:b, s:I, s:s}", "add_bos_token", eos >= 0,
                            "add_eos_token", 0, "bos_token", special_or_null(t, eos), "eos_token",

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "tokenizer/tokenizer.h"
 #include "util/err.h"
 
 int export_gguf(const char *model_dir, const char *out_path, uint32_t type, dk_err *err);
@@ -19,8 +20,23 @@ int export_gguf(const char *model_dir, const char *out_path, uint32_t type, dk_e
  * renamed into place. */
 int export_hf(const char *model_dir, const char *out_dir, dk_err *err);
 
-/* The Hugging Face splitting regex of a named pre-tokenizer, or NULL (dokja-v1). */
-const char *pretok_hf_regex(const char *name);
+/* The Hugging Face splitting regexes of a named pre-tokenizer (applied in turn): their
+ * count (1 or 2), or 0 when it has none (dokja-v1; kanana2, whose llama.cpp splitting
+ * differs from its tokenizer.json's). And back: the name of the family whose regexes
+ * are exactly these, or NULL. */
+int pretok_hf_regexes(const char *name, const char *regex[2]);
+const char *pretok_from_hf_regexes(const char *const *regex, int n);
+
+/* Another model's tokenizer, or dokja's own, from whatever holds it: a dokja tokenizer
+ * file, a GGUF file (its tokenizer.ggml.* vocabulary), a Hugging Face tokenizer.json
+ * (with tokenizer_config.json beside it when present), or a model directory holding
+ * one of these (dokja_tokenizer.json first). Supported: byte-level BPE with a named
+ * pre-tokenizer (GPT-2, Llama 3, Qwen 2 and the Korean models' splitters) and
+ * SentencePiece BPE with byte fallback (GGUF "llama"; tokenizer.json with Metaspace). */
+int tok_open_any(tok **out, const char *path, dk_err *err);
+
+struct gguf_file;
+int tok_from_gguf(tok **out, const struct gguf_file *f, dk_err *err);
 
 /* "f32", "f16", "bf16", "q8_0" -> ggml type; -1 if unknown. */
 int export_type_from_name(const char *name, uint32_t *type);

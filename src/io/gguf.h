@@ -118,10 +118,11 @@ void gguf_w_i32(gguf_writer *w, const char *key, int32_t v);
 void gguf_w_f32(gguf_writer *w, const char *key, float v);
 void gguf_w_bool(gguf_writer *w, const char *key, int v);
 void gguf_w_str(gguf_writer *w, const char *key, const char *s);
-/* Arrays: strings given as pointers and lengths, or int32 values. */
+/* Arrays: strings given as pointers and lengths, int32 or float32 values. */
 void gguf_w_arr_str(gguf_writer *w, const char *key, const char *const *s, const size_t *len,
                     size_t n);
 void gguf_w_arr_i32(gguf_writer *w, const char *key, const int32_t *v, size_t n);
+void gguf_w_arr_f32(gguf_writer *w, const char *key, const float *v, size_t n);
 /* A tensor of type GGML_F32, F16, BF16 or Q8_0 (ne[0] a multiple of 32) from float32
  * rows (ne[0] floats each, ne[1] * ne[2] * ne[3] rows). row_perm, if not NULL, gives
  * for each output row the source row. Both arrays must live until save. */

@@ -174,6 +174,19 @@ void gguf_w_arr_i32(gguf_writer *w, const char *k, const int32_t *v, size_t n)
         put_u32(w, (uint32_t)v[i]);
 }
 
+void gguf_w_arr_f32(gguf_writer *w, const char *k, const float *v, size_t n)
+{
+    if (key(w, k, GGUF_ARRAY) != 0)
+        return;
+    put_u32(w, GGUF_FLOAT32);
+    put_u64(w, n);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, &v[i], 4);
+        put_u32(w, b);
+    }
+}
+
 void gguf_w_tensor(gguf_writer *w, const char *name, uint32_t type, int n_dims, const uint64_t *ne,
                    const float *data, const uint32_t *row_perm)
 {

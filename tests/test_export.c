@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/gguf.h"
 #include "test.h"
 
 /* The binary by absolute path: these tests cd into the scratch directory. */
@@ -318,4 +319,109 @@ TEST_SLOW(import_of_the_exports_tokenizes_exactly_as_the_original)
     CHECK_EQ(test_run(info, sizeof info, "%s tokenizer info -t %s/rt_hf/tokenizer.json", bin(), t), 0);
     CHECK_CONTAINS(info, "pretokenizer gpt-2");
     CHECK_CONTAINS(info, "bos          257 (added to every text)");
+}
+
+/* "sha256 <hex>" of `dokja model info` */
+static int model_sha(const char *model, char hex[65])
+{
+    static char out[4096];
+    if (test_run(out, sizeof out, "%s model info %s 2>&1", bin(), model) != 0)
+        return -1;
+    const char *s = strstr(out, "sha256 ");
+    if (!s)
+        return -1;
+    snprintf(hex, 65, "%.64s", s + 7);
+    return 0;
+}
+
+TEST_SLOW(import_gguf_and_hf_models_keep_their_identity_generate_and_score_the_same)
+{
+    const char *run = export_model();
+    CHECK(run != NULL);
+    const char *t = test_tmpdir();
+    CHECK_EQ(test_run(NULL, 0, "cd %s && rm -rf im_hf im_g im_h && %s export gguf %s -o im.gguf 2>/dev/null && "
+                      "%s export gguf %s -o im8.gguf --type q8_0 2>/dev/null && %s export hf %s -o im_hf 2>/dev/null && "
+                      "%s import gguf im.gguf -o im_g 2>/dev/null && %s import hf im_hf -o im_h 2>/dev/null",
+                      t, bin(), run, bin(), run, bin(), run, bin(), bin()), 0);
+    /* F32 there and back: the permutation and its inverse are exact */
+    char want[65], got[65], path[700];
+    CHECK(model_sha(run, want) == 0);
+    const char *same[] = {"im.gguf", "im_g", "im_hf", "im_h"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", t, same[i]);
+        CHECK(model_sha(path, got) == 0);
+        CHECK_MSG(strcmp(want, got) == 0, "%s: sha256 %s, the original %s", same[i], got, want);
+    }
+    /* the same generation from the directory, the GGUF and the import */
+    static char a[8192], b[8192];
+    CHECK_EQ(test_run(a, sizeof a, "%s generate -m %s -p '%s' -n 32 --temperature 0 --json 2>/dev/null", bin(), run,
+                      PROMPTS[1]), 0);
+    for (size_t i = 0; i < 2; i++) {
+        CHECK_EQ(test_run(b, sizeof b, "%s generate -m %s/%s -p '%s' -n 32 --temperature 0 --json 2>/dev/null", bin(),
+                          t, same[i], PROMPTS[1]), 0);
+        CHECK_STR(a, b);
+    }
+    /* a Q8_0 GGUF is dequantized: it runs, and scores close to the original */
+    CHECK_EQ(test_run(b, sizeof b, "cd %s && head -40 ex_en.txt > im_ppl.txt && %s eval -m %s --task text:im_ppl.txt "
+                      "--ref im.gguf --ref im8.gguf -q 2>&1", t, bin(), run), 0);
+    CHECK_CONTAINS(b, "relative to the best reference (im.gguf): 1.0000");
+    CHECK_CONTAINS(b, "im8.gguf");
+}
+
+/* A GGUF with the llama keys of a 1-layer, width-32 model and tensors of zeros, plus
+ * what `extra` adds; written to NAME under the scratch dir. */
+static const char *small_gguf(const char *name, const char *arch, int rope_freqs)
+{
+    static char path[700];
+    static float zeros[64 * 64];
+    gguf_writer *w = gguf_writer_new();
+    gguf_w_str(w, "general.architecture", arch);
+    gguf_w_u32(w, "llama.embedding_length", 32);
+    gguf_w_u32(w, "llama.block_count", 1);
+    gguf_w_u32(w, "llama.attention.head_count", 2);
+    gguf_w_u32(w, "llama.feed_forward_length", 64);
+    gguf_w_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    uint64_t e[2] = {32, 64}, v[1] = {32}, q[2] = {32, 32}, up[2] = {32, 64}, dn[2] = {64, 32}, rf[1] = {8};
+    gguf_w_tensor(w, "token_embd.weight", GGML_F32, 2, e, zeros, NULL);
+    gguf_w_tensor(w, "output_norm.weight", GGML_F32, 1, v, zeros, NULL);
+    const char *sq[] = {"attn_q", "attn_k", "attn_v", "attn_output"};
+    char nm[64];
+    for (int k = 0; k < 4; k++) {
+        snprintf(nm, sizeof nm, "blk.0.%s.weight", sq[k]);
+        gguf_w_tensor(w, nm, GGML_F32, 2, q, zeros, NULL);
+    }
+    gguf_w_tensor(w, "blk.0.attn_norm.weight", GGML_F32, 1, v, zeros, NULL);
+    gguf_w_tensor(w, "blk.0.ffn_norm.weight", GGML_F32, 1, v, zeros, NULL);
+    gguf_w_tensor(w, "blk.0.ffn_gate.weight", GGML_F32, 2, up, zeros, NULL);
+    gguf_w_tensor(w, "blk.0.ffn_up.weight", GGML_F32, 2, up, zeros, NULL);
+    gguf_w_tensor(w, "blk.0.ffn_down.weight", GGML_F32, 2, dn, zeros, NULL);
+    if (rope_freqs)
+        gguf_w_tensor(w, "rope_freqs.weight", GGML_F32, 1, rf, zeros, NULL);
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
+    dk_err err;
+    int rc = gguf_writer_save(w, path, &err);
+    gguf_writer_free(w);
+    return rc == 0 ? path : NULL;
+}
+
+TEST(import_refuses_what_dokja_cannot_compute_the_same_way)
+{
+    static char out[4096];
+    const char *t = test_tmpdir(), *p = small_gguf("ok.gguf", "llama", 0);
+    CHECK(p != NULL);
+    CHECK_EQ(test_run(out, sizeof out, "%s model info %s 2>&1", bin(), p), 0);
+    CHECK_CONTAINS(out, "1 layers, width 32, 2 heads (2 key/value), MLP 64, vocabulary 64");
+    p = small_gguf("qwen.gguf", "qwen2", 0);
+    CHECK_EQ(test_run(out, sizeof out, "%s model info %s 2>&1", bin(), p), 1);
+    CHECK_CONTAINS(out, "architecture \"qwen2\" is not supported");
+    p = small_gguf("scaled.gguf", "llama", 1);
+    CHECK_EQ(test_run(out, sizeof out, "%s import gguf %s -o %s/never 2>&1", bin(), p, t), 1);
+    CHECK_CONTAINS(out, "RoPE scaling");
+    CHECK_EQ(test_run(NULL, 0, "ls -d %s/never* 2>/dev/null | grep -q .", t), 1);
+    /* a truncated GGUF, and the wrong import kind */
+    CHECK_EQ(test_run(out, sizeof out, "head -c 300 %s > %s/cut.gguf && %s generate -m %s/cut.gguf 2>&1", p, t, bin(), t), 1);
+    CHECK_CONTAINS(out, "cut.gguf: ");
+    CHECK(strchr(out, '\n') == out + strlen(out) - 1);
+    CHECK_EQ(test_run(out, sizeof out, "%s import hf %s -o %s/never 2>&1", bin(), p, t), 2);
+    CHECK_CONTAINS(out, "use dokja import gguf");
 }

@@ -1,4 +1,4 @@
-/* cmd_export.c: `dokja export gguf` (src/interop/interop.h). */
+/* cmd_export.c: `dokja export gguf|hf` and `dokja import gguf|hf` (src/interop/interop.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +32,7 @@ static int export_gguf_cmd(int argc, char **argv)
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"type", required_argument, 0, 't'},
                                          {0, 0, 0, 0}};
-    const char *out = NULL, *model = NULL;
+    const char *out = NULL, *mdir = NULL;
     uint32_t type = GGML_F32;
     int c;
     optind = 1;
@@ -49,8 +49,8 @@ static int export_gguf_cmd(int argc, char **argv)
         }
     }
     if (optind < argc)
-        model = argv[optind++];
-    if (!model)
+        mdir = argv[optind++];
+    if (!mdir)
         return cli_usage(argv[0], "expected a model directory");
     if (optind < argc)
         return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
@@ -59,7 +59,7 @@ static int export_gguf_cmd(int argc, char **argv)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     dk_err err;
-    if (export_gguf(model, out, type, &err) != 0)
+    if (export_gguf(mdir, out, type, &err) != 0)
         return cli_fail(&err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     struct stat st;
@@ -84,7 +84,7 @@ static int export_hf_cmd(int argc, char **argv)
         fputs(HF_HELP, stdout);
         return 0;
     }
-    const char *out = NULL, *model = NULL;
+    const char *out = NULL, *mdir = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
             if (++i >= argc)
@@ -92,18 +92,18 @@ static int export_hf_cmd(int argc, char **argv)
             out = argv[i];
         } else if (argv[i][0] == '-') {
             return cli_usage(argv[0], "unknown option '%s'", argv[i]);
-        } else if (!model) {
-            model = argv[i];
+        } else if (!mdir) {
+            mdir = argv[i];
         } else {
             return cli_usage(argv[0], "unexpected argument '%s'", argv[i]);
         }
     }
-    if (!model)
+    if (!mdir)
         return cli_usage(argv[0], "expected a model directory");
     if (!out)
         return cli_usage(argv[0], "-o DIR is required");
     dk_err err;
-    if (export_hf(model, out, &err) != 0)
+    if (export_hf(mdir, out, &err) != 0)
         return cli_fail(&err);
     fprintf(stderr, "wrote %s\n", out);
     return 0;
@@ -114,6 +114,61 @@ int cmd_export(int argc, char **argv)
     static const cli_sub subs[] = {
         {"gguf", export_gguf_cmd, "a GGUF file that llama.cpp runs"},
         {"hf", export_hf_cmd, "a Hugging Face model directory with tokenizer.json"},
+        {NULL, NULL, NULL}};
+    return cli_dispatch(argv[0], subs, argc, argv);
+}
+
+static const char IMPORT_HELP[] =
+    "usage: dokja import gguf|hf IN -o DIR\n"
+    "\n"
+    "Converts IN into a dokja model directory DIR (which must not exist): a GGUF file of\n"
+    "llama.cpp's llama architecture (F32, F16, BF16 or Q8_0 tensors, dequantized; Q and K\n"
+    "rows permuted back to rotate-half pairing), or a Hugging Face Llama directory\n"
+    "(config.json, safetensors, tokenizer.json). DIR gets config.json, model.safetensors\n"
+    "(F32) and the tokenizer as it came (tokenizer.json and its config, or the GGUF's\n"
+    "vocabulary as a vocabulary-only tokenizer.gguf). Every command that takes -m MODEL\n"
+    "also takes IN directly; importing saves the conversion when a model is used often.\n";
+
+static int import_cmd(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(IMPORT_HELP, stdout);
+        return 0;
+    }
+    const char *out = NULL, *in = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
+            if (++i >= argc)
+                return cli_usage(argv[0], "-o needs a directory");
+            out = argv[i];
+        } else if (argv[i][0] == '-') {
+            return cli_usage(argv[0], "unknown option '%s'", argv[i]);
+        } else if (!in) {
+            in = argv[i];
+        } else {
+            return cli_usage(argv[0], "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!in)
+        return cli_usage(argv[0], "expected a GGUF file or a model directory");
+    if (!out)
+        return cli_usage(argv[0], "-o DIR is required");
+    struct stat st;
+    int is_dir = stat(in, &st) == 0 && S_ISDIR(st.st_mode), want_dir = strstr(argv[0], " hf") != NULL;
+    if (stat(in, &st) == 0 && is_dir != want_dir)
+        return cli_usage(argv[0], "%s is %s", in, is_dir ? "a directory (use dokja import hf)" : "a file (use dokja import gguf)");
+    dk_err err;
+    if (import_model(in, out, &err) != 0)
+        return cli_fail(&err);
+    fprintf(stderr, "wrote %s\n", out);
+    return 0;
+}
+
+int cmd_import(int argc, char **argv)
+{
+    static const cli_sub subs[] = {
+        {"gguf", import_cmd, "a GGUF file (llama architecture) as a dokja model directory"},
+        {"hf", import_cmd, "a Hugging Face Llama directory with tokenizer.json as a dokja model directory"},
         {NULL, NULL, NULL}};
     return cli_dispatch(argv[0], subs, argc, argv);
 }

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "io/safetensors.h"
+#include "interop/interop.h"
 #include "model/model_io.h"
 #include "model/surgery.h"
 #include "tokenizer/tokenizer.h"
@@ -29,8 +30,9 @@ static const char EDIT_HELP[] =
     "of IN's tokenizer. --seed S (1) drives --permute, --reinit and --noise.\n";
 
 static const char INFO_HELP[] =
-    "usage: dokja model info DIR [--json]\n"
+    "usage: dokja model info MODEL [--json]\n"
     "\n"
+    "MODEL is a dokja or Hugging Face model directory or a GGUF file (llama architecture).\n"
     "Shape, parameter count, the SHA-256 of the float32 parameters (the identity eval and\n"
     "lineage reports use) and any surgery recorded in the weights' metadata.\n";
 
@@ -147,7 +149,7 @@ static int model_info(int argc, char **argv)
     dk_err err;
     pool *p = pool_new(1);
     model *m;
-    if (model_load_dir_ex(&m, dir, p, 0, &err) != 0) {
+    if (model_open_any(&m, NULL, dir, p, 0, &err) != 0) {
         pool_free(p);
         return cli_fail(&err);
     }

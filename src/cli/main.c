@@ -28,6 +28,7 @@ static const cli_sub COMMANDS[] = {
     {"eval", cmd_eval, "score a model on perplexity and multiple-choice tasks, against references"},
     {"export", cmd_export, "write a model as GGUF (llama.cpp) or a Hugging Face directory"},
     {"generate", cmd_generate, "continue a prompt with a trained model (KV cache, streaming)"},
+    {"import", cmd_import, "convert a GGUF file or a Hugging Face directory into a dokja model"},
     {"lineage", cmd_lineage, "test from the weights whether model B was derived from model A"},
     {"model", cmd_model, "derive models by surgery (for lineage tests) and show a model's identity"},
     {"tokenizer", cmd_tokenizer, "train, apply and measure byte-level BPE tokenizers"},

@@ -109,7 +109,7 @@ static long tokenize_item(lm *l, const mc_task *t, size_t i, item_ids *b, size_t
         b->off = n;
         b->off_cap = (size_t)it->n_choices + 1;
     }
-    if (tok_ids_push(&b->ctx, l->eos) != 0 ||
+    if (tok_ids_push(&b->ctx, l->doc) != 0 ||
         tok_encode(l->enc, (const uint8_t *)it->context, clen, 0, &b->ctx, err) != 0)
         return dk_errf(err, "out of memory");
     size_t longest = 0;
@@ -253,7 +253,7 @@ int score_text_file(lm *l, const char *path, size_t limit, int window, int show,
         if (limit && r->docs == limit)
             break;
         ids.n = 0;
-        if (tok_ids_push(&ids, l->eos) != 0 || tok_encode(l->enc, s + b, e - b, 0, &ids, err) != 0) {
+        if (tok_ids_push(&ids, l->doc) != 0 || tok_encode(l->enc, s + b, e - b, 0, &ids, err) != 0) {
             rc = dk_errf(err, "out of memory");
             break;
         }

@@ -59,7 +59,7 @@ int lm_generate(lm_gen *g, const uint8_t *prompt, size_t len, const lm_gen_opts 
 {
     lm *l = g->l;
     tok_ids ids = {0};
-    if (tok_ids_push(&ids, l->eos) != 0 || tok_encode(l->enc, prompt, len, 0, &ids, err) != 0) {
+    if (tok_ids_push(&ids, l->doc) != 0 || tok_encode(l->enc, prompt, len, 0, &ids, err) != 0) {
         tok_ids_free(&ids);
         return dk_errf(err, "out of memory");
     }

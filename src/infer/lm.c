@@ -4,8 +4,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "interop/interop.h"
 #include "model/model_io.h"
+#include "util/fs.h"
 #include "util/hash.h"
 
 void lm_close(lm *l)
@@ -22,28 +25,38 @@ int lm_open(lm *l, const char *dir, int threads, int ctx, dk_err *err)
 {
     memset(l, 0, sizeof *l);
     snprintf(l->dir, sizeof l->dir, "%s", dir);
-    char tpath[4200];
-    snprintf(tpath, sizeof tpath, "%s/%s", dir, TOK_DEFAULT_FILE);
-    uint8_t d[32];
-    if (tok_load(&l->tok, tpath, err) != 0 || sha256_file(tpath, d, err) != 0)
-        goto fail;
-    sha256_hex(d, l->tok_sha256);
     l->pool = pool_new(threads);
     if (!l->pool) {
         dk_errf(err, "cannot start %d threads", threads);
         goto fail;
     }
-    if (model_load_dir_ex(&l->m, dir, l->pool, 0, err) != 0)
+    /* a model directory (dokja's or Hugging Face's) or a GGUF file */
+    if (model_open_any(&l->m, &l->tok, dir, l->pool, 0, err) != 0)
         goto fail;
+    /* the tokenizer's identity: the file it came from */
+    char tpath[4200];
+    static const char *const TOKFILES[] = {TOK_DEFAULT_FILE, "tokenizer.json", "tokenizer.gguf"};
+    snprintf(tpath, sizeof tpath, "%s", dir);
+    for (size_t i = 0; fs_is_dir(dir) && i < 3; i++) {
+        snprintf(tpath, sizeof tpath, "%s/%s", dir, TOKFILES[i]);
+        if (access(tpath, R_OK) == 0)
+            break;
+    }
+    uint8_t d[32];
+    if (sha256_file(tpath, d, err) != 0)
+        goto fail;
+    sha256_hex(d, l->tok_sha256);
     const model_config *c = model_cfg(l->m);
-    dk_token eos = tok_special_id(l->tok, "<|eos|>");
-    if (eos < 0 || (uint32_t)c->vocab_size < tok_vocab_size(l->tok)) {
-        dk_errf(err, "%s: tokenizer and model do not fit (no <|eos|> token, or vocab_size %d < "
-                     "the tokenizer's %u)",
+    /* documents start with the model's BOS when it adds one, else with its end-of-text
+     * token (lm-evaluation-harness's prefix token); dokja's models: <|eos|> */
+    l->eos = tok_eos(l->tok);
+    l->doc = tok_bos(l->tok) >= 0 ? tok_bos(l->tok) : l->eos;
+    if (l->doc < 0 || (uint32_t)c->vocab_size < tok_vocab_size(l->tok)) {
+        dk_errf(err, "%s: tokenizer and model do not fit (no BOS or end-of-text token to start a "
+                     "document, or vocab_size %d < the tokenizer's %u)",
                 dir, c->vocab_size, tok_vocab_size(l->tok));
         goto fail;
     }
-    l->eos = eos;
     l->vocab = c->vocab_size;
     /* the cache is sized up front: a default of max_position_embeddings would ask a
      * 128k-position model for hundreds of GiB, so without a request it stops at 4096 */

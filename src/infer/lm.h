@@ -19,7 +19,8 @@ typedef struct {
     pool *pool;
     model *m;
     infer *inf;
-    dk_token eos;
+    dk_token eos;         /* ends a generation (-1: the model has none) */
+    dk_token doc;         /* starts every document: BOS, else the end-of-text token */
     int ctx;              /* positions in the cache */
     int vocab;            /* the model's logits */
     char sha256[65];      /* SHA-256 of the float32 parameters in layout order */
@@ -28,7 +29,7 @@ typedef struct {
 
 #define LM_DEFAULT_CTX 4096
 
-/* Opens DIR with a cache of ctx positions (0: max_position_embeddings, at most
+/* Opens DIR (a dokja or Hugging Face model directory, or a GGUF file) with a cache of ctx positions (0: max_position_embeddings, at most
  * LM_DEFAULT_CTX) on `threads`
  * threads (0: all). Fails with one line naming DIR when the model or tokenizer is
  * missing, malformed or they do not fit each other. */

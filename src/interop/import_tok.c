@@ -200,14 +200,14 @@ int tok_from_gguf(tok **out, const gguf_file *f, dk_err *err)
 {
     *out = NULL;
     const char *origin = gguf_name(f);
-    const uint8_t *model;
+    const uint8_t *tmodel;
     size_t mlen;
-    if (gguf_get_str(f, "tokenizer.ggml.model", &model, &mlen, err) != 0)
+    if (gguf_get_str(f, "tokenizer.ggml.model", &tmodel, &mlen, err) != 0)
         return -1;
-    int spm = mlen == 5 && memcmp(model, "llama", 5) == 0;
-    if (!spm && !(mlen == 4 && memcmp(model, "gpt2", 4) == 0))
+    int spm = mlen == 5 && memcmp(tmodel, "llama", 5) == 0;
+    if (!spm && !(mlen == 4 && memcmp(tmodel, "gpt2", 4) == 0))
         return dk_errf(err, "%s: tokenizer model \"%.*s\" is not supported (gpt2: byte-level BPE; llama: "
-                            "SentencePiece BPE)", origin, (int)(mlen > 20 ? 20 : mlen), (const char *)model);
+                            "SentencePiece BPE)", origin, (int)(mlen > 20 ? 20 : mlen), (const char *)tmodel);
     gguf_vtype et;
     uint64_t n;
     if (gguf_get_arr(f, "tokenizer.ggml.tokens", &et, &n, err) != 0)
@@ -376,10 +376,10 @@ static int tok_from_hf_json(tok **out, const char *path, dk_err *err)
     vocab_in v = {0};
     tok_vocab_spec spec = {.bos = -1, .eos = -1};
     int rc = -1;
-    json_t *model = json_object_get(root, "model"), *vocab = json_object_get(model, "vocab"),
-           *merges = json_object_get(model, "merges"), *added = json_object_get(root, "added_tokens");
-    const char *mtype = jstr(model, "type");
-    if (!json_is_object(model) || (mtype && strcmp(mtype, "BPE") != 0) || !json_is_object(vocab) ||
+    json_t *tmodel = json_object_get(root, "model"), *vocab = json_object_get(tmodel, "vocab"),
+           *merges = json_object_get(tmodel, "merges"), *added = json_object_get(root, "added_tokens");
+    const char *mtype = jstr(tmodel, "type");
+    if (!json_is_object(tmodel) || (mtype && strcmp(mtype, "BPE") != 0) || !json_is_object(vocab) ||
         !json_is_array(merges)) {
         dk_errf(err, "%s: not a BPE tokenizer.json (model.type BPE with vocab and merges)", path);
         goto done;
@@ -516,7 +516,7 @@ static int tok_from_hf_json(tok **out, const char *path, dk_err *err)
         }
         v.n_merges = 0;
     }
-    spec.ignore_merges = json_is_true(json_object_get(model, "ignore_merges"));
+    spec.ignore_merges = json_is_true(json_object_get(tmodel, "ignore_merges"));
     /* BOS: the post-processor's template when it starts with a special token, else the
      * config's add_bos_token; EOS from the config */
     json_t *post = json_object_get(root, "post_processor");
@@ -554,13 +554,14 @@ int tok_open_any(tok **out, const char *path, dk_err *err)
         return dk_errno(err, "%s: cannot open", path);
     char p[4200];
     if (S_ISDIR(st.st_mode)) {
-        static const char *const NAMES[] = {TOK_DEFAULT_FILE, "tokenizer.json"};
-        for (size_t i = 0; i < 2; i++) {
+        static const char *const NAMES[] = {TOK_DEFAULT_FILE, "tokenizer.json", "tokenizer.gguf"};
+        for (size_t i = 0; i < 3; i++) {
             snprintf(p, sizeof p, "%s/%s", path, NAMES[i]);
             if (stat(p, &st) == 0)
                 return tok_open_any(out, p, err);
         }
-        return dk_errf(err, "%s: no %s or tokenizer.json in this directory", path, TOK_DEFAULT_FILE);
+        return dk_errf(err, "%s: no %s, tokenizer.json or tokenizer.gguf in this directory", path,
+                       TOK_DEFAULT_FILE);
     }
     FILE *f = fs_open_regular(path, err);
     if (!f)

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "util/err.h"
 
@@ -37,6 +38,18 @@ int tok_open_any(tok **out, const char *path, dk_err *err);
 
 struct gguf_file;
 int tok_from_gguf(tok **out, const struct gguf_file *f, dk_err *err);
+
+/* A model from a dokja or Hugging Face model directory (config.json, safetensors) or a
+ * GGUF file of llama.cpp's llama architecture (F32, F16, BF16 or Q8_0 tensors,
+ * dequantized; the Q/K rows permuted back to rotate-half), and its tokenizer when t is
+ * not NULL (tok_open_any on the directory, or the GGUF's own vocabulary). */
+int model_open_any(model **m, tok **t, const char *path, pool *p, int with_grads, dk_err *err);
+
+/* `dokja import`: IN (a GGUF file or a Hugging Face directory) as a dokja model
+ * directory OUT (which must not exist): config.json, model.safetensors (F32), and the
+ * tokenizer as it came (tokenizer.json and its config, or the GGUF's vocabulary as a
+ * vocabulary-only tokenizer.gguf). Built under OUT.partial.PID, renamed into place. */
+int import_model(const char *in, const char *out, dk_err *err);
 
 /* "f32", "f16", "bf16", "q8_0" -> ggml type; -1 if unknown. */
 int export_type_from_name(const char *name, uint32_t *type);

@@ -18,6 +18,8 @@ typedef struct {
     uint64_t n;           /* arrays: element count */
     const uint8_t *val;   /* the value's bytes (arrays: the first element) */
     uint64_t *str_off;    /* string arrays: offset of each element from val */
+    const uint8_t *raw;   /* the value as stored (after its type), raw_n bytes */
+    size_t raw_n;
 } kv_entry;
 
 struct gguf_file {
@@ -147,6 +149,7 @@ static int read_value(cursor *c, kv_entry *e)
     if (t >= GGUF_N_VTYPES)
         return dk_errf(c->err, "%s: key \"%s\": unknown value type %u", c->name, e->key, t);
     e->type = (gguf_vtype)t;
+    e->raw = c->p;
     if (t == GGUF_STRING) {
         uint64_t len;
         const uint8_t *s = NULL;
@@ -296,6 +299,7 @@ static int parse(gguf_file *f, dk_err *err)
         f->n_kv = (size_t)i + 1;
         if (get_name(&c, &e->key, 65535, "a key") != 0 || read_value(&c, e) != 0)
             goto out;
+        e->raw_n = (size_t)(c.p - e->raw);
     }
     for (size_t i = 0; i < f->n_kv; i++)
         order[i] = i;
@@ -569,6 +573,13 @@ int gguf_get_arr(const gguf_file *f, const char *key, gguf_vtype *elem, uint64_t
     *elem = e->elem;
     *n = e->n;
     return 0;
+}
+
+const uint8_t *gguf_kv_raw(const gguf_file *f, size_t i, size_t *n)
+{
+    DK_ASSERT(i < f->n_kv);
+    *n = f->kv[i].raw_n;
+    return f->kv[i].raw;
 }
 
 const uint8_t *gguf_arr_str(const gguf_file *f, size_t k, uint64_t i, size_t *len)

@@ -81,6 +81,9 @@ const uint8_t *gguf_arr_str(const gguf_file *f, size_t k, uint64_t i, size_t *le
 int64_t gguf_arr_int(const gguf_file *f, size_t k, uint64_t i);   /* integer or bool elements */
 double gguf_arr_float(const gguf_file *f, size_t k, uint64_t i);  /* float or integer elements */
 
+/* The value of key i exactly as stored after its type (for copying it unchanged). */
+const uint8_t *gguf_kv_raw(const gguf_file *f, size_t i, size_t *n);
+
 /* Tensors in file order; by name in O(log n). */
 size_t gguf_n_tensors(const gguf_file *f);
 const gguf_tensor *gguf_tensor_at(const gguf_file *f, size_t i);
@@ -123,6 +126,8 @@ void gguf_w_arr_str(gguf_writer *w, const char *key, const char *const *s, const
                     size_t n);
 void gguf_w_arr_i32(gguf_writer *w, const char *key, const int32_t *v, size_t n);
 void gguf_w_arr_f32(gguf_writer *w, const char *key, const float *v, size_t n);
+/* A value copied as stored in another file (gguf_kv_raw), of type t. */
+void gguf_w_raw(gguf_writer *w, const char *key, gguf_vtype t, const uint8_t *raw, size_t n);
 /* A tensor of type GGML_F32, F16, BF16 or Q8_0 (ne[0] a multiple of 32) from float32
  * rows (ne[0] floats each, ne[1] * ne[2] * ne[3] rows). row_perm, if not NULL, gives
  * for each output row the source row. Both arrays must live until save. */

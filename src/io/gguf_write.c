@@ -187,6 +187,12 @@ void gguf_w_arr_f32(gguf_writer *w, const char *k, const float *v, size_t n)
     }
 }
 
+void gguf_w_raw(gguf_writer *w, const char *k, gguf_vtype t, const uint8_t *raw, size_t n)
+{
+    if (key(w, k, t) == 0)
+        put(w, raw, n);
+}
+
 void gguf_w_tensor(gguf_writer *w, const char *name, uint32_t type, int n_dims, const uint64_t *ne,
                    const float *data, const uint32_t *row_perm)
 {

@@ -74,7 +74,7 @@ static int tokenize_probe(probe_run *pr, const char *dir, const uint8_t *text, s
 {
     if (lm_open(&pr->l, dir, o->threads, 0, err) != 0)
         return -1;
-    if (tok_ids_push(&pr->ids, pr->l.eos) != 0 ||
+    if (tok_ids_push(&pr->ids, pr->l.doc) != 0 ||
         tok_encode(pr->l.enc, text, len, 0, &pr->ids, err) != 0)
         return dk_errf(err, "out of memory");
     size_t n = pr->ids.n;
@@ -89,7 +89,7 @@ static int tokenize_probe(probe_run *pr, const char *dir, const uint8_t *text, s
     size_t off = 0;
     for (size_t k = 0; k < n; k++) {
         size_t tl = 0;
-        if (k > 0 && pr->ids.ids[k] != pr->l.eos)
+        if (k > 0 && pr->ids.ids[k] != pr->l.doc)
             tok_token_bytes(pr->l.tok, pr->ids.ids[k], &tl);
         off += tl;
         pr->end[k] = off;

@@ -425,3 +425,21 @@ TEST(import_refuses_what_dokja_cannot_compute_the_same_way)
     CHECK_EQ(test_run(out, sizeof out, "%s import hf %s -o %s/never 2>&1", bin(), p, t), 2);
     CHECK_CONTAINS(out, "use dokja import gguf");
 }
+
+TEST_SLOW(lineage_runs_on_gguf_files_and_finds_the_export_and_its_q8_0_derived)
+{
+    const char *run = export_model();
+    CHECK(run != NULL);
+    const char *t = test_tmpdir();
+    static char out[16384];
+    CHECK_EQ(test_run(NULL, 0, "cd %s && %s export gguf %s -o ln.gguf 2>/dev/null && "
+                      "%s export gguf %s -o ln8.gguf --type q8_0 2>/dev/null", t, bin(), run, bin(), run), 0);
+    const char *b[] = {"ln.gguf", "ln8.gguf"};
+    for (int k = 0; k < 2; k++) {
+        CHECK_EQ(test_run(out, sizeof out, "cd %s && %s lineage %s %s 2>&1", t, bin(), run, b[k]), 0);
+        CHECK_CONTAINS(out, "verdict: DERIVED");
+        CHECK_CONTAINS(out, "0<-0");
+        CHECK_CONTAINS(out, "activation test");
+        CHECK(strstr(out, "not run") == NULL);
+    }
+}

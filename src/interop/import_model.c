@@ -30,7 +30,7 @@ static int get_int(const gguf_file *f, const char *key, int dflt, int *out, dk_e
     return 0;
 }
 
-static int gguf_config(const gguf_file *f, model_config *c, dk_err *err)
+int model_config_of_gguf(const gguf_file *f, model_config *c, dk_err *err)
 {
     const char *name = gguf_name(f);
     const uint8_t *arch;
@@ -205,7 +205,7 @@ int model_open_any(model **m, tok **t, const char *path, pool *p, int with_grads
     if (gguf_open(&f, path, err) != 0)
         return -1;
     model_config c;
-    int rc = gguf_config(f, &c, err);
+    int rc = model_config_of_gguf(f, &c, err);
     if (rc == 0)
         rc = model_new_ex(m, &c, p, with_grads, err);
     if (rc == 0)

@@ -44,6 +44,9 @@ int tok_from_gguf(tok **out, const struct gguf_file *f, dk_err *err);
  * dequantized; the Q/K rows permuted back to rotate-half), and its tokenizer when t is
  * not NULL (tok_open_any on the directory, or the GGUF's own vocabulary). */
 int model_open_any(model **m, tok **t, const char *path, pool *p, int with_grads, dk_err *err);
+/* The model config a GGUF's llama.* keys and tensors describe (refusing what dokja cannot
+ * compute the same way: other architectures, RoPE scaling, partial rotary). */
+int model_config_of_gguf(const struct gguf_file *f, model_config *c, dk_err *err);
 
 /* `dokja import`: IN (a GGUF file or a Hugging Face directory) as a dokja model
  * directory OUT (which must not exist): config.json, model.safetensors (F32), and the

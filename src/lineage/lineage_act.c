@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "infer/lm.h"
+#include "interop/interop.h"
 #include "lineage/lineage_internal.h"
 #include "lineage/lineage_match.h"
 #include "lineage/stats.h"
@@ -152,11 +153,13 @@ static int read_probe(const lineage_opts *o, uint8_t **text, size_t *len, dk_err
 
 int activation_tests(lineage_report *r, pool *p, const lineage_opts *o, dk_err *err)
 {
-    char ta[4200], tb[4200];
-    snprintf(ta, sizeof ta, "%s/%s", r->a, TOK_DEFAULT_FILE);
-    snprintf(tb, sizeof tb, "%s/%s", r->b, TOK_DEFAULT_FILE);
-    if (access(ta, R_OK) != 0 || access(tb, R_OK) != 0) {
-        snprintf(r->a_note, sizeof r->a_note, "not run: needs %s in both models", TOK_DEFAULT_FILE);
+    tok *ta = NULL, *tb = NULL;
+    dk_err te;
+    int have = tok_open_any(&ta, r->a, &te) == 0 && tok_open_any(&tb, r->b, &te) == 0;
+    tok_free(ta);
+    tok_free(tb);
+    if (!have) {
+        snprintf(r->a_note, sizeof r->a_note, "not run: needs a tokenizer dokja encodes with in both models");
         return 0;
     }
     uint8_t *text = NULL;

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "kernels/matmul.h"
+#include "interop/byte_unicode.h"
+#include "interop/interop.h"
 #include "lineage/lap.h"
 #include "lineage/lineage_internal.h"
 #include "lineage/lineage_match.h"
@@ -47,27 +49,6 @@ static void vocab_free(vocab *v)
     v->n = 0;
 }
 
-/* GPT-2's byte -> code point table, inverted: code point -> byte, or -1. */
-static int byte_of_cp(uint32_t cp)
-{
-    static int table[512];
-    static int ready;
-    if (!ready) {
-        for (int i = 0; i < 512; i++)
-            table[i] = -1;
-        int n = 0;
-        for (int b = 0; b < 256; b++) {
-            int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-            if (printable)
-                table[b] = b;
-            else
-                table[256 + n++] = b;
-        }
-        ready = 1;
-    }
-    return cp < 512 ? table[cp] : -1;
-}
-
 static int vocab_from_hf(vocab *v, const char *path)
 {
     dk_err oe;
@@ -88,18 +69,9 @@ static int vocab_from_hf(vocab *v, const char *path)
             continue;
         size_t kl = strlen(key);
         uint8_t *b = malloc(kl + 1);
-        size_t o = 0;
-        int bytelevel = 1;
-        for (size_t i = 0; i < kl && b;) {
-            uint32_t cp;
-            size_t l = utf8_decode((const uint8_t *)key + i, kl - i, &cp);
-            int by = l ? byte_of_cp(cp) : -1;
-            if (by < 0)
-                bytelevel = 0;
-            else
-                b[o++] = (uint8_t)by;
-            i += l ? l : 1;
-        }
+        long bl = b ? byte_unicode_decode((const uint8_t *)key, kl, b) : -1;
+        int bytelevel = bl >= 0;
+        size_t o = bytelevel ? (size_t)bl : 0;
         if (b && !bytelevel) { /* not byte-level BPE: the text itself, U+2581 as a space */
             o = 0;
             for (size_t i = 0; i < kl; i++) {
@@ -122,10 +94,11 @@ static int vocab_from_hf(vocab *v, const char *path)
 static int vocab_load(vocab *v, const char *dir)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, TOK_DEFAULT_FILE);
     tok *t;
     dk_err err;
-    if (access(path, R_OK) == 0 && tok_load(&t, path, &err) == 0) {
+    /* any tokenizer dokja reads (its own, a tokenizer.json, a GGUF's); else, leniently,
+     * the vocabulary of a tokenizer.json dokja cannot encode with */
+    if (tok_open_any(&t, dir, &err) == 0) {
         uint32_t n = tok_vocab_size(t);
         v->t = calloc(n, sizeof *v->t);
         for (uint32_t id = 0; v->t && id < n; id++) {
@@ -197,7 +170,8 @@ void vocab_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p)
 {
     vocab va = {0}, vb = {0};
     if (vocab_load(&va, r->a) != 0 || vocab_load(&vb, r->b) != 0) {
-        snprintf(r->v_note, sizeof r->v_note, "needs %s or tokenizer.json in both models", TOK_DEFAULT_FILE);
+        snprintf(r->v_note, sizeof r->v_note, "needs a tokenizer in both models (%s, tokenizer.json or a GGUF)",
+                 TOK_DEFAULT_FILE);
         vocab_free(&va);
         vocab_free(&vb);
         return;

@@ -81,13 +81,13 @@ static void load_range(void *ctx, size_t b, size_t e)
 static int load_matrix(wctx *c, const wsrc *w, const char *name, const size_t *rows, size_t n, size_t c0,
                        size_t nc, float *out, dk_err *err)
 {
-    const st_file *f;
-    const st_tensor *t = wsrc_find(w, name, &f, err);
+    uint64_t nrows, ncols;
     size_t D = (size_t)w->cfg.dim;
-    if (!t || wsrc_block(w, name, rows, 0, c0, nc, D, out, err) != 0) /* checks the shape and columns */
+    if (wsrc_shape(w, name, &nrows, &ncols, err) != 0 ||
+        wsrc_block(w, name, rows, 0, c0, nc, D, out, err) != 0) /* checks the shape and columns */
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (rows[i] >= t->shape[0])
+        if (rows[i] >= nrows)
             return dk_errf(err, "%s: tensor \"%s\" has no row %zu", w->dir, name, rows[i]);
     load_job J = {w, name, rows, c0, nc, D, out};
     pool_for_range(matcher_pool(&c->m), n, 256, load_range, &J);

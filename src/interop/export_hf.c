@@ -142,10 +142,11 @@ int export_hf(const char *dir, const char *out, dk_err *err)
     const char *regex[2];
     int n_regex = pretok_hf_regexes(tok_pretok_name(t), regex);
     if (n_regex == 0) {
+        dk_errf(err, "%s: pre-tokenizer %s has no Hugging Face counterpart; retrain the "
+                     "tokenizer (dokja tokenizer train uses a llama.cpp pre-tokenizer by "
+                     "default) and the model", tpath, tok_pretok_name(t));
         tok_free(t);
-        return dk_errf(err, "%s: pre-tokenizer %s has no Hugging Face counterpart; retrain the "
-                            "tokenizer (dokja tokenizer train uses a llama.cpp pre-tokenizer by "
-                            "default) and the model", tpath, tok_pretok_name(t));
+        return -1;
     }
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.partial.%ld", out, (long)getpid());

@@ -235,8 +235,10 @@ static spm_pair pair_pop(spm_pair *h, size_t *n)
 
 static void try_pair(const tok *t, const uint8_t *s, const spm_sym *sym, long l, spm_pair *h, size_t *nh)
 {
+    if (l < 0)
+        return;
     long r = sym[l].next;
-    if (l < 0 || r < 0)
+    if (r < 0)
         return;
     size_t size = sym[l].len + sym[r].len;
     uint32_t id = tok_vocab_find(t, s + sym[l].start, size);

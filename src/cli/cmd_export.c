@@ -69,6 +69,30 @@ static int export_gguf_cmd(int argc, char **argv)
     return 0;
 }
 
+/* IN -o OUT (or --output OUT), nothing else: the shape of export hf and import. */
+static int in_out_args(int argc, char **argv, const char *what, const char **in, const char **out)
+{
+    *in = *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
+            if (++i >= argc)
+                return cli_usage(argv[0], "-o needs a directory");
+            *out = argv[i];
+        } else if (argv[i][0] == '-') {
+            return cli_usage(argv[0], "unknown option '%s'", argv[i]);
+        } else if (!*in) {
+            *in = argv[i];
+        } else {
+            return cli_usage(argv[0], "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!*in)
+        return cli_usage(argv[0], "expected %s", what);
+    if (!*out)
+        return cli_usage(argv[0], "-o DIR is required");
+    return 0;
+}
+
 static const char HF_HELP[] =
     "usage: dokja export hf MODEL -o DIR\n"
     "\n"
@@ -84,24 +108,10 @@ static int export_hf_cmd(int argc, char **argv)
         fputs(HF_HELP, stdout);
         return 0;
     }
-    const char *out = NULL, *mdir = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
-            if (++i >= argc)
-                return cli_usage(argv[0], "-o needs a directory");
-            out = argv[i];
-        } else if (argv[i][0] == '-') {
-            return cli_usage(argv[0], "unknown option '%s'", argv[i]);
-        } else if (!mdir) {
-            mdir = argv[i];
-        } else {
-            return cli_usage(argv[0], "unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!mdir)
-        return cli_usage(argv[0], "expected a model directory");
-    if (!out)
-        return cli_usage(argv[0], "-o DIR is required");
+    const char *out, *mdir;
+    int rc = in_out_args(argc, argv, "a model directory", &mdir, &out);
+    if (rc)
+        return rc;
     dk_err err;
     if (export_hf(mdir, out, &err) != 0)
         return cli_fail(&err);
@@ -135,24 +145,10 @@ static int import_cmd(int argc, char **argv)
         fputs(IMPORT_HELP, stdout);
         return 0;
     }
-    const char *out = NULL, *in = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
-            if (++i >= argc)
-                return cli_usage(argv[0], "-o needs a directory");
-            out = argv[i];
-        } else if (argv[i][0] == '-') {
-            return cli_usage(argv[0], "unknown option '%s'", argv[i]);
-        } else if (!in) {
-            in = argv[i];
-        } else {
-            return cli_usage(argv[0], "unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!in)
-        return cli_usage(argv[0], "expected a GGUF file or a model directory");
-    if (!out)
-        return cli_usage(argv[0], "-o DIR is required");
+    const char *out, *in;
+    int rc = in_out_args(argc, argv, "a GGUF file or a model directory", &in, &out);
+    if (rc)
+        return rc;
     struct stat st;
     int is_dir = stat(in, &st) == 0 && S_ISDIR(st.st_mode), want_dir = strstr(argv[0], " hf") != NULL;
     if (stat(in, &st) == 0 && is_dir != want_dir)

@@ -122,16 +122,7 @@ int tok_build(tok **out, enum tok_norm norm, enum tok_pretok pretok, const char 
             return dk_errf(err, "%s: merge %u [%u, %u] duplicates merge %u", origin, k, a, b,
                            earlier);
         }
-        if ((a | b) < 256) {
-            t->byte_pairs[a << 8 | b] = id;
-        } else {
-            uint64_t key = ((uint64_t)a << 32) | b;
-            size_t h = (size_t)(hash_u64(key) & t->mmask);
-            while (t->mslots[h].key != UINT64_MAX)
-                h = (h + 1) & t->mmask;
-            t->mslots[h].key = key;
-            t->mslots[h].val = id;
-        }
+        tok_merge_insert(t, a, b, id);
         t->merges[k][0] = a;
         t->merges[k][1] = b;
     }

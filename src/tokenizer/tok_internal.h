@@ -56,6 +56,21 @@ static inline uint32_t tok_merge_lookup(const tok *t, uint32_t a, uint32_t b)
     }
 }
 
+/* Records that pair (a, b) merges with rank r (the pair must be new). */
+static inline void tok_merge_insert(tok *t, uint32_t a, uint32_t b, uint32_t r)
+{
+    if ((a | b) < 256) {
+        t->byte_pairs[a << 8 | b] = r;
+        return;
+    }
+    uint64_t key = ((uint64_t)a << 32) | b;
+    size_t h = (size_t)(hash_u64(key) & t->mmask);
+    while (t->mslots[h].key != UINT64_MAX)
+        h = (h + 1) & t->mmask;
+    t->mslots[h].key = key;
+    t->mslots[h].val = r;
+}
+
 /* The id a merge of rank r produces. */
 static inline uint32_t tok_merge_result(const tok *t, uint32_t r)
 {

@@ -164,16 +164,7 @@ int tok_build_vocab(tok **out, const tok_vocab_spec *v, const char *origin, dk_e
          * skip it too); a pair listed twice keeps its first rank */
         if (r == TOK_NO_MERGE || tok_merge_lookup(t, a, b) != TOK_NO_MERGE)
             continue;
-        if ((a | b) < 256) {
-            t->byte_pairs[a << 8 | b] = nm;
-        } else {
-            uint64_t key = ((uint64_t)a << 32) | b;
-            size_t h = (size_t)(hash_u64(key) & t->mmask);
-            while (t->mslots[h].key != UINT64_MAX)
-                h = (h + 1) & t->mmask;
-            t->mslots[h].key = key;
-            t->mslots[h].val = nm;
-        }
+        tok_merge_insert(t, a, b, nm);
         t->merges[nm][0] = a;
         t->merges[nm][1] = b;
         t->merge_result[nm++] = r;

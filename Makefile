@@ -106,10 +106,16 @@ FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 fuzz: $(FUZZ_BIN) ## build the libFuzzer harnesses (clang) into build/fuzz/
-build/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
+FUZZ_CFLAGS := -std=c17 -Isrc -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	  -fno-sanitize-recover=undefined $(MPI_CFLAGS)
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=c17 -Isrc -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=undefined $(MPI_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+	@clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+-include $(FUZZ_OBJ:.o=.d)
 fuzz-run: fuzz ## run each harness for FUZZ_SECONDS (60) on its seed corpus
 	@for f in $(FUZZ_BIN); do n=$${f#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus/$$n; \
 	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \

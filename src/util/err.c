@@ -7,6 +7,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A message is one line whatever it quotes: a parser's excerpt of a file (jansson quotes
+ * the text near an error, newlines included) or a name read from one. Control
+ * characters are escaped as \n, \t, \r or \xNN (cut at the buffer's end). */
+static void one_line(dk_err *err)
+{
+    if (!strpbrk(err->msg, "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14"
+                           "\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"))
+        return;
+    char out[sizeof err->msg];
+    size_t k = 0;
+    for (const char *p = err->msg; *p && k + 5 < sizeof out; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != 0x7F)
+            out[k++] = (char)c;
+        else if (c == '\n' || c == '\t' || c == '\r')
+            k += (size_t)snprintf(out + k, sizeof out - k, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+        else
+            k += (size_t)snprintf(out + k, sizeof out - k, "\\x%02x", c);
+    }
+    out[k] = 0;
+    memcpy(err->msg, out, k + 1);
+}
+
 int dk_errf(dk_err *err, const char *fmt, ...)
 {
     if (err) {
@@ -14,6 +37,7 @@ int dk_errf(dk_err *err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        one_line(err);
     }
     return -1;
 }
@@ -28,6 +52,7 @@ int dk_errno(dk_err *err, const char *fmt, ...)
         va_end(ap);
         if (n >= 0 && (size_t)n < sizeof err->msg)
             snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", strerror(saved));
+        one_line(err);
     }
     return -1;
 }

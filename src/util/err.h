@@ -18,7 +18,8 @@ typedef struct {
 } dk_err;
 
 /* Formats the message into err (if err is non-NULL) and returns -1, so a failing
- * path reads `return dk_errf(err, "%s: truncated header", path);`. */
+ * path reads `return dk_errf(err, "%s: truncated header", path);`. The message is
+ * always one line: control characters in what it quotes are escaped (\\n, \\xNN). */
 int dk_errf(dk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Like dk_errf but appends ": strerror(errno)". */

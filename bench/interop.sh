@@ -21,7 +21,7 @@ peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 if [ ! -f "$W/b/model.safetensors" ]; then
   for f in ../shared/data/ko_*/* ../shared/data/en_*/*; do cat "$f"; done | LC_ALL=C.UTF-8 grep -ax '.*' > "$W/all.txt"
   $D tokenizer train -q --vocab-size 32000 --threads 2 -o "$W/tok.json" "$W/all.txt" >/dev/null
-  head -c 5000000 "$W/all.txt" > "$W/small.txt"
+  head -c 5000000 "$W/all.txt" | sed '$d' > "$W/small.txt"
   rm -rf "$W/data" "$W/b"
   $D data build -q -t "$W/tok.json" -o "$W/data" "$W/small.txt" >/dev/null
   $D train -q --data "$W/data" --model bench/configs/b.json -o "$W/b" --steps 1 --batch-size 1 --seq-len 16 >/dev/null 2>&1

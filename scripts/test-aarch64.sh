@@ -25,7 +25,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 B=build/aarch64
 TESTS=${AARCH64_TESTS:-"isa_ matmul vexp adamw ops_ model_gradients model_overfits model_grad_hook model_dir_save
-  torch_parity infer_ bf16_model grad_clip lineage_stats lineage_screened training_gives gguf_"}
+  torch_parity infer_ bf16_model grad_clip lineage_stats lineage_screened training_gives
+  gguf_hand_made gguf_refuses_each gguf_every_truncation gguf_f16_conversion gguf_q8_0_block gguf_writer_"}
 
 SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then

@@ -443,3 +443,41 @@ TEST_SLOW(lineage_runs_on_gguf_files_and_finds_the_export_and_its_q8_0_derived)
         CHECK(strstr(out, "not run") == NULL);
     }
 }
+
+/* The pre-tokenizers other than the default, through llama.cpp and Hugging Face: a
+ * tokenizer of each kind, a one-step model, the export, and the ids of the dev-corpora
+ * sample compared. llama-bpe also checks ignore_merges (llama.cpp looks a Llama 3 chunk
+ * up whole before merging, and dokja must do the same). */
+TEST_SLOW(export_every_pretokenizer_family_tokenizes_as_llama_cpp_and_hf)
+{
+    if (!test_have_node())
+        return;
+    const char *lines = sample_lines();
+    CHECK(lines != NULL && export_model() != NULL); /* the model's texts and config */
+    const char *t = test_tmpdir();
+    static const char *const KINDS[] = {"llama-bpe", "qwen2", "exaone", "kanana2"};
+    for (size_t k = 0; k < sizeof KINDS / sizeof KINDS[0]; k++) {
+        const char *K = KINDS[k];
+        int hf = strcmp(K, "kanana2") != 0; /* llama.cpp's kanana2 splits unlike its tokenizer.json */
+        CHECK_EQ(test_run(NULL, 0,
+                          "cd %s && rm -rf pk_%s pk_%s_data pk_%s_hf && "
+                          "%s tokenizer train -q --pretokenizer %s --vocab-size 1024 -o pk_%s.json ex_ko.txt ex_en.txt >/dev/null && "
+                          "%s data build -q --val-fraction 0 -t pk_%s.json -o pk_%s_data ex_en.txt >/dev/null && "
+                          "%s train -q --data pk_%s_data --model export_cfg.json -o pk_%s --steps 1 --batch-size 1 "
+                          "--seq-len 16 >/dev/null 2>&1 && %s export gguf pk_%s -o pk_%s.gguf 2>/dev/null && "
+                          "%s tokenizer encode -t pk_%s.json %s | awk '{gsub(/ /, \",\"); print \"[\" $0 \"]\"}' > pk_want.txt",
+                          t, K, K, K, bin(), K, K, bin(), K, K, bin(), K, K, bin(), K, K, bin(), K, lines), 0);
+        char want[700], got[700], gguf[700];
+        snprintf(want, sizeof want, "%s/pk_want.txt", t);
+        snprintf(got, sizeof got, "%s/pk_got.txt", t);
+        snprintf(gguf, sizeof gguf, "%s/pk_%s.gguf", t, K);
+        CHECK_EQ(test_run(NULL, 0, "node tests/node/llama_tokenize.mjs %s %s --lines --no-bos > %s", gguf, lines, got), 0);
+        check_same_lines(want, got, K);
+        if (test_failed_now() || !hf)
+            continue;
+        CHECK_EQ(test_run(NULL, 0, "cd %s && %s export hf pk_%s -o pk_%s_hf 2>/dev/null && "
+                          "node \"$OLDPWD\"/tests/node/hf_tokenize.mjs pk_%s_hf %s --lines --no-special --impl rust > %s",
+                          t, bin(), K, K, K, lines, got), 0);
+        check_same_lines(want, got, K);
+    }
+}

@@ -40,7 +40,7 @@ endif
 CPPFLAGS += $(MPI_CFLAGS)
 LDLIBS += -ljansson -lcrypto -ledit -lm -pthread $(MPI_LIBS)
 
-LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/kernels/*/*.c src/model/*.c src/train/*.c src/data/*.c src/mpi/*.c src/interop/*.c \
+LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/kernels/*/*.c src/model/*.c src/train/*.c src/data/*.c src/mpi/*.c src/interop/*.c src/ledger/*.c src/audit/*.c \
                             src/tokenizer/*.c src/corpus/*.c src/infer/*.c src/eval/*.c src/lineage/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
@@ -65,6 +65,16 @@ $(BUILD)/dokja_tests: $(TEST_OBJ) $(BUILD)/libdokja.a
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -c -o $@ $<
+
+# The source commit and flags for the training ledger (util/buildinfo.h): a stamp file
+# that changes only when they do, so only buildinfo.o is rebuilt.
+BUILD_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git rev-parse HEAD >/dev/null 2>&1 && \
+                  { git diff --quiet HEAD -- 2>/dev/null || echo -dirty; })
+BUILD_INFO := $(BUILD_COMMIT)|$(CFLAGS_ALL)
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/buildinfo.stamp 2>/dev/null)" = '$(BUILD_INFO)' ] || \
+          printf '%s' '$(BUILD_INFO)' > $(BUILD)/buildinfo.stamp; })
+$(BUILD)/src/util/buildinfo.o: $(BUILD)/buildinfo.stamp
+$(BUILD)/src/util/buildinfo.o: CPPFLAGS += -DDOKJA_COMMIT='"$(BUILD_COMMIT)"' -DDOKJA_CFLAGS='"$(strip $(CFLAGS_ALL))"'
 
 # The tests find the CLI binary through DOKJA_BIN for the command-line tests.
 # `make test` skips the slow tests (TEST_SLOW in tests/test.h); `make test-full` runs

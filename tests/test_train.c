@@ -89,6 +89,10 @@ TEST(train_runs_are_byte_identical_and_write_a_model_directory)
     CHECK_EQ(train(a, "-o"), 0);
     CHECK_EQ(train(b, "-o"), 0);
     CHECK_EQ(test_run(NULL, 0, "cmp -s %s/model.safetensors %s/model.safetensors", a, b), 0);
+    /* the ledger holds no time or thread count: the same run, the same ledger */
+    CHECK_EQ(test_run(NULL, 0, "cmp -s %s/ledger.jsonl %s/ledger.jsonl", a, b), 0);
+    CHECK_EQ(test_run(out, sizeof out, "%s ledger verify %s --data %s", test_bin(), a, data_dir), 0);
+    CHECK_CONTAINS(out, "VERIFIED FROM SCRATCH");
     CHECK_EQ(test_run(out, sizeof out, "ls %s", a), 0);
     CHECK_CONTAINS(out, "config.json");
     CHECK_CONTAINS(out, "dokja_tokenizer.json");
@@ -133,6 +137,8 @@ TEST(train_killed_at_a_random_moment_resumes_to_identical_bytes)
     waitpid(pid, &status, 0);
     CHECK_EQ(train(run, "--resume"), 0);
     CHECK_EQ(test_run(NULL, 0, "cmp -s %s/model.safetensors %s/model.safetensors", ref, run), 0);
+    /* the records the killed run wrote after its checkpoint are written again: the same bytes */
+    CHECK_EQ(test_run(NULL, 0, "cmp -s %s/ledger.jsonl %s/ledger.jsonl", ref, run), 0);
     /* the same steps and losses (the logged throughput differs) */
     CHECK_EQ(test_run(NULL, 0, "cut -d, -f1-2 %s/metrics.jsonl > %s/m1; cut -d, -f1-2 %s/metrics.jsonl > %s/m2; "
                                "cmp -s %s/m1 %s/m2", ref, ref, run, run, ref, run), 0);
@@ -327,6 +333,7 @@ TEST(train_run_directory_is_created_late_locked_and_resumable_from_step_0)
     CHECK_EQ(test_run(out, sizeof out, "mkdir -p %s && cp %s/run.json %s/", run, ref, run), 0);
     CHECK_EQ(train(run, "--resume"), 0);
     CHECK_EQ(test_run(out, sizeof out, "cmp %s/model.safetensors %s/model.safetensors", run, ref), 0);
+    CHECK_EQ(test_run(out, sizeof out, "cmp %s/ledger.jsonl %s/ledger.jsonl", run, ref), 0);
     /* a second training on a RUN that is in use gets one line */
     train_cmd(cmd, sizeof cmd, run, "--resume");
     CHECK_EQ(test_run(out, sizeof out, "flock %s/.lock -c '%s' 2>&1", run, cmd), 1);
@@ -346,4 +353,7 @@ TEST(train_run_directory_is_created_late_locked_and_resumable_from_step_0)
     CHECK_EQ(test_run(out, sizeof out, "%s 2>&1", cmd), 0);
     CHECK_EQ(test_run(out, sizeof out, "grep -A2 steps_before %s/run.json", run), 0);
     CHECK_CONTAINS(out, "30");
+    /* the ledger records the new length after the checkpoint of step 30, and verifies */
+    CHECK_EQ(test_run(out, sizeof out, "grep -c '\"type\":\"steps\",\"steps\":33' %s/ledger.jsonl", run), 0);
+    CHECK_EQ(test_run(out, sizeof out, "%s ledger verify %s", test_bin(), run), 0);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "ledger/records.h"
 #include "mpi/mpi.h"
 #include "train/train.h"
 
@@ -46,6 +47,15 @@ static const char HELP[] =
     "                          --eval-batches N micro-batches per source (4)\n"
     "  -q, --quiet             no progress lines\n"
     "\n"
+    "The ledger (RUN/ledger.jsonl, docs/ledger.md): a hash-chained record of everything that\n"
+    "decides the bits and of every step and checkpoint, checked by `dokja ledger verify`.\n"
+    "  --beacon HEX            public randomness (e.g. a drand round's value) mixed into the\n"
+    "                          initialisation and data-order seeds, so they were not chosen\n"
+    "  --beacon-source TEXT    where the beacon comes from (\"drand quicknet round 123\"):\n"
+    "                          required with --beacon and --prepare\n"
+    "  --prepare               write RUN with the ledger's genesis and stop: file its hash,\n"
+    "                          then go on with --resume RUN --beacon HEX once it is drawn\n"
+    "\n"
     "The kernel path (DOKJA_ISA=avx512|avx2|generic, default the best) is recorded in\n"
     "run.json; avx512 and avx2 give the same bits, so a run resumes or replays on either.\n"
     "\n"
@@ -75,7 +85,7 @@ int cmd_train(int argc, char **argv)
         return 0;
     }
     enum { O_DATA = 256, O_MODEL, O_RESUME, O_INIT, O_STEPS, O_BATCH, O_MICRO, O_SEQ, O_LR,
-           O_MINLR, O_WARM, O_WD, O_CLIP, O_SEED, O_THREADS, O_CKPT, O_KEEP, O_EVAL, O_EVALB, O_DSEED, O_BF16 };
+           O_MINLR, O_WARM, O_WD, O_CLIP, O_SEED, O_THREADS, O_CKPT, O_KEEP, O_EVAL, O_EVALB, O_DSEED, O_BF16, O_BEACON, O_BSRC, O_PREP };
     static const struct option opts[] = {
         {"data", required_argument, 0, O_DATA}, {"model", required_argument, 0, O_MODEL},
         {"output", required_argument, 0, 'o'}, {"resume", required_argument, 0, O_RESUME},
@@ -88,7 +98,9 @@ int cmd_train(int argc, char **argv)
         {"data-seed", required_argument, 0, O_DSEED}, {"bf16", no_argument, 0, O_BF16},
         {"checkpoint-every", required_argument, 0, O_CKPT}, {"keep-checkpoints", required_argument, 0, O_KEEP},
         {"eval-every", required_argument, 0, O_EVAL}, {"eval-batches", required_argument, 0, O_EVALB},
-        {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
+        {"beacon", required_argument, 0, O_BEACON}, {"beacon-source", required_argument, 0, O_BSRC},
+        {"prepare", no_argument, 0, O_PREP}, {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
+    static uint8_t beacon[LEDGER_BEACON_MAX];
     train_opts o;
     train_defaults(&o);
     const char *name = argv[0];
@@ -121,6 +133,9 @@ int cmd_train(int argc, char **argv)
         case O_KEEP: bad = cli_parse_int(optarg, 1, 1 << 20, &o.keep_checkpoints); break;
         case O_EVAL: bad = cli_parse_u64(optarg, 0, 1ull << 40, &u); o.eval_every = (long)u; break;
         case O_EVALB: bad = cli_parse_int(optarg, 1, 1 << 20, &o.eval_batches); break;
+        case O_BEACON: bad = ledger_parse_beacon(optarg, beacon, &o.beacon_len); o.beacon = beacon; break;
+        case O_BSRC: o.beacon_source = optarg; break;
+        case O_PREP: o.prepare = 1; break;
         case 'q': o.quiet = 1; break;
         default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -134,12 +149,21 @@ int cmd_train(int argc, char **argv)
     if (o.micro_batch && o.batch_size % o.micro_batch)
         return cli_usage(name, "--batch-size %d is not a multiple of --micro-batch %d", o.batch_size,
                          o.micro_batch);
+    if (o.beacon_len && !o.beacon_source && !o.resume)
+        return cli_usage(name, "--beacon needs --beacon-source (where the randomness was published)");
+    if (o.prepare && (o.resume || o.beacon_len || !o.beacon_source))
+        return cli_usage(name, "--prepare starts a new run (-o) with --beacon-source and no --beacon yet");
+    if (o.beacon_source && !*o.beacon_source)
+        return cli_usage(name, "--beacon-source is empty");
     dk_err err;
     if (dist_init(&argc, &argv, &err) != 0)
         return cli_fail(&err);
     if (!o.quiet)
         o.on_event = print_event;
     int rc = train_run(&o, &err);
+    if (rc == 0 && dist_rank() == 0 && o.ledger_head[0])
+        printf("%s: %s %s\n", o.prepare ? "genesis (file this hash, then draw the beacon)" : "ledger head",
+               o.ledger_head, o.out_dir);
     if (rc != 0 && dist_rank() == 0)
         cli_fail(&err);
     else if (rc != 0) /* other ranks: one line each, marked */

@@ -29,6 +29,7 @@ static const cli_sub COMMANDS[] = {
     {"export", cmd_export, "write a model as GGUF (llama.cpp) or a Hugging Face directory"},
     {"generate", cmd_generate, "continue a prompt with a trained model (KV cache, streaming)"},
     {"import", cmd_import, "convert a GGUF file or a Hugging Face directory into a dokja model"},
+    {"ledger", cmd_ledger, "audit a training ledger: verify it, replay segments of the run"},
     {"lineage", cmd_lineage, "test from the weights whether model B was derived from model A"},
     {"model", cmd_model, "derive models by surgery (for lineage tests) and show a model's identity"},
     {"tokenizer", cmd_tokenizer, "train, apply and measure byte-level BPE tokenizers"},

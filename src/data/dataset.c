@@ -9,6 +9,7 @@
 
 #include "util/fs.h"
 #include "util/hash.h"
+#include "util/merkle.h"
 
 static int get_u64(json_t *o, const char *key, uint64_t *out)
 {
@@ -27,7 +28,8 @@ static int open_split(dataset *d, dataset_source *s, int sp, json_t *j, const ch
         return dk_errf(err, "%s: source \"%s\": malformed split", mpath, s->name);
     size_t n = json_array_size(shards);
     s->shards[sp] = calloc(n ? n : 1, sizeof *s->shards[sp]);
-    if (!s->shards[sp])
+    s->shard_sha256[sp] = calloc(n ? n : 1, sizeof *s->shard_sha256[sp]);
+    if (!s->shards[sp] || !s->shard_sha256[sp])
         return dk_errf(err, "%s: out of memory", mpath);
     uint64_t sum = 0;
     for (size_t i = 0; i < n; i++) {
@@ -44,6 +46,7 @@ static int open_split(dataset *d, dataset_source *s, int sp, json_t *j, const ch
         if (sha256_file(path, dg, err) != 0)
             return -1;
         sha256_hex(dg, hex);
+        memcpy(s->shard_sha256[sp][i], dg, 32);
         if (strcmp(hex, json_string_value(hash)) != 0)
             return dk_errf(err, "%s: SHA-256 %s does not match the manifest (%s)", path, hex,
                            json_string_value(hash));
@@ -139,6 +142,7 @@ void dataset_close(dataset *d)
             for (size_t k = 0; k < d->sources[i].n_shards[sp]; k++)
                 shard_close(&d->sources[i].shards[sp][k]);
             free(d->sources[i].shards[sp]);
+            free(d->sources[i].shard_sha256[sp]);
         }
     free(d->sources);
     memset(d, 0, sizeof *d);
@@ -164,4 +168,23 @@ double dataset_unigram_entropy(const dataset *d, int split)
         }
     free(count);
     return total ? h : -1;
+}
+
+int dataset_merkle_root(const dataset *d, uint8_t out[32], size_t *n_leaves)
+{
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < d->n_sources; i++)
+        n += d->sources[i].n_shards[0] + d->sources[i].n_shards[1];
+    uint8_t (*leaves)[32] = malloc((n ? n : 1) * sizeof *leaves);
+    if (!leaves)
+        return -1;
+    for (size_t i = 0; i < d->n_sources; i++)
+        for (int sp = 0; sp < 2; sp++)
+            for (size_t j = 0; j < d->sources[i].n_shards[sp]; j++)
+                memcpy(leaves[k++], d->sources[i].shard_sha256[sp][j], 32);
+    merkle_root((const uint8_t (*)[32])leaves, n, out);
+    free(leaves);
+    if (n_leaves)
+        *n_leaves = n;
+    return 0;
 }

@@ -14,6 +14,7 @@ typedef struct {
     double weight;
     uint64_t documents, tokens[2]; /* [0] train, [1] val */
     shard *shards[2];
+    uint8_t (*shard_sha256[2])[32]; /* each shard file's SHA-256 (verified on open) */
     size_t n_shards[2];
 } dataset_source;
 
@@ -29,6 +30,12 @@ typedef struct {
 
 int dataset_open(dataset *d, const char *dir, dk_err *err);
 void dataset_close(dataset *d);
+
+/* The RFC 6962 Merkle root (util/merkle.h) over the shard files' SHA-256 digests, in the
+ * manifest's order: sources in order, each with its train shards then its val shards; so
+ * one shard can be proven part of a committed dataset with its audit path alone. Sets the
+ * number of leaves; -1 when out of memory. */
+int dataset_merkle_root(const dataset *d, uint8_t out[32], size_t *n_leaves);
 
 /* Entropy in nats per token of the unigram distribution of the split (0 train, 1
  * val) over all sources: the loss of a model that knows only token frequencies, the

@@ -142,3 +142,30 @@ void params_init(const param_layout *l, float *buf, uint64_t seed)
         }
     }
 }
+
+int params_sha256(const param_layout *l, const float *buf, uint8_t out[32])
+{
+    size_t *order = malloc((l->n_info ? l->n_info : 1) * sizeof *order);
+    sha256_stream *h = order ? sha256_begin() : NULL;
+    if (!h) {
+        free(order);
+        return -1;
+    }
+    for (size_t i = 0; i < l->n_info; i++)
+        order[i] = i;
+    /* names are few (hundreds): a plain insertion sort keeps this reentrant */
+    for (size_t i = 1; i < l->n_info; i++)
+        for (size_t j = i; j > 0 && strcmp(l->info[order[j - 1]].name, l->info[order[j]].name) > 0; j--) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (size_t i = 0; i < l->n_info; i++) {
+        const param_info *p = &l->info[order[i]];
+        sha256_add(h, p->name, strlen(p->name) + 1);
+        sha256_add(h, buf + p->offset, p->numel * sizeof *buf); /* little-endian hosts only (x86-64, aarch64) */
+    }
+    sha256_end(h, out);
+    free(order);
+    return 0;
+}

@@ -66,4 +66,10 @@ void params_view(const param_layout *l, float *buf, model_view *v);
  * down_proj) N(0, 0.02 / sqrt(2 * n_layers)); norms 1; biases 0. */
 void params_init(const param_layout *l, float *buf, uint64_t seed);
 
+/* The weights' digest, independent of file format and of dokja's layout order: SHA-256
+ * over every tensor in ascending byte order of its Hugging Face name, each as the name, a
+ * 0 byte, and its values as float32 little-endian (row-major). Any program holding the
+ * tensors can compute it (docs/ledger.md). -1 only when out of memory. */
+int params_sha256(const param_layout *l, const float *buf, uint8_t out[32]);
+
 #endif

@@ -25,8 +25,8 @@ static double nice_step(double range, int target)
     return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
 }
 
-int plot_svg(const char *path, const char *title, const char *xlabel, const char *ylabel,
-             const plot_series *s, size_t n_series, dk_err *err)
+void plot_svg_write(FILE *f, const char *title, const char *xlabel, const char *ylabel, const plot_series *s,
+                    size_t n_series)
 {
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (size_t k = 0; k < n_series; k++)
@@ -51,10 +51,6 @@ int plot_svg(const char *path, const char *title, const char *xlabel, const char
     double ys = nice_step(y1 - y0, 6), xs = nice_step(x1 - x0, 8);
     y0 = floor(y0 / ys) * ys;
     y1 = ceil(y1 / ys) * ys;
-    fs_atomic a;
-    if (fs_atomic_open(&a, path, err) != 0)
-        return -1;
-    FILE *f = a.f;
     double pw = W - ML - MR, ph = H - MT - MB;
 #define PX(v) (ML + ((v) - x0) / (x1 - x0) * pw)
 #define PY(v) (MT + (1 - ((v) - y0) / (y1 - y0)) * ph)
@@ -98,5 +94,14 @@ int plot_svg(const char *path, const char *title, const char *xlabel, const char
     fprintf(f, "</svg>\n");
 #undef PX
 #undef PY
+}
+
+int plot_svg(const char *path, const char *title, const char *xlabel, const char *ylabel,
+             const plot_series *s, size_t n_series, dk_err *err)
+{
+    fs_atomic a;
+    if (fs_atomic_open(&a, path, err) != 0)
+        return -1;
+    plot_svg_write(a.f, title, xlabel, ylabel, s, n_series);
     return fs_atomic_commit(&a, err);
 }

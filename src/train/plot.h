@@ -5,6 +5,7 @@
 #define DK_TRAIN_PLOT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/err.h"
 
@@ -14,6 +15,9 @@ typedef struct {
     size_t n;
 } plot_series;
 
+/* The picture written into f (an HTML page can hold it inline). */
+void plot_svg_write(FILE *f, const char *title, const char *xlabel, const char *ylabel, const plot_series *s,
+                    size_t n_series);
 int plot_svg(const char *path, const char *title, const char *xlabel, const char *ylabel,
              const plot_series *s, size_t n_series, dk_err *err);
 

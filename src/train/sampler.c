@@ -102,7 +102,7 @@ void sampler_window(const sampler *s, int src, uint64_t w, dk_token *inputs, dk_
     }
 }
 
-int sampler_next(sampler *s, dk_token *inputs, dk_token *targets)
+int sampler_pick(sampler *s, uint64_t *window)
 {
     uint64_t r = mix2(s->seed, s->next_seq++);
     double u = (double)(r >> 11) * 0x1.0p-53;
@@ -120,7 +120,16 @@ int sampler_next(sampler *s, dk_token *inputs, dk_token *targets)
         src = last;
     uint64_t c = s->cursor[src]++, n = s->n_windows[src];
     uint64_t epoch = c / n;
-    uint64_t w = sampler_permute(c % n, n, mix2(s->seed ^ 0xabcdefULL, ((uint64_t)src << 32) ^ epoch));
+    *window = sampler_permute(c % n, n, mix2(s->seed ^ 0xabcdefULL, ((uint64_t)src << 32) ^ epoch));
+    return src;
+}
+
+int sampler_next(sampler *s, dk_token *inputs, dk_token *targets)
+{
+    uint64_t w;
+    int src = sampler_pick(s, &w);
+    s->last_src = src;
+    s->last_window = w;
     sampler_window(s, src, w, inputs, targets);
     return src;
 }

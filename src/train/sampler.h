@@ -26,11 +26,18 @@ typedef struct {
     uint64_t *cursor;        /* per source: windows taken so far */
     uint64_t *n_windows;     /* per source */
     double *cum_weight;      /* per source, cumulative, last = 1 */
+    int last_src;            /* what sampler_next drew last: source and window index */
+    uint64_t last_window;
 } sampler;
 
 /* Fails if no source has a full window of S+1 tokens in the split. */
 int sampler_init(sampler *s, const dataset *d, int split, int S, uint64_t seed, dk_err *err);
 void sampler_free(sampler *s);
+
+/* The next sequence's source (returned) and window index, without reading tokens: the
+ * draw alone, which the ledger's verifier replays from the recorded window counts. It
+ * needs only the sources' weights and token counts, not their shards. */
+int sampler_pick(sampler *s, uint64_t *window);
 
 /* Fills inputs and targets (S each) with the next sequence; returns its source. */
 int sampler_next(sampler *s, dk_token *inputs, dk_token *targets);

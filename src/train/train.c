@@ -22,6 +22,7 @@
 #include "train/plot.h"
 #include "train/sampler.h"
 #include "train/step.h"
+#include "train/train_ledger.h"
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/progress.h"
@@ -89,6 +90,12 @@ typedef struct {
     int from_model;
     int lock_fd;         /* RUN/.lock, held (flock) for the life of the run; -1: none */
     int fresh_resume;    /* --resume of a run that never reached a checkpoint: from step 0 */
+    train_ledger led;    /* rank 0 */
+    uint8_t beacon[LEDGER_BEACON_MAX];
+    size_t beacon_len;
+    uint64_t init_seed, data_seed; /* the seeds in use (tl_seeds) */
+    int steps_changed;   /* --resume with another --steps */
+    uint8_t resume_opt_sha[32]; /* the resumed checkpoint's optimizer digest */
 } trainer;
 
 static int mkpath(char *buf, size_t cap, const char *dir, const char *name)
@@ -192,6 +199,12 @@ static int save_checkpoint(trainer *t, long step, dk_err *err)
         ckpt_state s = {step, t->o.seed, t->smp.next_seq, t->smp.cursor, t->data.n_sources, ""};
         snprintf(s.data_sha256, sizeof s.data_sha256, "%s", t->data.manifest_sha256);
         rc = ckpt_save(path, t->m, fm, fv, &s, err);
+        uint8_t dopt[32];
+        if (rc == 0 && t->led.on)
+            rc = ledger_optimizer_sha256(fm, fv, n, step, dopt) != 0
+                     ? dk_errf(err, "out of memory")
+                     : tl_checkpoint(&t->led, step, path + strlen(t->run) + 1, model_layout(t->m), model_params(t->m),
+                                     dopt, t->smp.next_seq, t->smp.cursor, t->data.n_sources, err);
         if (rc == 0)
             ckpt_rotate(t->run, t->o.keep_checkpoints);
     }
@@ -200,10 +213,12 @@ static int save_checkpoint(trainer *t, long step, dk_err *err)
     return rc;
 }
 
-/* The training batches: the sampler's next sequence. */
+/* The training batches: the sampler's next sequence, into the step's batch digest. */
 static void next_sequence(void *ctx, dk_token *in, dk_token *tg)
 {
-    sampler_next(ctx, in, tg);
+    trainer *t = ctx;
+    sampler_next(&t->smp, in, tg);
+    tl_sequence(&t->led, t->smp.last_src, t->smp.last_window);
 }
 
 /* Every rank failed if one did: returns -1 on all of them (with a message on the
@@ -289,6 +304,8 @@ static int write_run_json(trainer *t, const char *init_sha, dk_err *err)
         json_object_set_new(j, "init_from_sha256", json_string(init_sha));
     }
     json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
+    if (o->beacon_source)
+        json_object_set_new(j, "beacon_source", json_string(o->beacon_source));
     json_object_set_new(j, "data_seed", json_integer((json_int_t)(o->data_seed ? o->data_seed : o->seed)));
     json_object_set_new(j, "steps", json_integer(o->steps));
     json_object_set_new(j, "batch_size", json_integer(o->batch_size));
@@ -388,6 +405,7 @@ static int check_resumed_options(trainer *t, dk_err *err)
         }
         json_array_append_new(hist, json_integer(json_integer_value(st)));
         json_object_set_new(j, "steps", json_integer(o->steps));
+        t->steps_changed = 1;
         char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
         char *line = NULL;
         rc = text && asprintf(&line, "%s\n", text) > 0 ? fs_write_file_atomic(path, line, strlen(line), err)
@@ -395,6 +413,9 @@ static int check_resumed_options(trainer *t, dk_err *err)
         free(line);
         free(text);
     }
+    const char *bsrc = json_string_value(json_object_get(j, "beacon_source"));
+    if (rc == 0 && bsrc && !t->beacon_len)
+        rc = dk_errf(err, "%s: its seeds come from a beacon (%s): give it with --beacon HEX", t->run, bsrc);
     json_decref(j);
     return rc;
 }
@@ -452,7 +473,7 @@ static int build(trainer *t, dk_err *err)
         return dk_errf(err, "out of memory");
     if (model_reserve(t->m, o->micro_batch, o->seq_len, err) != 0)
         return -1;
-    return sampler_init(&t->smp, &t->data, 0, o->seq_len, o->data_seed ? o->data_seed : o->seed, err);
+    return sampler_init(&t->smp, &t->data, 0, o->seq_len, t->data_seed, err);
 }
 
 /* --init-from: the weights of a model directory, and their file's SHA-256. */
@@ -480,7 +501,7 @@ static int resume(trainer *t, dk_err *err)
         ckpt_remove_temps(t->run);
     if (check_resumed_options(t, err) != 0)
         return -1;
-    uint64_t run_data_seed, want = o->data_seed ? o->data_seed : o->seed;
+    uint64_t run_data_seed, want = o->data_seed ? o->data_seed : o->seed; /* the trainer's, before a beacon */
     char arith[16];
     read_init_source(t->run, t->init_sha, sizeof t->init_sha, &t->from_model, &run_data_seed, arith, sizeof arith);
     if (run_data_seed && run_data_seed != want)
@@ -492,7 +513,7 @@ static int resume(trainer *t, dk_err *err)
                        isa_arith(isa_current()));
     if (t->fresh_resume) /* nothing saved yet: from step 0, as a fresh run would */
         return t->o.init_from ? init_from_model(t, err)
-                              : (params_init(model_layout(t->m), model_params(t->m), o->seed), 0);
+                              : (params_init(model_layout(t->m), model_params(t->m), t->init_seed), 0);
     size_t numel = model_numel(t->m), shard_len = t->sc.shard_e - t->sc.shard_b;
     float *fm = malloc(numel * sizeof *fm), *fv = malloc(numel * sizeof *fv);
     int rc = fm && fv ? -1 : dk_errf(err, "out of memory loading a checkpoint");
@@ -506,6 +527,8 @@ static int resume(trainer *t, dk_err *err)
         if (rc == 0 && s.seed != o->seed)
             rc = dk_errf(err, "%s: trained with seed %llu, not %llu", path, (unsigned long long)s.seed,
                          (unsigned long long)o->seed);
+        if (rc == 0 && t->root && ledger_optimizer_sha256(fm, fv, numel, s.step, t->resume_opt_sha) != 0)
+            rc = dk_errf(err, "out of memory");
         if (rc == 0) {
             t->start = s.step;
             t->smp.next_seq = s.next_seq;
@@ -546,6 +569,8 @@ static int record_step(trainer *t, const train_step_record *rec, int eval, doubl
     }
     int rc = append_metrics(t, j, err);
     json_decref(j);
+    if (rc == 0 && t->led.on)
+        rc = tl_step(&t->led, rec, err);
     if (rc == 0 && (eval || done % 50 == 0 || done == o->steps))
         write_plot(t);
     return rc;
@@ -569,7 +594,7 @@ static int run_steps(trainer *t, dk_err *err)
         rc = dk_errf(err, "out of memory");
     for (long step = t->start; rc == 0 && step < o->steps; step++) {
         train_step_record rec;
-        train_step(&t->sc, step, next_sequence, &t->smp, &rec);
+        train_step(&t->sc, step, next_sequence, t, &rec);
         long done = rec.step;
         int eval = (o->eval_every > 0 && done % o->eval_every == 0) || done == o->steps;
         if (t->root)
@@ -599,7 +624,11 @@ static int save_model(trainer *t, dk_err *err)
     const char *keys[4] = {"dokja_data_manifest_sha256", "dokja_init", "dokja_kernel_path", "dokja_init_from_sha256"};
     const char *vals[4] = {t->data.manifest_sha256, t->from_model ? "from-model" : "random",
                            isa_name(isa_current()), t->init_sha};
-    return model_save_dir(t->m, t->run, tpath, keys, vals, t->from_model ? 4 : 3, err);
+    if (model_save_dir(t->m, t->run, tpath, keys, vals, t->from_model ? 4 : 3, err) != 0)
+        return -1;
+    char mpath[4400];
+    mkpath(mpath, sizeof mpath, t->run, "model.safetensors");
+    return t->led.on ? tl_final(&t->led, t->o.steps, mpath, model_layout(t->m), model_params(t->m), err) : 0;
 }
 
 static void close_trainer(trainer *t)
@@ -616,14 +645,68 @@ static void close_trainer(trainer *t)
     model_free(t->m);
     pool_free(t->pl);
     dataset_close(&t->data);
+    tl_close(&t->led);
     if (t->lock_fd >= 0)
         close(t->lock_fd); /* releases the lock */
 }
 
 /* Every phase runs on every rank, and every rank passes the same sync_rc points (a
  * collective): a failure on one rank stops all of them at the next one. */
-int train_run(const train_opts *in_opts, dk_err *err)
+/* The beacon in use: the one the ledger recorded (a resumed run), which a --beacon given
+ * again must equal, else --beacon; then the seeds. */
+static int settle_seeds(trainer *t, dk_err *err)
 {
+    const train_opts *o = &t->o;
+    if (o->resume && tl_recorded_beacon(t->run, t->beacon, &t->beacon_len, err) != 0)
+        return -1;
+    if (t->beacon_len && o->beacon_len &&
+        (t->beacon_len != o->beacon_len || memcmp(t->beacon, o->beacon, o->beacon_len) != 0))
+        return dk_errf(err, "%s: its ledger records another beacon than --beacon", t->run);
+    if (!t->beacon_len && o->beacon_len && !o->prepare) {
+        memcpy(t->beacon, o->beacon, o->beacon_len);
+        t->beacon_len = o->beacon_len;
+    }
+    tl_seeds(o, t->beacon, t->beacon_len, &t->init_seed, &t->data_seed);
+    return 0;
+}
+
+/* The ledger's records up to the first step: genesis, beacon, init (a fresh run); or the
+ * records kept up to the checkpoint resumed from, with what that point still lacks. */
+static int start_ledger(trainer *t, dk_err *err)
+{
+    const param_layout *l = model_layout(t->m);
+    const float *p = model_params(t->m);
+    const char *src = t->from_model ? t->init_sha : NULL;
+    int need_start = 1, has_beacon = 0, rc;
+    char lp[4400];
+    mkpath(lp, sizeof lp, t->run, LEDGER_FILE);
+    if (!t->o.resume || (t->start == 0 && access(lp, F_OK) != 0)) /* killed before its genesis */
+        rc = tl_begin(&t->led, t->run, &t->o, &t->cfg, &t->data, err);
+    else
+        rc = tl_resume(&t->led, t->run, t->start, t->o.quiet, &need_start, &has_beacon, err);
+    if (rc != 0 || !t->led.on || t->o.prepare)
+        return rc;
+    if (t->start == 0) {
+        if (t->beacon_len && !has_beacon)
+            rc = tl_beacon(&t->led, t->beacon, t->beacon_len, err);
+        if (rc == 0)
+            rc = tl_init(&t->led, src, t->init_seed, t->data_seed, l, p, err);
+    } else if (need_start) {
+        char path[4400];
+        ckpt_path(path, sizeof path, t->run, t->start);
+        rc = tl_checkpoint(&t->led, t->start, path + strlen(t->run) + 1, l, p, t->resume_opt_sha, t->smp.next_seq,
+                           t->smp.cursor, t->data.n_sources, err);
+    }
+    if (rc == 0 && t->steps_changed)
+        rc = tl_steps_changed(&t->led, t->o.steps, err);
+    return rc;
+}
+
+/* Every phase runs on every rank, and every rank passes the same sync_rc points (a
+ * collective): a failure on one rank stops all of them at the next one. */
+int train_run(train_opts *in_opts, dk_err *err)
+{
+    in_opts->ledger_head[0] = 0;
     trainer *t = calloc(1, sizeof *t);
     if (!t)
         return dk_errf(err, "out of memory");
@@ -641,6 +724,8 @@ int train_run(const train_opts *in_opts, dk_err *err)
     }
     rc = sync_rc(t, open_run(t, err), err);
     if (rc == 0)
+        rc = settle_seeds(t, err);
+    if (rc == 0)
         rc = build(t, err);
     rc = sync_rc(t, rc, err);
     /* the starting point: a checkpoint, a model, or (config, seed) */
@@ -649,19 +734,23 @@ int train_run(const train_opts *in_opts, dk_err *err)
     else if (rc == 0 && t->o.init_from)
         rc = init_from_model(t, err);
     else if (rc == 0)
-        params_init(model_layout(t->m), model_params(t->m), t->o.seed);
+        params_init(model_layout(t->m), model_params(t->m), t->init_seed);
     /* everything checked: only now does a new RUN come into being */
     if (rc == 0 && t->root && !t->o.resume && (rc = claim_run(t, err)) == 0 &&
         (ckpt_list(t->run, t->ck, 1) > 0 || access(t->run_json, F_OK) == 0))
         rc = dk_errf(err, "%s: already exists (use --resume to continue it)", t->run); /* lost a race */
     if (rc == 0 && t->root && (!t->o.resume || t->fresh_resume))
         rc = write_run_json(t, t->init_sha, err);
-    rc = sync_rc(t, rc, err);
-    if (rc == 0)
-        rc = run_steps(t, err);
     if (rc == 0 && t->root)
+        rc = start_ledger(t, err);
+    rc = sync_rc(t, rc, err);
+    if (rc == 0 && !t->o.prepare)
+        rc = run_steps(t, err);
+    if (rc == 0 && t->root && !t->o.prepare)
         rc = save_model(t, err);
     rc = sync_rc(t, rc, err);
+    if (rc == 0 && t->led.on)
+        tl_head(&t->led, in_opts->ledger_head);
     close_trainer(t);
     free(t);
     return rc;

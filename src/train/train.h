@@ -4,7 +4,8 @@
  *
  * RUN/ holds: config.json, model.safetensors, dokja_tokenizer.json (the final model,
  * a model directory), metrics.jsonl, loss.svg, run.json (options, data manifest and
- * tokenizer hashes, init source), checkpoints/step_NNNNNNNN.safetensors. */
+ * tokenizer hashes, init source), checkpoints/step_NNNNNNNN.safetensors, and ledger.jsonl,
+ * the hash-chained record of the run (train/train_ledger.h, docs/ledger.md). */
 #ifndef DK_TRAIN_TRAIN_H
 #define DK_TRAIN_TRAIN_H
 
@@ -45,9 +46,19 @@ typedef struct {
     int bf16; /* matmuls with bf16 operands, fp32 accumulation (model_set_bf16) */
     train_event_fn on_event; /* progress (NULL: none); the peak is measured only when set */
     void *event_ctx;
+    /* the ledger (train/train_ledger.h): public randomness mixed into the seeds, and where
+     * it comes from (e.g. "drand quicknet round 1234"); prepare: write RUN with the genesis
+     * and stop, so its hash can be filed before the beacon is drawn (go on with --resume
+     * and the beacon) */
+    const uint8_t *beacon;
+    size_t beacon_len;
+    const char *beacon_source;
+    int prepare;
+    char ledger_head[65]; /* out: the ledger's head hash when the run ends ("" if none) */
 } train_opts;
 
 void train_defaults(train_opts *o);
-int train_run(const train_opts *o, dk_err *err);
+/* o is in/out only for o->ledger_head. */
+int train_run(train_opts *o, dk_err *err);
 
 #endif

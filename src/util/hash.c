@@ -79,3 +79,50 @@ int sha256_file(const char *path, uint8_t out[32], dk_err *err)
         return dk_errf(err, "%s: read error", path);
     return 0;
 }
+
+sha256_stream *sha256_begin(void)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return (sha256_stream *)ctx;
+}
+
+void sha256_add(sha256_stream *s, const void *data, size_t n)
+{
+    EVP_DigestUpdate((EVP_MD_CTX *)s, data, n);
+}
+
+void sha256_end(sha256_stream *s, uint8_t out[32])
+{
+    unsigned int len = 32;
+    EVP_DigestFinal_ex((EVP_MD_CTX *)s, out, &len);
+    EVP_MD_CTX_free((EVP_MD_CTX *)s);
+}
+
+int hex_decode(const char *hex, uint8_t *out, size_t max, size_t *len)
+{
+    size_t n = strlen(hex);
+    if (n % 2 || n / 2 > max)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = hex[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (v < 0)
+            return -1;
+        if (i % 2 == 0)
+            out[i / 2] = (uint8_t)(v << 4);
+        else
+            out[i / 2] |= (uint8_t)v;
+    }
+    *len = n / 2;
+    return 0;
+}
+
+int sha256_parse_hex(const char *hex, uint8_t out[32])
+{
+    size_t n;
+    return hex && strlen(hex) == 64 && hex_decode(hex, out, 32, &n) == 0 ? 0 : -1;
+}

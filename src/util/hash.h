@@ -31,4 +31,17 @@ void sha256_hex(const uint8_t digest[32], char hex[65]);
 /* SHA-256 of a whole file, streamed. */
 int sha256_file(const char *path, uint8_t out[32], dk_err *err);
 
+/* Incremental SHA-256, for digests of data that is not one buffer (a model's tensors
+ * in name order). sha256_begin returns NULL when out of memory; sha256_end frees. */
+typedef struct sha256_stream sha256_stream;
+sha256_stream *sha256_begin(void);
+void sha256_add(sha256_stream *s, const void *data, size_t n);
+void sha256_end(sha256_stream *s, uint8_t out[32]);
+
+/* Parses an even number of hex digits (either case) into at most max bytes: 0 and
+ * *len, or -1. */
+int hex_decode(const char *hex, uint8_t *out, size_t max, size_t *len);
+/* Parses 64 hex digits (either case) into 32 bytes: 0, or -1 if it is not that. */
+int sha256_parse_hex(const char *hex, uint8_t out[32]);
+
 #endif

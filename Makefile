@@ -68,8 +68,8 @@ $(BUILD)/%.o: %.c
 
 # The source commit and flags for the training ledger (util/buildinfo.h): a stamp file
 # that changes only when they do, so only buildinfo.o is rebuilt.
-BUILD_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git rev-parse HEAD >/dev/null 2>&1 && \
-                  { git diff --quiet HEAD -- 2>/dev/null || echo -dirty; })
+BUILD_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git status --porcelain 2>/dev/null | \
+                  grep -q . && echo -dirty)
 BUILD_INFO := $(BUILD_COMMIT)|$(CFLAGS_ALL)
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/buildinfo.stamp 2>/dev/null)" = '$(BUILD_INFO)' ] || \
           printf '%s' '$(BUILD_INFO)' > $(BUILD)/buildinfo.stamp; })

@@ -360,3 +360,82 @@ TEST(ledger_verify_writes_json_and_an_html_certificate)
     CHECK_EQ(test_run(out, sizeof out, "%s ledger verify %s/nonexistent 2>&1", test_bin(), test_tmpdir()), 1);
     CHECK_CONTAINS(out, "nonexistent/ledger.jsonl");
 }
+
+/* ---- replay ------------------------------------------------------------------------------ */
+
+static int replay(const char *run, const char *extra, char *out, size_t cap)
+{
+    return test_run(out, cap, "%s ledger replay -q %s --data %s %s 2>&1", test_bin(), run, data_dir, extra);
+}
+
+static char g_init_sha[65];
+
+/* The forger who knows the format: the fine-tuned run's ledger claims a random start, with
+ * the initial weights' hash that config and seed really generate (so verify's check of
+ * the start passes), but the checkpoints are those of the fine-tuning. */
+static int claim_random_start(long i, json_t *r, void *ctx)
+{
+    claim_random(i, r, ctx);
+    if (strcmp(json_string_value(json_object_get(r, "type")), "init") == 0)
+        json_object_set_new(r, "weights_sha256", json_string(g_init_sha));
+    return 0;
+}
+
+static int edit_loss(long i, json_t *r, void *ctx)
+{
+    (void)ctx;
+    if (strcmp(json_string_value(json_object_get(r, "type")), "step") == 0 && json_integer_value(json_object_get(r, "step")) == 11)
+        json_object_set_new(r, "loss", json_real(json_real_value(json_object_get(r, "loss")) - 0.25));
+    return 0;
+}
+
+TEST(ledger_replay_reproduces_segments_bit_for_bit_and_catches_what_verify_cannot)
+{
+    const char *run = base_run(), *ft = tmp("lg_replay_ft"), *bad = tmp("lg_replay_bad");
+    char out[8192], extra[700];
+    CHECK(run != NULL);
+    /* 4 segments (checkpoints at 3, 6, 9, 12): all of them */
+    CHECK_EQ(replay(run, "--challenge 00 --segments 4 --json", out, sizeof out), 0);
+    CHECK_CONTAINS(out, "\"ok\": true");
+    CHECK_CONTAINS(out, "\"steps_replayed\": 12");
+    /* two: the first and the last, whatever the challenge */
+    CHECK_EQ(replay(run, "--challenge abcdef", out, sizeof out), 0);
+    CHECK_CONTAINS(out, "PASS  steps 1..3");
+    CHECK_CONTAINS(out, "PASS  steps 10..12");
+    CHECK_CONTAINS(out, "6 of 12 steps replayed (50.0% of the run's compute)");
+    /* the challenge decides the middle segment */
+    int seen[4] = {0};
+    for (int c = 0; c < 12; c++) {
+        char ch[64];
+        snprintf(ch, sizeof ch, "--challenge %02x --segments 3", c);
+        CHECK_EQ(replay(run, ch, out, sizeof out), 0);
+        seen[1] |= strstr(out, "steps 4..6") != NULL;
+        seen[2] |= strstr(out, "steps 7..9") != NULL;
+    }
+    CHECK(seen[1] && seen[2]);
+    /* attack 1 with a consistent start: a fine-tuned model's ledger claiming the generated
+     * weights; verify cannot tell, the first segment's replay can */
+    snprintf(extra, sizeof extra, "--init-from %s --seed 1 --lr 1e-3", run);
+    CHECK_EQ(train(ft, extra), 0);
+    CHECK_EQ(test_run(out, sizeof out, "sed -n 2p %s/ledger.jsonl | sed 's/.*\"weights_sha256\":\"\\([0-9a-f]*\\)\".*/\\1/'",
+                      run), 0);
+    snprintf(g_init_sha, sizeof g_init_sha, "%.64s", out);
+    copy_run(ft, bad);
+    forge(bad, claim_random_start, NULL);
+    CHECK_EQ(verify(bad, "", out, sizeof out), 0); /* every check verify can make holds */
+    CHECK_EQ(replay(bad, "--challenge 01", out, sizeof out), 1);
+    CHECK_CONTAINS(out, "FAIL  steps 1..3");
+    /* a loss edited (the chain re-made): verify holds, replay of its segment does not */
+    copy_run(run, bad);
+    forge(bad, edit_loss, NULL);
+    CHECK_EQ(verify(bad, "", out, sizeof out), 0);
+    CHECK_EQ(replay(bad, "--challenge 01", out, sizeof out), 1);
+    CHECK_CONTAINS(out, "step 11: loss");
+    /* a missing checkpoint at a chosen start, other data, usage */
+    copy_run(run, bad);
+    CHECK_EQ(test_run(NULL, 0, "rm %s/checkpoints/step_00000009.safetensors", bad), 0);
+    CHECK_EQ(replay(bad, "--challenge 01", out, sizeof out), 1);
+    CHECK_CONTAINS(out, "step_00000009.safetensors: missing");
+    CHECK_EQ(test_run(out, sizeof out, "%s ledger replay %s --challenge 01 2>&1", test_bin(), run), 2);
+    CHECK_EQ(test_run(out, sizeof out, "%s ledger replay %s --data %s --challenge xyz 2>&1", test_bin(), run, data_dir), 2);
+}

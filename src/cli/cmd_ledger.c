@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "audit/replay.h"
 #include "audit/verify.h"
+#include "ledger/records.h"
 #include "cli/cli.h"
 
 static const char VERIFY_HELP[] =
@@ -79,10 +81,87 @@ static int cmd_verify(int argc, char **argv)
     return rc;
 }
 
+static const char REPLAY_HELP[] =
+    "usage: dokja ledger replay RUN --data DIR --challenge HEX [--segments K] [--json]\n"
+    "\n"
+    "Re-executes K segments of the run recorded in RUN/ledger.jsonl, each from its start\n"
+    "(the weights the config and seed generate, or a checkpoint file checked against its\n"
+    "record) to the next checkpoint, on the data DIR, and requires every step's batch,\n"
+    "loss and gradient norm and the weights and optimizer state at the segment's end to be\n"
+    "identical to the record, bit for bit. The first segment (a from-scratch start) and the\n"
+    "last are always replayed; the others are drawn from SHA-256(challenge || ledger head),\n"
+    "randomness the auditor reveals after the ledger is handed over. Prints the compute\n"
+    "spent as a fraction of the run's. Needs the same kernel arithmetic class as the run\n"
+    "(avx512 and avx2 are one class) and the checkpoint files at the chosen segments'\n"
+    "starts. Any number of MPI ranks may have trained the run: replay runs in one process.\n"
+    "Exit 0 only if every segment reproduced.\n"
+    "\n"
+    "  --data DIR       the dataset of the run (its manifest must be the genesis's)\n"
+    "  --challenge HEX  the auditor's randomness (2 to 512 hex digits)\n"
+    "  --segments K     segments to replay (2)\n"
+    "  --json           one JSON object on stdout\n"
+    "  --threads N      threads (all CPUs); -q, --quiet: no progress lines\n";
+
+static int cmd_replay(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(REPLAY_HELP, stdout);
+        return 0;
+    }
+    enum { O_DATA = 256, O_CH, O_SEG, O_JSON, O_THREADS };
+    static const struct option opts[] = {
+        {"data", required_argument, 0, O_DATA}, {"challenge", required_argument, 0, O_CH},
+        {"segments", required_argument, 0, O_SEG}, {"json", no_argument, 0, O_JSON},
+        {"threads", required_argument, 0, O_THREADS}, {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
+    static uint8_t ch[LEDGER_BEACON_MAX];
+    replay_opts o = {.segments = 2, .challenge = ch};
+    const char *name = argv[0];
+    int json = 0, c, bad;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
+        bad = 0;
+        switch (c) {
+        case O_DATA: o.data = optarg; break;
+        case O_CH: bad = ledger_parse_beacon(optarg, ch, &o.challenge_len); break;
+        case O_SEG: bad = cli_parse_int(optarg, 1, 1 << 20, &o.segments); break;
+        case O_JSON: json = 1; break;
+        case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &o.threads); break;
+        case 'q': o.quiet = 1; break;
+        default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (bad)
+            return cli_bad_value(name, opts, c, optarg);
+    }
+    if (optind + 1 != argc)
+        return cli_usage(name, "one run directory is required");
+    if (!o.data || !o.challenge_len)
+        return cli_usage(name, "--data DIR and --challenge HEX are required");
+    o.run = argv[optind];
+    replay_report r;
+    dk_err err;
+    if (ledger_replay(&o, &r, &err) != 0) {
+        replay_report_free(&r);
+        return cli_fail(&err);
+    }
+    if (json) {
+        json_t *j = replay_json(&r);
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(j);
+    } else {
+        replay_print(&r, stdout);
+    }
+    int rc = r.failed ? 1 : 0;
+    replay_report_free(&r);
+    return rc;
+}
+
 int cmd_ledger(int argc, char **argv)
 {
     static const cli_sub subs[] = {
         {"verify", cmd_verify, "check a training ledger, its files and its final model"},
+        {"replay", cmd_replay, "re-execute challenged segments of a run and require identical bits"},
         {NULL, NULL, NULL}};
     return cli_dispatch(argv[0], subs, argc, argv);
 }

@@ -15,18 +15,19 @@
 # without two that train for hundreds of steps through the CLI: bf16's loss curve on
 # real text and the evaluation of an overfitted model (140 s and 8 s natively, far too
 # long emulated). The runner selects by substring, hence model_'s narrower names.
-# Not the tests that train through the CLI (generate, train_runs): such a run, three times
-# (2026-12-03) such a run stopped with all three threads in futex waits at a random step
-# under qemu-user while the same command and tests pass natively and, run alone, under
-# qemu; until that is understood (a qemu-user condition-variable problem, or ours), the
-# emulated suite keeps to the kernel, op and whole-model tests.
+# The CLI's training runs here too (train_runs, generate_, the ledger's replay): they
+# used to stop with all threads in futex waits under qemu-user at a random step. The cause
+# was the thread pool's Dekker hand-offs (src/util/pool.c): under emulation a store could
+# pass the following load, so a caller waited on `done` while its worker slept on `wake`;
+# explicit fences fixed it (2026-12-03; the same list hung twice before, not since).
 # About 2.5 minutes on 2 cores, the cross build included. AARCH64_TESTS overrides the list.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 B=build/aarch64
 TESTS=${AARCH64_TESTS:-"isa_ matmul vexp adamw ops_ model_gradients model_overfits model_grad_hook model_dir_save
   torch_parity infer_ bf16_model grad_clip lineage_stats lineage_screened training_gives
-  gguf_hand_made gguf_refuses_each gguf_every_truncation gguf_f16_conversion gguf_q8_0_block gguf_writer_"}
+  gguf_hand_made gguf_refuses_each gguf_every_truncation gguf_f16_conversion gguf_q8_0_block gguf_writer_
+  train_runs_are generate_continues ledger_replay"}
 
 SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then

@@ -18,6 +18,15 @@
 
 #define SPIN_ROUNDS 2000
 
+/* The two hand-offs are Dekker patterns: each side stores its flag, then loads the
+ * other's (publisher: generation, then sleepers; sleeper: sleepers, then generation;
+ * and busy against caller_waiting). Sequentially consistent atomics order them in C11,
+ * but under qemu-user emulating aarch64 on x86-64 the store could pass the load and
+ * both sides miss each other: a caller waiting on `done` forever while its worker
+ * slept on `wake` (seen as a hang of the emulated tests). An explicit full fence
+ * between the store and the load is translated into a host fence; natively it costs
+ * a few nanoseconds per job. */
+
 struct pool {
     int n_threads;
     pthread_t *threads;
@@ -66,6 +75,7 @@ static void *worker_main(void *arg)
              * mutex the publisher takes before broadcasting, so no wake-up is lost */
             pthread_mutex_lock(&p->mu);
             atomic_fetch_add(&p->sleepers, 1);
+            atomic_thread_fence(memory_order_seq_cst); /* the Dekker fence (top of the file) */
             while (!atomic_load(&p->stopping) && atomic_load(&p->generation) == seen)
                 pthread_cond_wait(&p->wake, &p->mu);
             atomic_fetch_sub(&p->sleepers, 1);
@@ -75,7 +85,9 @@ static void *worker_main(void *arg)
             break;
         seen = atomic_load(&p->generation);
         run_tasks(p, index);
-        if (atomic_fetch_sub(&p->busy, 1) == 1 && atomic_load(&p->caller_waiting)) {
+        int last = atomic_fetch_sub(&p->busy, 1) == 1;
+        atomic_thread_fence(memory_order_seq_cst);
+        if (last && atomic_load(&p->caller_waiting)) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done);
             pthread_mutex_unlock(&p->mu);
@@ -163,6 +175,7 @@ void pool_for(pool *p, size_t n_tasks, pool_fn fn, void *ctx)
     atomic_store(&p->next, 0);
     atomic_store(&p->busy, p->n_threads - 1);
     atomic_fetch_add(&p->generation, 1); /* publishes the job (seq_cst) */
+    atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->wake);
@@ -174,6 +187,7 @@ void pool_for(pool *p, size_t n_tasks, pool_fn fn, void *ctx)
     if (atomic_load(&p->busy) > 0) {
         pthread_mutex_lock(&p->mu);
         atomic_store(&p->caller_waiting, 1);
+        atomic_thread_fence(memory_order_seq_cst);
         while (atomic_load(&p->busy) > 0)
             pthread_cond_wait(&p->done, &p->mu);
         atomic_store(&p->caller_waiting, 0);

@@ -36,6 +36,10 @@ $D data build -q -t "$OUT/dokja_tokenizer.json" -o "$OUT/data" "$OUT/corpus/ko.t
 echo "== pretraining configs/tiny-ko.json from scratch: $OUT/model"
 $D train --data "$OUT/data" --model configs/tiny-ko.json -o "$OUT/model" --steps "$STEPS" \
   --batch-size 16 --seq-len 128 --lr 3e-3 --eval-every 100 --checkpoint-every 100
+echo "== the training ledger: $OUT/model/ledger.jsonl ($(wc -l < "$OUT/model/ledger.jsonl") records; docs/ledger.md)"
+head -c 400 "$OUT/model/ledger.jsonl"; echo " ..."
+$D ledger verify "$OUT/model" --data "$OUT/data" --html "$OUT/model/ledger.html"
+echo "  certificate: $OUT/model/ledger.html"
 echo "== result: validation loss against the unigram entropy (nats per token)"
 $D data info "$OUT/data" | grep "unigram entropy"
 echo "  final: $(tail -1 "$OUT/model/metrics.jsonl")"

@@ -439,3 +439,57 @@ TEST(ledger_replay_reproduces_segments_bit_for_bit_and_catches_what_verify_canno
     CHECK_EQ(test_run(out, sizeof out, "%s ledger replay %s --challenge 01 2>&1", test_bin(), run), 2);
     CHECK_EQ(test_run(out, sizeof out, "%s ledger replay %s --data %s --challenge xyz 2>&1", test_bin(), run, data_dir), 2);
 }
+
+/* ---- the training-order test --------------------------------------------------------------- */
+
+TEST_SLOW(ledger_audit_order_tells_the_run_order_from_another_order)
+{
+    /* text that only memorisation predicts: random syllables, so a model's loss on a
+     * sequence depends on how recently it trained on it */
+    static char text[1 << 18];
+    size_t len = 0;
+    uint64_t x = 5;
+    for (int line = 0; line < 1500 && len < sizeof text - 512; line++) {
+        for (int w = 0; w < 12; w++) {
+            int n = 1 + (int)((x >> 33) % 3);
+            for (int c = 0; c < n; c++) {
+                x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                unsigned cp = 0xAC00 + (unsigned)((x >> 33) % 302) * 37;
+                text[len++] = (char)(0xE0 | cp >> 12);
+                text[len++] = (char)(0x80 | (cp >> 6 & 0x3F));
+                text[len++] = (char)(0x80 | (cp & 0x3F));
+            }
+            text[len++] = w == 11 ? '\n' : ' ';
+        }
+    }
+    const char *corpus = test_write_file("order_corpus.txt", text, len), *tok = tmp("order_tok.json"),
+               *data = tmp("order_data");
+    static const char cfg[] = "{\"hidden_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, "
+                              "\"num_key_value_heads\": 2, \"intermediate_size\": 256, \"vocab_size\": 300, "
+                              "\"max_position_embeddings\": 64}";
+    const char *cfgp = test_write_file("order_cfg.json", cfg, strlen(cfg));
+    CHECK_EQ(test_run(NULL, 0, "%s tokenizer train -q --vocab-size 300 -o %s %s >/dev/null && %s data build -q -t %s -o %s %s "
+                               ">/dev/null", test_bin(), tok, corpus, test_bin(), tok, data, corpus), 0);
+    for (int s = 1; s <= 2; s++)
+        CHECK_EQ(test_run(NULL, 0, "%s train -q --data %s --model %s -o %s/order_run%d --steps 300 --batch-size 4 --seq-len 32 "
+                                   "--lr 3e-3 --data-seed %d --checkpoint-every 0 --eval-every 0 --threads 2 2>&1",
+                          test_bin(), data, cfgp, test_tmpdir(), s, s), 0);
+    char out[4096];
+    double p[3];
+    for (int s = 1; s <= 2; s++) {
+        CHECK_EQ(test_run(out, sizeof out, "%s ledger audit-order -q -m %s/order_run%d --data %s --ledger %s/order_run1 "
+                                           "--sequences 1200 --alpha 1e-3 --json", test_bin(), test_tmpdir(), s, data,
+                          test_tmpdir()), s == 1 ? 0 : 1);
+        json_t *j = json_loads(out, 0, NULL);
+        CHECK(j != NULL);
+        CHECK_EQ(json_integer_value(json_object_get(j, "sequences")), 1200);
+        p[s] = json_real_value(json_object_get(j, "log10_p"));
+        json_decref(j);
+    }
+    /* measured: 10^-3.8 for the run's own model, 10^-0.7 for the other order */
+    CHECK_MSG(p[1] < -3, "own order: p = 10^%.2f", p[1]);
+    CHECK_MSG(p[2] > -2, "other order: p = 10^%.2f", p[2]);
+    /* another dataset than the genesis's is refused */
+    CHECK_EQ(test_run(out, sizeof out, "%s ledger audit-order -m %s/order_run1 --data %s --ledger %s/order_run1 2>&1",
+                      test_bin(), test_tmpdir(), data_dir[0] ? data_dir : "/nonexistent", test_tmpdir()), 1);
+}

@@ -121,6 +121,10 @@ int ledger_read_ex(ledger *l, const char *path, int torn_ok, dk_err *err)
     fs_map m;
     if (fs_map_open(&m, path, LEDGER_MAX_BYTES, err) != 0)
         return -1;
+    if (m.size == 0) { /* an empty file maps to no address at all */
+        fs_map_close(&m);
+        return dk_errf(err, "%s: empty ledger", path);
+    }
     const char *p = (const char *)m.data, *end = p + m.size;
     size_t cap = 0;
     int rc = 0;

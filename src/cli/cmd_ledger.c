@@ -11,6 +11,14 @@
 #include "ledger/records.h"
 #include "cli/cli.h"
 
+/* One JSON object on stdout (and dropped). */
+static void put_json(json_t *j)
+{
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(j);
+}
+
 static const char VERIFY_HELP[] =
     "usage: dokja ledger verify RUN [--model MODEL] [--data DIR] [--json] [--html FILE]\n"
     "\n"
@@ -68,10 +76,7 @@ static int cmd_verify(int argc, char **argv)
     verify_report r;
     int failed = ledger_verify(&o, &r);
     if (json) {
-        json_t *j = verify_json(&r);
-        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(j);
+        put_json(verify_json(&r));
     } else {
         verify_print(&r, stdout);
     }
@@ -147,10 +152,7 @@ static int cmd_replay(int argc, char **argv)
         return cli_fail(&err);
     }
     if (json) {
-        json_t *j = replay_json(&r);
-        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(j);
+        put_json(replay_json(&r));
     } else {
         replay_print(&r, stdout);
     }
@@ -224,9 +226,7 @@ static int cmd_order(int argc, char **argv)
         json_t *j = order_json(&r);
         json_object_set_new(j, "alpha", json_real(alpha));
         json_object_set_new(j, "trained_in_this_order", json_boolean(trained));
-        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(j);
+        put_json(j);
     } else {
         printf("%d training sequences over %ld steps: Spearman rho %.4f (loss against the step last seen), "
                "z %.2f, p = 10^%.2f\n", r.n, r.steps, r.rho, r.z, r.log10_p);

@@ -174,7 +174,7 @@ TEST(hardening_model_size_is_checked_before_allocation)
     if (f)
         fclose(f);
     CHECK_EQ(test_run(out, sizeof out, "%s%s model info %s 2>&1", AS_LIMIT, test_bin(), dir), 1);
-    CHECK_CONTAINS(out, "the model needs 50.2 GiB (6738415616 parameters in float32, twice");
+    CHECK_CONTAINS(out, "needs 50.2 GiB (6738415616 parameters, 8 bytes each: the weights and their gradients");
     CHECK_CONTAINS(out, "GiB of memory is available");
     CHECK_EQ(test_run(NULL, 0, "rm -f %s", path), 0);
 }

@@ -195,6 +195,18 @@ static int swap_batches(long i, json_t *r, void *ctx)
     return 0;
 }
 
+/* A hostile genesis: a 70 B-parameter config (verify must refuse before allocating it). */
+static int huge_config(long i, json_t *r, void *ctx)
+{
+    (void)ctx;
+    if (i == 0)
+        json_object_set_new(r, "config", json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "hidden_size", 8192,
+                                                   "num_hidden_layers", 80, "num_attention_heads", 64,
+                                                   "num_key_value_heads", 8, "intermediate_size", 28672,
+                                                   "vocab_size", 128256, "max_position_embeddings", 4096));
+    return 0;
+}
+
 static int drop_step(long i, json_t *r, void *ctx)
 {
     (void)ctx;
@@ -212,6 +224,7 @@ TEST(ledger_verify_catches_forgeries_that_keep_the_chain)
         {"the genesis's schedule", genesis_lr, "step 1 has learning rate"},
         {"batches reordered", swap_batches, "step 5's batch is not the sampler's draw"},
         {"a step dropped", drop_step, "step 9 where step 8 was due"},
+        {"a 70 B model claimed", huge_config, "GiB of memory is available"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         copy_run(run, bad);

@@ -8,6 +8,7 @@
 
 #include "interop/interop.h"
 #include "model/model.h"
+#include "model/model_io.h"
 #include "train/checkpoint.h"
 #include "train/sampler.h"
 #include "train/schedule.h"
@@ -320,6 +321,15 @@ int ledger_verify(const verify_opts *o, verify_report *r)
     r->have_view = 1;
     sha256_hex(r->v.l.head, r->head);
     add(r, "chain", CK_PASS, "%zu records in order, head %s", r->v.l.n, r->head);
+    param_layout l;
+    if (params_layout(&l, &r->v.cfg, &e) == 0) {
+        int fits = model_memory_check(r->v.l.path, l.numel, 16, "weights, two moments and a working copy", &e) == 0;
+        params_layout_free(&l);
+        if (!fits) {
+            add(r, "resources", CK_FAIL, "%s", e.msg);
+            return r->failed;
+        }
+    }
     pool *p = pool_new(o->threads);
     if (!p) {
         add(r, "resources", CK_FAIL, "cannot start threads");

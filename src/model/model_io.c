@@ -203,11 +203,16 @@ static int weights_fit(const char *dir, const model_config *c, dk_err *err)
                        (unsigned long long)want, (unsigned long long)have);
     /* float32 weights and a second copy (gradients, the engine's packed weights, or an
      * edit's output) */
-    double need = (double)want * 8, avail = mem_available();
+    return model_memory_check(dir, want, 8, "the weights and their gradients or working copy", err);
+}
+
+int model_memory_check(const char *origin, uint64_t params, double bytes_per_param, const char *what, dk_err *err)
+{
+    double need = (double)params * bytes_per_param, avail = mem_available();
     if (avail > 0 && need > avail)
-        return dk_errf(err, "%s: the model needs %.1f GiB (%llu parameters in float32, twice: the weights and "
-                            "their gradients or working copy), %.1f GiB of memory is available", dir, need / (1 << 30),
-                       (unsigned long long)want, avail / (1 << 30));
+        return dk_errf(err, "%s: needs %.1f GiB (%llu parameters, %g bytes each: %s), %.1f GiB of memory is "
+                       "available", origin, need / (1 << 30), (unsigned long long)params, bytes_per_param, what,
+                       avail / (1 << 30));
     return 0;
 }
 

@@ -25,6 +25,11 @@ int model_weight_files(const char *dir, char ***files, size_t *n, dk_err *err);
 /* Loads only the weights of DIR into m, whose config must match DIR's. */
 int model_load_weights(model *m, const char *dir, dk_err *err);
 
+/* Refuses, with both numbers, a need of params x bytes_per_param bytes (`what` says for
+ * what) larger than the memory the kernel says is available: before allocating for a
+ * size a file claims. */
+int model_memory_check(const char *origin, uint64_t params, double bytes_per_param, const char *what, dk_err *err);
+
 /* Writes DIR (created if needed): config.json, model.safetensors (with the config
  * and the given extra metadata in __metadata__) and, if tokenizer_path is not NULL,
  * a copy of the tokenizer. Every file is written atomically. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernels/isa.h"
 #include "ledger/ledger.h"
 #include "util/hash.h"
 #include "util/merkle.h"
@@ -449,6 +450,16 @@ TEST(ledger_replay_reproduces_segments_bit_for_bit_and_catches_what_verify_canno
     CHECK_EQ(test_run(NULL, 0, "rm %s/checkpoints/step_00000009.safetensors", bad), 0);
     CHECK_EQ(replay(bad, "--challenge 01", out, sizeof out), 1);
     CHECK_CONTAINS(out, "step_00000009.safetensors: missing");
+    /* the kernel paths: avx2 computes avx512's bits (one arithmetic class), so a run replays
+     * on either; the generic path is refused with the path it needs */
+    if (isa_supported(DK_ISA_AVX2) && !getenv("DOKJA_ISA")) { /* x86-64: the run used the best path */
+        CHECK_EQ(test_run(out, sizeof out, "DOKJA_ISA=avx2 %s ledger replay -q %s --data %s --challenge 01 --segments 4 "
+                                           "2>&1", test_bin(), run, data_dir), 0);
+        CHECK_CONTAINS(out, "4 of 4 segment(s) reproduced bit for bit");
+        CHECK_EQ(test_run(out, sizeof out, "DOKJA_ISA=generic %s ledger replay -q %s --data %s --challenge 01 2>&1",
+                          test_bin(), run, data_dir), 1);
+        CHECK_CONTAINS(out, "trained with fma kernel arithmetic, this path (generic)");
+    }
     CHECK_EQ(test_run(out, sizeof out, "%s ledger replay %s --challenge 01 2>&1", test_bin(), run), 2);
     CHECK_EQ(test_run(out, sizeof out, "%s ledger replay %s --data %s --challenge xyz 2>&1", test_bin(), run, data_dir), 2);
 }

@@ -44,10 +44,11 @@ int dist_size(void) { return g_size; }
 
 void dist_shard(size_t n, int rank, int size, size_t *begin, size_t *end)
 {
-    /* whole units of DIST_SHARD_ALIGN, the units spread as evenly as they go */
+    /* whole units of DIST_SHARD_ALIGN, spread as evenly as they go; the spare ones go to
+     * the last ranks, so the last rank's short unit evens out rather than adds up */
     size_t units = (n + DIST_SHARD_ALIGN - 1) / DIST_SHARD_ALIGN, r = (size_t)rank;
-    size_t base = units / (size_t)size, rem = units % (size_t)size;
-    size_t ub = r * base + (r < rem ? r : rem), ue = ub + base + (r < rem ? 1 : 0);
+    size_t base = units / (size_t)size, plain = (size_t)size - units % (size_t)size;
+    size_t ub = r * base + (r > plain ? r - plain : 0), ue = ub + base + (r >= plain ? 1 : 0);
     *begin = ub * DIST_SHARD_ALIGN < n ? ub * DIST_SHARD_ALIGN : n;
     *end = ue * DIST_SHARD_ALIGN < n ? ue * DIST_SHARD_ALIGN : n;
 }

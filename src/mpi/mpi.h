@@ -26,7 +26,7 @@ int dist_size(void);
 
 /* The shard of [0, n) owned by `rank` of `size`: contiguous, in rank order, beginning at
  * a multiple of DIST_SHARD_ALIGN, sizes differing by at most DIST_SHARD_ALIGN. When n is
- * below size x DIST_SHARD_ALIGN the last ranks own nothing (begin == end == n). */
+ * below size x DIST_SHARD_ALIGN the first ranks own nothing (begin == end). */
 void dist_shard(size_t n, int rank, int size, size_t *begin, size_t *end);
 
 /* Rank r holds x[begin_r, end_r) of a length-n buffer split by dist_shard; afterwards

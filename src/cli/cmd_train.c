@@ -51,10 +51,11 @@ static const char HELP[] =
     "The kernel path (DOKJA_ISA=avx512|avx2|generic, default the best) is recorded in\n"
     "run.json; avx512 and avx2 give the same bits, so a run resumes or replays on either.\n"
     "\n"
-    "Data parallel: `mpirun -n R dokja train ...` splits each step's B sequences over R\n"
-    "ranks (B divisible by R), sums gradients with MPI all-reduce, shards AdamW's moments\n"
-    "over ranks (ZeRO-1) and lets rank 0 write logs and checkpoints; checkpoints move\n"
-    "between rank counts. Give each rank --threads cores / R.\n";
+    "Data parallel: `mpirun -n R dokja train ...` deals each step's B/M micro-batches\n"
+    "round-robin to R ranks (B/M divisible by R), sums their gradients in one fixed order\n"
+    "(the same bits as one process), shards AdamW's moments over ranks (ZeRO-1) and lets\n"
+    "rank 0 write logs and checkpoints; checkpoints move between rank counts. Give each\n"
+    "rank --threads cores / R.\n";
 
 /* The progress lines: the run's shape, then one line per step (stderr). */
 static void print_event(void *ctx, const train_event *e)

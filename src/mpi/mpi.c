@@ -129,7 +129,7 @@ int dist_any(int flag)
 #define SCATTER_CHUNK ((size_t)1 << 18)
 
 struct dist_scatter {
-    size_t n, chunk;      /* chunk: elements per message, a grid over each shard */
+    size_t chunk;         /* elements per message: a grid over each shard */
     size_t *sb, *se;      /* (size) every rank's shard [sb, se) */
     size_t *first;        /* (size + 1) rank r's chunks are done[first[r] .. first[r + 1]) */
     size_t *done;         /* (all chunks) elements of each marked final this round */
@@ -154,7 +154,6 @@ int dist_scatter_new(dist_scatter **out, size_t n, dk_err *err)
         dist_scatter_free(s);
         return dk_errf(err, "out of memory for the gradient exchange");
     }
-    s->n = n;
     size_t longest = 0;
     for (int r = 0; r < g_size; r++) {
         dist_shard(n, r, g_size, &s->sb[r], &s->se[r]);

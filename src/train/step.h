@@ -64,7 +64,9 @@ typedef struct {
 int train_step_init(train_step_ctx *c, dk_err *err);
 void train_step_free(train_step_ctx *c);
 
-/* Step `step` (from 0) drawing sequences from next(ctx). */
+/* Step `step` (from 0) drawing sequences from next(ctx). Afterwards the model's
+ * gradient buffer holds the step's clipped gradient in this rank's shard only (the rest
+ * is this rank's last micro-batch's). */
 void train_step(train_step_ctx *c, long step, batch_fn next, void *ctx, train_step_record *rec);
 
 #endif

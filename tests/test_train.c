@@ -93,6 +93,17 @@ TEST(train_runs_are_byte_identical_and_write_a_model_directory)
     CHECK_EQ(test_run(NULL, 0, "cmp -s %s/ledger.jsonl %s/ledger.jsonl", a, b), 0);
     CHECK_EQ(test_run(out, sizeof out, "%s ledger verify %s --data %s", test_bin(), a, data_dir), 0);
     CHECK_CONTAINS(out, "VERIFIED FROM SCRATCH");
+    /* and on another thread count (two micro-batches per step: their sum too) */
+    char c[512], cmd[4096];
+    snprintf(c, sizeof c, "%s/run_c", test_tmpdir());
+    train_cmd(cmd, sizeof cmd, c, "-o");
+    char *th = strstr(cmd, "--threads 2");
+    CHECK(th != NULL);
+    if (th)
+        th[strlen("--threads ")] = '1';
+    CHECK_EQ(test_run(NULL, 0, "%s 2>&1", cmd), 0);
+    CHECK_EQ(test_run(NULL, 0, "cmp -s %s/model.safetensors %s/model.safetensors", a, c), 0);
+    CHECK_EQ(test_run(NULL, 0, "cmp -s %s/ledger.jsonl %s/ledger.jsonl", a, c), 0);
     CHECK_EQ(test_run(out, sizeof out, "ls %s", a), 0);
     CHECK_CONTAINS(out, "config.json");
     CHECK_CONTAINS(out, "dokja_tokenizer.json");
@@ -356,4 +367,28 @@ TEST(train_run_directory_is_created_late_locked_and_resumable_from_step_0)
     /* the ledger records the new length after the checkpoint of step 30, and verifies */
     CHECK_EQ(test_run(out, sizeof out, "grep -c '\"type\":\"steps\",\"steps\":33' %s/ledger.jsonl", run), 0);
     CHECK_EQ(test_run(out, sizeof out, "%s ledger verify %s", test_bin(), run), 0);
+}
+
+/* --micro-batch sets the bits (the order of the gradient sum, train/step.h): --resume
+ * refuses another one, and without one takes the run's from run.json, not the default
+ * (B / ranks, here 4). */
+TEST(train_resume_keeps_the_runs_micro_batch)
+{
+    CHECK(prepare() == 0);
+    char run[512], cmd[4096], out[4096];
+    snprintf(run, sizeof run, "%s/run_micro", test_tmpdir());
+    CHECK_EQ(train(run, "-o"), 0);
+    CHECK_EQ(test_run(NULL, 0, "cp %s/model.safetensors %s/first.safetensors && "
+                               "rm %s/checkpoints/step_00000030.safetensors", run, run, run), 0);
+    train_cmd(cmd, sizeof cmd, run, "--resume");
+    char *mb = strstr(cmd, "--micro-batch 2");
+    CHECK(mb != NULL);
+    if (mb)
+        mb[strlen("--micro-batch ")] = '1';
+    CHECK_EQ(test_run(out, sizeof out, "%s 2>&1", cmd), 1);
+    CHECK_CONTAINS(out, "trained with --micro-batch 2, not 1");
+    if (mb)
+        memset(mb, ' ', strlen("--micro-batch 1"));
+    CHECK_EQ(test_run(out, sizeof out, "%s 2>&1", cmd), 0);
+    CHECK_EQ(test_run(NULL, 0, "cmp -s %s/model.safetensors %s/first.safetensors", run, run), 0);
 }

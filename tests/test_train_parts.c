@@ -6,6 +6,7 @@
 
 #include "test.h"
 #include "model/params.h"
+#include "mpi/mpi.h"
 #include "train/adamw.h"
 #include "train/grad.h"
 #include "train/plot.h"
@@ -61,6 +62,35 @@ TEST(grad_sumsq_over_many_blocks_is_the_block_order_sum_without_allocating)
     pool *p = pool_new(3);
     CHECK(grad_sumsq(p, g, n) == ref);
     pool_free(p);
+    free(g);
+}
+
+/* What a rank computes on its shard of dist_shard: the partials of its blocks, which,
+ * gathered and added in block order, are grad_sumsq's sum for any number of ranks. */
+TEST(grad_block_partials_of_shards_add_up_to_grad_sumsq_for_any_rank_count)
+{
+    size_t n = 7 * (size_t)GRAD_BLOCK + 1001, nb = (n + GRAD_BLOCK - 1) / GRAD_BLOCK;
+    float *g = malloc(n * sizeof *g);
+    double *partial = malloc(nb * sizeof *partial);
+    for (size_t i = 0; i < n; i++)
+        g[i] = (float)((i * 2654435761u) % 1000) / 999.0f - 0.5f;
+    pool *p = pool_new(2);
+    double ref = grad_sumsq(p, g, n);
+    for (int size = 1; size <= 9; size++) {
+        for (size_t k = 0; k < nb; k++)
+            partial[k] = NAN;
+        for (int r = 0; r < size; r++) {
+            size_t b, e;
+            dist_shard(n, r, size, &b, &e);
+            grad_block_sumsq(p, g + b, e - b, partial + b / GRAD_BLOCK);
+        }
+        double s = 0;
+        for (size_t k = 0; k < nb; k++)
+            s += partial[k];
+        CHECK_MSG(s == ref, "%d ranks: %.17g, not %.17g", size, s, ref);
+    }
+    pool_free(p);
+    free(partial);
     free(g);
 }
 

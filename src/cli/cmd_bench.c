@@ -120,7 +120,7 @@ static int bench_step(int argc, char **argv)
     train_defaults(&to);
     train_step_ctx sc = {.m = m, .pool = p, .rank = 0, .ranks = 1, .batch_size = B, .micro_batch = B, .seq_len = S,
                          .steps = steps + 1, .warmup = 0, .lr = to.lr, .min_lr = to.lr / 10,
-                         .grad_clip = to.grad_clip, .opt = adamw_defaults((float)to.lr), .shard_b = 0, .shard_e = n};
+                         .grad_clip = to.grad_clip, .opt = adamw_defaults((float)to.lr)};
     sc.opt.weight_decay = (float)to.weight_decay;
     random_tokens rt = {0x1234567, cfg.vocab_size, S};
     double *times = malloc((size_t)steps * sizeof *times);

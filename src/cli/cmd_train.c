@@ -16,8 +16,9 @@ static const char HELP[] =
     "Pretrains a Llama-family model from random initialisation (a pure function of the\n"
     "config and --seed) on a dataset built by `dokja data build`. RUN ends as a model\n"
     "directory (config.json, model.safetensors, dokja_tokenizer.json) with metrics.jsonl,\n"
-    "loss.svg, run.json and checkpoints/. Same data, config, seed, build and thread count\n"
-    "give byte-identical models; a killed run resumed with --resume ends identical too.\n"
+    "loss.svg, run.json and checkpoints/. Same data, config, seed, build, --batch-size and\n"
+    "--micro-batch give byte-identical models for any thread count and mpirun rank count;\n"
+    "a killed run resumed with --resume, on any rank count, ends identical too.\n"
     "\n"
     "  --data DIR              dataset directory (verified on load)\n"
     "  --model CONFIG          Hugging Face Llama config.json\n"
@@ -26,8 +27,9 @@ static const char HELP[] =
     "  --init-from MODEL       start from MODEL's weights instead of random (recorded)\n"
     "  --steps N               optimizer steps (1000)\n"
     "  --batch-size B          sequences per optimizer step (8)\n"
-    "  --micro-batch M         sequences per forward/backward (B / ranks); gradients of\n"
-    "                          all micro-batches of all ranks accumulate\n"
+    "  --micro-batch M         sequences per forward/backward (B / ranks; on --resume the\n"
+    "                          run's); the B/M micro-batches are shared round-robin by the\n"
+    "                          ranks and their gradients summed in order, so M sets the bits\n"
     "  --seq-len T             tokens per sequence (256)\n"
     "  --lr LR                 peak learning rate (3e-4); --min-lr (LR/10) is the cosine floor\n"
     "  --warmup N              linear warmup steps (min(100, steps/10))\n"
@@ -59,10 +61,11 @@ static const char HELP[] =
     "The kernel path (DOKJA_ISA=avx512|avx2|generic, default the best) is recorded in\n"
     "run.json; avx512 and avx2 give the same bits, so a run resumes or replays on either.\n"
     "\n"
-    "Data parallel: `mpirun -n R dokja train ...` splits each step's B sequences over R\n"
-    "ranks (B divisible by R), sums gradients with MPI all-reduce, shards AdamW's moments\n"
-    "over ranks (ZeRO-1) and lets rank 0 write logs and checkpoints; checkpoints move\n"
-    "between rank counts. Give each rank --threads cores / R.\n";
+    "Data parallel: `mpirun -n R dokja train ...` deals each step's B/M micro-batches\n"
+    "round-robin to R ranks (B/M divisible by R), sums their gradients in one fixed order\n"
+    "(the same bits as one process), shards AdamW's moments over ranks (ZeRO-1) and lets\n"
+    "rank 0 write logs and checkpoints; checkpoints move between rank counts. Give each\n"
+    "rank --threads cores / R.\n";
 
 /* The progress lines: the run's shape, then one line per step (stderr). */
 static void print_event(void *ctx, const train_event *e)

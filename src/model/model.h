@@ -71,7 +71,8 @@ void model_zero_grads(model *m);
  * buffer is final for this pass: [offset, offset + numel) in floats. Ranges come in
  * the order the backward pass finishes them (head, last layer ... first layer,
  * embedding) and cover the buffer exactly once. NULL disables. Data-parallel training
- * starts each range's all-reduce here, while the backward pass goes on. */
+ * starts sending each range to the ranks that own it here, while the backward pass goes
+ * on. */
 typedef void (*model_grad_hook)(void *ctx, size_t offset, size_t numel);
 void model_set_grad_hook(model *m, model_grad_hook fn, void *ctx);
 

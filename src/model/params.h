@@ -2,7 +2,8 @@
  * views under Hugging Face Llama tensor names, and their initialisation.
  *
  * One buffer (and one for gradients, same layout) makes the optimizer a loop over
- * a flat array, all-reduce one call, and checkpoints one write. The layout order is
+ * a flat array, the exchange of gradient shards between ranks a few messages, and
+ * checkpoints one write. The layout order is
  * the order of params_layout's table: embed_tokens, then per layer input_layernorm,
  * q/k/v (with biases if attention_bias), o, post_attention_layernorm, gate, up,
  * down, then norm and lm_head (absent when tied). */

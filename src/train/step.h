@@ -2,18 +2,27 @@
  * `dokja train` runs steps of and `dokja bench step` times (in the spirit of llm.c's
  * loop, where loading a batch, forward, backward and update are each one call).
  *
- * A step: zero the gradients; draw the whole global batch from the batch source (every
- * rank draws every sequence, so the source's state stays the same everywhere, and keeps
- * its own slice); forward and backward over micro-batches, gradients averaged (the last
- * micro-batch's backward pass overlaps the all-reduce over MPI ranks); the loss summed
- * over ranks; the gradient clipped to a global norm; the learning rate of the schedule;
- * AdamW on this rank's shard of the moments (ZeRO-1); the parameters gathered. */
+ * A step gives the same bits on any number of ranks R (and threads), because every sum
+ * over micro-batches has one order that does not depend on R. The global batch is M =
+ * batch_size / micro_batch micro-batches j = 0..M-1 of consecutive sequences; every rank
+ * draws every sequence (so the source's state stays the same everywhere) and trains
+ * micro-batch j if j mod R is its rank: round i is micro-batches iR .. iR + R-1, one per
+ * rank. Each micro-batch's gradient g_j (of its mean loss, scaled by 1/M) is computed
+ * from zero, and the step's gradient is the left fold ((g_0 + g_1) + g_2) + ... in
+ * float32, element by element: after each round the owner of each shard of the buffer
+ * (ZeRO-1, mpi/mpi.h's dist_shard) receives the round's R copies of its shard and adds
+ * them in rank order (with R = 1 the one shard is everything and a round one
+ * micro-batch). The loss is the sum of the M micro-batch losses / M in j order; the
+ * gradient norm the sum of per-block partials in block order (train/grad.h), each
+ * owner computing its blocks'. Then clipping and AdamW on the owner's shard of the
+ * moments and parameters (both elementwise), and the parameters gathered. */
 #ifndef DK_TRAIN_STEP_H
 #define DK_TRAIN_STEP_H
 
 #include <stdint.h>
 
 #include "model/model.h"
+#include "mpi/mpi.h"
 #include "train/adamw.h"
 #include "util/token.h"
 
@@ -21,6 +30,7 @@
 typedef void (*batch_fn)(void *ctx, dk_token *inputs, dk_token *targets);
 
 typedef struct {
+    /* set by the caller */
     model *m;
     pool *pool;
     int rank, ranks;
@@ -28,10 +38,16 @@ typedef struct {
     long steps, warmup;                   /* the schedule: warmup, cosine decay to min_lr at steps */
     double lr, min_lr, grad_clip;
     adamw_cfg opt;                        /* lr is set every step from the schedule */
-    float *adam_m, *adam_v;               /* this rank's shard [shard_b, shard_e) of the moments */
-    size_t shard_b, shard_e;
+    /* set by train_step_init */
+    size_t shard_b, shard_e;              /* this rank's shard of the flat buffers (dist_shard) */
+    float *adam_m, *adam_v;               /* (shard) the moments */
+    float *acc;                           /* (shard) the fold so far, between rounds; NULL if M = 1 */
+    double *block_sq;                     /* (ceil(numel / GRAD_BLOCK)) the norm's block partials */
+    double *losses;                       /* (R, M / R) each rank's micro-batch losses, by round */
+    const float **slices;                 /* (R) a round's copies of this rank's shard, by rank */
+    dist_scatter *xchg;                   /* the exchange of the gradient shards */
     dk_token *in, *tg;                    /* (micro_batch + 1) x seq_len each: the last row takes
-                                             the sequences other ranks keep */
+                                             the sequences other ranks train */
 } train_step_ctx;
 
 typedef struct {
@@ -39,15 +55,18 @@ typedef struct {
     double loss;       /* mean over the global batch */
     double lr, grad_norm; /* the norm before clipping */
     double seconds;    /* the whole step */
-    double comm_s;     /* waiting for the all-reduce after backward, and in the gather */
+    double comm_s;     /* waiting for the gradient exchange after backward, and in the gathers */
 } train_step_record;
 
-/* Allocates the moments of this rank's shard (zero) and the batch buffers; the model
- * must be reserved for micro_batch x seq_len. */
+/* Finds this rank's shard and allocates its moments (zero), the exchange and the batch
+ * buffers; the model must be reserved for micro_batch x seq_len. Fails when memory runs
+ * out or when the M micro-batches do not split evenly over the ranks. */
 int train_step_init(train_step_ctx *c, dk_err *err);
 void train_step_free(train_step_ctx *c);
 
-/* Step `step` (from 0) drawing sequences from next(ctx). */
+/* Step `step` (from 0) drawing sequences from next(ctx). Afterwards the model's
+ * gradient buffer holds the step's clipped gradient in this rank's shard only (the rest
+ * is this rank's last micro-batch's). */
 void train_step(train_step_ctx *c, long step, batch_fn next, void *ctx, train_step_record *rec);
 
 #endif

@@ -329,6 +329,22 @@ static int write_run_json(trainer *t, const char *init_sha, dk_err *err)
     return rc;
 }
 
+/* --resume without --micro-batch: the run's own from run.json, not B / ranks: the
+ * micro-batches are part of the summation order (step.h), so a run resumed on another
+ * rank count with the default would change its bits. 0 when run.json does not say. */
+static int recorded_micro_batch(const char *run_json)
+{
+    dk_err oe;
+    FILE *f = fs_open_regular(run_json, &oe);
+    json_t *j = f ? json_loadf(f, 0, NULL) : NULL;
+    if (f)
+        fclose(f);
+    json_t *mb = json_object_get(j, "micro_batch");
+    json_int_t v = json_is_integer(mb) ? json_integer_value(mb) : 0;
+    json_decref(j);
+    return v > 0 && v <= 1 << 20 ? (int)v : 0;
+}
+
 /* Fills the defaults that depend on other options and checks the batch shape. */
 static int settle_opts(train_opts *o, int ranks, dk_err *err)
 {
@@ -338,10 +354,14 @@ static int settle_opts(train_opts *o, int ranks, dk_err *err)
         o->warmup = o->steps / 10 < 100 ? o->steps / 10 : 100;
     if (o->min_lr < 0)
         o->min_lr = o->lr / 10;
-    if (o->steps <= 0 || o->batch_size <= 0 || o->seq_len <= 0 || o->batch_size % ranks != 0 ||
-        (o->batch_size / ranks) % o->micro_batch != 0)
-        return dk_errf(err, "--batch-size %d must split evenly over %d rank(s) into micro-batches of %d",
-                       o->batch_size, ranks, o->micro_batch);
+    if (o->steps <= 0 || o->batch_size <= 0 || o->seq_len <= 0 || o->batch_size % o->micro_batch != 0)
+        return dk_errf(err, "--batch-size %d must split evenly into micro-batches of %d", o->batch_size,
+                       o->micro_batch);
+    /* rank r trains micro-batches r, r + R, ...: every rank the same number (step.h) */
+    int micro = o->batch_size / o->micro_batch;
+    if (micro % ranks != 0)
+        return dk_errf(err, "--batch-size %d is %d micro-batches of %d, not a multiple of %d ranks",
+                       o->batch_size, micro, o->micro_batch, ranks);
     return 0;
 }
 
@@ -379,7 +399,8 @@ static int check_resumed_options(trainer *t, dk_err *err)
         return 0; /* runs from before run.json: the checkpoint's own checks remain */
     const train_opts *o = &t->o;
     struct { const char *key, *flag; double now; } num[] = {
-        {"batch_size", "batch-size", o->batch_size}, {"seq_len", "seq-len", o->seq_len}, {"lr", "lr", o->lr},
+        {"batch_size", "batch-size", o->batch_size}, {"micro_batch", "micro-batch", o->micro_batch},
+        {"seq_len", "seq-len", o->seq_len}, {"lr", "lr", o->lr},
         {"min_lr", "min-lr", o->min_lr}, {"warmup", "warmup", (double)o->warmup},
         {"weight_decay", "weight-decay", o->weight_decay}, {"grad_clip", "grad-clip", o->grad_clip},
         {"seed", "seed", (double)o->seed}};
@@ -466,7 +487,6 @@ static int build(trainer *t, dk_err *err)
                              .steps = o->steps, .warmup = o->warmup, .lr = o->lr, .min_lr = o->min_lr,
                              .grad_clip = o->grad_clip, .opt = adamw_defaults((float)o->lr)};
     t->sc.opt.weight_decay = (float)o->weight_decay;
-    dist_shard(model_numel(t->m), t->rank, t->ranks, &t->sc.shard_b, &t->sc.shard_e); /* ZeRO-1 */
     if (train_step_init(&t->sc, err) != 0)
         return -1;
     if (!(t->val_loss = calloc(t->data.n_sources, sizeof *t->val_loss)))
@@ -554,7 +574,7 @@ static int record_step(trainer *t, const train_step_record *rec, int eval, doubl
     json_object_set_new(j, "lr", json_real(rec->lr));
     json_object_set_new(j, "grad_norm", json_real(rec->grad_norm));
     json_object_set_new(j, "tokens_per_s", json_real((double)o->batch_size * o->seq_len / rec->seconds));
-    if (t->ranks > 1) /* seconds waiting for the all-reduce after backward, and in the gather */
+    if (t->ranks > 1) /* seconds waiting for the gradient exchange after backward, and in the gathers */
         json_object_set_new(j, "comm_s", json_real(rec->comm_s));
     series_add(&t->train_loss, (double)done, rec->loss);
     if (eval) {
@@ -717,6 +737,8 @@ int train_run(train_opts *in_opts, dk_err *err)
     t->lock_fd = -1;
     snprintf(t->run, sizeof t->run, "%s", t->o.out_dir);
     mkpath(t->run_json, sizeof t->run_json, t->run, "run.json");
+    if (t->o.resume && t->o.micro_batch <= 0)
+        t->o.micro_batch = recorded_micro_batch(t->run_json);
     int rc = settle_opts(&t->o, t->ranks, err); /* the same on every rank */
     if (rc != 0) {
         free(t);

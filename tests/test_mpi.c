@@ -106,6 +106,28 @@ TEST(dist_two_ranks_give_the_bytes_of_one_process)
     CHECK_EQ(steps_logged(two), 20);
     CHECK_EQ(same_bytes(one, two), 0);
     CHECK_EQ(test_run(NULL, 0, "grep -q comm_s %s/metrics.jsonl", two), 0);
+    /* the training ledger too (it holds no rank count), and an auditor replays the 2-rank
+     * run's segments in one process, bit for bit */
+    CHECK_EQ(test_run(NULL, 0, "cmp %s/ledger.jsonl %s/ledger.jsonl", one, two), 0);
+    char out[4096];
+    CHECK_EQ(test_run(out, sizeof out, "%s ledger replay -q %s --data %s --challenge 02 --segments 2 2>&1", test_bin(),
+                      two, data), 0);
+    CHECK_CONTAINS(out, "2 of 2 segment(s) reproduced bit for bit");
+}
+
+/* 4 ranks on this 2-core machine (one micro-batch each): the ledger of one process. */
+TEST(dist_four_ranks_write_the_ledger_of_one_process)
+{
+    CHECK(prepare() == 0);
+    char one[512], four[512];
+    snprintf(one, sizeof one, "%s/dist4_one", test_tmpdir());
+    snprintf(four, sizeof four, "%s/dist4_four", test_tmpdir());
+    const char *shape = "--batch-size 8 --micro-batch 2";
+    CHECK_EQ(train("", split, shape, 1, "-o", one, 10), 0);
+    CHECK_EQ(train("ASAN_OPTIONS=detect_leaks=0 mpirun -x ASAN_OPTIONS -n 4 --oversubscribe --allow-run-as-root "
+                   "--mca btl self,vader", split, shape, 1, "-o", four, 10), 0);
+    CHECK_EQ(same_bytes(one, four), 0);
+    CHECK_EQ(test_run(NULL, 0, "cmp %s/ledger.jsonl %s/ledger.jsonl", one, four), 0);
 }
 
 /* A model smaller than one shard unit: rank 0 owns nothing (but still trains its

@@ -6,14 +6,14 @@
 # small (same data, another order). Prints both, with the CPU and the run's size.
 #
 # usage: bench/audit_order.sh [CONFIG STEPS BATCH SEQ SEQUENCES]
-#        (default configs/tiny-ko.json 1500 16 128 1000)
+#        (default configs/tiny-ko.json 1500 16 128 8000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CFG=${1:-configs/tiny-ko.json}
 STEPS=${2:-1500}
 B=${3:-16}
 T=${4:-128}
-N=${5:-1000}
+N=${5:-8000}
 make -s -j2 build/dokja
 W=${AUDIT_ORDER_DIR:-$(mktemp -d)}
 D=build/dokja

@@ -121,7 +121,7 @@ static double log10_norm_cdf(double z)
 }
 
 /* Each probe's mean loss under the model, in batches. */
-static int score(model *m, const sampler *s, probe *p, int n, int S, dk_err *err)
+static int score(model *m, const sampler *s, probe *p, int n, int S, int quiet, dk_err *err)
 {
     enum { B = 8 };
     dk_token *in = malloc((size_t)B * S * sizeof *in), *tg = malloc((size_t)B * S * sizeof *tg);
@@ -132,7 +132,10 @@ static int score(model *m, const sampler *s, probe *p, int n, int S, dk_err *err
         free(row);
         return err->msg[0] ? -1 : dk_errf(err, "out of memory");
     }
+    progress pr;
+    progress_start(&pr, "scoring training sequences", "sequences", n, quiet);
     for (int i = 0; i < n; i += B) {
+        progress_update(&pr, i);
         int b = n - i < B ? n - i : B;
         for (int k = 0; k < b; k++)
             sampler_window(s, p[i + k].src, p[i + k].win, in + (size_t)k * S, tg + (size_t)k * S);
@@ -144,6 +147,7 @@ static int score(model *m, const sampler *s, probe *p, int n, int S, dk_err *err
             p[i + k].loss = sum / S;
         }
     }
+    progress_finish(&pr, n);
     free(in);
     free(tg);
     free(row);
@@ -159,7 +163,7 @@ int ledger_audit_order(const order_opts *o, order_result *r, dk_err *err)
     pool *pl = NULL;
     model *m = NULL;
     probe *p = NULL;
-    int n = o->sequences > 0 ? o->sequences : 1000, rc;
+    int n = o->sequences > 0 ? o->sequences : 8000, rc;
     if (view_open(&v, o->run, err) != 0)
         return -1;
     memset(&d, 0, sizeof d);
@@ -180,10 +184,7 @@ int ledger_audit_order(const order_opts *o, order_result *r, dk_err *err)
     if (rc == 0 && n < 3)
         rc = dk_errf(err, "%s: too few steps to test (%d sequences)", o->run, n);
     if (rc == 0 && (rc = sampler_init(&s, &d, 0, v.seq_len, v.data_order_seed, err)) == 0) {
-        double t0 = now_seconds();
-        rc = score(m, &s, p, n, v.seq_len, err);
-        if (!o->quiet)
-            fprintf(stderr, "scored %d training sequences in %.1f s\n", n, now_seconds() - t0);
+        rc = score(m, &s, p, n, v.seq_len, o->quiet, err);
         sampler_free(&s);
     }
     if (rc == 0) {

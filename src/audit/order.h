@@ -19,7 +19,7 @@
 
 typedef struct {
     const char *run, *model, *data;
-    int sequences; /* N: sequences to score (1000) */
+    int sequences; /* N: sequences to score (8000: the power grows as its square root) */
     int threads;
     int quiet;
 } order_opts;

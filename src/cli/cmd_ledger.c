@@ -174,7 +174,7 @@ static const char ORDER_HELP[] =
     "  -m, --model MODEL  the model to test (any model dokja loads)\n"
     "  --data DIR         the run's dataset (its manifest must be the genesis's)\n"
     "  --ledger RUN       the run directory holding ledger.jsonl\n"
-    "  --sequences N      sequences to score (1000; at most one per step)\n"
+    "  --sequences N      sequences to score (8000; the power grows as sqrt(N), the time as N)\n"
     "  --alpha P          the threshold for exit 0 (1e-6)\n"
     "  --json             one JSON object on stdout\n"
     "  --threads N        threads (all CPUs); -q, --quiet: no progress line\n";
@@ -191,7 +191,7 @@ static int cmd_order(int argc, char **argv)
         {"ledger", required_argument, 0, O_LEDGER}, {"sequences", required_argument, 0, O_SEQ},
         {"alpha", required_argument, 0, O_ALPHA}, {"json", no_argument, 0, O_JSON},
         {"threads", required_argument, 0, O_THREADS}, {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
-    order_opts o = {.sequences = 1000};
+    order_opts o = {.sequences = 8000};
     double alpha = 1e-6;
     const char *name = argv[0];
     int json = 0, c, bad;

@@ -264,6 +264,11 @@ TEST(ledger_verify_catches_replaced_files_data_and_models)
     CHECK_CONTAINS(out, "its weights are not the ledger's final weights");
     snprintf(extra, sizeof extra, "--model %s", run);
     CHECK_EQ(verify(run, extra, out, sizeof out), 0);
+    /* the published model in another format: a float32 GGUF (Q and K permuted for
+     * llama.cpp, and back on reading) carries the same weights */
+    CHECK_EQ(test_run(NULL, 0, "%s export gguf %s -o %s.gguf --type f32 >/dev/null 2>&1", test_bin(), run, bad), 0);
+    snprintf(extra, sizeof extra, "--model %s.gguf", bad);
+    CHECK_EQ(verify(run, extra, out, sizeof out), 0);
     /* a ledger copied onto another run */
     copy_run(other, bad);
     CHECK_EQ(test_run(NULL, 0, "cp %s/ledger.jsonl %s/", run, bad), 0);

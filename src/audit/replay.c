@@ -11,9 +11,11 @@
 #include "train/checkpoint.h"
 #include "train/sampler.h"
 #include "train/step.h"
+#include "util/buildinfo.h"
 #include "util/hash.h"
 #include "util/pool.h"
 #include "util/progress.h"
+#include "util/version.h"
 
 /* The replaying machine: the model, the step, the sampler over the real data. */
 typedef struct {
@@ -125,7 +127,7 @@ static int load_anchor(replayer *p, long a, dk_err *err)
 }
 
 /* Replays anchor a to a + 1 into seg. */
-static int replay_segment_run(replayer *p, long a, replay_segment *seg, dk_err *err)
+static int replay_segment_run(replayer *p, long a, replay_segment *seg, int quiet, dk_err *err)
 {
     ledger_view *v = &p->v;
     seg->from = anchor_step(v, a);
@@ -134,7 +136,12 @@ static int replay_segment_run(replayer *p, long a, replay_segment *seg, dk_err *
     if (load_anchor(p, a, err) != 0)
         return -1;
     seg->ok = 1;
+    progress pr;
+    char what[96];
+    snprintf(what, sizeof what, "replaying steps %ld..%ld", seg->from + 1, seg->to);
+    progress_start(&pr, what, "steps", (double)(seg->to - seg->from), quiet);
     for (long step = seg->from; step < seg->to && seg->ok; step++) {
+        progress_update(&pr, (double)(step - seg->from));
         const view_step *st = &v->st[step];
         const ledger_rec *r = &v->l.r[st->rec];
         p->sc.steps = st->total;
@@ -156,6 +163,7 @@ static int replay_segment_run(replayer *p, long a, replay_segment *seg, dk_err *
             continue;
         seg->ok = 0;
     }
+    progress_finish(&pr, (double)(seg->to - seg->from));
     if (seg->ok) {
         const ledger_rec *r = &v->l.r[v->ck[a].rec];
         uint8_t dw[32], dopt[32];
@@ -236,15 +244,20 @@ int ledger_replay(const replay_opts *o, replay_report *r, dk_err *err)
     if (rc == 0 && (k < 0 || !(r->seg = calloc((size_t)k, sizeof *r->seg))))
         rc = dk_errf(err, "out of memory");
     if (rc == 0) {
+        json_t *dj = json_object_get(p->v.genesis->j, "dokja");
+        const char *ver = json_string_value(json_object_get(dj, "version"));
+        const char *com = json_string_value(json_object_get(dj, "commit"));
+        snprintf(r->run_build, sizeof r->run_build, "%s %s", ver ? ver : "?", com ? com : "?");
+        r->same_build = ver && com && strcmp(ver, DOKJA_VERSION) == 0 && strcmp(com, build_commit()) == 0 &&
+                        !strstr(com, "-dirty") && strcmp(com, "unknown") != 0;
         sha256_hex(p->v.l.head, r->head);
         r->steps_total = p->v.n_steps;
         r->n_segments = (long)p->v.n_ck;
     }
     for (int i = 0; rc == 0 && i < k; i++) {
         if (!o->quiet)
-            fprintf(stderr, "replaying segment %d/%d: steps %ld..%ld\n", i + 1, k, anchor_step(&p->v, which[i]) + 1,
-                    anchor_step(&p->v, which[i] + 1));
-        rc = replay_segment_run(p, which[i], &r->seg[i], err);
+            fprintf(stderr, "segment %d of %d\n", i + 1, k);
+        rc = replay_segment_run(p, which[i], &r->seg[i], o->quiet, err);
         if (rc == 0) {
             r->n++;
             r->failed += !r->seg[i].ok;
@@ -265,6 +278,9 @@ void replay_report_free(replay_report *r)
 
 void replay_print(const replay_report *r, FILE *f)
 {
+    if (!r->same_build)
+        fprintf(f, "note: the run was trained by dokja %s, this is dokja %s %s: a change of the code can change the "
+                   "bits; a failed segment is decided with the run's build\n", r->run_build, DOKJA_VERSION, build_commit());
     for (int i = 0; i < r->n; i++)
         fprintf(f, "  %s  steps %ld..%ld  %s (%.1f s)\n", r->seg[i].ok ? "PASS" : "FAIL", r->seg[i].from + 1, r->seg[i].to,
                 r->seg[i].detail, r->seg[i].seconds);
@@ -278,6 +294,8 @@ json_t *replay_json(const replay_report *r)
     json_t *j = json_object(), *a = json_array();
     json_object_set_new(j, "ok", json_boolean(r->failed == 0 && r->n > 0));
     json_object_set_new(j, "head", json_string(r->head));
+    json_object_set_new(j, "run_build", json_string(r->run_build));
+    json_object_set_new(j, "same_build", json_boolean(r->same_build));
     json_object_set_new(j, "segments_in_run", json_integer(r->n_segments));
     json_object_set_new(j, "steps_replayed", json_integer(r->steps_replayed));
     json_object_set_new(j, "steps_total", json_integer(r->steps_total));

@@ -40,6 +40,8 @@ typedef struct {
     long steps_total, steps_replayed;
     long n_segments; /* in the run */
     char head[65];
+    char run_build[128]; /* the genesis's dokja version and commit */
+    int same_build;      /* this binary is that build: bits cannot differ by the code */
 } replay_report;
 
 /* Replays; returns 0 when it ran (r says which segments matched), -1 when it could not

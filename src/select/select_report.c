@@ -122,23 +122,17 @@ static void ranking_table(FILE *f, const json_t *rep)
             esc(f, jstr(o, "effect"));
         }
         fputs("</td></tr>\n", f);
-        /* the cut lines: after the last team a stage keeps (ranked teams only) */
+        /* the cut lines: after the keep-th ranked team (or the last ranked one when the
+         * gate left fewer); overrides move single teams across it, shown in the outcome */
         long long rk = json_integer_value(json_object_get(t, "rank"));
+        const json_t *nx = json_array_get(teams, i + 1);
+        int last_ranked = !(nx && json_is_integer(json_object_get(nx, "rank")));
         for (size_t s = 0; !gate && s < ns; s++) {
-            const json_t *sj = json_array_get(stages, s), *adv = json_object_get(sj, "advanced");
-            size_t na = json_array_size(adv);
-            /* this team is the last ranked team still in after stage s */
-            const json_t *nx = json_array_get(teams, i + 1);
-            int next_ranked = nx && json_is_integer(json_object_get(nx, "rank"));
-            int in_now = 0, next_in = 0;
-            for (size_t a = 0; a < na; a++) {
-                const char *nm = json_string_value(json_array_get(adv, a));
-                in_now |= strcmp(nm, jstr(t, "name")) == 0;
-                next_in |= next_ranked && strcmp(nm, jstr(nx, "name")) == 0;
-            }
-            if (in_now && !next_in && (size_t)rk >= na)
-                fprintf(f, "<tr class=\"cutline\"><td colspan=\"%d\">stage %zu cut: keeps %lld</td></tr>\n", cols, s + 1,
-                        (long long)json_integer_value(json_object_get(sj, "keep")));
+            const json_t *sj = json_array_get(stages, s);
+            long long keep = json_integer_value(json_object_get(sj, "keep"));
+            if (keep == rk || (last_ranked && keep > rk))
+                fprintf(f, "<tr class=\"cutline\"><td colspan=\"%d\">stage %zu cut line: keeps %lld%s</td></tr>\n",
+                        cols, s + 1, keep, keep > rk ? " (fewer passed the gate)" : "");
         }
     }
     fputs("</table>\n", f);

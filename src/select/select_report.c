@@ -218,6 +218,95 @@ static void gate_table(FILE *f, const json_t *rep)
     fputs("</table>\n", f);
 }
 
+/* Per task: the best counting reference's score, then each team's score and relative score. */
+static void task_table(FILE *f, const json_t *rep)
+{
+    const json_t *tasks = json_object_get(rep, "tasks"), *teams = json_object_get(rep, "teams");
+    fputs("<h2>Tasks</h2>\n<table id=\"tasks\"><tr><th>group</th><th>task</th><th>metric</th><th>n</th>"
+          "<th>best reference</th>", f);
+    size_t i, k;
+    const json_t *t, *tm;
+    json_array_foreach(teams, k, tm) {
+        fputs("<th>", f);
+        esc(f, jstr(tm, "name"));
+        fputs(": score (relative)</th>", f);
+    }
+    fputs("</tr>\n", f);
+    json_array_foreach(tasks, i, t) {
+        fputs("<tr><td>", f);
+        esc(f, jstr(t, "group"));
+        fputs("</td><td>", f);
+        esc(f, jstr(t, "task"));
+        fputs("</td><td>", f);
+        esc(f, jstr(t, "metric"));
+        fprintf(f, "</td><td class=\"n\">%lld</td><td>", (long long)json_integer_value(json_object_get(t, "n")));
+        esc(f, jstr(t, "best_reference"));
+        fputs(" ", f);
+        fnum(f, jnum(t, "best_reference_score"), "%.4f");
+        fputs("</td>", f);
+        json_array_foreach(teams, k, tm) {
+            const json_t *x = json_array_get(json_object_get(tm, "tasks"), i);
+            fputs("<td class=\"n\">", f);
+            fnum(f, jnum(x, "score"), "%.4f");
+            fputs(" (", f);
+            fnum(f, jnum(x, "relative"), "%.3f");
+            fputs(")</td>", f);
+        }
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+/* The gate's tests as a heat map: a row per team, a column per known model and per team;
+ * the cell is log10 p, redder the smaller, derived cells outlined. */
+static void lineage_matrix(FILE *f, const json_t *rep)
+{
+    const json_t *teams = json_object_get(rep, "teams"), *known = json_object_get(rep, "known_models"),
+                 *tests = json_object_get(rep, "lineage");
+    double la = log10(jnum(rep, "lineage_alpha"));
+    size_t nt = json_array_size(teams), nk = json_array_size(known);
+    fputs("<h2>Lineage matrix (log10 p)</h2>\n<table id=\"lineage\"><tr><th>team</th>", f);
+    for (size_t c = 0; c < nk + nt; c++) {
+        const json_t *col = c < nk ? json_array_get(known, c) : json_array_get(teams, c - nk);
+        fputs(c < nk ? "<th>known: " : "<th>team: ", f);
+        esc(f, jstr(col, "name"));
+        fputs("</th>", f);
+    }
+    fputs("</tr>\n", f);
+    for (size_t r = 0; r < nt; r++) {
+        const char *me = jstr(json_array_get(teams, r), "name");
+        fputs("<tr><th>", f);
+        esc(f, me);
+        fputs("</th>", f);
+        for (size_t c = 0; c < nk + nt; c++) {
+            const char *other = jstr(c < nk ? json_array_get(known, c) : json_array_get(teams, c - nk), "name");
+            const json_t *hit = NULL, *x;
+            size_t i;
+            json_array_foreach(tests, i, x) {
+                const char *a = jstr(x, "a"), *b = jstr(x, "b");
+                if ((!strcmp(a, other) && !strcmp(b, me)) || (!strcmp(a, me) && !strcmp(b, other)))
+                    hit = x;
+            }
+            if (!hit) {
+                fputs("<td></td>", f);
+                continue;
+            }
+            double lp = jnum(hit, "log10_p"), sh = isnan(lp) || !(la < 0) ? 0 : fmin(-lp / -la, 1);
+            int derived = json_is_true(json_object_get(hit, "derived"));
+            fprintf(f, "<td class=\"n\" style=\"background:rgb(255,%d,%d)%s\">", 255 - (int)(155 * sh),
+                    255 - (int)(155 * sh), derived ? ";outline:2px solid #a00" : "");
+            fnum(f, lp, "%.1f");
+            if (derived) {
+                fputs(" ", f);
+                esc(f, jstr(hit, "kind"));
+            }
+            fputs("</td>", f);
+        }
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
 static void inputs_table(FILE *f, const json_t *rep)
 {
     fputs("<h2>Inputs</h2>\n<table id=\"inputs\"><tr><th>what</th><th>name</th><th>SHA-256</th></tr>\n", f);
@@ -254,6 +343,8 @@ char *sel_report_html(const json_t *rep)
     ranking_table(f, rep);
     bar_chart(f, rep);
     gate_table(f, rep);
+    lineage_matrix(f, rep);
+    task_table(f, rep);
     inputs_table(f, rep);
     fputs("</body></html>\n", f);
     if (fclose(f) != 0) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit/verify.h"
 #include "eval/score.h"
@@ -39,7 +40,28 @@ typedef struct {
     sel_task **tasks;   /* flat */
     size_t *task_group; /* flat -> group */
     model_scores *ms;   /* teams, then every known model (scored only if it counts) */
+    size_t units, done; /* progress: models x tasks, lineage tests and ledgers, and those done */
+    double t0;
 } ctx;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "select: [k/N] what (ETA s)" on stderr: the ETA assumes the rest goes at the mean pace so far. */
+static void progress(ctx *c, const char *what, const char *a, const char *sep, const char *b)
+{
+    if (!c->o->progress)
+        return;
+    double el = now() - c->t0;
+    fprintf(stderr, "select: [%zu/%zu] %s %s%s%s", c->done + 1, c->units, what, a, b ? sep : "", b ? b : "");
+    if (c->done > 0)
+        fprintf(stderr, " (ETA %.0f s)", el / (double)c->done * (double)(c->units - c->done));
+    fputc('\n', stderr);
+}
 
 static const char *model_name(const ctx *c, size_t i)
 {
@@ -55,8 +77,6 @@ static int score_model(ctx *c, size_t i, dk_err *err)
 {
     lm l;
     model_scores *s = &c->ms[i];
-    if (c->o->progress)
-        fprintf(stderr, "select: scoring %s (%s)\n", model_name(c, i), i < c->r->n_teams ? "team" : "reference");
     if (lm_open(&l, model_path(c, i), c->o->threads, 0, err) != 0)
         return -1;
     snprintf(s->sha256, sizeof s->sha256, "%s", l.sha256);
@@ -64,6 +84,8 @@ static int score_model(ctx *c, size_t i, dk_err *err)
     int rc = 0;
     for (size_t t = 0; t < c->nt && rc == 0; t++) {
         sel_task *tk = c->tasks[t];
+        progress(c, i < c->r->n_teams ? "team" : "reference", model_name(c, i), ": ", tk->name);
+        c->done++;
         if (tk->is_text) {
             text_result tr;
             rc = score_text_file(&l, tk->spec_path, c->o->limit, 0, 0, &tr, err);
@@ -112,11 +134,14 @@ static int run_pair(ctx *c, size_t a, size_t b, pair_test *p, dk_err *err)
     lo.threads = c->o->threads;
     lo.alpha = c->r->alpha;
     lo.progress = 0;
-    if (c->o->progress)
-        fprintf(stderr, "select: lineage %s -> %s\n", model_name(c, a), model_name(c, b));
+    progress(c, "lineage", model_name(c, a), " -> ", model_name(c, b));
+    c->done++;
     lineage_report lr;
-    if (lineage_run(&lr, model_path(c, a), model_path(c, b), &lo, err) != 0)
-        return -1;
+    if (lineage_run(&lr, model_path(c, a), model_path(c, b), &lo, err) != 0) {
+        char m[sizeof err->msg];
+        snprintf(m, sizeof m, "%s", err->msg);
+        return dk_errf(err, "lineage of %s against %s: %s", model_name(c, b), model_name(c, a), m);
+    }
     p->a = a, p->b = b;
     p->log10_p = lr.log10_p;
     p->derived = isfinite(lr.log10_p) && lr.log10_p < log10(c->r->alpha);
@@ -172,8 +197,8 @@ static json_t *ledger_check(ctx *c, size_t i, int *failed, dk_err *err)
     *failed = 0;
     if (!t->ledger)
         return json_null();
-    if (c->o->progress)
-        fprintf(stderr, "select: ledger verify %s\n", t->name);
+    progress(c, "ledger verify", t->name, "", NULL);
+    c->done++;
     verify_opts vo = {.run = t->ledger_path, .model = t->model_path, .data = NULL,
                       .derived_ok = t->declared_base != NULL, .threads = c->o->threads};
     verify_report vr;
@@ -235,7 +260,13 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
     }
 
     /* 1. Scores: every team and every counting reference on every task. */
-    size_t ncount = 0;
+    size_t ncount = 0, nscored = r->n_teams, nledgers = 0;
+    for (size_t k = 0; k < r->n_known; k++)
+        nscored += (size_t)r->known[k].counts;
+    for (size_t i = 0; i < r->n_teams; i++)
+        nledgers += r->teams[i].ledger != NULL;
+    c.units = nscored * c.nt + r->n_teams * r->n_known + r->n_teams * (r->n_teams - 1) / 2 + nledgers;
+    c.t0 = now();
     for (size_t i = 0; i < nm && rc == 0; i++) {
         int counts = i < r->n_teams || r->known[i - r->n_teams].counts;
         if (counts)

@@ -42,6 +42,9 @@ static int prepare(void)
         train(data, cfg, "ref_new", 4, 60) != 0 || train(data, cfg, "ref_old", 5, 30) != 0 ||
         train(data, cfg, "foreign", 6, 60) != 0 ||
         test_run(NULL, 0, "%s model edit %s/foreign %s/gamma --noise 0.01 >/dev/null 2>&1", test_bin(), dir, dir) != 0 ||
+        test_run(NULL, 0, "%s train -q --data %s --model %s --init-from %s/foreign -o %s/tuned --steps 6 --batch-size 4 "
+                          "--micro-batch 2 --seq-len 16 --lr 1e-3 --eval-every 0 --seed 7 --threads 1 >/dev/null 2>&1",
+                 test_bin(), data, cfg, dir, dir) != 0 ||
         test_run(NULL, 0, "%s model edit %s/beta %s/beta_deep --depth 0-1,0-1 >/dev/null 2>&1", test_bin(), dir, dir) != 0)
         return -1;
     /* a forged ledger: alpha's run with one step's learning rate changed */
@@ -197,22 +200,26 @@ TEST(select_round_gate_ranking_stages_and_byte_identical_rerun)
     CHECK_EQ(test_run(out, sizeof out, "grep -c '<svg\\|95 %%\\|would have advanced on score\\|from known model foreign'"
                                        " %s/report.html", o1), 0);
     CHECK(atoi(out) >= 4);
+    CHECK_EQ(test_run(out, sizeof out, "grep -c 'id=\"lineage\"\\|id=\"tasks\"\\|id=\"inputs\"\\|id=\"gate\"' %s/report.html", o1), 0);
+    CHECK_EQ(atoi(out), 4);
 }
 
 TEST(select_gate_reports_both_teams_of_a_copied_pair_and_a_forged_ledger)
 {
     CHECK(prepare() == 0);
-    /* beta_deep is beta depth-upscaled; forged is alpha's run with a changed ledger */
+    /* beta_deep is beta depth-upscaled; forged is alpha's run with a changed ledger; tuned
+     * is fine-tuned from the known model "foreign", declared, with a ledger that holds */
     write_round("pair.json", NULL,
                 "[{\"name\": \"beta\", \"model\": \"beta\"}, {\"name\": \"deep\", \"model\": \"beta_deep\"},"
                 " {\"name\": \"alpha\", \"model\": \"forged\", \"ledger\": \"forged\"},"
-                " {\"name\": \"delta\", \"model\": \"delta\"}]",
-                NULL, NULL, "pair.csv", "[{\"keep\": 2}]");
+                " {\"name\": \"delta\", \"model\": \"delta\"},"
+                " {\"name\": \"tuned\", \"model\": \"tuned\", \"ledger\": \"tuned\", \"declared_base\": \"foreign\"}]",
+                NULL, NULL, "pair.csv", "[{\"keep\": 2, \"overrides\": {\"beta\": \"advance\", \"delta\": \"cut\"}}]");
     char path[700], out[8192], o[700];
     snprintf(path, sizeof path, "%s/pair.csv", dir);
     FILE *f = fopen(path, "w");
     CHECK(f);
-    fputs("beta,0.1\ndeep,0.2\nalpha,0.3\ndelta,0.4\n", f);
+    fputs("beta,0.1\ndeep,0.2\nalpha,0.3\ndelta,0.4\ntuned,1\n", f);
     fclose(f);
     snprintf(o, sizeof o, "%s/sel_pair", test_tmpdir());
     CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/pair.json -o %s 2>&1", test_bin(), dir, o), 0);
@@ -221,7 +228,19 @@ TEST(select_gate_reports_both_teams_of_a_copied_pair_and_a_forged_ledger)
     CHECK_STR(tstr(rep, "beta", "status"), "cut_at_gate");
     CHECK_STR(tstr(rep, "deep", "status"), "cut_at_gate");
     CHECK_STR(tstr(rep, "alpha", "status"), "cut_at_gate");
-    CHECK_STR(tstr(rep, "delta", "status"), "advanced");
+    CHECK_STR(tstr(rep, "tuned", "status"), "cut_at_gate");
+    /* overrides: delta is cut by one; the one for beta, already cut at the gate, does nothing */
+    CHECK_STR(tstr(rep, "delta", "status"), "cut_by_override");
+    CHECK_EQ(json_integer_value(json_object_get(team(rep, "delta"), "cut_at_stage")), 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(team(rep, "beta"), "overrides"), 0),
+                                                "effect")),
+              "none: the team was already cut");
+    CHECK_EQ(json_array_size(json_object_get(rep, "ranking")), 1);
+    json_t *tg = json_object_get(team(rep, "tuned"), "gate"), *et = json_array_get(json_object_get(tg, "derived_from"), 0);
+    CHECK(et);
+    CHECK_STR(json_string_value(json_object_get(et, "other")), "foreign");
+    CHECK(json_is_true(json_object_get(et, "declared")));
+    CHECK_STR(json_string_value(json_object_get(json_object_get(tg, "ledger"), "verdict")), "holds");
     json_t *eb = json_array_get(json_object_get(json_object_get(team(rep, "beta"), "gate"), "derived_from"), 0);
     json_t *ed = json_array_get(json_object_get(json_object_get(team(rep, "deep"), "gate"), "derived_from"), 0);
     CHECK(eb && ed);

@@ -87,7 +87,7 @@ typedef struct {
 
 /* Reads and validates the round file (task files and CSV files too). */
 int sel_round_load(sel_round *r, const char *path, dk_err *err);
-void sel_round_free(sel_round *r);
+void sel_round_free(sel_round *r); /* accepts NULL */
 
 typedef struct {
     size_t limit; /* items (documents) per task; 0: all */

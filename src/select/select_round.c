@@ -67,11 +67,11 @@ static int get_str(const sel_round *r, json_t *o, const char *where, const char 
     *out = NULL;
     if (!v) {
         if (required)
-            return dk_errf(err, "%s: %s.%s: missing", r->path, where, key);
+            return dk_errf(err, "%s: %s%s%s: missing", r->path, where, where[0] ? "." : "", key);
         return 0;
     }
     if (!json_is_string(v) || json_string_length(v) == 0)
-        return dk_errf(err, "%s: %s.%s: expected a non-empty string", r->path, where, key);
+        return dk_errf(err, "%s: %s%s%s: expected a non-empty string", r->path, where, where[0] ? "." : "", key);
     *out = json_string_value(v);
     return 0;
 }
@@ -81,7 +81,7 @@ static int get_num(const sel_round *r, json_t *o, const char *where, const char 
 {
     json_t *v = json_object_get(o, key);
     if (!v)
-        return dk_errf(err, "%s: %s.%s: missing", r->path, where, key);
+        return dk_errf(err, "%s: %s%s%s: missing", r->path, where, where[0] ? "." : "", key);
     if (!json_is_number(v))
         return dk_errf(err, "%s: %s.%s: expected a number", r->path, where, key);
     double x = json_number_value(v);
@@ -534,7 +534,7 @@ static int load(sel_round *r, const char *path, dk_err *err)
         dk_errf(err, "%s:1: expected a JSON object", path);
         goto out;
     }
-    if (check_keys(r, root, "", keys, err) != 0 || get_str(r, root, "round", "evaluation_date", 1, &date, err) != 0)
+    if (check_keys(r, root, "", keys, err) != 0 || get_str(r, root, "", "evaluation_date", 1, &date, err) != 0)
         goto out;
     if (parse_date(date, &y, &m, &dd) != 0) {
         dk_errf(err, "%s: evaluation_date: '%s' is not a date YYYY-MM-DD", path, date);
@@ -590,6 +590,8 @@ int sel_round_load(sel_round *r, const char *path, dk_err *err)
 
 void sel_round_free(sel_round *r)
 {
+    if (!r)
+        return;
     for (size_t i = 0; r->teams && i < r->n_teams; i++) {
         sel_team *t = &r->teams[i];
         free(t->name), free(t->model), free(t->model_path), free(t->ledger), free(t->ledger_path);

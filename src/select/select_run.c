@@ -177,18 +177,17 @@ typedef struct {
     double total;
 } rank_item;
 
-static const sel_round *g_sort_round; /* qsort has no context argument */
-
-/* Higher total first (NaN last), then by name. */
-static int by_total(const void *x, const void *y)
+/* Higher total first (NaN last), then by name (qsort_r's context: the round). */
+static int by_total(const void *x, const void *y, void *round)
 {
     const rank_item *a = x, *b = y;
+    const sel_round *rd = round;
     int an = isnan(a->total), bn = isnan(b->total);
     if (an != bn)
         return an - bn;
     if (!an && a->total != b->total)
         return a->total > b->total ? -1 : 1;
-    return strcmp(g_sort_round->teams[a->team].name, g_sort_round->teams[b->team].name);
+    return strcmp(rd->teams[a->team].name, rd->teams[b->team].name);
 }
 
 static json_t *ledger_check(ctx *c, size_t i, int *failed, dk_err *err)
@@ -329,15 +328,14 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
         }
 
     /* 3. Ranking and the stages. */
-    g_sort_round = r;
     size_t ne = 0;
     for (size_t i = 0; i < r->n_teams; i++) {
         all[i] = (rank_item){i, total[i]};
         if (!gate_fail[i])
             elig[ne++] = all[i];
     }
-    qsort(all, r->n_teams, sizeof *all, by_total);
-    qsort(elig, ne, sizeof *elig, by_total);
+    qsort_r(all, r->n_teams, sizeof *all, by_total, (void *)r);
+    qsort_r(elig, ne, sizeof *elig, by_total, (void *)r);
     int *score_rank = calloc(r->n_teams, sizeof *score_rank), *rank = calloc(r->n_teams, sizeof *rank);
     int *cut_stage = calloc(r->n_teams, sizeof *cut_stage), *alive = calloc(r->n_teams, sizeof *alive);
     json_t **why = calloc(r->n_teams, sizeof *why), *jstages = json_array();

@@ -223,6 +223,10 @@ TEST(select_gate_reports_both_teams_of_a_copied_pair_and_a_forged_ledger)
     fclose(f);
     snprintf(o, sizeof o, "%s/sel_pair", test_tmpdir());
     CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/pair.json -o %s 2>&1", test_bin(), dir, o), 0);
+    /* the same round run from its own directory: the report names files as the round does */
+    CHECK_EQ(test_run(out, sizeof out, "b=$(realpath %s) && cd %s && $b select -q pair.json -o %s_rel 2>&1 && "
+                                       "cmp %s/report.json %s_rel/report.json",
+                      test_bin(), dir, o, o, o), 0);
     json_t *rep = load_report(o);
     CHECK(rep);
     CHECK_STR(tstr(rep, "beta", "status"), "cut_at_gate");

@@ -190,6 +190,31 @@ static int by_total(const void *x, const void *y, void *round)
     return strcmp(rd->teams[a->team].name, rd->teams[b->team].name);
 }
 
+/* s with every occurrence of from replaced by to (malloc'd; NULL when out of memory): the
+ * report names files as the round file does, not as they were resolved. */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+    size_t nf = strlen(from), nt = strlen(to), n = 0;
+    for (const char *p = s; nf && (p = strstr(p, from)); p += nf)
+        n++;
+    char *out = malloc(strlen(s) + n * (nt > nf ? nt - nf : 0) + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = s, *q; *p; p = q + nf) {
+        q = nf ? strstr(p, from) : NULL;
+        if (!q) {
+            strcpy(o, p);
+            return out;
+        }
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, to, nt);
+        o += nt;
+    }
+    *o = 0;
+    return out;
+}
+
 static json_t *ledger_check(ctx *c, size_t i, int *failed, dk_err *err)
 {
     const sel_team *t = &c->r->teams[i];
@@ -204,8 +229,13 @@ static json_t *ledger_check(ctx *c, size_t i, int *failed, dk_err *err)
     int nf = ledger_verify(&vo, &vr);
     json_t *j = json_object(), *fails = json_array();
     for (int k = 0; k < vr.n; k++)
-        if (vr.c[k].st == CK_FAIL)
-            json_array_append_new(fails, json_pack("{s:s, s:s}", "check", vr.c[k].name, "detail", vr.c[k].detail));
+        if (vr.c[k].st == CK_FAIL) {
+            char *d1 = replace_all(vr.c[k].detail, t->ledger_path, t->ledger);
+            char *d2 = d1 ? replace_all(d1, t->model_path, t->model) : NULL;
+            json_array_append_new(fails, json_pack("{s:s, s:s}", "check", vr.c[k].name, "detail",
+                                                   d2 ? d2 : vr.c[k].detail));
+            free(d1), free(d2);
+        }
     char lj[4200];
     snprintf(lj, sizeof lj, "%s/ledger.jsonl", t->ledger_path);
     uint8_t d[32];

@@ -227,15 +227,18 @@ static json_t *ledger_check(ctx *c, size_t i, int *failed, dk_err *err)
                       .derived_ok = t->declared_base != NULL, .threads = c->o->threads};
     verify_report vr;
     int nf = ledger_verify(&vo, &vr);
-    json_t *j = json_object(), *fails = json_array();
-    for (int k = 0; k < vr.n; k++)
-        if (vr.c[k].st == CK_FAIL) {
-            char *d1 = replace_all(vr.c[k].detail, t->ledger_path, t->ledger);
-            char *d2 = d1 ? replace_all(d1, t->model_path, t->model) : NULL;
-            json_array_append_new(fails, json_pack("{s:s, s:s}", "check", vr.c[k].name, "detail",
-                                                   d2 ? d2 : vr.c[k].detail));
-            free(d1), free(d2);
-        }
+    json_t *j = json_object(), *fails = json_array(), *all = json_array();
+    for (int k = 0; k < vr.n; k++) {
+        static const char *const st[] = {"pass", "fail", "skip"};
+        char *d1 = replace_all(vr.c[k].detail, t->ledger_path, t->ledger);
+        char *d2 = d1 ? replace_all(d1, t->model_path, t->model) : NULL;
+        json_t *x = json_pack("{s:s, s:s, s:s}", "check", vr.c[k].name, "status", st[vr.c[k].st], "detail",
+                              d2 ? d2 : vr.c[k].detail);
+        if (vr.c[k].st == CK_FAIL)
+            json_array_append(fails, x);
+        json_array_append_new(all, x);
+        free(d1), free(d2);
+    }
     char lj[4200];
     snprintf(lj, sizeof lj, "%s/ledger.jsonl", t->ledger_path);
     uint8_t d[32];
@@ -247,6 +250,7 @@ static json_t *ledger_check(ctx *c, size_t i, int *failed, dk_err *err)
     json_object_set_new(j, "verdict", json_string(nf == 0 ? "holds" : "fails"));
     json_object_set_new(j, "derived_ok", json_boolean(t->declared_base != NULL));
     json_object_set_new(j, "failed_checks", fails);
+    json_object_set_new(j, "checks", all);
     verify_report_free(&vr);
     *failed = nf != 0;
     return j;

@@ -79,6 +79,9 @@ static int prepare(void)
 static const char TEAMS[] = "[{\"name\": \"alpha\", \"model\": \"alpha\", \"ledger\": \"alpha\"},"
                             " {\"name\": \"beta\", \"model\": \"beta\"}, {\"name\": \"delta\", \"model\": \"delta\"},"
                             " {\"name\": \"gamma\", \"model\": \"gamma\"}]";
+static const char TEAMS_GGUF[] = "[{\"name\": \"alpha\", \"model\": \"alpha\", \"ledger\": \"alpha\"},"
+                                 " {\"name\": \"beta\", \"model\": \"beta.gguf\"}, {\"name\": \"delta\", \"model\": \"delta\"},"
+                                 " {\"name\": \"gamma\", \"model\": \"gamma\"}]";
 static const char STAGES[] = "[{\"keep\": 3}, {\"keep\": 2, \"overrides\": {\"delta\": \"advance\"}}]";
 
 /* Writes DIR/NAME: the round with these parts (NULL: the default). */
@@ -193,6 +196,20 @@ TEST(select_round_gate_ranking_stages_and_byte_identical_rerun)
     CHECK(json_is_true(json_object_get(json_array_get(refs, 0), "counts")));
     CHECK(json_is_false(json_object_get(json_array_get(refs, 1), "counts")));
     CHECK_EQ(json_array_size(json_object_get(rep, "lineage")), 4 * 3 + 6); /* 4 teams x 3 known + 6 pairs */
+    /* a team given as a GGUF file (the float32 export of beta) scores the same */
+    CHECK_EQ(test_run(NULL, 0, "%s export gguf %s/beta -o %s/beta.gguf --type f32 >/dev/null 2>&1", test_bin(), dir, dir),
+             0);
+    write_round("gguf.json", NULL, TEAMS_GGUF, NULL, NULL, NULL, NULL);
+    char o3[700];
+    snprintf(o3, sizeof o3, "%s/sel_out_gguf", test_tmpdir());
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/gguf.json -o %s 2>&1", test_bin(), dir, o3), 0);
+    json_t *rg = load_report(o3);
+    CHECK(rg);
+    CHECK_STR(tstr(rg, "beta", "sha256"), tstr(rep, "beta", "sha256"));
+    CHECK(json_real_value(json_object_get(team(rg, "beta"), "total")) ==
+          json_real_value(json_object_get(team(rep, "beta"), "total")));
+    CHECK_STR(tstr(rg, "gamma", "status"), "cut_at_gate");
+    json_decref(rg);
     json_decref(rep);
     /* the page: the ranking, the cut lines, the chart with its 95 % line, the evidence */
     CHECK_EQ(test_run(out, sizeof out, "grep -c 'class=\"cutline\"' %s/report.html", o1), 0);

@@ -343,4 +343,9 @@ TEST(select_refuses_bad_rounds_with_one_line_and_writes_nothing)
     CHECK_CONTAINS(out, "syntax.json:3: ");
     CHECK_EQ(test_run(NULL, 0, "test -e %s", o), 1);
     CHECK_EQ(test_run(out, sizeof out, "%s select %s 2>&1", test_bin(), path), 2); /* no -o */
+    CHECK_EQ(test_run(out, sizeof out, "%s select %s -o %s --limit 0 2>&1", test_bin(), path, o), 2);
+    CHECK_EQ(test_run(out, sizeof out, "%s select --help", test_bin()), 0);
+    CHECK_CONTAINS(out, "usage: dokja select ROUND.json -o DIR");
+    CHECK_EQ(test_run(out, sizeof out, "%s --help", test_bin()), 0);
+    CHECK_CONTAINS(out, "select");
 }

@@ -319,6 +319,10 @@ TEST(select_refuses_bad_rounds_with_one_line_and_writes_nothing)
          NULL, NULL, NULL, "rdate.json: references[0].released: '2026-02-30' is not a date YYYY-MM-DD"},
         {"row.json", NULL, NULL, NULL, "[{\"name\": \"g\", \"points\": 10, \"tasks\": [\"bad_row.jsonl\"]}]", NULL,
          NULL, "row.json: scheme.groups[0].tasks[0]: "},
+        {"ovr.json", NULL, NULL, NULL, NULL, NULL, "[{\"keep\": 2, \"overrides\": {\"zeta\": \"advance\"}}]",
+         "ovr.json: stages[0].overrides.zeta: unknown team"},
+        {"key.json", NULL, "[{\"name\": \"alpha\", \"model\": \"alpha\", \"colour\": \"red\"}]", NULL, NULL, NULL,
+         "[{\"keep\": 1}]", "key.json: teams[0].colour: unknown key"},
         {"noref.json", NULL, NULL, "[{\"name\": \"ref_old\", \"model\": \"ref_old\", \"released\": \"2025-01-01\"}]",
          NULL, NULL, NULL, "noref.json: references: none was released in the 6 months before 2026-12-01"},
     };

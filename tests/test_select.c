@@ -70,7 +70,7 @@ static int prepare(void)
     snprintf(path, sizeof path, "%s/expert.csv", dir);
     f = fopen(path, "w");
     if (f) {
-        fputs("team,score\nalpha,0.5\nbeta,0.7\ndelta,0.2\ngamma,0.9\n", f);
+        fputs("\xEF\xBB\xBFTeam, Score\r\nalpha,0.5\r\nbeta, 0.7\r\n\r\ndelta,0.2\r\ngamma,0.9\r\n", f); /* as a spreadsheet writes it */
         fclose(f);
     }
     return f ? 0 : -1;
@@ -175,6 +175,10 @@ TEST(select_round_gate_ranking_stages_and_byte_identical_rerun)
         CHECK(tot <= prev && tot > 0 && tot <= 40);
         prev = tot;
     }
+    /* the expert CSV (a byte-order mark, a header in other case, CRLF, a blank line) */
+    CHECK(json_real_value(json_object_get(json_array_get(json_object_get(team(rep, "beta"), "external"), 0), "score")) ==
+          0.7);
+    CHECK(json_real_value(json_object_get(json_array_get(json_object_get(g, "external"), 0), "points")) == 9);
     /* alpha's ledger was verified and holds */
     CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(team(rep, "alpha"), "gate"), "ledger"),
                                                 "verdict")),

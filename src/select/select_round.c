@@ -301,6 +301,18 @@ static int load_task(sel_round *r, sel_task *t, const char *spec, const char *wh
     return 0;
 }
 
+/* "team,score" in any case, with spaces around the comma. */
+static int is_header(const char *s)
+{
+    char h[32];
+    size_t n = 0;
+    for (; *s && n + 1 < sizeof h; s++)
+        if (*s != ' ' && *s != '\t')
+            h[n++] = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
+    h[n] = 0;
+    return !*s && strcmp(h, "team,score") == 0;
+}
+
 /* CSV of team,score (an optional header line "team,score"); every team exactly once. */
 static int load_csv(sel_round *r, sel_external *e, dk_err *err)
 {
@@ -326,11 +338,13 @@ static int load_csv(sel_round *r, sel_external *e, dk_err *err)
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
             line[--n] = 0;
         char *s = line;
+        if (ln == 1 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 byte-order mark (spreadsheet exports) */
+            s += 3;
         while (*s == ' ' || *s == '\t')
             s++;
         if (!*s)
             continue;
-        if (!seen_data && strcmp(s, "team,score") == 0) {
+        if (!seen_data && is_header(s)) {
             seen_data = 1;
             continue;
         }

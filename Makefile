@@ -41,7 +41,8 @@ CPPFLAGS += $(MPI_CFLAGS)
 LDLIBS += -ljansson -lcrypto -ledit -lm -pthread $(MPI_LIBS)
 
 LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/kernels/*/*.c src/model/*.c src/train/*.c src/data/*.c src/mpi/*.c src/interop/*.c src/ledger/*.c src/audit/*.c \
-                            src/tokenizer/*.c src/corpus/*.c src/infer/*.c src/eval/*.c src/lineage/*.c))
+                            src/tokenizer/*.c src/corpus/*.c src/infer/*.c src/eval/*.c src/lineage/*.c \
+                            src/select/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 

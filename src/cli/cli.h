@@ -24,6 +24,7 @@ int cmd_bench_generate(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
+int cmd_select(int argc, char **argv);
 
 /* Prints "NAME: message" and a hint to --help on stderr; returns 2. */
 int cli_usage(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -32,6 +32,7 @@ static const cli_sub COMMANDS[] = {
     {"ledger", cmd_ledger, "audit a training ledger: verify it, replay segments of the run"},
     {"lineage", cmd_lineage, "test from the weights whether model B was derived from model A"},
     {"model", cmd_model, "derive models by surgery (for lineage tests) and show a model's identity"},
+    {"select", cmd_select, "run a selection round: scores, the independence gate, cuts, a report"},
     {"tokenizer", cmd_tokenizer, "train, apply and measure byte-level BPE tokenizers"},
     {"train", cmd_train, "pretrain a model from scratch on a dataset, with checkpoints"},
     {"version", cmd_version, "print the version"},

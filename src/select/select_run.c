@@ -1,0 +1,604 @@
+/* select_run.c: running a round (select.h): scores, the independence gate, ranking and
+ * the stages, gathered into the report's JSON object (keys documented in docs/select.md). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit/verify.h"
+#include "eval/score.h"
+#include "eval/verdict.h"
+#include "eval/task.h"
+#include "infer/lm.h"
+#include "lineage/lineage.h"
+#include "select/select.h"
+#include "util/hash.h"
+#include "util/version.h"
+
+static json_t *num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+typedef struct {
+    char sha256[65], tok_sha256[65];
+    double *score; /* per flat task: accuracy or bits per byte */
+    size_t *n;     /* items (documents) scored */
+} model_scores;
+
+typedef struct {
+    size_t a, b;  /* indices: teams first (0..n_teams), then known models */
+    double log10_p;
+    int derived;
+    json_t *evidence;
+} pair_test;
+
+typedef struct {
+    const sel_round *r;
+    const sel_opts *o;
+    size_t nt;          /* tasks in all groups */
+    sel_task **tasks;   /* flat */
+    size_t *task_group; /* flat -> group */
+    model_scores *ms;   /* teams, then every known model (scored only if it counts) */
+    size_t units, done; /* progress: models x tasks, lineage tests and ledgers, and those done */
+    double t0;
+} ctx;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "select: [k/N] what (ETA s)" on stderr: the ETA assumes the rest goes at the mean pace so far. */
+static void progress(ctx *c, const char *what, const char *a, const char *sep, const char *b)
+{
+    if (!c->o->progress)
+        return;
+    double el = now() - c->t0;
+    fprintf(stderr, "select: [%zu/%zu] %s %s%s%s", c->done + 1, c->units, what, a, b ? sep : "", b ? b : "");
+    if (c->done > 0)
+        fprintf(stderr, " (ETA %.0f s)", el / (double)c->done * (double)(c->units - c->done));
+    fputc('\n', stderr);
+}
+
+static const char *model_name(const ctx *c, size_t i)
+{
+    return i < c->r->n_teams ? c->r->teams[i].name : c->r->known[i - c->r->n_teams].name;
+}
+
+static const char *model_path(const ctx *c, size_t i)
+{
+    return i < c->r->n_teams ? c->r->teams[i].model_path : c->r->known[i - c->r->n_teams].model_path;
+}
+
+static int score_model(ctx *c, size_t i, dk_err *err)
+{
+    lm l;
+    model_scores *s = &c->ms[i];
+    if (lm_open(&l, model_path(c, i), c->o->threads, 0, err) != 0)
+        return -1;
+    snprintf(s->sha256, sizeof s->sha256, "%s", l.sha256);
+    snprintf(s->tok_sha256, sizeof s->tok_sha256, "%s", l.tok_sha256);
+    int rc = 0;
+    for (size_t t = 0; t < c->nt && rc == 0; t++) {
+        sel_task *tk = c->tasks[t];
+        progress(c, i < c->r->n_teams ? "team" : "reference", model_name(c, i), ": ", tk->name);
+        c->done++;
+        if (tk->is_text) {
+            text_result tr;
+            rc = score_text_file(&l, tk->spec_path, c->o->limit, 0, 0, &tr, err);
+            s->score[t] = tr.bits_per_byte;
+            s->n[t] = tr.docs;
+        } else {
+            mc_result mr;
+            rc = score_mc_task(&l, tk->mc, c->o->limit, 0, &mr, err);
+            s->score[t] = mr.acc;
+            s->n[t] = mr.n;
+        }
+    }
+    lm_close(&l);
+    return rc;
+}
+
+static double chance_of(const sel_task *t, size_t limit)
+{
+    if (t->is_text)
+        return 0;
+    const mc_task *mc = t->mc;
+    size_t n = limit && limit < mc->n ? limit : mc->n;
+    int *k = malloc((n ? n : 1) * sizeof *k);
+    if (!k)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        k[i] = mc->items[i].n_choices;
+    double ch = eval_chance(k, n);
+    free(k);
+    return ch;
+}
+
+static json_t *darray(const double *x, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; x && i < n; i++)
+        json_array_append_new(a, num(x[i]));
+    return a;
+}
+
+/* One lineage test, A = model a, B = model b. */
+static int run_pair(ctx *c, size_t a, size_t b, pair_test *p, dk_err *err)
+{
+    lineage_opts lo;
+    lineage_default_opts(&lo);
+    lo.threads = c->o->threads;
+    lo.alpha = c->r->alpha;
+    lo.progress = 0;
+    progress(c, "lineage", model_name(c, a), " -> ", model_name(c, b));
+    c->done++;
+    lineage_report lr;
+    if (lineage_run(&lr, model_path(c, a), model_path(c, b), &lo, err) != 0) {
+        char m[sizeof err->msg];
+        snprintf(m, sizeof m, "%s", err->msg);
+        return dk_errf(err, "lineage of %s against %s: %s", model_name(c, b), model_name(c, a), m);
+    }
+    p->a = a, p->b = b;
+    p->log10_p = lr.log10_p;
+    p->derived = isfinite(lr.log10_p) && lr.log10_p < log10(c->r->alpha);
+    json_t *src = json_array(), *dups = json_array();
+    for (int j = 0; lr.src && lr.map_source[0] && j < lr.Lb; j++)
+        json_array_append_new(src, json_integer(lr.src[j]));
+    for (int k = 0; k < lr.n_dup; k++)
+        json_array_append_new(dups, json_pack("{s:i, s:i, s:o}", "layer", lr.dup[k][0], "copy", lr.dup[k][1],
+                                              "log10_p", num(lr.dup_log10p[k])));
+    p->evidence = json_object();
+    json_object_set_new(p->evidence, "a", json_string(model_name(c, a)));
+    json_object_set_new(p->evidence, "a_is", json_string(a < c->r->n_teams ? "team" : "known"));
+    json_object_set_new(p->evidence, "b", json_string(model_name(c, b)));
+    json_object_set_new(p->evidence, "derived", json_boolean(p->derived));
+    json_object_set_new(p->evidence, "log10_p", num(lr.log10_p));
+    json_object_set_new(p->evidence, "kind", json_string(p->derived ? lr.kind : ""));
+    json_object_set_new(p->evidence, "layers_a", json_integer(lr.La));
+    json_object_set_new(p->evidence, "layers_b", json_integer(lr.Lb));
+    json_object_set_new(p->evidence, "map_source", json_string(lr.map_source));
+    json_object_set_new(p->evidence, "weight_log10_p", lr.w_ok ? num(lr.w_combined) : json_null());
+    json_object_set_new(p->evidence, "map_log10_p", num(lr.map_combined));
+    json_object_set_new(p->evidence, "activation_log10_p", lr.a_ok ? num(lr.a_combined) : json_null());
+    json_object_set_new(p->evidence, "b_layer_source", src);
+    json_object_set_new(p->evidence, "b_layer_log10_p",
+                        darray(lr.map_source[0] ? lr.layer_log10p : NULL, lr.Lb));
+    json_object_set_new(p->evidence, "b_duplicated_layers", dups);
+    lineage_report_free(&lr);
+    return 0;
+}
+
+typedef struct {
+    size_t team;
+    double total;
+} rank_item;
+
+/* Higher total first (NaN last), then by name (qsort_r's context: the round). */
+static int by_total(const void *x, const void *y, void *round)
+{
+    const rank_item *a = x, *b = y;
+    const sel_round *rd = round;
+    int an = isnan(a->total), bn = isnan(b->total);
+    if (an != bn)
+        return an - bn;
+    if (!an && a->total != b->total)
+        return a->total > b->total ? -1 : 1;
+    return strcmp(rd->teams[a->team].name, rd->teams[b->team].name);
+}
+
+/* s with every occurrence of from replaced by to (malloc'd; NULL when out of memory): the
+ * report names files as the round file does, not as they were resolved. */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+    size_t nf = strlen(from), nt = strlen(to), n = 0;
+    for (const char *p = s; nf && (p = strstr(p, from)); p += nf)
+        n++;
+    char *out = malloc(strlen(s) + n * (nt > nf ? nt - nf : 0) + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = s, *q; *p; p = q + nf) {
+        q = nf ? strstr(p, from) : NULL;
+        if (!q) {
+            strcpy(o, p);
+            return out;
+        }
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, to, nt);
+        o += nt;
+    }
+    *o = 0;
+    return out;
+}
+
+static json_t *ledger_check(ctx *c, size_t i, int *failed, dk_err *err)
+{
+    const sel_team *t = &c->r->teams[i];
+    *failed = 0;
+    if (!t->ledger)
+        return json_null();
+    progress(c, "ledger verify", t->name, "", NULL);
+    c->done++;
+    verify_opts vo = {.run = t->ledger_path, .model = t->model_path, .data = NULL,
+                      .derived_ok = t->declared_base != NULL, .threads = c->o->threads};
+    verify_report vr;
+    int nf = ledger_verify(&vo, &vr);
+    json_t *j = json_object(), *fails = json_array(), *all = json_array();
+    for (int k = 0; k < vr.n; k++) {
+        static const char *const st[] = {"pass", "fail", "skip"};
+        char *d1 = replace_all(vr.c[k].detail, t->ledger_path, t->ledger);
+        char *d2 = d1 ? replace_all(d1, t->model_path, t->model) : NULL;
+        json_t *x = json_pack("{s:s, s:s, s:s}", "check", vr.c[k].name, "status", st[vr.c[k].st], "detail",
+                              d2 ? d2 : vr.c[k].detail);
+        if (vr.c[k].st == CK_FAIL)
+            json_array_append(fails, x);
+        json_array_append_new(all, x);
+        free(d1), free(d2);
+    }
+    char lj[4200];
+    snprintf(lj, sizeof lj, "%s/ledger.jsonl", t->ledger_path);
+    uint8_t d[32];
+    char hex[65] = "";
+    if (sha256_file(lj, d, err) == 0)
+        sha256_hex(d, hex);
+    json_object_set_new(j, "run", json_string(t->ledger));
+    json_object_set_new(j, "ledger_sha256", json_string(hex));
+    json_object_set_new(j, "verdict", json_string(nf == 0 ? "holds" : "fails"));
+    json_object_set_new(j, "derived_ok", json_boolean(t->declared_base != NULL));
+    json_object_set_new(j, "failed_checks", fails);
+    json_object_set_new(j, "checks", all);
+    verify_report_free(&vr);
+    *failed = nf != 0;
+    return j;
+}
+
+int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
+{
+    ctx c = {.r = r, .o = o};
+    size_t nm = r->n_teams + r->n_known;
+    int rc = 0;
+    *report = NULL;
+    for (size_t g = 0; g < r->n_groups; g++)
+        c.nt += r->groups[g].n_tasks;
+    c.tasks = calloc(c.nt, sizeof *c.tasks);
+    c.task_group = calloc(c.nt, sizeof *c.task_group);
+    c.ms = calloc(nm, sizeof *c.ms);
+    double *rel = calloc(r->n_teams * c.nt + 1, sizeof *rel), *refsc = calloc(r->n_known + 1, sizeof *refsc);
+    size_t *best = calloc(c.nt + 1, sizeof *best), *refidx = calloc(r->n_known + 1, sizeof *refidx);
+    double *grel = calloc(r->n_teams * r->n_groups + 1, sizeof *grel), *total = calloc(r->n_teams, sizeof *total);
+    int *gmeets = calloc(r->n_teams * r->n_groups + 1, sizeof *gmeets), *gate_fail = calloc(r->n_teams, sizeof *gate_fail);
+    size_t np_max = r->n_teams * r->n_known + r->n_teams * r->n_teams / 2 + 1, np = 0;
+    pair_test *pairs = calloc(np_max, sizeof *pairs);
+    json_t **ledgers = calloc(r->n_teams, sizeof *ledgers);
+    rank_item *all = calloc(r->n_teams, sizeof *all), *elig = calloc(r->n_teams, sizeof *elig);
+    if (!c.tasks || !c.task_group || !c.ms || !rel || !refsc || !best || !refidx || !grel || !total || !gmeets ||
+        !gate_fail || !pairs || !ledgers || !all || !elig) {
+        rc = dk_errf(err, "out of memory");
+        goto out;
+    }
+    for (size_t g = 0, k = 0; g < r->n_groups; g++)
+        for (size_t t = 0; t < r->groups[g].n_tasks; t++, k++)
+            c.tasks[k] = &r->groups[g].tasks[t], c.task_group[k] = g;
+    for (size_t i = 0; i < nm; i++) {
+        c.ms[i].score = calloc(c.nt, sizeof *c.ms[i].score);
+        c.ms[i].n = calloc(c.nt, sizeof *c.ms[i].n);
+        if (!c.ms[i].score || !c.ms[i].n) {
+            rc = dk_errf(err, "out of memory");
+            goto out;
+        }
+    }
+
+    /* 1. Scores: every team and every counting reference on every task. */
+    size_t ncount = 0, nscored = r->n_teams, nledgers = 0;
+    for (size_t k = 0; k < r->n_known; k++)
+        nscored += (size_t)r->known[k].counts;
+    for (size_t i = 0; i < r->n_teams; i++)
+        nledgers += r->teams[i].ledger != NULL;
+    c.units = nscored * c.nt + r->n_teams * r->n_known + r->n_teams * (r->n_teams - 1) / 2 + nledgers;
+    c.t0 = now();
+    for (size_t i = 0; i < nm && rc == 0; i++) {
+        int counts = i < r->n_teams || r->known[i - r->n_teams].counts;
+        if (counts)
+            rc = score_model(&c, i, err);
+        if (i >= r->n_teams && counts)
+            refidx[ncount++] = i;
+    }
+    if (rc != 0)
+        goto out;
+    for (size_t t = 0; t < c.nt; t++) {
+        int lower = c.tasks[t]->is_text;
+        for (size_t k = 0; k < ncount; k++)
+            refsc[k] = c.ms[refidx[k]].score[t];
+        best[t] = refidx[eval_best_ref(refsc, ncount, lower)];
+        double ch = chance_of(c.tasks[t], o->limit);
+        for (size_t i = 0; i < r->n_teams; i++)
+            rel[i * c.nt + t] = eval_relative(lower, c.ms[i].score[t], c.ms[best[t]].score[t], ch);
+    }
+    double max_total = 0;
+    for (size_t g = 0; g < r->n_groups; g++)
+        max_total += r->groups[g].points;
+    for (size_t e = 0; e < r->n_ext; e++)
+        max_total += r->ext[e].points;
+    for (size_t i = 0; i < r->n_teams; i++) {
+        double tot = 0;
+        for (size_t g = 0, k = 0; g < r->n_groups; g++) {
+            eval_verdict v = eval_verdict_of(rel + i * c.nt + k, r->groups[g].n_tasks);
+            k += r->groups[g].n_tasks;
+            grel[i * r->n_groups + g] = v.mean;
+            gmeets[i * r->n_groups + g] = v.meets;
+            tot += r->groups[g].points * (v.mean < 1 ? v.mean : 1); /* NaN stays NaN */
+        }
+        for (size_t e = 0; e < r->n_ext; e++)
+            tot += r->ext[e].points * r->ext[e].score[i];
+        total[i] = tot;
+    }
+
+    /* 2. The independence gate: every team against every known model, every pair of
+     * teams once (the earlier in the round file as A), and each team's ledger. */
+    for (size_t i = 0; i < r->n_teams && rc == 0; i++)
+        for (size_t k = 0; k < r->n_known && rc == 0; k++)
+            if ((rc = run_pair(&c, r->n_teams + k, i, &pairs[np], err)) == 0)
+                np++;
+    for (size_t i = 0; i < r->n_teams && rc == 0; i++)
+        for (size_t j = i + 1; j < r->n_teams && rc == 0; j++)
+            if ((rc = run_pair(&c, i, j, &pairs[np], err)) == 0)
+                np++;
+    for (size_t i = 0; i < r->n_teams && rc == 0; i++) {
+        int lf;
+        ledgers[i] = ledger_check(&c, i, &lf, err);
+        gate_fail[i] = lf;
+    }
+    if (rc != 0)
+        goto out;
+    for (size_t p = 0; p < np; p++)
+        if (pairs[p].derived) {
+            gate_fail[pairs[p].b] = 1;
+            if (pairs[p].a < r->n_teams)
+                gate_fail[pairs[p].a] = 1;
+        }
+
+    /* 3. Ranking and the stages. */
+    size_t ne = 0;
+    for (size_t i = 0; i < r->n_teams; i++) {
+        all[i] = (rank_item){i, total[i]};
+        if (!gate_fail[i])
+            elig[ne++] = all[i];
+    }
+    qsort_r(all, r->n_teams, sizeof *all, by_total, (void *)r);
+    qsort_r(elig, ne, sizeof *elig, by_total, (void *)r);
+    int *score_rank = calloc(r->n_teams, sizeof *score_rank), *rank = calloc(r->n_teams, sizeof *rank);
+    int *cut_stage = calloc(r->n_teams, sizeof *cut_stage), *alive = calloc(r->n_teams, sizeof *alive);
+    json_t **why = calloc(r->n_teams, sizeof *why), *jstages = json_array();
+    if (!score_rank || !rank || !cut_stage || !alive || !why) {
+        free(score_rank), free(rank), free(cut_stage), free(alive), free(why);
+        json_decref(jstages);
+        rc = dk_errf(err, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r->n_teams; i++) {
+        score_rank[all[i].team] = (int)i + 1;
+        rank[i] = 0;
+        why[i] = json_array();
+    }
+    for (size_t i = 0; i < ne; i++)
+        rank[elig[i].team] = (int)i + 1, alive[elig[i].team] = 1;
+    for (size_t s = 0; s < r->n_stages; s++) {
+        const sel_stage *st = &r->stages[s];
+        int forced = 0, cand = 0;
+        json_t *adv = json_array(), *cut = json_array(), *ovs = json_object();
+        for (size_t i = 0; i < r->n_teams; i++) {
+            if (st->override[i])
+                json_object_set_new(ovs, r->teams[i].name,
+                                    json_string(st->override[i] == SEL_OVERRIDE_ADVANCE ? "advance" : "cut"));
+            if (alive[i]) {
+                cand++;
+                forced += st->override[i] == SEL_OVERRIDE_ADVANCE;
+            } else if (st->override[i]) {
+                json_array_append_new(why[i], json_pack("{s:i, s:s, s:s}", "stage", (int)s + 1, "override",
+                                                        st->override[i] == SEL_OVERRIDE_ADVANCE ? "advance" : "cut",
+                                                        "effect", "none: the team was already cut"));
+            }
+        }
+        int slots = st->keep - forced > 0 ? st->keep - forced : 0;
+        for (size_t k = 0; k < ne; k++) {
+            size_t i = elig[k].team;
+            if (!alive[i])
+                continue;
+            int keep_it;
+            if (st->override[i] == SEL_OVERRIDE_ADVANCE)
+                keep_it = 1;
+            else if (st->override[i] == SEL_OVERRIDE_CUT)
+                keep_it = 0;
+            else if (slots > 0)
+                keep_it = 1, slots--;
+            else
+                keep_it = 0;
+            if (st->override[i])
+                json_array_append_new(why[i], json_pack("{s:i, s:s, s:s}", "stage", (int)s + 1, "override",
+                                                        keep_it ? "advance" : "cut", "effect",
+                                                        keep_it ? "advanced by override" : "cut by override"));
+            json_array_append_new(keep_it ? adv : cut, json_string(r->teams[i].name));
+            if (!keep_it)
+                alive[i] = 0, cut_stage[i] = (int)s + 1;
+        }
+        json_array_append_new(jstages, json_pack("{s:i, s:i, s:i, s:o, s:o, s:o}", "stage", (int)s + 1, "keep",
+                                                 st->keep, "candidates", cand, "overrides", ovs, "advanced", adv,
+                                                 "cut", cut));
+    }
+
+    /* 4. The report. */
+    json_t *out = json_object(), *jt = json_array(), *jrefs = json_array(), *jknown = json_array(),
+           *jtasks = json_array(), *jgroups = json_array(), *jext = json_array(), *jpairs = json_array(),
+           *jrank = json_array(), *jinputs = json_array();
+    json_object_set_new(out, "dokja_version", json_string(DOKJA_VERSION));
+    json_object_set_new(out, "template_version", json_string(EVAL_TEMPLATE_VERSION));
+    json_object_set_new(out, "evaluation_date", json_string(r->date));
+    json_object_set_new(out, "reference_window_months", json_integer(r->window_months));
+    json_object_set_new(out, "window_start", json_string(r->window_start));
+    json_object_set_new(out, "limit", json_integer((json_int_t)o->limit));
+    json_object_set_new(out, "formula", json_string("total = sum over groups of points x min(group relative, 1) "
+                                                    "+ sum over external parts of points x score"));
+    json_object_set_new(out, "max_total", json_real(max_total));
+    json_object_set_new(out, "threshold", json_real(EVAL_THRESHOLD));
+    json_object_set_new(out, "threshold_total", json_real(EVAL_THRESHOLD * max_total));
+    json_object_set_new(out, "relative_cap", json_real(EVAL_REL_CAP));
+    json_object_set_new(out, "lineage_alpha", json_real(r->alpha));
+    json_object_set_new(out, "tie_break", json_string("equal totals: team name, byte order"));
+    json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "round", "name", "round file", "sha256",
+                                             r->sha256));
+    for (size_t k = 0; k < r->n_known; k++) {
+        const sel_known *kn = &r->known[k];
+        const model_scores *s = &c.ms[r->n_teams + k];
+        if (kn->is_ref)
+            json_array_append_new(jrefs, json_pack("{s:s, s:s, s:s, s:b, s:o, s:o}", "name", kn->name, "model",
+                                                   kn->model, "released", kn->released, "counts", kn->counts,
+                                                   "sha256", kn->counts ? json_string(s->sha256) : json_null(),
+                                                   "tokenizer_sha256",
+                                                   kn->counts ? json_string(s->tok_sha256) : json_null()));
+        json_array_append_new(jknown, json_pack("{s:s, s:s, s:b}", "name", kn->name, "model", kn->model,
+                                                "reference", kn->is_ref));
+        if (kn->counts)
+            json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "reference model", "name", kn->name,
+                                                     "sha256", s->sha256));
+    }
+    for (size_t t = 0; t < c.nt; t++) {
+        const sel_task *tk = c.tasks[t];
+        json_t *rs = json_object();
+        for (size_t k = 0; k < ncount; k++)
+            json_object_set_new(rs, model_name(&c, refidx[k]), num(c.ms[refidx[k]].score[t]));
+        json_array_append_new(jtasks, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:s, s:o, s:o}", "group",
+                                                r->groups[c.task_group[t]].name, "task", tk->name, "spec", tk->spec,
+                                                "kind", tk->is_text ? "text" : "multiple_choice", "metric",
+                                                tk->is_text ? "bits_per_byte" : "acc", "sha256", tk->sha256, "n",
+                                                (json_int_t)c.ms[0].n[t], "chance",
+                                                num(chance_of(tk, o->limit)), "best_reference",
+                                                model_name(&c, best[t]), "best_reference_score",
+                                                num(c.ms[best[t]].score[t]), "reference_scores", rs));
+        json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "task", "name", tk->spec, "sha256",
+                                                 tk->sha256));
+    }
+    for (size_t g = 0; g < r->n_groups; g++) {
+        json_t *names = json_array();
+        for (size_t t = 0; t < r->groups[g].n_tasks; t++)
+            json_array_append_new(names, json_string(r->groups[g].tasks[t].spec));
+        json_array_append_new(jgroups, json_pack("{s:s, s:f, s:o}", "name", r->groups[g].name, "points",
+                                                 r->groups[g].points, "tasks", names));
+    }
+    for (size_t e = 0; e < r->n_ext; e++) {
+        json_array_append_new(jext, json_pack("{s:s, s:f, s:s, s:s}", "name", r->ext[e].name, "points",
+                                              r->ext[e].points, "csv", r->ext[e].csv, "sha256", r->ext[e].sha256));
+        json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "external scores", "name", r->ext[e].csv,
+                                                 "sha256", r->ext[e].sha256));
+    }
+    for (size_t p = 0; p < np; p++) {
+        json_array_append(jpairs, pairs[p].evidence);
+    }
+    /* teams: the ranking first (those that passed the gate, by rank), then the gate's
+     * failures by their score rank */
+    rank_item *order = calloc(r->n_teams, sizeof *order);
+    size_t no = 0;
+    for (size_t k = 0; order && k < ne; k++)
+        order[no++] = elig[k];
+    for (size_t k = 0; order && k < r->n_teams; k++)
+        if (gate_fail[all[k].team])
+            order[no++] = all[k];
+    for (size_t k = 0; k < no; k++) {
+        size_t i = order[k].team;
+        const sel_team *tm = &r->teams[i];
+        json_t *tj = json_object(), *gj = json_array(), *ej = json_array(), *tt = json_array(), *ev = json_array();
+        json_object_set_new(tj, "name", json_string(tm->name));
+        json_object_set_new(tj, "model", json_string(tm->model));
+        json_object_set_new(tj, "sha256", json_string(c.ms[i].sha256));
+        json_object_set_new(tj, "tokenizer_sha256", json_string(c.ms[i].tok_sha256));
+        json_object_set_new(tj, "declared_base", str_or_null(tm->declared_base));
+        json_object_set_new(tj, "total", num(total[i]));
+        json_object_set_new(tj, "score_rank", json_integer(score_rank[i]));
+        json_object_set_new(tj, "rank", rank[i] ? json_integer(rank[i]) : json_null());
+        const char *status = gate_fail[i] ? "cut_at_gate" : cut_stage[i] ? "cut_by_score" : "advanced";
+        for (size_t w = 0; !gate_fail[i] && cut_stage[i] && w < json_array_size(why[i]); w++) {
+            json_t *x = json_array_get(why[i], w);
+            if (json_integer_value(json_object_get(x, "stage")) == cut_stage[i] &&
+                strcmp(json_string_value(json_object_get(x, "override")), "cut") == 0)
+                status = "cut_by_override";
+        }
+        json_object_set_new(tj, "status", json_string(status));
+        json_object_set_new(tj, "cut_at_stage", cut_stage[i] ? json_integer(cut_stage[i]) : json_null());
+        json_object_set_new(tj, "stages_passed",
+                            json_integer(gate_fail[i] ? 0 : cut_stage[i] ? cut_stage[i] - 1 : (int)r->n_stages));
+        json_object_set_new(tj, "would_have_advanced_on_score",
+                            json_boolean(gate_fail[i] && score_rank[i] <= r->stages[0].keep));
+        json_object_set_new(tj, "overrides", why[i]);
+        why[i] = NULL;
+        for (size_t g = 0; g < r->n_groups; g++) {
+            double gr = grel[i * r->n_groups + g];
+            json_array_append_new(gj, json_pack("{s:s, s:o, s:s, s:o}", "group", r->groups[g].name, "relative",
+                                                num(gr), "verdict",
+                                                isnan(gr) ? "undefined" : gmeets[i * r->n_groups + g] ? "meets" : "fails",
+                                                "points", num(r->groups[g].points * (gr < 1 ? gr : 1))));
+        }
+        for (size_t e = 0; e < r->n_ext; e++)
+            json_array_append_new(ej, json_pack("{s:s, s:f, s:f}", "name", r->ext[e].name, "score",
+                                                r->ext[e].score[i], "points", r->ext[e].points * r->ext[e].score[i]));
+        for (size_t t = 0; t < c.nt; t++)
+            json_array_append_new(tt, json_pack("{s:s, s:s, s:o, s:o}", "group", r->groups[c.task_group[t]].name,
+                                                "task", c.tasks[t]->name, "score", num(c.ms[i].score[t]),
+                                                "relative", num(rel[i * c.nt + t])));
+        json_object_set_new(tj, "groups", gj);
+        json_object_set_new(tj, "external", ej);
+        json_object_set_new(tj, "tasks", tt);
+        for (size_t p = 0; p < np; p++) {
+            if (!pairs[p].derived || (pairs[p].a != i && pairs[p].b != i))
+                continue;
+            size_t other = pairs[p].a == i ? pairs[p].b : pairs[p].a;
+            json_t *x = json_object();
+            json_object_set_new(x, "other", json_string(model_name(&c, other)));
+            json_object_set_new(x, "other_is", json_string(other < r->n_teams ? "team" : "known"));
+            json_object_set_new(x, "declared", json_boolean(tm->declared_base &&
+                                                            strcmp(tm->declared_base, model_name(&c, other)) == 0));
+            json_object_set_new(x, "log10_p", num(pairs[p].log10_p));
+            json_object_set_new(x, "kind", json_incref(json_object_get(pairs[p].evidence, "kind")));
+            json_object_set_new(x, "direction", json_string(pairs[p].b == i ? "this team is B" : "this team is A"));
+            json_object_set_new(x, "b_layer_source", json_incref(json_object_get(pairs[p].evidence, "b_layer_source")));
+            json_array_append_new(ev, x);
+        }
+        json_object_set_new(tj, "gate", json_pack("{s:b, s:o, s:O}", "passed", !gate_fail[i], "derived_from", ev,
+                                                  "ledger", ledgers[i] ? ledgers[i] : json_null()));
+        json_array_append_new(jt, tj);
+        if (!gate_fail[i])
+            json_array_append_new(jrank, json_string(tm->name));
+        json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "team model", "name", tm->name, "sha256",
+                                                 c.ms[i].sha256));
+        if (ledgers[i] && json_is_object(ledgers[i]))
+            json_array_append_new(jinputs, json_pack("{s:s, s:s, s:O}", "what", "team ledger", "name", tm->name,
+                                                     "sha256", json_object_get(ledgers[i], "ledger_sha256")));
+    }
+    free(order);
+    json_object_set_new(out, "references", jrefs);
+    json_object_set_new(out, "known_models", jknown);
+    json_object_set_new(out, "groups", jgroups);
+    json_object_set_new(out, "external", jext);
+    json_object_set_new(out, "tasks", jtasks);
+    json_object_set_new(out, "ranking", jrank);
+    json_object_set_new(out, "stages", jstages);
+    json_object_set_new(out, "teams", jt);
+    json_object_set_new(out, "lineage", jpairs);
+    json_object_set_new(out, "inputs", jinputs);
+    *report = out;
+    for (size_t i = 0; i < r->n_teams; i++)
+        json_decref(why[i]);
+    free(score_rank), free(rank), free(cut_stage), free(alive), free(why);
+out:
+    for (size_t i = 0; c.ms && i < nm; i++)
+        free(c.ms[i].score), free(c.ms[i].n);
+    for (size_t p = 0; pairs && p < np; p++)
+        json_decref(pairs[p].evidence);
+    for (size_t i = 0; ledgers && i < r->n_teams; i++)
+        json_decref(ledgers[i]);
+    free(c.tasks), free(c.task_group), free(c.ms), free(rel), free(refsc), free(best), free(refidx), free(grel);
+    free(total), free(gmeets), free(gate_fail), free(pairs), free(ledgers), free(all), free(elig);
+    return rc;
+}

@@ -1,0 +1,359 @@
+/* test_select.c: `dokja select` end to end on tiny models trained here: the gate cuts a
+ * copy of a known model with its evidence (and both teams of a copied pair, and a team
+ * whose ledger was forged), the others are ranked by score, the stages and overrides
+ * apply, a re-run gives the same bytes, and every bad round fails with one line and
+ * writes nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "test.h"
+
+static const char CFG[] = "{\"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
+                          " \"num_key_value_heads\": 2, \"intermediate_size\": 64, \"vocab_size\": 300,"
+                          " \"max_position_embeddings\": 64}";
+static char dir[512]; /* the round's directory: models, tasks, CSV files, round files */
+
+static int train(const char *data, const char *cfg, const char *name, int seed, int steps)
+{
+    return test_run(NULL, 0, "%s train -q --data %s --model %s -o %s/%s --steps %d --batch-size 4 --micro-batch 2 "
+                             "--seq-len 16 --lr 3e-3 --eval-every 0 --checkpoint-every 6 --seed %d --threads 1 "
+                             ">/dev/null 2>&1",
+                    test_bin(), data, cfg, dir, name, steps, seed);
+}
+
+/* Teams alpha, beta, delta (independent runs, alpha with its ledger), gamma (a noisy copy of
+ * the known model "foreign"); references ref_new (counts) and ref_old (too old); a
+ * multiple-choice task, a text task, an expert CSV. */
+static int prepare(void)
+{
+    if (dir[0])
+        return 0;
+    const char *data = test_dataset("select");
+    if (!data)
+        return -1;
+    snprintf(dir, sizeof dir, "%s/select_round", test_tmpdir());
+    char cfg[600];
+    snprintf(cfg, sizeof cfg, "%s", test_write_file("select_cfg.json", CFG, strlen(CFG)));
+    if (test_run(NULL, 0, "mkdir -p %s", dir) != 0 || train(data, cfg, "alpha", 1, 12) != 0 ||
+        train(data, cfg, "beta", 2, 12) != 0 || train(data, cfg, "delta", 3, 12) != 0 ||
+        train(data, cfg, "ref_new", 4, 60) != 0 || train(data, cfg, "ref_old", 5, 30) != 0 ||
+        train(data, cfg, "foreign", 6, 60) != 0 ||
+        test_run(NULL, 0, "%s model edit %s/foreign %s/gamma --noise 0.01 >/dev/null 2>&1", test_bin(), dir, dir) != 0 ||
+        test_run(NULL, 0, "%s train -q --data %s --model %s --init-from %s/foreign -o %s/tuned --steps 6 --batch-size 4 "
+                          "--micro-batch 2 --seq-len 16 --lr 1e-3 --eval-every 0 --seed 7 --threads 1 >/dev/null 2>&1",
+                 test_bin(), data, cfg, dir, dir) != 0 ||
+        test_run(NULL, 0, "%s model edit %s/beta %s/beta_deep --depth 0-1,0-1 >/dev/null 2>&1", test_bin(), dir, dir) != 0)
+        return -1;
+    /* a forged ledger: alpha's run with one step's learning rate changed */
+    if (test_run(NULL, 0, "cp -r %s/alpha %s/forged && sed -i '5s/\"lr\":[0-9.e-]*/\"lr\":0.5/' %s/forged/ledger.jsonl",
+                 dir, dir, dir) != 0)
+        return -1;
+    char path[700];
+    snprintf(path, sizeof path, "%s/mc.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    for (int i = 0; i < 20; i++) {
+        fprintf(f, "{\"context\": \"select 문장 %d 은\", \"choices\": [\" 짧다.\", \" 길다.\"], \"gold\": 0}\n", i);
+        fprintf(f, "{\"context\": \"sentence %d is\", \"choices\": [\" long.\", \" short.\"], \"gold\": 1}\n", i * 7);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/text.txt", dir);
+    f = fopen(path, "w");
+    for (int i = 500; f && i < 520; i++)
+        fprintf(f, "select 문장 %d 은 짧다. sentence %d is short.\n", i, i * 7);
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "%s/expert.csv", dir);
+    f = fopen(path, "w");
+    if (f) {
+        fputs("\xEF\xBB\xBFTeam, Score\r\nalpha,0.5\r\nbeta, 0.7\r\n\r\ndelta,0.2\r\ngamma,0.9\r\n", f); /* as a spreadsheet writes it */
+        fclose(f);
+    }
+    return f ? 0 : -1;
+}
+
+static const char TEAMS[] = "[{\"name\": \"alpha\", \"model\": \"alpha\", \"ledger\": \"alpha\"},"
+                            " {\"name\": \"beta\", \"model\": \"beta\"}, {\"name\": \"delta\", \"model\": \"delta\"},"
+                            " {\"name\": \"gamma\", \"model\": \"gamma\"}]";
+static const char TEAMS_GGUF[] = "[{\"name\": \"alpha\", \"model\": \"alpha\", \"ledger\": \"alpha\"},"
+                                 " {\"name\": \"beta\", \"model\": \"beta.gguf\"}, {\"name\": \"delta\", \"model\": \"delta\"},"
+                                 " {\"name\": \"gamma\", \"model\": \"gamma\"}]";
+static const char STAGES[] = "[{\"keep\": 3}, {\"keep\": 2, \"overrides\": {\"delta\": \"advance\"}}]";
+
+/* Writes DIR/NAME: the round with these parts (NULL: the default). */
+static void write_round(const char *name, const char *date, const char *teams, const char *refs, const char *groups,
+                        const char *csv, const char *stages)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    fprintf(f,
+            "{\n \"evaluation_date\": \"%s\",\n \"teams\": %s,\n"
+            " \"references\": %s,\n"
+            " \"known_models\": [{\"name\": \"foreign\", \"model\": \"foreign\"}],\n"
+            " \"scheme\": {\"groups\": %s,\n"
+            "   \"external\": [{\"name\": \"expert\", \"points\": 10, \"csv\": \"%s\"}]},\n"
+            " \"stages\": %s,\n \"thresholds\": {\"lineage_alpha\": 1e-6}\n}\n",
+            date ? date : "2026-12-01", teams ? teams : TEAMS,
+            refs ? refs
+                 : "[{\"name\": \"ref_new\", \"model\": \"ref_new\", \"released\": \"2026-09-15\"},"
+                   " {\"name\": \"ref_old\", \"model\": \"ref_old\", \"released\": \"2025-01-01\"}]",
+            groups ? groups
+                   : "[{\"name\": \"national\", \"points\": 20, \"tasks\": [\"mc.jsonl\"]},"
+                     " {\"name\": \"common\", \"points\": 10, \"tasks\": [\"text:text.txt\"]}]",
+            csv ? csv : "expert.csv", stages ? stages : STAGES);
+    fclose(f);
+}
+
+static json_t *load_report(const char *out)
+{
+    char path[800];
+    snprintf(path, sizeof path, "%s/report.json", out);
+    return json_load_file(path, 0, NULL);
+}
+
+static json_t *team(json_t *rep, const char *name)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(rep, "teams"), i, t) if (strcmp(json_string_value(json_object_get(t, "name")),
+                                                                       name) == 0) return t;
+    return NULL;
+}
+
+static const char *tstr(json_t *rep, const char *name, const char *key)
+{
+    json_t *t = team(rep, name);
+    const char *s = t ? json_string_value(json_object_get(t, key)) : NULL;
+    return s ? s : "(none)";
+}
+
+TEST(select_round_gate_ranking_stages_and_byte_identical_rerun)
+{
+    CHECK(prepare() == 0);
+    write_round("round.json", NULL, NULL, NULL, NULL, NULL, NULL);
+    char out[8192], o1[700], o2[700];
+    snprintf(o1, sizeof o1, "%s/sel_out1", test_tmpdir());
+    snprintf(o2, sizeof o2, "%s/sel_out2", test_tmpdir());
+    CHECK_EQ(test_run(out, sizeof out, "%s select %s/round.json -o %s 2>&1", test_bin(), dir, o1), 0);
+    CHECK_CONTAINS(out, "cut at the gate: gamma (would have advanced on score)");
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/round.json -o %s --threads 1 2>&1", test_bin(), dir, o2), 0);
+    CHECK_EQ(test_run(out, sizeof out, "cmp %s/report.json %s/report.json && cmp %s/report.html %s/report.html", o1,
+                      o2, o1, o2), 0);
+    json_t *rep = load_report(o1);
+    CHECK(rep);
+    /* gamma, a noisy copy of the known model "foreign", fails the gate with its evidence,
+     * although its score is the best */
+    json_t *g = team(rep, "gamma"), *gate = json_object_get(g, "gate");
+    CHECK_STR(tstr(rep, "gamma", "status"), "cut_at_gate");
+    CHECK(json_is_true(json_object_get(g, "would_have_advanced_on_score")));
+    CHECK_EQ(json_integer_value(json_object_get(g, "score_rank")), 1);
+    CHECK(json_is_null(json_object_get(g, "rank")));
+    CHECK(json_is_false(json_object_get(gate, "passed")));
+    json_t *ev = json_array_get(json_object_get(gate, "derived_from"), 0);
+    CHECK(ev && json_array_size(json_object_get(gate, "derived_from")) == 1);
+    CHECK_STR(json_string_value(json_object_get(ev, "other")), "foreign");
+    CHECK_STR(json_string_value(json_object_get(ev, "other_is")), "known");
+    CHECK_STR(json_string_value(json_object_get(ev, "kind")), "descendant");
+    CHECK(json_real_value(json_object_get(ev, "log10_p")) < -6);
+    CHECK_EQ(json_array_size(json_object_get(ev, "b_layer_source")), 2);
+    /* the others pass and are ranked by total, highest first */
+    json_t *rk = json_object_get(rep, "ranking");
+    CHECK_EQ(json_array_size(rk), 3);
+    double prev = 1e300;
+    for (size_t i = 0; i < 3; i++) {
+        json_t *t = team(rep, json_string_value(json_array_get(rk, i)));
+        CHECK(json_is_true(json_object_get(json_object_get(t, "gate"), "passed")));
+        CHECK_EQ(json_integer_value(json_object_get(t, "rank")), (long long)i + 1);
+        double tot = json_real_value(json_object_get(t, "total"));
+        CHECK(tot <= prev && tot > 0 && tot <= 40);
+        prev = tot;
+    }
+    /* the expert CSV (a byte-order mark, a header in other case, CRLF, a blank line) */
+    CHECK(json_real_value(json_object_get(json_array_get(json_object_get(team(rep, "beta"), "external"), 0), "score")) ==
+          0.7);
+    CHECK(json_real_value(json_object_get(json_array_get(json_object_get(g, "external"), 0), "points")) == 9);
+    /* alpha's ledger was verified and holds */
+    CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(team(rep, "alpha"), "gate"), "ledger"),
+                                                "verdict")),
+              "holds");
+    /* stage 2 keeps 2: delta by override whatever its rank, so the better of alpha and
+     * beta advances and the other is cut by score */
+    CHECK_STR(tstr(rep, "delta", "status"), "advanced");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(team(rep, "delta"), "overrides"), 0),
+                                                "effect")),
+              "advanced by override");
+    const char *first = json_string_value(json_array_get(rk, 0)), *second = json_string_value(json_array_get(rk, 1));
+    const char *top = strcmp(first, "delta") == 0 ? second : first;
+    const char *other = strcmp(top, "alpha") == 0 ? "beta" : "alpha";
+    CHECK_STR(tstr(rep, top, "status"), "advanced");
+    CHECK_STR(tstr(rep, other, "status"), "cut_by_score");
+    CHECK_EQ(json_integer_value(json_object_get(team(rep, other), "cut_at_stage")), 2);
+    /* only ref_new counts (ref_old is from 2025); both are known models */
+    json_t *refs = json_object_get(rep, "references");
+    CHECK(json_is_true(json_object_get(json_array_get(refs, 0), "counts")));
+    CHECK(json_is_false(json_object_get(json_array_get(refs, 1), "counts")));
+    CHECK_EQ(json_array_size(json_object_get(rep, "lineage")), 4 * 3 + 6); /* 4 teams x 3 known + 6 pairs */
+    /* a team given as a GGUF file (the float32 export of beta) scores the same */
+    CHECK_EQ(test_run(NULL, 0, "%s export gguf %s/beta -o %s/beta.gguf --type f32 >/dev/null 2>&1", test_bin(), dir, dir),
+             0);
+    write_round("gguf.json", NULL, TEAMS_GGUF, NULL, NULL, NULL, NULL);
+    char o3[700];
+    snprintf(o3, sizeof o3, "%s/sel_out_gguf", test_tmpdir());
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/gguf.json -o %s 2>&1", test_bin(), dir, o3), 0);
+    json_t *rg = load_report(o3);
+    CHECK(rg);
+    CHECK_STR(tstr(rg, "beta", "sha256"), tstr(rep, "beta", "sha256"));
+    CHECK(json_real_value(json_object_get(team(rg, "beta"), "total")) ==
+          json_real_value(json_object_get(team(rep, "beta"), "total")));
+    CHECK_STR(tstr(rg, "gamma", "status"), "cut_at_gate");
+    json_decref(rg);
+    json_decref(rep);
+    /* the page: the ranking, the cut lines, the chart with its 95 % line, the evidence */
+    CHECK_EQ(test_run(out, sizeof out, "grep -c 'class=\"cutline\"' %s/report.html", o1), 0);
+    CHECK_EQ(atoi(out), 2);
+    CHECK_EQ(test_run(out, sizeof out, "grep -c '<svg\\|95 %%\\|would have advanced on score\\|from known model foreign'"
+                                       " %s/report.html", o1), 0);
+    CHECK(atoi(out) >= 4);
+    CHECK_EQ(test_run(out, sizeof out, "grep -c 'id=\"lineage\"\\|id=\"tasks\"\\|id=\"inputs\"\\|id=\"gate\"' %s/report.html", o1), 0);
+    CHECK_EQ(atoi(out), 4);
+}
+
+TEST(select_gate_reports_both_teams_of_a_copied_pair_and_a_forged_ledger)
+{
+    CHECK(prepare() == 0);
+    /* beta_deep is beta depth-upscaled; forged is alpha's run with a changed ledger; tuned
+     * is fine-tuned from the known model "foreign", declared, with a ledger that holds */
+    write_round("pair.json", NULL,
+                "[{\"name\": \"beta\", \"model\": \"beta\"}, {\"name\": \"deep\", \"model\": \"beta_deep\"},"
+                " {\"name\": \"alpha\", \"model\": \"forged\", \"ledger\": \"forged\"},"
+                " {\"name\": \"delta\", \"model\": \"delta\"},"
+                " {\"name\": \"tuned\", \"model\": \"tuned\", \"ledger\": \"tuned\", \"declared_base\": \"foreign\"}]",
+                NULL, NULL, "pair.csv", "[{\"keep\": 2, \"overrides\": {\"beta\": \"advance\", \"delta\": \"cut\"}}]");
+    char path[700], out[8192], o[700];
+    snprintf(path, sizeof path, "%s/pair.csv", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs("beta,0.1\ndeep,0.2\nalpha,0.3\ndelta,0.4\ntuned,1\n", f);
+    fclose(f);
+    snprintf(o, sizeof o, "%s/sel_pair", test_tmpdir());
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/pair.json -o %s 2>&1", test_bin(), dir, o), 0);
+    /* the same round run from its own directory: the report names files as the round does */
+    CHECK_EQ(test_run(out, sizeof out, "b=$(realpath %s) && cd %s && $b select -q pair.json -o %s_rel 2>&1 && "
+                                       "cmp %s/report.json %s_rel/report.json",
+                      test_bin(), dir, o, o, o), 0);
+    json_t *rep = load_report(o);
+    CHECK(rep);
+    CHECK_STR(tstr(rep, "beta", "status"), "cut_at_gate");
+    CHECK_STR(tstr(rep, "deep", "status"), "cut_at_gate");
+    CHECK_STR(tstr(rep, "alpha", "status"), "cut_at_gate");
+    CHECK_STR(tstr(rep, "tuned", "status"), "cut_at_gate");
+    /* overrides: delta is cut by one; the one for beta, already cut at the gate, does nothing */
+    CHECK_STR(tstr(rep, "delta", "status"), "cut_by_override");
+    CHECK_EQ(json_integer_value(json_object_get(team(rep, "delta"), "cut_at_stage")), 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(team(rep, "beta"), "overrides"), 0),
+                                                "effect")),
+              "none: the team was already cut");
+    CHECK_EQ(json_array_size(json_object_get(rep, "ranking")), 1);
+    json_t *tg = json_object_get(team(rep, "tuned"), "gate"), *et = json_array_get(json_object_get(tg, "derived_from"), 0);
+    CHECK(et);
+    CHECK_STR(json_string_value(json_object_get(et, "other")), "foreign");
+    CHECK(json_is_true(json_object_get(et, "declared")));
+    CHECK_STR(json_string_value(json_object_get(json_object_get(tg, "ledger"), "verdict")), "holds");
+    json_t *eb = json_array_get(json_object_get(json_object_get(team(rep, "beta"), "gate"), "derived_from"), 0);
+    json_t *ed = json_array_get(json_object_get(json_object_get(team(rep, "deep"), "gate"), "derived_from"), 0);
+    CHECK(eb && ed);
+    CHECK_STR(json_string_value(json_object_get(eb, "other")), "deep");
+    CHECK_STR(json_string_value(json_object_get(ed, "other")), "beta");
+    CHECK_STR(json_string_value(json_object_get(ed, "other_is")), "team");
+    CHECK_STR(json_string_value(json_object_get(ed, "kind")), "depth-upscaled");
+    json_t *led = json_object_get(json_object_get(team(rep, "alpha"), "gate"), "ledger");
+    CHECK_STR(json_string_value(json_object_get(led, "verdict")), "fails");
+    CHECK(json_array_size(json_object_get(led, "failed_checks")) >= 1);
+    CHECK_EQ(json_array_size(json_object_get(json_object_get(team(rep, "alpha"), "gate"), "derived_from")), 0);
+    json_decref(rep);
+}
+
+TEST(select_refuses_bad_rounds_with_one_line_and_writes_nothing)
+{
+    CHECK(prepare() == 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/bad_unknown.csv", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs("team,score\nalpha,0.5\nbeta,0.7\nzeta,0.2\ngamma,0.9\ndelta,0.1\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/bad_range.csv", dir);
+    f = fopen(path, "w");
+    CHECK(f);
+    fputs("alpha,0.5\nbeta,1.5\ndelta,0.2\ngamma,0.9\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/bad_row.jsonl", dir);
+    f = fopen(path, "w");
+    CHECK(f);
+    fputs("{\"context\": \"a\", \"choices\": [\" b\", \" c\"], \"gold\": 0}\n{\"context\": \"a\", \"choices\": [\" b\"], "
+          "\"gold\": 3}\n",
+          f);
+    fclose(f);
+    static const struct {
+        const char *file, *date, *teams, *refs, *groups, *csv, *stages, *expect;
+    } cases[] = {
+        {"dup.json", NULL,
+         "[{\"name\": \"alpha\", \"model\": \"alpha\"}, {\"name\": \"alpha\", \"model\": \"beta\"}]", NULL, NULL,
+         NULL, "[{\"keep\": 1}]", "dup.json: teams[1].name: duplicate team name 'alpha'"},
+        {"missing.json", NULL,
+         "[{\"name\": \"alpha\", \"model\": \"alpha\"}, {\"name\": \"beta\", \"model\": \"no_such_model\"}]", NULL,
+         NULL, NULL, "[{\"keep\": 1}]", "missing.json: teams[1].model: no_such_model: No such file or directory"},
+        {"unknown.json", NULL, NULL, NULL, NULL, "bad_unknown.csv", NULL, "bad_unknown.csv:4: unknown team 'zeta'"},
+        {"range.json", NULL, NULL, NULL, NULL, "bad_range.csv", NULL,
+         "bad_range.csv:2: team 'beta': score '1.5' is not a number in [0, 1]"},
+        {"keep.json", NULL, NULL, NULL, NULL, NULL, "[{\"keep\": 3}, {\"keep\": 4}]",
+         "keep.json: stages[1].keep: keeps 4 teams but only 3 remain"},
+        {"keep0.json", NULL, NULL, NULL, NULL, NULL, "[{\"keep\": 5}]",
+         "keep0.json: stages[0].keep: keeps 5 teams but only 4 remain"},
+        {"date.json", "2026-13-01", NULL, NULL, NULL, NULL, NULL,
+         "date.json: evaluation_date: '2026-13-01' is not a date YYYY-MM-DD"},
+        {"rdate.json", NULL, NULL, "[{\"name\": \"ref_new\", \"model\": \"ref_new\", \"released\": \"2026-02-30\"}]",
+         NULL, NULL, NULL, "rdate.json: references[0].released: '2026-02-30' is not a date YYYY-MM-DD"},
+        {"row.json", NULL, NULL, NULL, "[{\"name\": \"g\", \"points\": 10, \"tasks\": [\"bad_row.jsonl\"]}]", NULL,
+         NULL, "row.json: scheme.groups[0].tasks[0]: "},
+        {"ovr.json", NULL, NULL, NULL, NULL, NULL, "[{\"keep\": 2, \"overrides\": {\"zeta\": \"advance\"}}]",
+         "ovr.json: stages[0].overrides.zeta: unknown team"},
+        {"key.json", NULL, "[{\"name\": \"alpha\", \"model\": \"alpha\", \"colour\": \"red\"}]", NULL, NULL, NULL,
+         "[{\"keep\": 1}]", "key.json: teams[0].colour: unknown key"},
+        {"noref.json", NULL, NULL, "[{\"name\": \"ref_old\", \"model\": \"ref_old\", \"released\": \"2025-01-01\"}]",
+         NULL, NULL, NULL, "noref.json: references: none was released in the 6 months before 2026-12-01"},
+    };
+    char out[4096], o[700];
+    snprintf(o, sizeof o, "%s/sel_bad_out", test_tmpdir());
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_round(cases[i].file, cases[i].date, cases[i].teams, cases[i].refs, cases[i].groups, cases[i].csv,
+                    cases[i].stages);
+        CHECK_MSG(test_run(out, sizeof out, "%s select -q %s/%s -o %s 2>&1", test_bin(), dir, cases[i].file, o) == 1,
+                  "%s: %s", cases[i].file, out);
+        CHECK_CONTAINS(out, cases[i].expect);
+        CHECK_MSG(strchr(out, '\n') == out + strlen(out) - 1, "%s: not one line: %s", cases[i].file, out);
+        CHECK_EQ(test_run(NULL, 0, "test -e %s", o), 1);
+    }
+    /* a JSON syntax error names the line */
+    snprintf(path, sizeof path, "%s/syntax.json", dir);
+    f = fopen(path, "w");
+    CHECK(f);
+    fputs("{\n \"evaluation_date\": \"2026-12-01\",\n \"teams\": [,]\n}\n", f);
+    fclose(f);
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s -o %s 2>&1", test_bin(), path, o), 1);
+    CHECK_CONTAINS(out, "syntax.json:3: ");
+    CHECK_EQ(test_run(NULL, 0, "test -e %s", o), 1);
+    CHECK_EQ(test_run(out, sizeof out, "%s select %s 2>&1", test_bin(), path), 2); /* no -o */
+    CHECK_EQ(test_run(out, sizeof out, "%s select %s -o %s --limit 0 2>&1", test_bin(), path, o), 2);
+    CHECK_EQ(test_run(out, sizeof out, "%s select --help", test_bin()), 0);
+    CHECK_CONTAINS(out, "usage: dokja select ROUND.json -o DIR");
+    CHECK_EQ(test_run(out, sizeof out, "%s --help", test_bin()), 0);
+    CHECK_CONTAINS(out, "select");
+}

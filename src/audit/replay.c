@@ -79,12 +79,6 @@ static void next_sequence(void *ctx, dk_token *in, dk_token *tg)
         ledger_batch_add(p->batch, p->smp.last_src, p->smp.last_window);
 }
 
-static int hash_eq(const char *hex, const uint8_t d[32])
-{
-    uint8_t x[32];
-    return hex && sha256_parse_hex(hex, x) == 0 && memcmp(x, d, 32) == 0;
-}
-
 /* The state at anchor a: generated, or loaded from the checkpoint file (checked against
  * its record). 0, or -1 with the reason. */
 static int load_anchor(replayer *p, long a, dk_err *err)
@@ -101,7 +95,7 @@ static int load_anchor(replayer *p, long a, dk_err *err)
         p->smp.next_seq = 0;
         if (params_sha256(l, model_params(p->m), d) != 0)
             return dk_errf(err, "out of memory");
-        if (!hash_eq(json_string_value(json_object_get(v->init->j, "weights_sha256")), d))
+        if (!sha256_hex_eq(json_string_value(json_object_get(v->init->j, "weights_sha256")), d))
             return dk_errf(err, "the init record's weights are not those the config and seed generate");
         return 0;
     }
@@ -120,8 +114,8 @@ static int load_anchor(replayer *p, long a, dk_err *err)
         ledger_optimizer_sha256(p->sc.adam_m, p->sc.adam_v, n, c->step, dopt) != 0)
         return dk_errf(err, "out of memory");
     const ledger_rec *r = &v->l.r[c->rec];
-    if (!hash_eq(json_string_value(json_object_get(r->j, "weights_sha256")), d) ||
-        !hash_eq(json_string_value(json_object_get(r->j, "optimizer_sha256")), dopt))
+    if (!sha256_hex_eq(json_string_value(json_object_get(r->j, "weights_sha256")), d) ||
+        !sha256_hex_eq(json_string_value(json_object_get(r->j, "optimizer_sha256")), dopt))
         return dk_errf(err, "%s: not the state the ledger records for step %ld", path, c->step);
     return 0;
 }
@@ -154,7 +148,7 @@ static int replay_segment_run(replayer *p, long a, replay_segment *seg, int quie
         p->batch = NULL;
         int ok = 1;
         double loss = ledger_num(r, "loss", &ok), gn = ledger_num(r, "grad_norm", &ok);
-        if (!hash_eq(json_string_value(json_object_get(r->j, "batch_sha256")), d))
+        if (!sha256_hex_eq(json_string_value(json_object_get(r->j, "batch_sha256")), d))
             snprintf(seg->detail, sizeof seg->detail, "step %ld: the data drawn is not the recorded batch", step + 1);
         else if (loss != rec.loss || gn != rec.grad_norm)
             snprintf(seg->detail, sizeof seg->detail, "step %ld: loss %.17g and gradient norm %.17g, the ledger says "
@@ -171,9 +165,9 @@ static int replay_segment_run(replayer *p, long a, replay_segment *seg, int quie
         if (params_sha256(model_layout(p->m), model_params(p->m), dw) != 0 ||
             ledger_optimizer_sha256(p->sc.adam_m, p->sc.adam_v, n, seg->to, dopt) != 0)
             return dk_errf(err, "out of memory");
-        if (!hash_eq(json_string_value(json_object_get(r->j, "weights_sha256")), dw))
+        if (!sha256_hex_eq(json_string_value(json_object_get(r->j, "weights_sha256")), dw))
             snprintf(seg->detail, sizeof seg->detail, "the weights after step %ld are not the checkpoint's", seg->to), seg->ok = 0;
-        else if (!hash_eq(json_string_value(json_object_get(r->j, "optimizer_sha256")), dopt))
+        else if (!sha256_hex_eq(json_string_value(json_object_get(r->j, "optimizer_sha256")), dopt))
             snprintf(seg->detail, sizeof seg->detail, "the optimizer state after step %ld is not the checkpoint's", seg->to),
                 seg->ok = 0;
         else

@@ -30,12 +30,6 @@ static verify_check *add(verify_report *r, const char *name, check_status st, co
     return c;
 }
 
-static int hash_eq(const char *hex, const uint8_t d[32])
-{
-    uint8_t x[32];
-    return hex && sha256_parse_hex(hex, x) == 0 && memcmp(x, d, 32) == 0;
-}
-
 static const char *rec_hash(const ledger_rec *r, const char *key)
 {
     return json_string_value(json_object_get(r->j, key));
@@ -80,7 +74,7 @@ static void check_init(verify_report *r, int derived_ok)
     }
     if (!(buf = malloc(l.numel * sizeof *buf)) || (params_init(&l, buf, v->init_seed), params_sha256(&l, buf, d)) != 0)
         add(r, "initial weights", CK_FAIL, "out of memory generating %zu parameters", l.numel);
-    else if (!hash_eq(want, d))
+    else if (!sha256_hex_eq(want, d))
         add(r, "initial weights", CK_FAIL, "the init record's weights (%s) are not what the config and init seed %llu "
             "generate: not a random start", want, (unsigned long long)v->init_seed);
     else
@@ -146,7 +140,7 @@ static void check_batches(verify_report *r)
         }
         uint8_t d[32];
         sha256_end(h, d);
-        if (!hash_eq(rec_hash(&v->l.r[v->st[k].rec], "batch_sha256"), d)) {
+        if (!sha256_hex_eq(rec_hash(&v->l.r[v->st[k].rec], "batch_sha256"), d)) {
             add(r, "batches", CK_FAIL, "%s: step %ld's batch is not the sampler's draw from the recorded data and "
                 "seed: batches reordered or replaced", view_where(v, v->st[k].rec, w, sizeof w), k + 1);
             sampler_free(&s);
@@ -180,9 +174,9 @@ static int checkpoint_matches(ledger_view *v, const view_ckpt *c, model *m, floa
     if (params_sha256(l, model_params(m), dw) != 0 || ledger_optimizer_sha256(fm, fv, l->numel, c->step, dopt) != 0)
         return dk_errf(e, "out of memory"), 0;
     const ledger_rec *rec = &v->l.r[c->rec];
-    if (s.step != c->step || !hash_eq(rec_hash(rec, "weights_sha256"), dw))
+    if (s.step != c->step || !sha256_hex_eq(rec_hash(rec, "weights_sha256"), dw))
         return dk_errf(e, "%s: its weights are not the ledger's for step %ld: the file was replaced", path, c->step), 0;
-    if (!hash_eq(rec_hash(rec, "optimizer_sha256"), dopt))
+    if (!sha256_hex_eq(rec_hash(rec, "optimizer_sha256"), dopt))
         return dk_errf(e, "%s: its optimizer state is not the ledger's for step %ld", path, c->step), 0;
     if (strcmp(s.data_sha256, v->manifest_sha256) != 0 || s.seed != v->seed)
         return dk_errf(e, "%s: trained on other data or with another seed than the genesis says", path), 0;
@@ -248,7 +242,7 @@ static void check_data(verify_report *r, const char *dir)
         add(r, "data", CK_FAIL, "out of memory");
     else if (strcmp(d.manifest_sha256, v->manifest_sha256) != 0)
         add(r, "data", CK_FAIL, "%s: manifest SHA-256 %s, the genesis says %s", dir, d.manifest_sha256, v->manifest_sha256);
-    else if (!hash_eq(v->merkle_root, root))
+    else if (!sha256_hex_eq(v->merkle_root, root))
         add(r, "data", CK_FAIL, "%s: the shards' Merkle root is not the genesis's %s: a shard was replaced or reordered",
             dir, v->merkle_root);
     else if (strcmp(d.tokenizer_sha256, v->tokenizer_sha256) != 0 || !same)
@@ -287,7 +281,7 @@ static void check_final(verify_report *r, const char *model_path, pool *p)
     uint8_t d[32];
     dk_err e;
     if (access(path, F_OK) == 0) {
-        if (sha256_file(path, d, &e) != 0 || !hash_eq(fsha, d)) {
+        if (sha256_file(path, d, &e) != 0 || !sha256_hex_eq(fsha, d)) {
             add(r, "final model", CK_FAIL, "%s is not the ledger's final model (SHA-256 %s)", path, fsha);
             return;
         }
@@ -298,7 +292,7 @@ static void check_final(verify_report *r, const char *model_path, pool *p)
             add(r, "final model", CK_FAIL, "%s", e.msg);
             return;
         }
-        if (!hash_eq(wsha, d)) {
+        if (!sha256_hex_eq(wsha, d)) {
             add(r, "final model", CK_FAIL, "%s: its weights are not the ledger's final weights (%s); a copy converted "
                 "to a narrower type (f16, bf16, q8_0) has other bits: verify the float32 model", model_path, wsha);
             return;

@@ -126,3 +126,9 @@ int sha256_parse_hex(const char *hex, uint8_t out[32])
     size_t n;
     return hex && strlen(hex) == 64 && hex_decode(hex, out, 32, &n) == 0 ? 0 : -1;
 }
+
+int sha256_hex_eq(const char *hex, const uint8_t d[32])
+{
+    uint8_t x[32];
+    return hex && sha256_parse_hex(hex, x) == 0 && memcmp(x, d, 32) == 0;
+}

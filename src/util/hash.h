@@ -43,5 +43,7 @@ void sha256_end(sha256_stream *s, uint8_t out[32]);
 int hex_decode(const char *hex, uint8_t *out, size_t max, size_t *len);
 /* Parses 64 hex digits (either case) into 32 bytes: 0, or -1 if it is not that. */
 int sha256_parse_hex(const char *hex, uint8_t out[32]);
+/* 1 if hex (may be NULL) is the hex form of digest d. */
+int sha256_hex_eq(const char *hex, const uint8_t d[32]);
 
 #endif

@@ -145,3 +145,17 @@ TEST(eval_tasks_malformed_rows_name_file_and_line)
     CHECK(fails_with("hellaswag_pairs", "p_correct.txt", "A b x.\n", "1 lines, but"));
     CHECK(fails_with("nonsense", "x.tsv", "a\n", "not a task"));
 }
+
+TEST(task_spec_is_text_only_without_a_known_format)
+{
+    const char *p = NULL;
+    CHECK(task_spec_is_text("text:a/b.jsonl", &p));
+    CHECK_STR(p, "a/b.jsonl");
+    CHECK(task_spec_is_text("dir/book.txt", &p));
+    CHECK_STR(p, "dir/book.txt");
+    CHECK(task_spec_is_text("c:/x.txt", NULL)); /* "c" is no task format: a path with a colon */
+    /* the HellaSwag pair files are .txt but multiple choice */
+    CHECK(!task_spec_is_text("hellaswag_pairs:d/hellaswag_val_correct_200.txt", NULL));
+    CHECK(!task_spec_is_text("kobest_copa:COPA_dev.tsv", NULL));
+    CHECK(!task_spec_is_text("items.jsonl", NULL));
+}

@@ -280,6 +280,79 @@ TEST(select_gate_reports_both_teams_of_a_copied_pair_and_a_forged_ledger)
     json_decref(rep);
 }
 
+/* A copied pair of teams: both fail, unless one replays its ledger from random weights. */
+TEST(select_replayed_ledger_attributes_a_copied_pair_to_the_copy)
+{
+    CHECK(prepare() == 0);
+    const char *data = test_dataset("select");
+    CHECK(data);
+    char out[8192], o[700], teams[2048];
+    CHECK_EQ(test_run(out, sizeof out, "test -d %s/alpha_deep || %s model edit %s/alpha %s/alpha_deep --depth 0-1,0-1 "
+                                       ">/dev/null 2>&1",
+                      dir, test_bin(), dir, dir), 0);
+    snprintf(teams, sizeof teams,
+             "[{\"name\": \"alpha\", \"model\": \"alpha\", \"ledger\": \"alpha\", \"data\": \"%s\"},"
+             " {\"name\": \"beta\", \"model\": \"beta\"}, {\"name\": \"delta\", \"model\": \"alpha_deep\"},"
+             " {\"name\": \"gamma\", \"model\": \"forged\", \"ledger\": \"forged\", \"data\": \"%s\"}]",
+             data, data);
+    write_round("replay.json", NULL, teams, NULL, NULL, NULL, "[{\"keep\": 2}]");
+    /* without a replay the pair is not attributed: both teams fail */
+    snprintf(o, sizeof o, "%s/sel_noreplay", test_tmpdir());
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/replay.json -o %s 2>&1", test_bin(), dir, o), 0);
+    json_t *rep = load_report(o);
+    CHECK(rep);
+    CHECK_STR(tstr(rep, "alpha", "status"), "cut_at_gate");
+    CHECK_STR(tstr(rep, "delta", "status"), "cut_at_gate");
+    json_t *led = json_object_get(json_object_get(team(rep, "alpha"), "gate"), "ledger");
+    CHECK_STR(json_string_value(json_object_get(led, "verdict")), "holds");
+    CHECK(json_is_false(json_object_get(led, "proven_from_scratch")));
+    json_decref(rep);
+    /* --replay needs a challenge */
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/replay.json -o %s_x --replay 2 2>&1", test_bin(), dir, o), 2);
+    CHECK(strstr(out, "--challenge"));
+    /* with the replay: alpha's run is proven from scratch, so delta is the copy */
+    snprintf(o, sizeof o, "%s/sel_replay", test_tmpdir());
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/replay.json -o %s --replay 2 --challenge c0ffee 2>&1",
+                      test_bin(), dir, o), 0);
+    rep = load_report(o);
+    CHECK(rep);
+    CHECK_STR(tstr(rep, "alpha", "status"), "advanced");
+    CHECK_STR(tstr(rep, "delta", "status"), "cut_at_gate");
+    led = json_object_get(json_object_get(team(rep, "alpha"), "gate"), "ledger");
+    CHECK(json_is_true(json_object_get(led, "proven_from_scratch")));
+    json_t *rp = json_object_get(led, "replay");
+    CHECK_STR(json_string_value(json_object_get(rp, "status")), "pass");
+    CHECK_EQ(json_integer_value(json_object_get(rp, "steps_replayed")), 12);
+    json_t *ea = json_array_get(json_object_get(json_object_get(team(rep, "alpha"), "gate"), "derived_from"), 0);
+    CHECK(ea);
+    CHECK_STR(json_string_value(json_object_get(ea, "other")), "delta");
+    CHECK(json_is_true(json_object_get(ea, "cleared")));
+    size_t i;
+    json_t *p;
+    int attributed = 0;
+    json_array_foreach(json_object_get(rep, "lineage"), i, p) if (json_is_true(json_object_get(p, "derived")) &&
+                                                                  strcmp(json_string_value(json_object_get(p, "b")),
+                                                                         "delta") == 0) attributed +=
+        strcmp(json_string_value(json_object_get(p, "attributed_to")), "delta") == 0;
+    CHECK_EQ(attributed, 1);
+    /* the forged ledger fails verify and its replay */
+    CHECK_STR(tstr(rep, "gamma", "status"), "cut_at_gate");
+    led = json_object_get(json_object_get(team(rep, "gamma"), "gate"), "ledger");
+    CHECK_STR(json_string_value(json_object_get(led, "verdict")), "fails");
+    json_decref(rep);
+    /* a dataset without a ledger is refused */
+    write_round("replay_bad.json", NULL, "[{\"name\": \"alpha\", \"model\": \"alpha\", \"data\": \"alpha\"}]",
+                NULL, NULL, "expert1.csv", "[{\"keep\": 1}]");
+    char path[700];
+    snprintf(path, sizeof path, "%s/expert1.csv", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs("alpha,0.5\n", f);
+    fclose(f);
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/replay_bad.json -o %s_bad 2>&1", test_bin(), dir, o), 1);
+    CHECK(strstr(out, "teams[0].data: a dataset is only used to check a ledger"));
+}
+
 TEST(select_refuses_bad_rounds_with_one_line_and_writes_nothing)
 {
     CHECK(prepare() == 0);

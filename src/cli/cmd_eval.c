@@ -61,10 +61,8 @@ static int open_task(task_spec *t, const char *spec, dk_err *err)
 {
     memset(t, 0, sizeof *t);
     t->spec = spec;
-    size_t n = strlen(spec);
-    if (strncmp(spec, "text:", 5) == 0 || (n > 4 && strcmp(spec + n - 4, ".txt") == 0)) {
+    if (task_spec_is_text(spec, &t->path)) {
         t->is_text = 1;
-        t->path = strncmp(spec, "text:", 5) == 0 ? spec + 5 : spec;
         uint8_t d[32];
         if (sha256_file(t->path, d, err) != 0)
             return -1;

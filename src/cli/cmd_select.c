@@ -1,15 +1,18 @@
 /* cmd_select.c: `dokja select ROUND.json -o DIR`: a selection round (src/select/select.h,
  * docs/select.md). */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "select/select.h"
+#include "util/hash.h"
 
 static const char HELP[] =
-    "usage: dokja select ROUND.json -o DIR [--limit N] [--threads N] [-q]\n"
+    "usage: dokja select ROUND.json -o DIR [--limit N] [--replay K --challenge HEX]\n"
+    "                    [--cache DIR | --no-cache] [--threads N] [-q]\n"
     "\n"
     "Runs a selection round (docs/select.md): scores every team and every counting\n"
     "reference (released in the window before the evaluation date) on every task of the\n"
@@ -25,6 +28,12 @@ static const char HELP[] =
     "\n"
     "  -o DIR        output directory\n"
     "  --limit N     the first N items (documents) of each task\n"
+    "  --replay K    replay K challenged segments of every given ledger (the first and\n"
+    "                the last always; teams[].data names the team's dataset); overrides\n"
+    "                the round file's replay.segments. A replayed run from random\n"
+    "                weights attributes a copied pair of teams to the other team\n"
+    "  --challenge HEX  the auditor's randomness choosing the segments (overrides\n"
+    "                replay.challenge); reveal it only after the ledgers are handed in\n"
     "  --threads N   threads (default: all); results do not depend on it\n"
     "  -q            no progress lines\n";
 
@@ -34,10 +43,12 @@ int cmd_select(int argc, char **argv)
         fputs(HELP, stdout);
         return 0;
     }
-    enum { O_LIMIT = 256, O_THREADS };
+    enum { O_LIMIT = 256, O_THREADS, O_REPLAY, O_CHALLENGE };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"limit", required_argument, 0, O_LIMIT},
                                          {"threads", required_argument, 0, O_THREADS},
+                                         {"replay", required_argument, 0, O_REPLAY},
+                                         {"challenge", required_argument, 0, O_CHALLENGE},
                                          {"quiet", no_argument, 0, 'q'},
                                          {0, 0, 0, 0}};
     const char *name = argv[0], *out = NULL;
@@ -52,6 +63,14 @@ int cmd_select(int argc, char **argv)
         case 'q': o.progress = 0; break;
         case O_LIMIT: bad = cli_parse_int(optarg, 1, 1 << 30, &limit); break;
         case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &o.threads); break;
+        case O_REPLAY: bad = cli_parse_int(optarg, 1, 1000000, &o.replay_segments); break;
+        case O_CHALLENGE: {
+            uint8_t b[512];
+            size_t n;
+            bad = strlen(optarg) < 2 || strlen(optarg) > 1024 || hex_decode(optarg, b, sizeof b, &n) != 0;
+            o.challenge = optarg;
+            break;
+        }
         default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (bad)
@@ -66,6 +85,10 @@ int cmd_select(int argc, char **argv)
     sel_round r;
     if (sel_round_load(&r, argv[optind], &err) != 0)
         return cli_fail(&err);
+    if ((o.replay_segments > 0 || r.replay_segments > 0) && !o.challenge && !r.challenge[0]) {
+        sel_round_free(&r);
+        return cli_usage(name, "--replay needs --challenge HEX (or replay.challenge in the round file)");
+    }
     json_t *rep = NULL;
     int rc = sel_run(&r, &o, &rep, &err);
     if (rc == 0)

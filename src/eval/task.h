@@ -39,6 +39,11 @@ int mc_task_load_jsonl(mc_task *t, const char *path, dk_err *err);
 int mc_task_convert(mc_task *t, const char *format, const char *path, dk_err *err);
 /* "FORMAT:PATH" or a .jsonl path. */
 int mc_task_open(mc_task *t, const char *spec, dk_err *err);
+
+/* Whether a task spec names a text task (`text:PATH`, or `PATH.txt` without a known
+ * `FORMAT:` prefix: `hellaswag_pairs:X_correct.txt` is multiple choice); *path: the
+ * text file's path (may be NULL). */
+int task_spec_is_text(const char *spec, const char **path);
 int mc_task_write_jsonl(const mc_task *t, const char *path, dk_err *err); /* atomic */
 void mc_task_free(mc_task *t);
 /* The formats, one line each, for --help. */

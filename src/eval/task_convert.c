@@ -398,6 +398,29 @@ int mc_task_convert(mc_task *t, const char *format, const char *path, dk_err *er
     return rc;
 }
 
+/* spec starts with "FORMAT:" for a known FORMAT */
+static int has_format_prefix(const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    char fmt[64];
+    size_t n = colon ? (size_t)(colon - spec) : 0;
+    if (n == 0 || n >= sizeof fmt)
+        return 0;
+    memcpy(fmt, spec, n);
+    fmt[n] = 0;
+    return format_known(fmt);
+}
+
+int task_spec_is_text(const char *spec, const char **path)
+{
+    size_t n = strlen(spec);
+    int text = strncmp(spec, "text:", 5) == 0 ||
+               (n > 4 && strcmp(spec + n - 4, ".txt") == 0 && !has_format_prefix(spec));
+    if (text && path)
+        *path = strncmp(spec, "text:", 5) == 0 ? spec + 5 : spec;
+    return text;
+}
+
 int mc_task_open(mc_task *t, const char *spec, dk_err *err)
 {
     const char *colon = strchr(spec, ':');

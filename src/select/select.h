@@ -29,6 +29,7 @@ typedef struct {
     char *model_path;           /* resolved against the round file's directory */
     char *ledger, *ledger_path; /* NULL: none */
     char *declared_base;        /* NULL: none */
+    char *data, *data_path;     /* the team's dataset (for verify's data check and replay); NULL: none */
 } sel_team;
 
 typedef struct {
@@ -83,6 +84,8 @@ typedef struct {
     sel_stage *stages;
     size_t n_stages;
     double alpha; /* thresholds.lineage_alpha */
+    int replay_segments;  /* replay.segments: ledger segments to replay per team (0: none) */
+    char challenge[1025]; /* replay.challenge: the auditor's randomness, hex ("" : none) */
 } sel_round;
 
 /* Reads and validates the round file (task files and CSV files too). */
@@ -93,6 +96,9 @@ typedef struct {
     size_t limit; /* items (documents) per task; 0: all */
     int threads;  /* 0: all */
     int progress; /* a line per model and per lineage pair on stderr */
+    int replay_segments;   /* > 0: overrides the round file's replay.segments */
+    const char *challenge; /* non-NULL: overrides the round file's replay.challenge */
+    const char *cache_dir; /* results cached by content hash here; NULL: no cache */
 } sel_opts;
 
 /* Runs the round; *report: the report (the caller json_decref's it). */

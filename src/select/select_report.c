@@ -53,7 +53,7 @@ static const char CSS[] =
     "th{background:#eee}td.n{text-align:right;font-variant-numeric:tabular-nums}"
     "tr.cutline td{background:#fde8e8;color:#a00;font-weight:bold;border-top:3px solid #a00}"
     "tr.gate td{background:#f4f4f4;color:#666}.fails{color:#a00}.meets{color:#070}"
-    "code{font-size:.9em;word-break:break-all}";
+    "code{font-size:.9em;word-break:break-all}div.wide{overflow-x:auto}";
 
 /* The ranking with a red line under the last team each stage keeps. */
 static void ranking_table(FILE *f, const json_t *rep)
@@ -144,8 +144,8 @@ static void bar_chart(FILE *f, const json_t *rep)
     const json_t *teams = json_object_get(rep, "teams");
     double maxt = jnum(rep, "max_total"), thr = jnum(rep, "threshold_total");
     size_t n = json_array_size(teams);
-    int W = 640, L = 160, bh = 22, H = (int)n * bh + 40;
-    double scale = maxt > 0 ? (W - L - 20) / maxt : 0;
+    int W = 760, L = 160, bh = 22, H = (int)n * bh + 40;
+    double scale = maxt > 0 ? (W - L - 130) / maxt : 0; /* room right of the bars for "87.75 (gate)" */
     fprintf(f, "<h2>Totals</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
     size_t i;
@@ -170,12 +170,24 @@ static void bar_chart(FILE *f, const json_t *rep)
     fputs("</svg>\n", f);
 }
 
+/* One row of the gate table: team, gate, evidence, then the cells given (raw HTML). */
+static void gate_row(FILE *f, const json_t *t, const char *evidence_html)
+{
+    int passed = json_is_true(json_object_get(json_object_get(t, "gate"), "passed"));
+    fputs("<tr><td>", f);
+    esc(f, jstr(t, "name"));
+    fprintf(f, "</td><td class=\"%s\">%s</td>%s</tr>\n", passed ? "meets" : "fails", passed ? "passed" : "failed",
+            evidence_html);
+}
+
 static void gate_table(FILE *f, const json_t *rep)
 {
     const json_t *teams = json_object_get(rep, "teams");
     fprintf(f, "<h2>Independence gate</h2>\n<p>A team fails when a lineage test against a known model or another "
-               "team gives p below %g, or when its ledger does not verify.</p>\n"
-               "<table id=\"gate\"><tr><th>team</th><th>evidence</th><th>log10 p</th><th>kind</th>"
+               "team gives p below %g, or when its ledger does not hold (verified, and replayed when asked). Of a "
+               "copied pair of teams both fail, unless one of them proved its run from random weights (ledger "
+               "verified and replayed): that one is cleared.</p>\n"
+               "<table id=\"gate\"><tr><th>team</th><th>gate</th><th>evidence</th><th>log10 p</th><th>kind</th>"
                "<th>layer sources (B's layer &rarr; A's)</th></tr>\n",
             jnum(rep, "lineage_alpha"));
     size_t i, k;
@@ -183,36 +195,63 @@ static void gate_table(FILE *f, const json_t *rep)
     json_array_foreach(teams, i, t) {
         const json_t *g = json_object_get(t, "gate"), *ev = json_object_get(g, "derived_from"),
                      *led = json_object_get(g, "ledger");
-        if (json_is_true(json_object_get(g, "passed")))
-            continue;
         json_array_foreach(ev, k, e) {
-            fputs("<tr><td>", f);
-            esc(f, jstr(t, "name"));
-            fputs("</td><td>derived ", f);
-            fputs(strcmp(jstr(e, "other_is"), "team") == 0 ? "(with team " : "(from known model ", f);
-            esc(f, jstr(e, "other"));
-            fputs(json_is_true(json_object_get(e, "declared")) ? ", its declared base)" : ")", f);
-            fputs("</td><td class=\"n\">", f);
-            fnum(f, jnum(e, "log10_p"), "%.1f");
-            fputs("</td><td>", f);
-            esc(f, jstr(e, "kind"));
-            fputs("</td><td>", f);
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&buf, &len);
+            if (!m)
+                return;
+            fputs("<td>derived ", m);
+            fputs(strcmp(jstr(e, "other_is"), "team") == 0 ? "(with team " : "(from known model ", m);
+            esc(m, jstr(e, "other"));
+            fputs(json_is_true(json_object_get(e, "declared")) ? ", its declared base)" : ")", m);
+            if (json_is_true(json_object_get(e, "cleared")))
+                fputs(": cleared, this team's run is proven from scratch", m);
+            fputs("</td><td class=\"n\">", m);
+            fnum(m, jnum(e, "log10_p"), "%.1f");
+            fputs("</td><td>", m);
+            esc(m, jstr(e, "kind"));
+            fputs("</td><td>", m);
             const json_t *src = json_object_get(e, "b_layer_source"), *x;
             size_t j;
-            json_array_foreach(src, j, x) fprintf(f, "%s%zu&rarr;%lld", j ? ", " : "", j, (long long)json_integer_value(x));
-            fputs("</td></tr>\n", f);
+            json_array_foreach(src, j, x) fprintf(m, "%s%zu&rarr;%lld", j ? ", " : "", j, (long long)json_integer_value(x));
+            fputs("</td>", m);
+            fclose(m);
+            gate_row(f, t, buf);
+            free(buf);
         }
-        if (json_is_object(led) && strcmp(jstr(led, "verdict"), "fails") == 0) {
-            const json_t *fc = json_object_get(led, "failed_checks");
-            json_array_foreach(fc, k, e) {
-                fputs("<tr><td>", f);
-                esc(f, jstr(t, "name"));
-                fputs("</td><td>ledger check ", f);
-                esc(f, jstr(e, "check"));
-                fputs(" failed</td><td colspan=\"3\">", f);
-                esc(f, jstr(e, "detail"));
-                fputs("</td></tr>\n", f);
-            }
+        if (!json_is_object(led))
+            continue;
+        const json_t *fc = json_object_get(led, "failed_checks"), *rp = json_object_get(led, "replay");
+        json_array_foreach(fc, k, e) {
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&buf, &len);
+            if (!m)
+                return;
+            fputs("<td>ledger check ", m);
+            esc(m, jstr(e, "check"));
+            fputs(" failed</td><td colspan=\"3\">", m);
+            esc(m, jstr(e, "detail"));
+            fputs("</td>", m);
+            fclose(m);
+            gate_row(f, t, buf);
+            free(buf);
+        }
+        if (json_array_size(fc) == 0) {
+            char row[600];
+            if (json_is_object(rp))
+                snprintf(row, sizeof row,
+                         "<td>ledger holds%s</td><td colspan=\"3\">every check passed; %lld of %lld steps "
+                         "replayed bit for bit (%zu segments)</td>",
+                         json_is_true(json_object_get(led, "proven_from_scratch")) ? ": run proven from scratch" : "",
+                         (long long)json_integer_value(json_object_get(rp, "steps_replayed")),
+                         (long long)json_integer_value(json_object_get(rp, "steps_total")),
+                         json_array_size(json_object_get(rp, "replayed")));
+            else
+                snprintf(row, sizeof row, "<td>ledger holds</td><td colspan=\"3\">every check passed (not "
+                                          "replayed: the steps between checkpoints are unproven)</td>");
+            gate_row(f, t, row);
         }
     }
     fputs("</table>\n", f);
@@ -222,7 +261,7 @@ static void gate_table(FILE *f, const json_t *rep)
 static void task_table(FILE *f, const json_t *rep)
 {
     const json_t *tasks = json_object_get(rep, "tasks"), *teams = json_object_get(rep, "teams");
-    fputs("<h2>Tasks</h2>\n<table id=\"tasks\"><tr><th>group</th><th>task</th><th>metric</th><th>n</th>"
+    fputs("<h2>Tasks</h2>\n<div class=\"wide\"><table id=\"tasks\"><tr><th>group</th><th>task</th><th>metric</th><th>n</th>"
           "<th>best reference</th>", f);
     size_t i, k;
     const json_t *t, *tm;
@@ -254,7 +293,7 @@ static void task_table(FILE *f, const json_t *rep)
         }
         fputs("</tr>\n", f);
     }
-    fputs("</table>\n", f);
+    fputs("</table></div>\n", f);
 }
 
 /* The gate's tests as a heat map: a row per team, a column per known model and per team;

@@ -126,7 +126,7 @@ static int name_taken(const sel_round *r, const char *name)
 
 static int load_teams(sel_round *r, json_t *root, dk_err *err)
 {
-    static const char *const keys[] = {"name", "model", "ledger", "declared_base", NULL};
+    static const char *const keys[] = {"name", "model", "ledger", "declared_base", "data", NULL};
     json_t *a;
     if (get_array(r, root, "teams", 1, &a, err) != 0)
         return -1;
@@ -140,12 +140,13 @@ static int load_teams(sel_round *r, json_t *root, dk_err *err)
     json_array_foreach(a, i, t) {
         char where[64], w2[96];
         snprintf(where, sizeof where, "teams[%zu]", i);
-        const char *name, *model, *ledger, *base;
+        const char *name, *model, *ledger, *base, *data;
         if (!json_is_object(t))
             return dk_errf(err, "%s: %s: expected an object", r->path, where);
         if (check_keys(r, t, where, keys, err) != 0 || get_str(r, t, where, "name", 1, &name, err) != 0 ||
             get_str(r, t, where, "model", 1, &model, err) != 0 || get_str(r, t, where, "ledger", 0, &ledger, err) != 0 ||
-            get_str(r, t, where, "declared_base", 0, &base, err) != 0)
+            get_str(r, t, where, "declared_base", 0, &base, err) != 0 ||
+            get_str(r, t, where, "data", 0, &data, err) != 0)
             return -1;
         if (name_taken(r, name))
             return dk_errf(err, "%s: %s.name: duplicate team name '%s'", r->path, where, name);
@@ -156,9 +157,19 @@ static int load_teams(sel_round *r, json_t *root, dk_err *err)
         tm->ledger = ledger ? strdup(ledger) : NULL;
         tm->ledger_path = ledger ? resolve(r, ledger) : NULL;
         tm->declared_base = base ? strdup(base) : NULL;
+        tm->data = data ? strdup(data) : NULL;
+        tm->data_path = data ? resolve(r, data) : NULL;
         if (!tm->name || !tm->model || !tm->model_path || (ledger && (!tm->ledger || !tm->ledger_path)) ||
-            (base && !tm->declared_base))
+            (base && !tm->declared_base) || (data && (!tm->data || !tm->data_path)))
             return dk_errf(err, "out of memory");
+        if (data && !ledger)
+            return dk_errf(err, "%s: %s.data: a dataset is only used to check a ledger; give \"ledger\" too", r->path,
+                           where);
+        if (data) {
+            snprintf(w2, sizeof w2, "%s.data", where);
+            if (model_exists(r, w2, data, tm->data_path, err) != 0)
+                return -1;
+        }
         snprintf(w2, sizeof w2, "%s.model", where);
         if (model_exists(r, w2, model, tm->model_path, err) != 0)
             return -1;
@@ -243,12 +254,11 @@ static int wrap(const sel_round *r, const char *where, dk_err *err)
 static int load_task(sel_round *r, sel_task *t, const char *spec, const char *where, dk_err *err)
 {
     t->spec = strdup(spec);
-    size_t n = strlen(spec);
-    const char *colon = strchr(spec, ':');
+    const char *colon = strchr(spec, ':'), *tpath;
     char *res = NULL;
-    if (strncmp(spec, "text:", 5) == 0 || (n > 4 && strcmp(spec + n - 4, ".txt") == 0)) {
+    if (task_spec_is_text(spec, &tpath)) {
         t->is_text = 1;
-        t->spec_path = resolve(r, strncmp(spec, "text:", 5) == 0 ? spec + 5 : spec);
+        t->spec_path = resolve(r, tpath);
         if (!t->spec || !t->spec_path)
             return dk_errf(err, "out of memory");
         uint8_t d[32];
@@ -525,7 +535,7 @@ static int load_stages(sel_round *r, json_t *root, dk_err *err)
 static int load(sel_round *r, const char *path, dk_err *err)
 {
     static const char *const keys[] = {"evaluation_date", "reference_window_months", "teams", "references",
-                                       "known_models", "scheme", "stages", "thresholds", NULL};
+                                       "known_models", "scheme", "stages", "thresholds", "replay", NULL};
     snprintf(r->path, sizeof r->path, "%s", path);
     snprintf(r->dir, sizeof r->dir, "%s", path);
     char *slash = strrchr(r->dir, '/');
@@ -583,6 +593,32 @@ static int load(sel_round *r, const char *path, dk_err *err)
              get_num(r, th, "thresholds", "lineage_alpha", 1e-300, 0.5, &r->alpha, err) != 0))
             goto out;
     }
+    json_t *rp = json_object_get(root, "replay");
+    if (rp) {
+        static const char *const rkeys[] = {"segments", "challenge", NULL};
+        const char *ch = NULL;
+        double k = 0;
+        uint8_t buf[512];
+        size_t n;
+        if (!json_is_object(rp)) {
+            dk_errf(err, "%s: replay: expected an object", path);
+            goto out;
+        }
+        if (check_keys(r, rp, "replay", rkeys, err) != 0 ||
+            get_num(r, rp, "replay", "segments", 1, 1e6, &k, err) != 0 ||
+            get_str(r, rp, "replay", "challenge", 1, &ch, err) != 0)
+            goto out;
+        if (k != floor(k)) {
+            dk_errf(err, "%s: replay.segments: expected a whole number", path);
+            goto out;
+        }
+        if (strlen(ch) < 2 || strlen(ch) > 1024 || hex_decode(ch, buf, sizeof buf, &n) != 0) {
+            dk_errf(err, "%s: replay.challenge: expected 2 to 1024 hex digits", path);
+            goto out;
+        }
+        r->replay_segments = (int)k;
+        snprintf(r->challenge, sizeof r->challenge, "%s", ch);
+    }
     if (load_teams(r, root, err) != 0 || load_known(r, root, err) != 0 || load_scheme(r, root, err) != 0 ||
         load_stages(r, root, err) != 0)
         goto out;
@@ -609,7 +645,7 @@ void sel_round_free(sel_round *r)
     for (size_t i = 0; r->teams && i < r->n_teams; i++) {
         sel_team *t = &r->teams[i];
         free(t->name), free(t->model), free(t->model_path), free(t->ledger), free(t->ledger_path);
-        free(t->declared_base);
+        free(t->declared_base), free(t->data), free(t->data_path);
     }
     for (size_t i = 0; r->known && i < r->n_known; i++)
         free(r->known[i].name), free(r->known[i].model), free(r->known[i].model_path);

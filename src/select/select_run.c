@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit/replay.h"
 #include "audit/verify.h"
 #include "eval/score.h"
 #include "eval/verdict.h"
@@ -30,6 +31,7 @@ typedef struct {
     size_t a, b;  /* indices: teams first (0..n_teams), then known models */
     double log10_p;
     int derived;
+    size_t cleared; /* the team of a derived pair whose proven run clears it; (size_t)-1: none */
     json_t *evidence;
 } pair_test;
 
@@ -215,15 +217,76 @@ static char *replace_all(const char *s, const char *from, const char *to)
     return out;
 }
 
-static json_t *ledger_check(ctx *c, size_t i, int *failed, dk_err *err)
+/* The replay of K challenged segments of team i's run (audit/replay.h); NULL when no
+ * replay was asked for. *failed: a segment did not match or the replay could not run
+ * (a missing checkpoint or dataset: a ledger that cannot be replayed proves nothing). */
+static json_t *ledger_replay_check(ctx *c, size_t i, int *failed, int *passed)
 {
     const sel_team *t = &c->r->teams[i];
-    *failed = 0;
+    int k = c->o->replay_segments > 0 ? c->o->replay_segments : c->r->replay_segments;
+    const char *ch = c->o->challenge ? c->o->challenge : c->r->challenge;
+    *failed = *passed = 0;
+    if (k <= 0)
+        return NULL;
+    json_t *j = json_object();
+    json_object_set_new(j, "segments_asked", json_integer(k));
+    if (!t->data_path) {
+        json_object_set_new(j, "status", json_string("fail"));
+        json_object_set_new(j, "detail", json_string("no dataset given (teams[].data): the run cannot be replayed"));
+        *failed = 1;
+        return j;
+    }
+    uint8_t chb[512];
+    size_t chn = 0;
+    hex_decode(ch, chb, sizeof chb, &chn); /* checked when the round and the options were read */
+    replay_opts ro = {.run = t->ledger_path, .data = t->data_path, .challenge = chb, .challenge_len = chn,
+                      .segments = k, .threads = c->o->threads, .quiet = 1};
+    replay_report rr;
+    dk_err e;
+    if (ledger_replay(&ro, &rr, &e) != 0) {
+        char *d1 = replace_all(e.msg, t->ledger_path, t->ledger);
+        char *d2 = d1 ? replace_all(d1, t->data_path, t->data) : NULL;
+        json_object_set_new(j, "status", json_string("fail"));
+        json_object_set_new(j, "detail", json_string(d2 ? d2 : e.msg));
+        free(d1), free(d2);
+        replay_report_free(&rr);
+        *failed = 1;
+        return j;
+    }
+    json_t *segs = json_array();
+    for (int s = 0; s < rr.n; s++) {
+        char *d1 = replace_all(rr.seg[s].detail, t->ledger_path, t->ledger);
+        json_array_append_new(segs, json_pack("{s:I, s:I, s:b, s:s}", "from", (json_int_t)rr.seg[s].from, "to",
+                                              (json_int_t)rr.seg[s].to, "ok", rr.seg[s].ok, "detail",
+                                              d1 ? d1 : rr.seg[s].detail));
+        free(d1);
+    }
+    json_object_set_new(j, "status", json_string(rr.failed ? "fail" : "pass"));
+    json_object_set_new(j, "detail", json_string(rr.failed ? "a replayed segment differs from the record"
+                                                           : "every replayed segment matched the record bit for bit"));
+    json_object_set_new(j, "segments_in_run", json_integer(rr.n_segments));
+    json_object_set_new(j, "steps_replayed", json_integer(rr.steps_replayed));
+    json_object_set_new(j, "steps_total", json_integer(rr.steps_total));
+    json_object_set_new(j, "replayed", segs);
+    *failed = rr.failed != 0;
+    *passed = rr.failed == 0 && rr.n > 0;
+    replay_report_free(&rr);
+    return j;
+}
+
+/* Team i's ledger: verify (with the team's dataset when given) and the replay. *failed:
+ * the ledger does not hold; *proven: it holds, starts from random weights (no declared
+ * base) and its replay passed: the run that made this model is proven, which attributes
+ * a copied pair of teams (docs/select.md). */
+static json_t *ledger_check(ctx *c, size_t i, int *failed, int *proven, dk_err *err)
+{
+    const sel_team *t = &c->r->teams[i];
+    *failed = *proven = 0;
     if (!t->ledger)
         return json_null();
     progress(c, "ledger verify", t->name, "", NULL);
     c->done++;
-    verify_opts vo = {.run = t->ledger_path, .model = t->model_path, .data = NULL,
+    verify_opts vo = {.run = t->ledger_path, .model = t->model_path, .data = t->data_path,
                       .derived_ok = t->declared_base != NULL, .threads = c->o->threads};
     verify_report vr;
     int nf = ledger_verify(&vo, &vr);
@@ -232,12 +295,24 @@ static json_t *ledger_check(ctx *c, size_t i, int *failed, dk_err *err)
         static const char *const st[] = {"pass", "fail", "skip"};
         char *d1 = replace_all(vr.c[k].detail, t->ledger_path, t->ledger);
         char *d2 = d1 ? replace_all(d1, t->model_path, t->model) : NULL;
+        char *d3 = d2 && t->data_path ? replace_all(d2, t->data_path, t->data) : NULL;
         json_t *x = json_pack("{s:s, s:s, s:s}", "check", vr.c[k].name, "status", st[vr.c[k].st], "detail",
-                              d2 ? d2 : vr.c[k].detail);
+                              d3 ? d3 : d2 ? d2 : vr.c[k].detail);
         if (vr.c[k].st == CK_FAIL)
             json_array_append(fails, x);
         json_array_append_new(all, x);
-        free(d1), free(d2);
+        free(d1), free(d2), free(d3);
+    }
+    verify_report_free(&vr);
+    int rfail = 0, rpass = 0;
+    json_t *rj = NULL;
+    if (t->ledger && (c->o->replay_segments > 0 || c->r->replay_segments > 0)) {
+        progress(c, "ledger replay", t->name, "", NULL);
+        c->done++;
+        rj = ledger_replay_check(c, i, &rfail, &rpass);
+        if (rfail)
+            json_array_append_new(fails, json_pack("{s:s, s:s, s:O}", "check", "replay", "status", "fail", "detail",
+                                                   json_object_get(rj, "detail")));
     }
     char lj[4200];
     snprintf(lj, sizeof lj, "%s/ledger.jsonl", t->ledger_path);
@@ -247,12 +322,15 @@ static json_t *ledger_check(ctx *c, size_t i, int *failed, dk_err *err)
         sha256_hex(d, hex);
     json_object_set_new(j, "run", json_string(t->ledger));
     json_object_set_new(j, "ledger_sha256", json_string(hex));
-    json_object_set_new(j, "verdict", json_string(nf == 0 ? "holds" : "fails"));
+    json_object_set_new(j, "data", str_or_null(t->data));
+    json_object_set_new(j, "verdict", json_string(nf == 0 && !rfail ? "holds" : "fails"));
     json_object_set_new(j, "derived_ok", json_boolean(t->declared_base != NULL));
+    json_object_set_new(j, "proven_from_scratch", json_boolean(nf == 0 && !rfail && rpass && !t->declared_base));
     json_object_set_new(j, "failed_checks", fails);
     json_object_set_new(j, "checks", all);
-    verify_report_free(&vr);
-    *failed = nf != 0;
+    json_object_set_new(j, "replay", rj ? rj : json_null());
+    *failed = nf != 0 || rfail;
+    *proven = nf == 0 && !rfail && rpass && !t->declared_base;
     return j;
 }
 
@@ -274,9 +352,10 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
     size_t np_max = r->n_teams * r->n_known + r->n_teams * r->n_teams / 2 + 1, np = 0;
     pair_test *pairs = calloc(np_max, sizeof *pairs);
     json_t **ledgers = calloc(r->n_teams, sizeof *ledgers);
+    int *proven = calloc(r->n_teams, sizeof *proven);
     rank_item *all = calloc(r->n_teams, sizeof *all), *elig = calloc(r->n_teams, sizeof *elig);
     if (!c.tasks || !c.task_group || !c.ms || !rel || !refsc || !best || !refidx || !grel || !total || !gmeets ||
-        !gate_fail || !pairs || !ledgers || !all || !elig) {
+        !gate_fail || !pairs || !ledgers || !proven || !all || !elig) {
         rc = dk_errf(err, "out of memory");
         goto out;
     }
@@ -297,7 +376,7 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
     for (size_t k = 0; k < r->n_known; k++)
         nscored += (size_t)r->known[k].counts;
     for (size_t i = 0; i < r->n_teams; i++)
-        nledgers += r->teams[i].ledger != NULL;
+        nledgers += (r->teams[i].ledger != NULL) * (1 + (o->replay_segments > 0 || r->replay_segments > 0));
     c.units = nscored * c.nt + r->n_teams * r->n_known + r->n_teams * (r->n_teams - 1) / 2 + nledgers;
     c.t0 = now();
     for (size_t i = 0; i < nm && rc == 0; i++) {
@@ -349,17 +428,39 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
                 np++;
     for (size_t i = 0; i < r->n_teams && rc == 0; i++) {
         int lf;
-        ledgers[i] = ledger_check(&c, i, &lf, err);
+        ledgers[i] = ledger_check(&c, i, &lf, &proven[i], err);
         gate_fail[i] = lf;
     }
     if (rc != 0)
         goto out;
-    for (size_t p = 0; p < np; p++)
-        if (pairs[p].derived) {
-            gate_fail[pairs[p].b] = 1;
-            if (pairs[p].a < r->n_teams)
-                gate_fail[pairs[p].a] = 1;
-        }
+    /* A derived pair fails both teams, unless exactly one of them proved its run from
+     * random weights (ledger verified and replayed): that one is the original, the other
+     * the copy. A pair with a known model fails the team whatever its ledger says. */
+    for (size_t p = 0; p < np; p++) {
+        if (!pairs[p].derived)
+            continue;
+        size_t a = pairs[p].a, b = pairs[p].b;
+        int team_pair = a < r->n_teams;
+        int clear_a = team_pair && proven[a] && !proven[b], clear_b = team_pair && proven[b] && !proven[a];
+        pairs[p].cleared = clear_a ? a : clear_b ? b : (size_t)-1;
+        if (!clear_b)
+            gate_fail[b] = 1;
+        if (team_pair && !clear_a)
+            gate_fail[a] = 1;
+        json_object_set_new(pairs[p].evidence, "attributed_to",
+                            !team_pair ? json_string(model_name(&c, b))
+                            : clear_a  ? json_string(model_name(&c, b))
+                            : clear_b  ? json_string(model_name(&c, a))
+                                       : json_null());
+        json_object_set_new(pairs[p].evidence, "attribution",
+                            json_string(!team_pair           ? "a team derived from a known model"
+                                        : clear_a || clear_b ? "the other team's run is proven from scratch "
+                                                               "(ledger verified and replayed)"
+                                        : proven[a] && proven[b]
+                                            ? "both runs are proven from scratch: the evaluator must look"
+                                            : "not attributed: neither run is proven from scratch (ledger and "
+                                              "replay), so both teams fail"));
+    }
 
     /* 3. Ranking and the stages. */
     size_t ne = 0;
@@ -562,6 +663,7 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
             json_object_set_new(x, "log10_p", num(pairs[p].log10_p));
             json_object_set_new(x, "kind", json_incref(json_object_get(pairs[p].evidence, "kind")));
             json_object_set_new(x, "direction", json_string(pairs[p].b == i ? "this team is B" : "this team is A"));
+            json_object_set_new(x, "cleared", json_boolean(pairs[p].cleared == i));
             json_object_set_new(x, "b_layer_source", json_incref(json_object_get(pairs[p].evidence, "b_layer_source")));
             json_array_append_new(ev, x);
         }
@@ -599,6 +701,6 @@ out:
     for (size_t i = 0; ledgers && i < r->n_teams; i++)
         json_decref(ledgers[i]);
     free(c.tasks), free(c.task_group), free(c.ms), free(rel), free(refsc), free(best), free(refidx), free(grel);
-    free(total), free(gmeets), free(gate_fail), free(pairs), free(ledgers), free(all), free(elig);
+    free(total), free(gmeets), free(gate_fail), free(pairs), free(ledgers), free(proven), free(all), free(elig);
     return rc;
 }

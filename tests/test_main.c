@@ -156,6 +156,10 @@ int main(int argc, char **argv)
     }
     atexit(remove_tmpdir);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* the CLI's caches (dokja select) go to the scratch directory, not the user's home */
+    char cache[300];
+    snprintf(cache, sizeof cache, "%s/cache", tmpdir);
+    setenv("DOKJA_CACHE", cache, 1);
     /* DOKJA_ISA runs the suite on a lower kernel path (scripts/test.sh does, for every
      * path the CPU has); the CLI tests' dokja reads the same variable. */
     char ierr[160];

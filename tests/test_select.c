@@ -113,7 +113,7 @@ static void write_round(const char *name, const char *date, const char *teams, c
 
 static json_t *load_report(const char *out)
 {
-    char path[800];
+    char path[1024];
     snprintf(path, sizeof path, "%s/report.json", out);
     return json_load_file(path, 0, NULL);
 }
@@ -351,6 +351,70 @@ TEST(select_replayed_ledger_attributes_a_copied_pair_to_the_copy)
     fclose(f);
     CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/replay_bad.json -o %s_bad 2>&1", test_bin(), dir, o), 1);
     CHECK(strstr(out, "teams[0].data: a dataset is only used to check a ledger"));
+}
+
+static size_t count_of(const char *out, const char *what)
+{
+    const char *p = strstr(out, what);
+    while (p && p > out && p[-1] != ' ')
+        p--;
+    return p ? (size_t)strtoul(p, NULL, 10) : (size_t)-1;
+}
+
+/* The cache: a re-run computes nothing, a round with one more team computes only that
+ * team's work, and the report is the same bytes as one computed without the cache. */
+TEST(select_cache_recomputes_only_what_is_new)
+{
+    CHECK(prepare() == 0);
+    char out[16384], o[700], cache[700];
+    snprintf(cache, sizeof cache, "%s/sel_cache", test_tmpdir());
+    snprintf(o, sizeof o, "%s/sel_c", test_tmpdir());
+    static const char T3[] = "[{\"name\": \"alpha\", \"model\": \"alpha\", \"ledger\": \"alpha\"},"
+                             " {\"name\": \"beta\", \"model\": \"beta\"}, {\"name\": \"delta\", \"model\": \"delta\"}]";
+    write_round("cache3.json", NULL, T3, NULL, NULL, "cache3.csv", "[{\"keep\": 2}]");
+    write_round("cache4.json", NULL, TEAMS, NULL, NULL, "expert.csv", "[{\"keep\": 2}]");
+    char path[700];
+    snprintf(path, sizeof path, "%s/cache3.csv", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs("alpha,0.5\nbeta,0.7\ndelta,0.2\n", f);
+    fclose(f);
+    CHECK_EQ(test_run(out, sizeof out, "%s select %s/cache3.json -o %s1 --cache %s 2>&1", test_bin(), dir, o, cache), 0);
+    size_t first = count_of(out, " misses");
+    CHECK(first > 20);
+    CHECK(count_of(out, " hits,") <= 5); /* only files hashed twice (a run directory holding the model) */
+    CHECK_EQ(test_run(out, sizeof out, "%s select %s/cache3.json -o %s2 --cache %s 2>&1", test_bin(), dir, o, cache), 0);
+    CHECK_EQ(count_of(out, " misses"), 0);
+    CHECK(count_of(out, " hits,") >= first);
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/cache3.json -o %s3 --no-cache 2>&1 && cmp %s1/report.json "
+                                       "%s2/report.json && cmp %s1/report.json %s3/report.json",
+                      test_bin(), dir, o, o, o, o, o), 0);
+    /* one more team (gamma): its 2 tasks, its model's record, its files and its 3 + 3
+     * lineage tests (against the 3 known models, against each team) are new */
+    CHECK_EQ(test_run(out, sizeof out, "%s select %s/cache4.json -o %s4 --cache %s 2>&1", test_bin(), dir, o, cache), 0);
+    size_t m = count_of(out, " misses");
+    CHECK(m >= 9 && m <= 14);
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/cache4.json -o %s5 --no-cache 2>&1 && cmp %s4/report.json "
+                                       "%s5/report.json", test_bin(), dir, o, o, o), 0);
+    /* a model changed in place is not served from the cache */
+    CHECK_EQ(test_run(out, sizeof out, "cp -r %s/delta %s/delta_saved && %s model edit %s/delta_saved %s/delta_new "
+                                       "--noise 0.05 >/dev/null && rm -rf %s/delta && mv %s/delta_new %s/delta && "
+                                       "%s select %s/cache3.json -o %s6 --cache %s 2>&1",
+                      dir, dir, test_bin(), dir, dir, dir, dir, dir, test_bin(), dir, o, cache), 0);
+    CHECK(count_of(out, " misses") >= 5);
+    json_t *a = load_report(o), *b;
+    char o6[800];
+    snprintf(o6, sizeof o6, "%s6", o);
+    b = load_report(o6);
+    snprintf(o6, sizeof o6, "%s1", o);
+    json_decref(a);
+    a = load_report(o6);
+    CHECK(a && b);
+    CHECK(strcmp(json_string_value(json_object_get(team(a, "delta"), "sha256")),
+                 json_string_value(json_object_get(team(b, "delta"), "sha256"))) != 0);
+    json_decref(a);
+    json_decref(b);
+    CHECK_EQ(test_run(out, sizeof out, "rm -rf %s/delta && mv %s/delta_saved %s/delta", dir, dir, dir), 0);
 }
 
 TEST(select_refuses_bad_rounds_with_one_line_and_writes_nothing)

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "select/select.h"
+#include "select/select_cache.h"
 #include "util/hash.h"
 
 static const char HELP[] =
@@ -32,6 +33,11 @@ static const char HELP[] =
     "                the last always; teams[].data names the team's dataset); overrides\n"
     "                the round file's replay.segments. A replayed run from random\n"
     "                weights attributes a copied pair of teams to the other team\n"
+    "  --cache DIR   keep every score and lineage test here by content hash (model files,\n"
+    "                task bytes, options, dokja build): a re-run, or a round with one\n"
+    "                more team, computes only what is new. Default: $DOKJA_CACHE, else\n"
+    "                $XDG_CACHE_HOME/dokja, else ~/.cache/dokja\n"
+    "  --no-cache    compute everything, keep nothing\n"
     "  --challenge HEX  the auditor's randomness choosing the segments (overrides\n"
     "                replay.challenge); reveal it only after the ledgers are handed in\n"
     "  --threads N   threads (default: all); results do not depend on it\n"
@@ -43,16 +49,19 @@ int cmd_select(int argc, char **argv)
         fputs(HELP, stdout);
         return 0;
     }
-    enum { O_LIMIT = 256, O_THREADS, O_REPLAY, O_CHALLENGE };
+    enum { O_LIMIT = 256, O_THREADS, O_REPLAY, O_CHALLENGE, O_CACHE, O_NO_CACHE };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"limit", required_argument, 0, O_LIMIT},
                                          {"threads", required_argument, 0, O_THREADS},
                                          {"replay", required_argument, 0, O_REPLAY},
                                          {"challenge", required_argument, 0, O_CHALLENGE},
+                                         {"cache", required_argument, 0, O_CACHE},
+                                         {"no-cache", no_argument, 0, O_NO_CACHE},
                                          {"quiet", no_argument, 0, 'q'},
                                          {0, 0, 0, 0}};
     const char *name = argv[0], *out = NULL;
-    int c, limit = 0;
+    int c, limit = 0, no_cache = 0;
+    char cache_buf[4096];
     sel_opts o = {.limit = 0, .threads = 0, .progress = 1};
     optind = 1;
     opterr = 0;
@@ -63,6 +72,8 @@ int cmd_select(int argc, char **argv)
         case 'q': o.progress = 0; break;
         case O_LIMIT: bad = cli_parse_int(optarg, 1, 1 << 30, &limit); break;
         case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &o.threads); break;
+        case O_CACHE: o.cache_dir = optarg; break;
+        case O_NO_CACHE: no_cache = 1; break;
         case O_REPLAY: bad = cli_parse_int(optarg, 1, 1000000, &o.replay_segments); break;
         case O_CHALLENGE: {
             uint8_t b[512];
@@ -81,6 +92,10 @@ int cmd_select(int argc, char **argv)
     if (argc - optind != 1)
         return cli_usage(name, "expected one round file");
     o.limit = (size_t)limit;
+    if (no_cache && o.cache_dir)
+        return cli_usage(name, "--cache and --no-cache together");
+    if (!no_cache && !o.cache_dir)
+        o.cache_dir = sel_cache_default_dir(cache_buf, sizeof cache_buf);
     dk_err err;
     sel_round r;
     if (sel_round_load(&r, argv[optind], &err) != 0)

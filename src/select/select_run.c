@@ -14,6 +14,7 @@
 #include "infer/lm.h"
 #include "lineage/lineage.h"
 #include "select/select.h"
+#include "select/select_cache.h"
 #include "util/hash.h"
 #include "util/version.h"
 
@@ -44,6 +45,8 @@ typedef struct {
     model_scores *ms;   /* teams, then every known model (scored only if it counts) */
     size_t units, done; /* progress: models x tasks, lineage tests and ledgers, and those done */
     double t0;
+    sel_cache cache;
+    char (*digest)[65]; /* per model (teams, then known models): its files' content digest */
 } ctx;
 
 static double now(void)
@@ -75,19 +78,52 @@ static const char *model_path(const ctx *c, size_t i)
     return i < c->r->n_teams ? c->r->teams[i].model_path : c->r->known[i - c->r->n_teams].model_path;
 }
 
+/* Scores of model i on every task, each from the cache when this model's files, the
+ * task's bytes, the limit and the build are those it was computed with. The model is
+ * loaded only when some task misses. */
 static int score_model(ctx *c, size_t i, dk_err *err)
 {
-    lm l;
     model_scores *s = &c->ms[i];
-    if (lm_open(&l, model_path(c, i), c->o->threads, 0, err) != 0)
-        return -1;
-    snprintf(s->sha256, sizeof s->sha256, "%s", l.sha256);
-    snprintf(s->tok_sha256, sizeof s->tok_sha256, "%s", l.tok_sha256);
-    int rc = 0;
+    char lim[32], mkey[65];
+    snprintf(lim, sizeof lim, "%zu", c->o->limit);
+    sel_cache_key(mkey, "model-hashes", c->digest[i], (const char *)NULL);
+    char (*keys)[65] = calloc(c->nt + 1, sizeof *keys);
+    json_t **hit = calloc(c->nt + 1, sizeof *hit), *mh = sel_cache_get(&c->cache, mkey);
+    int rc = keys && hit ? 0 : dk_errf(err, "out of memory"), missing = !mh;
+    for (size_t t = 0; t < c->nt && rc == 0; t++) {
+        sel_task *tk = c->tasks[t];
+        sel_cache_key(keys[t], "score", c->digest[i], tk->is_text ? "text" : "mc", tk->sha256, lim,
+                      EVAL_TEMPLATE_VERSION, (const char *)NULL);
+        hit[t] = sel_cache_get(&c->cache, keys[t]);
+        missing += !hit[t];
+    }
+    lm l;
+    int opened = 0;
+    if (rc == 0 && missing) {
+        rc = lm_open(&l, model_path(c, i), c->o->threads, 0, err);
+        opened = rc == 0;
+    }
+    if (rc == 0 && opened) {
+        snprintf(s->sha256, sizeof s->sha256, "%s", l.sha256);
+        snprintf(s->tok_sha256, sizeof s->tok_sha256, "%s", l.tok_sha256);
+        json_t *v = json_pack("{s:s, s:s}", "sha256", l.sha256, "tokenizer_sha256", l.tok_sha256);
+        sel_cache_put(&c->cache, mkey, v);
+        json_decref(v);
+    } else if (rc == 0) {
+        snprintf(s->sha256, sizeof s->sha256, "%s", json_string_value(json_object_get(mh, "sha256")) ?: "");
+        snprintf(s->tok_sha256, sizeof s->tok_sha256, "%s",
+                 json_string_value(json_object_get(mh, "tokenizer_sha256")) ?: "");
+    }
     for (size_t t = 0; t < c->nt && rc == 0; t++) {
         sel_task *tk = c->tasks[t];
         progress(c, i < c->r->n_teams ? "team" : "reference", model_name(c, i), ": ", tk->name);
         c->done++;
+        if (hit[t] && json_is_number(json_object_get(hit[t], "n"))) {
+            json_t *sc = json_object_get(hit[t], "score");
+            s->score[t] = json_is_number(sc) ? json_number_value(sc) : NAN;
+            s->n[t] = (size_t)json_integer_value(json_object_get(hit[t], "n"));
+            continue;
+        }
         if (tk->is_text) {
             text_result tr;
             rc = score_text_file(&l, tk->spec_path, c->o->limit, 0, 0, &tr, err);
@@ -99,8 +135,18 @@ static int score_model(ctx *c, size_t i, dk_err *err)
             s->score[t] = mr.acc;
             s->n[t] = mr.n;
         }
+        if (rc == 0) {
+            json_t *v = json_pack("{s:o, s:I}", "score", num(s->score[t]), "n", (json_int_t)s->n[t]);
+            sel_cache_put(&c->cache, keys[t], v);
+            json_decref(v);
+        }
     }
-    lm_close(&l);
+    if (opened)
+        lm_close(&l);
+    for (size_t t = 0; hit && t < c->nt; t++)
+        json_decref(hit[t]);
+    json_decref(mh);
+    free(hit), free(keys);
     return rc;
 }
 
@@ -128,49 +174,74 @@ static json_t *darray(const double *x, int n)
     return a;
 }
 
-/* One lineage test, A = model a, B = model b. */
-static int run_pair(ctx *c, size_t a, size_t b, pair_test *p, dk_err *err)
+/* One lineage test, A = model a, B = model b: the evidence (without the names: a cached
+ * test serves any round that names the models otherwise), computed or from the cache. */
+static json_t *lineage_evidence(ctx *c, size_t a, size_t b, dk_err *err)
 {
+    char key[65], alpha[40];
+    snprintf(alpha, sizeof alpha, "%.17g", c->r->alpha);
+    sel_cache_key(key, "lineage", c->digest[a], c->digest[b], alpha, (const char *)NULL);
+    json_t *ev = sel_cache_get(&c->cache, key);
+    if (ev && json_is_object(ev) && json_object_get(ev, "derived"))
+        return ev;
+    json_decref(ev);
     lineage_opts lo;
     lineage_default_opts(&lo);
     lo.threads = c->o->threads;
     lo.alpha = c->r->alpha;
     lo.progress = 0;
-    progress(c, "lineage", model_name(c, a), " -> ", model_name(c, b));
-    c->done++;
     lineage_report lr;
     if (lineage_run(&lr, model_path(c, a), model_path(c, b), &lo, err) != 0) {
         char m[sizeof err->msg];
         snprintf(m, sizeof m, "%s", err->msg);
-        return dk_errf(err, "lineage of %s against %s: %s", model_name(c, b), model_name(c, a), m);
+        dk_errf(err, "lineage of %s against %s: %s", model_name(c, b), model_name(c, a), m);
+        return NULL;
     }
-    p->a = a, p->b = b;
-    p->log10_p = lr.log10_p;
-    p->derived = isfinite(lr.log10_p) && lr.log10_p < log10(c->r->alpha);
+    int derived = isfinite(lr.log10_p) && lr.log10_p < log10(c->r->alpha);
     json_t *src = json_array(), *dups = json_array();
     for (int j = 0; lr.src && lr.map_source[0] && j < lr.Lb; j++)
         json_array_append_new(src, json_integer(lr.src[j]));
     for (int k = 0; k < lr.n_dup; k++)
         json_array_append_new(dups, json_pack("{s:i, s:i, s:o}", "layer", lr.dup[k][0], "copy", lr.dup[k][1],
                                               "log10_p", num(lr.dup_log10p[k])));
+    ev = json_object();
+    json_object_set_new(ev, "derived", json_boolean(derived));
+    json_object_set_new(ev, "log10_p", num(lr.log10_p));
+    json_object_set_new(ev, "kind", json_string(derived ? lr.kind : ""));
+    json_object_set_new(ev, "layers_a", json_integer(lr.La));
+    json_object_set_new(ev, "layers_b", json_integer(lr.Lb));
+    json_object_set_new(ev, "map_source", json_string(lr.map_source));
+    json_object_set_new(ev, "weight_log10_p", lr.w_ok ? num(lr.w_combined) : json_null());
+    json_object_set_new(ev, "map_log10_p", num(lr.map_combined));
+    json_object_set_new(ev, "activation_log10_p", lr.a_ok ? num(lr.a_combined) : json_null());
+    json_object_set_new(ev, "b_layer_source", src);
+    json_object_set_new(ev, "b_layer_log10_p", darray(lr.map_source[0] ? lr.layer_log10p : NULL, lr.Lb));
+    json_object_set_new(ev, "b_duplicated_layers", dups);
+    lineage_report_free(&lr);
+    sel_cache_put(&c->cache, key, ev);
+    return ev;
+}
+
+static int run_pair(ctx *c, size_t a, size_t b, pair_test *p, dk_err *err)
+{
+    progress(c, "lineage", model_name(c, a), " -> ", model_name(c, b));
+    c->done++;
+    json_t *core = lineage_evidence(c, a, b, err);
+    if (!core)
+        return -1;
+    p->a = a, p->b = b;
+    p->cleared = (size_t)-1;
+    json_t *lp = json_object_get(core, "log10_p");
+    p->log10_p = json_is_number(lp) ? json_number_value(lp) : NAN;
+    p->derived = json_is_true(json_object_get(core, "derived"));
     p->evidence = json_object();
     json_object_set_new(p->evidence, "a", json_string(model_name(c, a)));
     json_object_set_new(p->evidence, "a_is", json_string(a < c->r->n_teams ? "team" : "known"));
     json_object_set_new(p->evidence, "b", json_string(model_name(c, b)));
-    json_object_set_new(p->evidence, "derived", json_boolean(p->derived));
-    json_object_set_new(p->evidence, "log10_p", num(lr.log10_p));
-    json_object_set_new(p->evidence, "kind", json_string(p->derived ? lr.kind : ""));
-    json_object_set_new(p->evidence, "layers_a", json_integer(lr.La));
-    json_object_set_new(p->evidence, "layers_b", json_integer(lr.Lb));
-    json_object_set_new(p->evidence, "map_source", json_string(lr.map_source));
-    json_object_set_new(p->evidence, "weight_log10_p", lr.w_ok ? num(lr.w_combined) : json_null());
-    json_object_set_new(p->evidence, "map_log10_p", num(lr.map_combined));
-    json_object_set_new(p->evidence, "activation_log10_p", lr.a_ok ? num(lr.a_combined) : json_null());
-    json_object_set_new(p->evidence, "b_layer_source", src);
-    json_object_set_new(p->evidence, "b_layer_log10_p",
-                        darray(lr.map_source[0] ? lr.layer_log10p : NULL, lr.Lb));
-    json_object_set_new(p->evidence, "b_duplicated_layers", dups);
-    lineage_report_free(&lr);
+    const char *k;
+    json_t *v;
+    json_object_foreach(core, k, v) json_object_set(p->evidence, k, v); /* in the order computed */
+    json_decref(core);
     return 0;
 }
 
@@ -278,12 +349,52 @@ static json_t *ledger_replay_check(ctx *c, size_t i, int *failed, int *passed)
  * the ledger does not hold; *proven: it holds, starts from random weights (no declared
  * base) and its replay passed: the run that made this model is proven, which attributes
  * a copied pair of teams (docs/select.md). */
+static json_t *ledger_check_run(ctx *c, size_t i, int *failed, int *proven, dk_err *err);
+
+/* ledger_check_run, from the cache when the run directory (ledger, checkpoints, model),
+ * the team's model, its dataset, the replay's segments and challenge and the declared
+ * base are what it ran on. */
 static json_t *ledger_check(ctx *c, size_t i, int *failed, int *proven, dk_err *err)
 {
     const sel_team *t = &c->r->teams[i];
     *failed = *proven = 0;
     if (!t->ledger)
         return json_null();
+    char run[65], data[65] = "-", key[65], k[32];
+    int segs = c->o->replay_segments > 0 ? c->o->replay_segments : c->r->replay_segments;
+    const char *ch = segs > 0 ? (c->o->challenge ? c->o->challenge : c->r->challenge) : "";
+    snprintf(k, sizeof k, "%d", segs);
+    /* the names the report uses for the run, model and dataset are in the details */
+    if (sel_tree_digest(&c->cache, t->ledger_path, 2, run, err) != 0 ||
+        (t->data_path && sel_tree_digest(&c->cache, t->data_path, 2, data, err) != 0))
+        return NULL;
+    sel_cache_key(key, "ledger", run, c->digest[i], data, k, ch, t->declared_base ? "derived-ok" : "from-scratch",
+                  t->ledger, t->model, t->data ? t->data : "", (const char *)NULL);
+    json_t *v = sel_cache_get(&c->cache, key);
+    json_t *j = v ? json_object_get(v, "ledger") : NULL;
+    if (j && json_is_object(j)) {
+        progress(c, "ledger verify", t->name, "", NULL);
+        c->done += 1 + (segs > 0);
+        *failed = json_is_true(json_object_get(v, "failed"));
+        *proven = json_is_true(json_object_get(v, "proven"));
+        json_incref(j);
+        json_decref(v);
+        return j;
+    }
+    json_decref(v);
+    j = ledger_check_run(c, i, failed, proven, err);
+    if (j) {
+        v = json_pack("{s:O, s:b, s:b}", "ledger", j, "failed", *failed, "proven", *proven);
+        sel_cache_put(&c->cache, key, v);
+        json_decref(v);
+    }
+    return j;
+}
+
+static json_t *ledger_check_run(ctx *c, size_t i, int *failed, int *proven, dk_err *err)
+{
+    const sel_team *t = &c->r->teams[i];
+    *failed = *proven = 0;
     progress(c, "ledger verify", t->name, "", NULL);
     c->done++;
     verify_opts vo = {.run = t->ledger_path, .model = t->model_path, .data = t->data_path,
@@ -345,6 +456,8 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
     c.tasks = calloc(c.nt, sizeof *c.tasks);
     c.task_group = calloc(c.nt, sizeof *c.task_group);
     c.ms = calloc(nm, sizeof *c.ms);
+    c.digest = calloc(nm + 1, sizeof *c.digest);
+    sel_cache_init(&c.cache, o->cache_dir);
     double *rel = calloc(r->n_teams * c.nt + 1, sizeof *rel), *refsc = calloc(r->n_known + 1, sizeof *refsc);
     size_t *best = calloc(c.nt + 1, sizeof *best), *refidx = calloc(r->n_known + 1, sizeof *refidx);
     double *grel = calloc(r->n_teams * r->n_groups + 1, sizeof *grel), *total = calloc(r->n_teams, sizeof *total);
@@ -354,7 +467,7 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
     json_t **ledgers = calloc(r->n_teams, sizeof *ledgers);
     int *proven = calloc(r->n_teams, sizeof *proven);
     rank_item *all = calloc(r->n_teams, sizeof *all), *elig = calloc(r->n_teams, sizeof *elig);
-    if (!c.tasks || !c.task_group || !c.ms || !rel || !refsc || !best || !refidx || !grel || !total || !gmeets ||
+    if (!c.tasks || !c.task_group || !c.ms || !c.digest || !rel || !refsc || !best || !refidx || !grel || !total || !gmeets ||
         !gate_fail || !pairs || !ledgers || !proven || !all || !elig) {
         rc = dk_errf(err, "out of memory");
         goto out;
@@ -370,6 +483,13 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
             goto out;
         }
     }
+
+    /* 0. Every model's content digest: the cache's keys, and the report's record of what was
+     * judged (known models that are not scored included). */
+    for (size_t i = 0; i < nm && rc == 0; i++)
+        rc = sel_model_digest(&c.cache, model_path(&c, i), c.digest[i], err);
+    if (rc != 0)
+        goto out;
 
     /* 1. Scores: every team and every counting reference on every task. */
     size_t ncount = 0, nscored = r->n_teams, nledgers = 0;
@@ -430,6 +550,8 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
         int lf;
         ledgers[i] = ledger_check(&c, i, &lf, &proven[i], err);
         gate_fail[i] = lf;
+        if (!ledgers[i])
+            rc = -1;
     }
     if (rc != 0)
         goto out;
@@ -560,8 +682,10 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
                                                    "sha256", kn->counts ? json_string(s->sha256) : json_null(),
                                                    "tokenizer_sha256",
                                                    kn->counts ? json_string(s->tok_sha256) : json_null()));
-        json_array_append_new(jknown, json_pack("{s:s, s:s, s:b}", "name", kn->name, "model", kn->model,
-                                                "reference", kn->is_ref));
+        json_array_append_new(jknown, json_pack("{s:s, s:s, s:b, s:s}", "name", kn->name, "model", kn->model,
+                                                "reference", kn->is_ref, "files_sha256", c.digest[r->n_teams + k]));
+        json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "known model files", "name", kn->name,
+                                                 "sha256", c.digest[r->n_teams + k]));
         if (kn->counts)
             json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "reference model", "name", kn->name,
                                                      "sha256", s->sha256));
@@ -615,6 +739,7 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
         json_object_set_new(tj, "model", json_string(tm->model));
         json_object_set_new(tj, "sha256", json_string(c.ms[i].sha256));
         json_object_set_new(tj, "tokenizer_sha256", json_string(c.ms[i].tok_sha256));
+        json_object_set_new(tj, "files_sha256", json_string(c.digest[i]));
         json_object_set_new(tj, "declared_base", str_or_null(tm->declared_base));
         json_object_set_new(tj, "total", num(total[i]));
         json_object_set_new(tj, "score_rank", json_integer(score_rank[i]));
@@ -674,6 +799,8 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
             json_array_append_new(jrank, json_string(tm->name));
         json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "team model", "name", tm->name, "sha256",
                                                  c.ms[i].sha256));
+        json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "team model files", "name", tm->name,
+                                                 "sha256", c.digest[i]));
         if (ledgers[i] && json_is_object(ledgers[i]))
             json_array_append_new(jinputs, json_pack("{s:s, s:s, s:O}", "what", "team ledger", "name", tm->name,
                                                      "sha256", json_object_get(ledgers[i], "ledger_sha256")));
@@ -700,6 +827,9 @@ out:
         json_decref(pairs[p].evidence);
     for (size_t i = 0; ledgers && i < r->n_teams; i++)
         json_decref(ledgers[i]);
+    if (o->progress && c.cache.dir[0])
+        fprintf(stderr, "select: cache %s: %zu hits, %zu misses\n", c.cache.dir, c.cache.hits, c.cache.misses);
+    free(c.digest);
     free(c.tasks), free(c.task_group), free(c.ms), free(rel), free(refsc), free(best), free(refidx), free(grel);
     free(total), free(gmeets), free(gate_fail), free(pairs), free(ledgers), free(proven), free(all), free(elig);
     return rc;

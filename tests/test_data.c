@@ -39,7 +39,10 @@ static int build(const char *tokpath, const char *out, data_source_spec *src, si
                          .n_sources = n, .val_fraction = 0.25, .shard_tokens = shard_tokens,
                          .threads = threads, .quiet = 1};
     data_build_report rep;
-    return data_build(&o, &rep, err);
+    int rc = data_build(&o, &rep, err);
+    if (rc == 0)
+        data_build_report_free(&rep);
+    return rc;
 }
 
 static char *path_in(const char *name)

@@ -27,20 +27,31 @@ const char *const pii_placeholder[PII_N_TYPES] = {"<|rrn|>", "<|phone|>", "<|ema
 
 /* ---- character classes (ASCII only: every non-ASCII byte is a boundary) ------------- */
 
+enum { C_DIGIT = 1, C_ALPHA = 2, C_UNDER = 4, C_HEX = 8, C_LOCAL = 16, C_COLON = 32,
+       C_JOIN = 64, C_LABEL = 128 };
+
+/* Bits per ASCII byte: digits; letters; '_'; hex digits; e-mail local-part characters
+ * (letters, digits, "._%+-"); ':'; the joiners ".-," that glue two numbers into one
+ * (1.2, 1-2, 1,234); domain label characters (letters, digits, '-'). */
+static const uint8_t CLS[128] = {
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,  16,   0,   0,   0,   0,   0,  16,  64, 208,  80,   0,
+    153, 153, 153, 153, 153, 153, 153, 153, 153, 153,  32,   0,   0,   0,   0,   0,
+      0, 154, 154, 154, 154, 154, 154, 146, 146, 146, 146, 146, 146, 146, 146, 146,
+    146, 146, 146, 146, 146, 146, 146, 146, 146, 146, 146,   0,   0,   0,   0,  20,
+      0, 154, 154, 154, 154, 154, 154, 146, 146, 146, 146, 146, 146, 146, 146, 146,
+    146, 146, 146, 146, 146, 146, 146, 146, 146, 146, 146,   0,   0,   0,   0,   0,
+};
+
+static int has(uint8_t c, int bits) { return c < 128 && (CLS[c] & bits); }
 static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
-static int is_alpha(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int is_word(uint8_t c) { return is_digit(c) || is_alpha(c) || c == '_'; }
-static int is_hex(uint8_t c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-/* characters that glue two numbers into one: 1.2, 1-2, 1,234 */
-static int is_joiner(uint8_t c) { return c == '.' || c == '-' || c == ','; }
-static int is_local(uint8_t c)
-{
-    return is_word(c) || c == '.' || c == '%' || c == '+' || c == '-';
-}
-static int is_label(uint8_t c) { return is_digit(c) || is_alpha(c) || c == '-'; }
+static int is_alpha(uint8_t c) { return has(c, C_ALPHA); }
+static int is_word(uint8_t c) { return has(c, C_DIGIT | C_ALPHA | C_UNDER); }
+static int is_hex(uint8_t c) { return has(c, C_HEX); }
+static int is_joiner(uint8_t c) { return has(c, C_JOIN); }
+static int is_local(uint8_t c) { return has(c, C_LOCAL); }
+static int is_label(uint8_t c) { return has(c, C_LABEL); }
 
 /* A number may start at i: not after a letter/digit, nor after "x." "x-" "x," with x a
  * letter or digit (the tail of 1.2.3.4.5, of v-1, of 1,234). */
@@ -412,9 +423,11 @@ int pii_find(const uint8_t *s, size_t n, size_t from, pii_match *m)
 {
     size_t word_end = from; /* end of the local-part word scanned last */
     for (size_t i = from; i < n; i++) {
+        while (i < n && !has(s[i], C_LOCAL | C_COLON)) /* the hot loop: most bytes */
+            i++;
+        if (i == n)
+            break;
         uint8_t c = s[i];
-        if (c >= 0x80 || !(is_local(c) || c == ':'))
-            continue;
         if (is_local(c) && i >= word_end && (i == 0 || !is_local(s[i - 1]))) {
             size_t j = i;
             while (j < n && is_local(s[j]))

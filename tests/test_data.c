@@ -354,7 +354,8 @@ TEST(data_build_sources_file_records_partner_licence_and_per_partner_counts)
     test_write_file("pb.txt", pb, strlen(pb));
     test_write_file("pc.txt", "차카타\n", strlen("차카타\n"));
     const char *js = "{\"sources\": [\n"
-                     " {\"path\": \"pa.txt\", \"partner\": \"telecom\", \"licence\": \"proprietary\", \"weight\": 2},\n"
+                     " {\"path\": \"pa.txt\", \"partner\": \"telecom\", \"licence\": \"proprietary\",\n"
+                     "  \"weight\": 2},\n"
                      " {\"path\": \"pb.txt\", \"partner\": \"hospital\", \"licence\": \"CC-BY-4.0\"},\n"
                      " {\"path\": \"pc.txt\", \"partner\": \"telecom\", \"licence\": \"CC0-1.0\"}]}\n";
     const char *sf = test_write_file("srcs.json", js, strlen(js));

@@ -377,7 +377,8 @@ static size_t match_ipv6(const uint8_t *s, size_t n, size_t i)
     }
     if (dbl ? !(ng >= 2 && ng <= 7 && digit) : ng != 8)
         return 0;
-    if (pos < n && (is_word(s[pos]) || s[pos] == ':' || (s[pos] == '.' && pos + 1 < n && is_digit(s[pos + 1]))))
+    if (pos < n && (is_word(s[pos]) || s[pos] == ':' ||
+                    (s[pos] == '.' && pos + 1 < n && is_digit(s[pos + 1]))))
         return 0;
     return pos;
 }

@@ -84,6 +84,14 @@ TEST(pii_finds_korean_phone_numbers_with_and_without_separators)
     CHECK_PII("1588-1234", "<|phone|>");
     CHECK_PII("1644.0000", "<|phone|>");
     CHECK_STR(scrub("연락주세요027071764"), "연락주세요<|phone|>");
+    CHECK_PII("+82-10-1234-5678", "<|phone|>");
+    CHECK_PII("+82 10 1234 5678", "<|phone|>");
+    CHECK_PII("+821012345678", "<|phone|>");
+    CHECK_PII("+82 2 723 4567", "<|phone|>");
+    CHECK_PII("+82 010-1234-5678", "<|phone|>");
+    CHECK_PII("(02) 723-4567", "<|phone|>");
+    CHECK_PII("(031)723-4567", "<|phone|>");
+    CHECK_STR(scrub("대표전화 02)723-4567 입니다"), "대표전화 <|phone|> 입니다");
     CHECK_STR(scrub("전화: 010-1234-5678, 02-723-4567."), "전화: <|phone|>, <|phone|>.");
 }
 
@@ -104,6 +112,13 @@ TEST(pii_keeps_dates_amounts_years_and_statutes)
     CHECK_KEPT("010-1234-5678-9");
     CHECK_KEPT("x010-1234-5678");
     CHECK_KEPT("010-1234 5678");       /* mixed separators */
+    CHECK_KEPT("+82 99 1234 5678");     /* no such prefix */
+    CHECK_KEPT("+1 010-1234-5678x");
+    CHECK_KEPT("a+82-10-1234-5678");
+    CHECK_KEPT("(2023) 723-4567");
+    CHECK_KEPT("72(02) 723-4567");
+    CHECK_KEPT("(02) 723-45678");
+    CHECK_KEPT("1) 2) 3)");
     CHECK_KEPT("ISBN 978-89-01-12345-6");
     CHECK_KEPT("ISBN 9788901123456");
     CHECK_KEPT("-2.147.483.648 - 2.147.483.647");

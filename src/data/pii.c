@@ -286,19 +286,41 @@ static size_t phone_prefix(const uint8_t *d, size_t m, unsigned *mid_bits, int *
     return 0;
 }
 
-/* Phone: PREFIX-MID-XXXX (same separator) or bare, 15XX/16XX/18XX-XXXX (separator
- * required: eight bare digits are too often something else). */
-static int match_phone(const uint8_t *s, size_t n, const groups *g)
+/* A national number: PREFIX-MID-XXXX (one separator throughout) or bare. lead0: the
+ * prefix's leading 0 is not written (after +82). Returns the groups used, or 0. */
+static int phone_national(const uint8_t *s, size_t n, const groups *g, int lead0)
 {
     uint8_t d[24];
     unsigned bits;
     int mid_min;
-    if (g->n >= 3 && same_sep(g, 3, "-. ") && g->len[2] == 4) {
-        size_t m = group_digits(s, g, 2, d, sizeof d);
-        if (m <= 8 && phone_prefix(d, g->len[0], &bits, &mid_min) == g->len[0] &&
-            (bits >> g->len[1] & 1) && d[g->len[0]] >= mid_min && right_ok(s, n, group_end(g, 3)))
+    if (lead0 && s[g->start[0]] == '0') /* "+82 010-...": the 0 written anyway */
+        lead0 = 0;
+    d[0] = 0;
+    size_t l0 = g->len[0] + (size_t)lead0;
+    if (g->n >= 3 && same_sep(g, 3, "-. ") && g->len[2] == 4 && l0 <= 3) {
+        size_t m = (size_t)lead0 + group_digits(s, g, 2, d + lead0, sizeof d - 1);
+        if (m <= 8 && phone_prefix(d, l0, &bits, &mid_min) == l0 && (bits >> g->len[1] & 1) &&
+            d[l0] >= mid_min && right_ok(s, n, group_end(g, 3)))
             return 3;
     }
+    if (l0 >= 9 && l0 <= 11) {
+        size_t m = (size_t)lead0 + group_digits(s, g, 1, d + lead0, sizeof d - 1);
+        size_t p = phone_prefix(d, m, &bits, &mid_min);
+        if (p && m - p >= 7 && (bits >> (m - p - 4) & 1) && d[p] >= mid_min &&
+            right_ok(s, n, group_end(g, 1)))
+            return 1;
+    }
+    return 0;
+}
+
+/* Phone: a national number, or 15XX/16XX/18XX-XXXX (separator required: eight bare
+ * digits are too often something else). */
+static int match_phone(const uint8_t *s, size_t n, const groups *g)
+{
+    uint8_t d[24];
+    int k = phone_national(s, n, g, 0);
+    if (k)
+        return k;
     if (g->n >= 2 && g->len[0] == 4 && g->len[1] == 4 && right_ok(s, n, group_end(g, 2))) {
         group_digits(s, g, 2, d, sizeof d);
         unsigned a = value(d, 4), b = value(d + 4, 4);
@@ -307,14 +329,52 @@ static int match_phone(const uint8_t *s, size_t n, const groups *g)
         if ((d[0] == 1 && (d[1] == 5 || d[1] == 6 || d[1] == 8)) && !years)
             return 2;
     }
-    if (g->len[0] >= 9 && g->len[0] <= 11) {
-        size_t m = group_digits(s, g, 1, d, sizeof d);
-        size_t p = phone_prefix(d, m, &bits, &mid_min);
-        if (p && m - p >= 7 && (bits >> (m - p - 4) & 1) && d[p] >= mid_min &&
-            right_ok(s, n, group_end(g, 1)))
-            return 1;
-    }
     return 0;
+}
+
+/* +82 then the national number without its 0: +82-10-1234-5678, +82 2 723 4567,
+ * +821012345678. i is at '+'; returns the end, or 0. */
+static size_t match_intl_phone(const uint8_t *s, size_t n, size_t i)
+{
+    if (i + 4 >= n || s[i + 1] != '8' || s[i + 2] != '2' || (i > 0 && is_word(s[i - 1])))
+        return 0;
+    size_t j = i + 3;
+    if ((s[j] == '-' || s[j] == ' ' || s[j] == '.') && j + 1 < n && is_digit(s[j + 1]))
+        j++;
+    groups g;
+    if (!is_digit(s[j]) || !read_groups(s, n, j, &g))
+        return 0;
+    int k = phone_national(s, n, &g, 1);
+    return k ? group_end(&g, k) : 0;
+}
+
+/* An area code in parentheses or closed by one: (02) 723-4567, (031)723-4567,
+ * 02)723-4567. g holds the groups read from i (the area code alone, then ')').
+ * Returns the end and sets *start (at the '(' if there is one), or returns 0. */
+static size_t match_paren_phone(const uint8_t *s, size_t n, size_t i, const groups *g,
+                                size_t *start)
+{
+    size_t e = group_end(g, 1);
+    if (g->n != 1 || g->len[0] < 2 || g->len[0] > 3 || e >= n || s[e] != ')')
+        return 0;
+    uint8_t d[4];
+    unsigned bits;
+    int mid_min;
+    group_digits(s, g, 1, d, sizeof d);
+    if (phone_prefix(d, g->len[0], &bits, &mid_min) != g->len[0])
+        return 0;
+    size_t j = e + 1;
+    if (j < n && s[j] == ' ')
+        j++;
+    groups h;
+    if (j >= n || !is_digit(s[j]) || !read_groups(s, n, j, &h) || h.n < 2 ||
+        !same_sep(&h, 2, "-. ") || !(bits >> h.len[0] & 1) || h.len[1] != 4 ||
+        s[j] - '0' < mid_min || !right_ok(s, n, group_end(&h, 2)))
+        return 0;
+    *start = i > 0 && s[i - 1] == '(' ? i - 1 : i;
+    if (*start > 0 && is_word(s[*start - 1])) /* x(02) 723-4567 */
+        return 0;
+    return group_end(&h, 2);
 }
 
 /* IPv4: four groups of 1..3 digits joined by '.', each <= 255, no leading zero. */
@@ -461,6 +521,18 @@ int pii_find(const uint8_t *s, size_t n, size_t from, pii_match *m)
                     *m = (pii_match){i, group_end(&g, k), t};
                     return 1;
                 }
+                size_t st, e = match_paren_phone(s, n, i, &g, &st);
+                if (e) {
+                    *m = (pii_match){st, e, PII_PHONE};
+                    return 1;
+                }
+            }
+        }
+        if (c == '+') {
+            size_t e = match_intl_phone(s, n, i);
+            if (e) {
+                *m = (pii_match){i, e, PII_PHONE};
+                return 1;
             }
         }
         if ((is_hex(c) || c == ':') && (i == 0 || (!is_word(s[i - 1]) && s[i - 1] != ':' &&

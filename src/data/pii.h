@@ -5,7 +5,8 @@
  *                     gender/century digit G in 1..8 (Feb 29 only in leap years of that
  *                     century), check digit as described in pii.c
  *   phone  <|phone|>  Korean numbers: mobile 010 / 011 016 017 018 019, Seoul 02, the
- *                     area codes 031..064, 070, service numbers 15XX/16XX/18XX-XXXX
+ *                     area codes 031..064, 070, 080, service numbers 15XX/16XX/18XX-XXXX;
+ *                     also +82 10-1234-5678, (02) 723-4567, 02)723-4567
  *   email  <|email|>  local@domain.tld
  *   card   <|card|>   payment card numbers: 13..19 digits, bare or in groups, known
  *                     issuer prefixes (IIN), Luhn-valid

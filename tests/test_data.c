@@ -39,7 +39,10 @@ static int build(const char *tokpath, const char *out, data_source_spec *src, si
                          .n_sources = n, .val_fraction = 0.25, .shard_tokens = shard_tokens,
                          .threads = threads, .quiet = 1};
     data_build_report rep;
-    return data_build(&o, &rep, err);
+    int rc = data_build(&o, &rep, err);
+    if (rc == 0)
+        data_build_report_free(&rep);
+    return rc;
 }
 
 static char *path_in(const char *name)
@@ -61,7 +64,7 @@ TEST(data_build_writes_documents_with_eos_dedupes_and_splits)
     test_write_file("a.txt", text, strlen(text));
     const char *jl = "{\"text\": \"hello\\nworld\"}\n{\"text\": \"문서 5 입니다.\", \"id\": 7}\n";
     test_write_file("b.jsonl", jl, strlen(jl));
-    data_source_spec src[2] = {{path_in("a.txt"), -1}, {path_in("b.jsonl"), 3.0}};
+    data_source_spec src[2] = {{path_in("a.txt"), -1, NULL, NULL}, {path_in("b.jsonl"), 3.0, NULL, NULL}};
     dk_err err;
     char *out = path_in("ds1");
     CHECK_MSG(build(tp, out, src, 2, 2, &err) == 0, "%s", err.msg);
@@ -93,7 +96,7 @@ TEST(data_build_writes_documents_with_eos_dedupes_and_splits)
 TEST(data_build_is_identical_for_1_and_2_threads)
 {
     const char *tp = small_tokenizer(300);
-    data_source_spec src[1] = {{"../shared/data/ko_chatbot", -1}};
+    data_source_spec src[1] = {{"../shared/data/ko_chatbot", -1, NULL, NULL}};
     dk_err err;
     char *o1 = path_in("ds_t1"), *o2 = path_in("ds_t2");
     shard_tokens = 1 << 20; /* several shards, each fsynced */
@@ -107,7 +110,7 @@ TEST(data_build_uses_uint32_ids_for_large_vocabularies)
 {
     const char *tp = small_tokenizer(65400);
     test_write_file("c.txt", "abc\nabd\nabe\nabf\nabg\nabh\nabi\nabj\n", 32);
-    data_source_spec src[1] = {{path_in("c.txt"), -1}};
+    data_source_spec src[1] = {{path_in("c.txt"), -1, NULL, NULL}};
     dk_err err;
     char *out = path_in("ds_wide");
     CHECK_MSG(build(tp, out, src, 1, 1, &err) == 0, "%s", err.msg);
@@ -136,19 +139,19 @@ TEST(data_build_failures_name_the_line_and_leave_nothing)
     const char *tp = small_tokenizer(10);
     dk_err err;
     test_write_file("bad.jsonl", "{\"text\": \"ok\"}\n{\"txt\": 1}\n", 26);
-    data_source_spec s1[1] = {{path_in("bad.jsonl"), -1}};
+    data_source_spec s1[1] = {{path_in("bad.jsonl"), -1, NULL, NULL}};
     char *out = path_in("ds_bad");
     CHECK(build(tp, out, s1, 1, 2, &err) != 0);
     CHECK_CONTAINS(err.msg, "bad.jsonl:2:");
     CHECK(access(out, F_OK) != 0);
     CHECK_EQ(test_run(NULL, 0, "ls -d %s.partial.* 2>/dev/null", out), 2);
     test_write_file("bad.txt", "fine\nbad \xff byte\n", 16);
-    data_source_spec s2[1] = {{path_in("bad.txt"), -1}};
+    data_source_spec s2[1] = {{path_in("bad.txt"), -1, NULL, NULL}};
     CHECK(build(tp, out, s2, 1, 2, &err) != 0);
     CHECK_CONTAINS(err.msg, "bad.txt:2: invalid UTF-8");
     CHECK(access(out, F_OK) != 0);
     /* an existing output is never overwritten */
-    data_source_spec s3[1] = {{"../shared/data/ko_chatbot", -1}};
+    data_source_spec s3[1] = {{"../shared/data/ko_chatbot", -1, NULL, NULL}};
     CHECK(build(tp, test_tmpdir(), s3, 1, 1, &err) != 0);
     CHECK_CONTAINS(err.msg, "already exists");
 }
@@ -156,7 +159,7 @@ TEST(data_build_failures_name_the_line_and_leave_nothing)
 TEST(dataset_open_detects_corrupted_and_truncated_shards)
 {
     const char *tp = small_tokenizer(10);
-    data_source_spec src[1] = {{"../shared/data/ko_chatbot", -1}};
+    data_source_spec src[1] = {{"../shared/data/ko_chatbot", -1, NULL, NULL}};
     dk_err err;
     char *out = path_in("ds_corrupt");
     shard_tokens = 1 << 20;
@@ -200,6 +203,239 @@ TEST(data_parse_source_reads_optional_weights)
     CHECK_STR(p, "c:/dir:x");
 }
 
+/* ---- personal data and provenance ----------------------------------------------------- */
+
+#include <jansson.h>
+
+/* The text of source i of DIR (train then val shards, decoded), malloc'd. */
+static char *source_text(const char *dir, const char *tokpath, size_t i)
+{
+    dataset d;
+    dk_err err;
+    tok *t;
+    if (dataset_open(&d, dir, &err) != 0)
+        return NULL;
+    if (tok_load(&t, tokpath, &err) != 0) {
+        dataset_close(&d);
+        return NULL;
+    }
+    uint8_t *txt = NULL;
+    size_t len = 0, cap = 0;
+    for (int sp = 0; sp < 2; sp++)
+        for (size_t k = 0; k < d.sources[i].n_shards[sp]; k++) {
+            shard *s = &d.sources[i].shards[sp][k];
+            dk_token *ids = malloc((s->count + 1) * sizeof *ids);
+            for (uint64_t j = 0; j < s->count; j++)
+                ids[j] = shard_get(s, j);
+            tok_decode(t, ids, s->count, &txt, &len, &cap, &err);
+            free(ids);
+        }
+    txt = realloc(txt, len + 1);
+    txt[len] = 0;
+    tok_free(t);
+    dataset_close(&d);
+    return (char *)txt;
+}
+
+static json_t *manifest_of(const char *dir)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/manifest.json", dir);
+    return json_load_file(p, 0, NULL);
+}
+
+static long long jint(json_t *o, const char *path1, const char *path2)
+{
+    json_t *v = json_object_get(o, path1);
+    if (path2)
+        v = json_object_get(v, path2);
+    return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+static const char PII_DOCS[] =
+    "전화 010-1234-5678 로 주세요\n"
+    "메일 hong.gildong@example.co.kr 입니다\n"
+    "주민번호 900101-1234568\n"
+    "카드 4111 1111 1111 1111 결제\n"
+    "서버 192.168.0.1 접속\n"
+    "법률 제12345호 2023-01-05 개정, 1,234,567원\n"
+    "전화 010-1234-5678 로 주세요\n"; /* a duplicate: dropped, not counted */
+
+TEST(data_build_scrubs_personal_data_into_placeholders_and_counts_them)
+{
+    const char *tp = small_tokenizer(10);
+    test_write_file("pii.txt", PII_DOCS, strlen(PII_DOCS));
+    data_source_spec src[1] = {{path_in("pii.txt"), -1, NULL, NULL}};
+    dk_err err;
+    char *out = path_in("ds_pii");
+    CHECK_MSG(build(tp, out, src, 1, 2, &err) == 0, "%s", err.msg);
+    char *txt = source_text(out, tp, 0);
+    CHECK(txt);
+    for (int t = 0; t < PII_N_TYPES; t++)
+        CHECK_CONTAINS(txt, pii_placeholder[t]);
+    CHECK(!strstr(txt, "5678") && !strstr(txt, "hong") && !strstr(txt, "1234568") &&
+          !strstr(txt, "4111") && !strstr(txt, "192.168"));
+    CHECK_CONTAINS(txt, "법률 제12345호 2023-01-05 개정, 1,234,567원");
+    free(txt);
+    json_t *m = manifest_of(out);
+    CHECK(m);
+    json_t *s0 = json_array_get(json_object_get(m, "sources"), 0);
+    CHECK(json_is_true(json_object_get(m, "pii_scrub")));
+    CHECK_EQ(jint(s0, "pii", "phone"), 1);
+    CHECK_EQ(jint(s0, "pii", "email"), 1);
+    CHECK_EQ(jint(s0, "pii", "rrn"), 1);
+    CHECK_EQ(jint(s0, "pii", "card"), 1);
+    CHECK_EQ(jint(s0, "pii", "ip"), 1);
+    CHECK_EQ(jint(s0, "pii_documents", NULL), 5);
+    /* the old keys stay; kept + dropped add up to the documents read */
+    CHECK_EQ(jint(s0, "documents", NULL), 7);
+    CHECK_EQ(jint(s0, "duplicates", NULL), 1);
+    CHECK_EQ(jint(s0, "empty", NULL), 0);
+    CHECK_EQ(jint(s0, "kept", "documents"), 6);
+    CHECK_EQ(jint(s0, "dropped", "exact_duplicate"), 1);
+    CHECK(jint(s0, "dropped_tokens", "exact_duplicate") > 10);
+    CHECK_EQ(jint(s0, "kept", "tokens"),
+             jint(json_object_get(s0, "train"), "tokens", NULL) +
+                 jint(json_object_get(s0, "val"), "tokens", NULL));
+    json_decref(m);
+}
+
+TEST(data_build_no_scrub_keeps_personal_data)
+{
+    const char *tp = small_tokenizer(10);
+    test_write_file("pii2.txt", PII_DOCS, strlen(PII_DOCS));
+    data_source_spec src[1] = {{path_in("pii2.txt"), -1, NULL, NULL}};
+    data_build_opts o = {.tokenizer_path = tp, .out_dir = path_in("ds_nopii"), .sources = src,
+                         .n_sources = 1, .val_fraction = 0, .shard_tokens = 1000,
+                         .threads = 1, .quiet = 1, .no_scrub = 1};
+    data_build_report rep;
+    dk_err err;
+    CHECK_MSG(data_build(&o, &rep, &err) == 0, "%s", err.msg);
+    CHECK_EQ(rep.pii[PII_PHONE], 0);
+    data_build_report_free(&rep);
+    char *txt = source_text(o.out_dir, tp, 0);
+    CHECK(txt);
+    CHECK_CONTAINS(txt, "010-1234-5678");
+    CHECK_CONTAINS(txt, "4111 1111 1111 1111");
+    for (int t = 0; t < PII_N_TYPES; t++)
+        CHECK(!strstr(txt, pii_placeholder[t]));
+    free(txt);
+    json_t *m = manifest_of(o.out_dir);
+    CHECK(json_is_false(json_object_get(m, "pii_scrub")));
+    CHECK(json_is_null(json_object_get(json_array_get(json_object_get(m, "sources"), 0), "pii")));
+    json_decref(m);
+}
+
+TEST(data_build_scrubbed_output_is_identical_for_1_and_2_threads)
+{
+    const char *tp = small_tokenizer(300);
+    /* dev text with phone numbers and e-mail addresses (docs/data.md), plus planted ones */
+    data_source_spec src[2] = {{"../shared/data/ko_nsmc/nsmc_dev_00.txt", -1, NULL, NULL},
+                               {path_in("pii3.txt"), -1, NULL, NULL}};
+    test_write_file("pii3.txt", PII_DOCS, strlen(PII_DOCS));
+    dk_err err;
+    char *o1 = path_in("ds_pii_t1"), *o2 = path_in("ds_pii_t2");
+    shard_tokens = 1 << 20;
+    int rc1 = build(tp, o1, src, 2, 1, &err), rc2 = build(tp, o2, src, 2, 2, &err);
+    shard_tokens = 100;
+    CHECK_MSG(rc1 == 0 && rc2 == 0, "%s", err.msg);
+    CHECK_EQ(test_run(NULL, 0, "diff -r %s %s >/dev/null", o1, o2), 0);
+    json_t *m = manifest_of(o1);
+    json_t *s0 = json_array_get(json_object_get(m, "sources"), 0);
+    CHECK(jint(s0, "pii", "phone") >= 4 && jint(s0, "pii", "email") >= 3);
+    json_decref(m);
+}
+
+TEST(data_build_sources_file_records_partner_licence_and_per_partner_counts)
+{
+    const char *tp = small_tokenizer(10);
+    const char *pa = "가나다 010-1234-5678\n라마바\n라마바\n\n", *pb = "사아자\nx@y.com\n";
+    test_write_file("pa.txt", pa, strlen(pa));
+    test_write_file("pb.txt", pb, strlen(pb));
+    test_write_file("pc.txt", "차카타\n", strlen("차카타\n"));
+    const char *js = "{\"sources\": [\n"
+                     " {\"path\": \"pa.txt\", \"partner\": \"telecom\", \"licence\": \"proprietary\",\n"
+                     "  \"weight\": 2},\n"
+                     " {\"path\": \"pb.txt\", \"partner\": \"hospital\", \"licence\": \"CC-BY-4.0\"},\n"
+                     " {\"path\": \"pc.txt\", \"partner\": \"telecom\", \"licence\": \"CC0-1.0\"}]}\n";
+    const char *sf = test_write_file("srcs.json", js, strlen(js));
+    char out[4096];
+    char *dir = path_in("ds_partners");
+    CHECK_EQ(test_run(out, sizeof out, "%s data build -q -t %s -o %s --sources %s --threads 2", test_bin(),
+                      tp, dir, sf), 0);
+    CHECK_CONTAINS(out, "phone 1");
+    json_t *m = manifest_of(dir);
+    CHECK(m);
+    json_t *ss = json_object_get(m, "sources");
+    CHECK_EQ(json_array_size(ss), 3);
+    json_t *s0 = json_array_get(ss, 0);
+    CHECK_STR(json_string_value(json_object_get(s0, "partner")), "telecom");
+    CHECK_STR(json_string_value(json_object_get(s0, "licence")), "proprietary");
+    CHECK(json_is_true(json_object_get(s0, "weight_given")));
+    CHECK_EQ(jint(s0, "dropped", "exact_duplicate"), 1);
+    CHECK_EQ(jint(s0, "dropped", "empty"), 1);
+    json_t *tel = json_object_get(json_object_get(m, "partners"), "telecom");
+    CHECK(tel);
+    CHECK_EQ(json_array_size(json_object_get(tel, "sources")), 2);
+    CHECK_EQ(json_array_size(json_object_get(tel, "licences")), 2);
+    CHECK_EQ(jint(tel, "documents", NULL), 5);
+    CHECK_EQ(jint(tel, "kept", "documents"), 3);
+    CHECK_EQ(jint(tel, "dropped", "exact_duplicate"), 1);
+    CHECK_EQ(jint(tel, "pii", "phone"), 1);
+    json_t *hos = json_object_get(json_object_get(m, "partners"), "hospital");
+    CHECK_EQ(jint(hos, "pii", "email"), 1);
+    CHECK_EQ(jint(hos, "kept", "tokens"),
+             jint(json_array_get(ss, 1), "kept", "tokens"));
+    json_decref(m);
+    /* the dataset still loads as before */
+    dataset d;
+    dk_err err;
+    CHECK_MSG(dataset_open(&d, dir, &err) == 0, "%s", err.msg);
+    CHECK_EQ(d.n_sources, 3);
+    dataset_close(&d);
+}
+
+TEST(data_build_sources_file_errors_name_the_field_and_write_nothing)
+{
+    const char *tp = small_tokenizer(10);
+    test_write_file("pd.txt", "하나\n", 7);
+    static const struct {
+        const char *json, *msg;
+    } cases[] = {
+        {"{\"sources\": [{\"path\": \"pd.txt\", \"partner\": \"a\", \"licence\": \"x\"},"
+         " {\"path\": \"pd.txt\", \"partner\": \"b\", \"licence\": \"x\"},"
+         " {\"path\": \"pd.txt\", \"partner\": \"c\", \"licence\": 7}]}",
+         "bad.json: sources[2].licence: must be a non-empty string"},
+        {"{\"sources\": [{\"path\": \"pd.txt\", \"partner\": \"a\", \"license\": \"x\"}]}",
+         "bad.json: sources[0]: unknown key \"license\""},
+        {"{\"sources\": [{\"path\": \"pd.txt\", \"partner\": \"a\"}]}",
+         "bad.json: sources[0].licence: missing"},
+        {"{\"sources\": [{\"path\": \"nope.txt\", \"partner\": \"a\", \"licence\": \"x\"}]}",
+         "bad.json: sources[0].path:"},
+        {"{\"sources\": [{\"path\": \"pd.txt\", \"partner\": \"a\", \"licence\": \"x\", \"weight\": -1}]}",
+         "bad.json: sources[0].weight: must be a number"},
+        {"{\"sources\": []}", "bad.json: sources: empty"},
+        {"{\"sources\": [], \"extra\": 1}", "bad.json: unknown top-level key"},
+        {"[1, 2", "bad.json:1: invalid JSON"},
+    };
+    char *dir = path_in("ds_badsrc");
+    char out[4096];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *sf = test_write_file("bad.json", cases[i].json, strlen(cases[i].json));
+        int rc = test_run(out, sizeof out, "%s data build -q -t %s -o %s --sources %s 2>&1", test_bin(),
+                          tp, dir, sf);
+        CHECK_MSG(rc == 1, "case %zu: exit %d", i, rc);
+        CHECK_CONTAINS(out, cases[i].msg);
+        CHECK_MSG(strchr(out, '\n') == out + strlen(out) - 1, "case %zu: not one line: %s", i, out);
+        CHECK(access(dir, F_OK) != 0);
+    }
+    int rc = test_run(out, sizeof out, "%s data build -q -t %s -o %s --sources %s/none.json 2>&1",
+                      test_bin(), tp, dir, test_tmpdir());
+    CHECK_EQ(rc, 1);
+    CHECK_CONTAINS(out, "none.json: cannot read");
+    CHECK(access(dir, F_OK) != 0);
+}
+
 /* ---- the training sampler ----------------------------------------------------------- */
 
 #include "train/sampler.h"
@@ -230,7 +466,7 @@ TEST(sampler_draws_by_weight_covers_every_window_and_replays_from_its_state)
     }
     test_write_file("sa.txt", a, strlen(a));
     test_write_file("sb.txt", b, strlen(b));
-    data_source_spec src[2] = {{path_in("sa.txt"), 3.0}, {path_in("sb.txt"), 1.0}};
+    data_source_spec src[2] = {{path_in("sa.txt"), 3.0, NULL, NULL}, {path_in("sb.txt"), 1.0, NULL, NULL}};
     dk_err err;
     char *out = path_in("ds_sampler");
     shard_tokens = 1000; /* windows straddle shard boundaries */
@@ -262,7 +498,7 @@ TEST(sampler_draws_by_weight_covers_every_window_and_replays_from_its_state)
     }
     /* one epoch of a single-source dataset visits every window exactly once */
     sampler_free(&r);
-    data_source_spec one[1] = {{path_in("sa.txt"), -1}};
+    data_source_spec one[1] = {{path_in("sa.txt"), -1, NULL, NULL}};
     char *out1 = path_in("ds_sampler1");
     CHECK(build(tp, out1, one, 1, 1, &err) == 0);
     dataset d1;

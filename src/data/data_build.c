@@ -26,6 +26,7 @@ typedef struct {
     const uint8_t *p;
     uint32_t len;
     uint8_t val;
+    uint8_t dup; /* an exact duplicate: tokenised only to count the tokens dropped */
 } doc;
 
 /* ---- the set of document hashes seen (128-bit, open addressing) -------------------- */
@@ -97,9 +98,10 @@ typedef struct {
 
 typedef struct {
     char name[96];
-    const char *path;
+    const char *path, *partner, *licence;
     double weight_given;
     uint64_t documents, duplicates, empty, bytes;
+    uint64_t duplicate_tokens, pii[PII_N_TYPES], pii_documents;
     split_out split[2]; /* train, val */
     json_t *inputs;
 } source_state;
@@ -113,6 +115,9 @@ typedef struct {
     hash_set seen;
     pool *pl;
     tok_encoder **enc;
+    uint8_t **scratch; /* per thread: the scrubbed document */
+    size_t *scratch_cap;
+    tok_ids *dup_ids; /* per thread: ids of a duplicate, counted and dropped */
     progress prog;
     double done_bytes;
 } builder;
@@ -170,21 +175,59 @@ static int split_finish(source_state *s, int sp, dk_err *err)
 /* ---- tokenising a batch of documents in parallel ----------------------------------- */
 
 typedef struct {
+    uint64_t pii[PII_N_TYPES], pii_documents, duplicate_tokens;
+} block_stats;
+
+typedef struct {
     builder *b;
     const doc *docs;
     size_t *block_start; /* block i = docs [block_start[i], block_start[i+1]) */
     tok_ids (*out)[2];
+    block_stats *st; /* per block, summed in block order afterwards */
     int failed;
 } tok_job;
 
+/* Scrubs (unless turned off) and tokenizes the documents of block i on thread th. */
 static void tok_block(void *vc, size_t i, int th)
 {
     tok_job *j = vc;
+    builder *b = j->b;
+    block_stats *st = &j->st[i];
     for (size_t d = j->block_start[i]; d < j->block_start[i + 1]; d++) {
         const doc *x = &j->docs[d];
+        const uint8_t *p = x->p;
+        size_t len = x->len;
+        if (!b->o->no_scrub) {
+            size_t need = pii_scrub_bound(len);
+            if (need > b->scratch_cap[th]) {
+                uint8_t *ns = realloc(b->scratch[th], need);
+                if (!ns) {
+                    j->failed = 1;
+                    continue;
+                }
+                b->scratch[th] = ns;
+                b->scratch_cap[th] = need;
+            }
+            uint64_t c[PII_N_TYPES] = {0};
+            len = pii_scrub(p, len, b->scratch[th], c);
+            p = b->scratch[th];
+            uint64_t any = 0;
+            for (int t = 0; t < PII_N_TYPES && !x->dup; t++) {
+                st->pii[t] += c[t];
+                any += c[t];
+            }
+            st->pii_documents += any > 0;
+        }
+        if (x->dup) {
+            tok_ids *o = &b->dup_ids[th];
+            o->n = 0;
+            if (tok_encode(b->enc[th], p, len, 0, o, NULL) != 0)
+                j->failed = 1;
+            st->duplicate_tokens += o->n + 1; /* with its <|eos|> */
+            continue;
+        }
         tok_ids *o = &j->out[i][x->val];
-        if (tok_encode(j->b->enc[th], x->p, x->len, 0, o, NULL) != 0 ||
-            tok_ids_push(o, j->b->eos) != 0)
+        if (tok_encode(b->enc[th], p, len, 0, o, NULL) != 0 || tok_ids_push(o, b->eos) != 0)
             j->failed = 1;
     }
 }
@@ -217,21 +260,29 @@ static int process_docs(builder *b, source_state *s, const doc *docs, size_t n, 
     for (size_t b0 = 0; rc == 0 && b0 < nb; b0 += BATCH_BLOCKS) {
         size_t m = nb - b0 < BATCH_BLOCKS ? nb - b0 : BATCH_BLOCKS;
         tok_ids(*out)[2] = calloc(m, sizeof *out);
-        if (!out) {
+        block_stats *st = calloc(m, sizeof *st);
+        if (!out || !st) {
+            free(out);
+            free(st);
             rc = dk_errf(err, "out of memory");
             break;
         }
-        tok_job j = {b, docs, starts + b0, out, 0};
+        tok_job j = {b, docs, starts + b0, out, st, 0};
         pool_for(b->pl, m, tok_block, &j);
         if (j.failed)
             rc = dk_errf(err, "out of memory while tokenizing");
         for (size_t i = 0; i < m; i++) {
+            for (int t = 0; t < PII_N_TYPES; t++)
+                s->pii[t] += st[i].pii[t];
+            s->pii_documents += st[i].pii_documents;
+            s->duplicate_tokens += st[i].duplicate_tokens;
             for (int sp = 0; sp < 2 && rc == 0; sp++)
                 rc = split_append(b, s, sp, out[i][sp].ids, out[i][sp].n, err);
             tok_ids_free(&out[i][0]);
             tok_ids_free(&out[i][1]);
         }
         free(out);
+        free(st);
     }
     free(starts);
     return rc;
@@ -258,10 +309,8 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
     int fresh = hs_insert(&b->seen, h1, h2);
     if (fresh < 0)
         return -1;
-    if (!fresh) {
+    if (!fresh)
         s->duplicates++;
-        return 0;
-    }
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 1024;
         doc *nd = realloc(*docs, *cap * sizeof *nd);
@@ -271,7 +320,7 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
     }
     /* validation split: the document's hash in [0, val_fraction) of the space */
     int val = (double)(h2 >> 11) * 0x1.0p-53 < b->o->val_fraction;
-    (*docs)[(*n)++] = (doc){p, (uint32_t)len, (uint8_t)val};
+    (*docs)[(*n)++] = (doc){p, (uint32_t)len, (uint8_t)val, (uint8_t)!fresh};
     return 0;
 }
 
@@ -400,6 +449,99 @@ static void source_name(source_state *all, size_t i, const char *path)
     }
 }
 
+/* ---- what each source (and partner) kept and dropped ------------------------------- */
+
+typedef struct {
+    uint64_t documents, kept, duplicates, empty, tokens, duplicate_tokens;
+    uint64_t pii[PII_N_TYPES], pii_documents;
+} counts;
+
+static counts source_counts(const source_state *s)
+{
+    counts c = {.documents = s->documents, .duplicates = s->duplicates, .empty = s->empty,
+                .tokens = s->split[0].tokens + s->split[1].tokens,
+                .duplicate_tokens = s->duplicate_tokens, .pii_documents = s->pii_documents};
+    c.kept = s->documents - s->duplicates - s->empty;
+    memcpy(c.pii, s->pii, sizeof c.pii);
+    return c;
+}
+
+static void counts_add(counts *a, const counts *b)
+{
+    a->documents += b->documents;
+    a->kept += b->kept;
+    a->duplicates += b->duplicates;
+    a->empty += b->empty;
+    a->tokens += b->tokens;
+    a->duplicate_tokens += b->duplicate_tokens;
+    a->pii_documents += b->pii_documents;
+    for (int t = 0; t < PII_N_TYPES; t++)
+        a->pii[t] += b->pii[t];
+}
+
+/* "kept", "dropped" (documents by reason), "dropped_tokens" (by reason), "pii". */
+static void counts_json(json_t *x, const counts *c, int scrub)
+{
+    json_t *kept = json_object(), *dd = json_object(), *dt = json_object();
+    json_object_set_new(kept, "documents", json_integer((json_int_t)c->kept));
+    json_object_set_new(kept, "tokens", json_integer((json_int_t)c->tokens));
+    json_object_set_new(x, "kept", kept);
+    json_object_set_new(dd, "exact_duplicate", json_integer((json_int_t)c->duplicates));
+    json_object_set_new(dd, "empty", json_integer((json_int_t)c->empty));
+    json_object_set_new(x, "dropped", dd);
+    json_object_set_new(dt, "exact_duplicate", json_integer((json_int_t)c->duplicate_tokens));
+    json_object_set_new(dt, "empty", json_integer(0));
+    json_object_set_new(x, "dropped_tokens", dt);
+    if (scrub) {
+        json_t *pj = json_object();
+        for (int t = 0; t < PII_N_TYPES; t++)
+            json_object_set_new(pj, pii_type_name[t], json_integer((json_int_t)c->pii[t]));
+        json_object_set_new(x, "pii", pj);
+        json_object_set_new(x, "pii_documents", json_integer((json_int_t)c->pii_documents));
+    } else {
+        json_object_set_new(x, "pii", json_null());
+    }
+}
+
+/* {"PARTNER": {"sources": [...], "licences": [...], "documents", kept, dropped, ...}},
+ * partners in the order they first appear; sources without a partner are left out. */
+static json_t *partners_json(const source_state *src, size_t n, int scrub)
+{
+    json_t *all = json_object();
+    for (size_t i = 0; i < n; i++) {
+        if (!src[i].partner || json_object_get(all, src[i].partner))
+            continue;
+        counts c = {0};
+        json_t *names = json_array(), *lic = json_array();
+        for (size_t k = i; k < n; k++) {
+            if (!src[k].partner || strcmp(src[k].partner, src[i].partner) != 0)
+                continue;
+            counts ck = source_counts(&src[k]);
+            counts_add(&c, &ck);
+            json_array_append_new(names, json_string(src[k].name));
+            int seen = !src[k].licence;
+            for (size_t l = 0; !seen && l < json_array_size(lic); l++)
+                seen |= strcmp(json_string_value(json_array_get(lic, l)), src[k].licence) == 0;
+            if (!seen)
+                json_array_append_new(lic, json_string(src[k].licence));
+        }
+        json_t *p = json_object();
+        json_object_set_new(p, "sources", names);
+        json_object_set_new(p, "licences", lic);
+        json_object_set_new(p, "documents", json_integer((json_int_t)c.documents));
+        counts_json(p, &c, scrub);
+        json_object_set_new(all, src[i].partner, p);
+    }
+    return all;
+}
+
+void data_build_report_free(data_build_report *rep)
+{
+    free(rep->sources);
+    rep->sources = NULL;
+    rep->n_sources = 0;
+}
+
 int data_parse_source(const char *arg, char *path, size_t path_cap, double *weight)
 {
     *weight = -1;
@@ -457,7 +599,10 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
         rc = -1;
     b.pl = rc == 0 ? pool_new(o->threads) : NULL;
     int nt = pool_threads(b.pl);
-    if (rc == 0 && (!b.pl || !(b.enc = calloc((size_t)nt, sizeof *b.enc))))
+    if (rc == 0 && (!b.pl || !(b.enc = calloc((size_t)nt, sizeof *b.enc)) ||
+                    !(b.scratch = calloc((size_t)nt, sizeof *b.scratch)) ||
+                    !(b.scratch_cap = calloc((size_t)nt, sizeof *b.scratch_cap)) ||
+                    !(b.dup_ids = calloc((size_t)nt, sizeof *b.dup_ids))))
         rc = dk_errf(err, "out of memory");
     for (int i = 0; rc == 0 && i < nt; i++)
         if (!(b.enc[i] = tok_encoder_new(t)))
@@ -471,6 +616,8 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
     for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
         src[i].path = o->sources[i].path;
         src[i].weight_given = o->sources[i].weight;
+        src[i].partner = o->sources[i].partner;
+        src[i].licence = o->sources[i].licence;
         source_name(src, i, o->sources[i].path);
         char *arg = (char *)o->sources[i].path;
         if (fs_expand_inputs(&arg, 1, &files[i], &n_files[i], err) != 0)
@@ -546,6 +693,7 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
         json_object_set_new(man, "tokenizer", tj);
         json_object_set_new(man, "id_bytes", json_integer(b.width));
         json_object_set_new(man, "val_fraction", json_real(o->val_fraction));
+        json_object_set_new(man, "pii_scrub", json_boolean(!o->no_scrub));
         json_t *sj = json_array();
         for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
             source_state *s = &src[i];
@@ -558,6 +706,10 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
             json_object_set_new(x, "documents", json_integer((json_int_t)s->documents));
             json_object_set_new(x, "duplicates", json_integer((json_int_t)s->duplicates));
             json_object_set_new(x, "empty", json_integer((json_int_t)s->empty));
+            json_object_set_new(x, "partner", s->partner ? json_string(s->partner) : json_null());
+            json_object_set_new(x, "licence", s->licence ? json_string(s->licence) : json_null());
+            counts c = source_counts(s);
+            counts_json(x, &c, !o->no_scrub);
             json_object_set_new(x, "inputs", s->inputs);
             s->inputs = NULL;
             for (int sp = 0; sp < 2 && rc == 0; sp++)
@@ -571,7 +723,29 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
             rep->bytes += s->bytes;
         }
         json_object_set_new(man, "sources", sj);
+        if (rc == 0)
+            json_object_set_new(man, "partners", partners_json(src, o->n_sources, !o->no_scrub));
     }
+    if (rc == 0 && !(rep->sources = calloc(o->n_sources, sizeof *rep->sources)))
+        rc = dk_errf(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
+        data_source_report *r = &rep->sources[i];
+        counts c = source_counts(&src[i]);
+        snprintf(r->name, sizeof r->name, "%s", src[i].name);
+        r->partner = src[i].partner;
+        r->licence = src[i].licence;
+        r->documents = src[i].documents;
+        r->kept = c.kept;
+        r->duplicates = c.duplicates;
+        r->empty = c.empty;
+        r->tokens = c.tokens;
+        r->duplicate_tokens = c.duplicate_tokens;
+        memcpy(r->pii, c.pii, sizeof r->pii);
+        r->pii_documents = c.pii_documents;
+        for (int ty = 0; ty < PII_N_TYPES; ty++)
+            rep->pii[ty] += c.pii[ty];
+    }
+    rep->n_sources = rep->sources ? o->n_sources : 0;
     if (rc == 0) {
         char *text = json_dumps(man, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
         char mpath[4400];
@@ -585,6 +759,9 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
     if (rc == 0 && rename(b.tmp_dir, o->out_dir) != 0)
         rc = dk_errno(err, "%s: cannot move the finished dataset into place", o->out_dir);
     if (rc != 0) {
+        free(rep->sources);
+        rep->sources = NULL;
+        rep->n_sources = 0;
         for (size_t i = 0; src && i < o->n_sources; i++)
             for (int sp = 0; sp < 2; sp++)
                 if (src[i].split[sp].open)
@@ -605,7 +782,14 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
     free(src);
     for (int i = 0; b.enc && i < nt; i++)
         tok_encoder_free(b.enc[i]);
+    for (int i = 0; b.scratch && i < nt; i++)
+        free(b.scratch[i]);
+    for (int i = 0; b.dup_ids && i < nt; i++)
+        tok_ids_free(&b.dup_ids[i]);
     free(b.enc);
+    free(b.scratch);
+    free(b.scratch_cap);
+    free(b.dup_ids);
     pool_free(b.pl);
     free(b.seen.slots);
     tok_free(t);

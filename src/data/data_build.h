@@ -1,7 +1,9 @@
 /* data_build.h: raw text sources -> a tokenized dataset directory.
  *
  *   DIR/manifest.json        format "dokja-data" v1: tokenizer SHA-256, sources with
- *                            weights, document and token counts, shards with SHA-256
+ *                            weights, partner and licence, document and token counts
+ *                            kept and dropped per reason, personal-data counts per
+ *                            type, the same per partner, shards with SHA-256
  *   DIR/dokja_tokenizer.json a copy of the tokenizer used
  *   DIR/<source>.train.NNNN.tok, DIR/<source>.val.NNNN.tok   token shards (shard.h)
  *
@@ -9,7 +11,9 @@
  * per line, document in its "text" field), or a directory of such files. Documents
  * are read in order; an empty document is skipped; an exact duplicate of an earlier
  * document (of any source: 128-bit hash of its bytes) is dropped; each document is
- * followed by <|eos|>. A document goes to the validation split when its hash falls
+ * followed by <|eos|>. Personal data in kept documents is replaced by typed
+ * placeholders (data/pii.h; plain text, not special tokens) unless no_scrub is set,
+ * and counted per source. A document goes to the validation split when its hash falls
  * in the first val_fraction of the hash space: deterministic, and stable when other
  * documents are added or removed. Tokenisation runs in parallel over blocks of
  * documents and the results are written in document order, so the output does not
@@ -21,11 +25,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/pii.h"
 #include "util/err.h"
 
 typedef struct {
     const char *path;
-    double weight; /* < 0: proportional to the source's training tokens */
+    double weight;       /* < 0: proportional to the source's training tokens */
+    const char *partner; /* who contributed it, or NULL (from a sources file) */
+    const char *licence; /* its licence, or NULL */
 } data_source_spec;
 
 typedef struct {
@@ -37,14 +44,30 @@ typedef struct {
     uint64_t shard_tokens;  /* ids per shard, default 1 << 26 */
     int threads;
     int quiet;
+    int no_scrub;           /* 1: keep personal data (data/pii.h) as it is */
 } data_build_opts;
+
+/* What happened to one source's documents: read = kept + duplicates + empty. */
+typedef struct {
+    char name[96];
+    const char *partner, *licence; /* the spec's, or NULL */
+    uint64_t documents, kept, duplicates, empty;
+    uint64_t tokens, duplicate_tokens; /* kept (train + val, with <|eos|>); dropped */
+    uint64_t pii[PII_N_TYPES], pii_documents;
+} data_source_report;
 
 typedef struct {
     uint64_t documents, duplicates, empty, train_tokens, val_tokens, bytes;
+    uint64_t pii[PII_N_TYPES];
     double seconds;
+    data_source_report *sources; /* n_sources entries, owned: data_build_report_free */
+    size_t n_sources;
 } data_build_report;
 
+/* Builds the dataset. On failure nothing is left under out_dir, and rep->sources is
+ * NULL. On success the caller frees rep with data_build_report_free. */
 int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err);
+void data_build_report_free(data_build_report *rep);
 
 /* Parses "PATH[:WEIGHT]" (WEIGHT a positive number). */
 int data_parse_source(const char *arg, char *path, size_t path_cap, double *weight);

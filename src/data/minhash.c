@@ -1,0 +1,465 @@
+/* minhash.c: MinHash signatures, LSH bands and union-find clustering (minhash.h).
+ *
+ * Shingle hashing uses hash_u64 (util/hash.h, the splitmix64 finaliser) to combine
+ * units, not a cryptographic hash: nothing here is security-sensitive (an adversary
+ * who forges collisions can at worst get their own documents merged or kept, which
+ * they could do by editing the text), and a shingle costs a few multiplies instead of
+ * a SHA-256 block. It is stable across runs and machines, which keeps results
+ * reproducible. The H permutations are the universal family of datatrove,
+ * (a x + b) mod (2^61 - 1), with a in [1, p) and b in [0, p) drawn from rng_u64(seed, k). */
+#include "data/minhash.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/hash.h"
+#include "util/rng.h"
+#include "util/utf8.h"
+
+#define MERSENNE_61 ((1ULL << 61) - 1)
+
+struct minhash {
+    minhash_params p;
+    int h;                           /* bands * rows */
+    uint64_t a[MINHASH_MAX_HASHES];  /* (H) */
+    uint64_t b[MINHASH_MAX_HASHES];  /* (H) */
+};
+
+void minhash_params_default(minhash_params *p)
+{
+    *p = (minhash_params){.kind = MINHASH_CHARS, .n = 5, .bands = 14, .rows = 8,
+                          .seed = 0x646f6b6a61ULL, .threshold = 0.8};
+}
+
+int minhash_params_check(const minhash_params *p, dk_err *err)
+{
+    if (p->kind != MINHASH_WORDS && p->kind != MINHASH_CHARS)
+        return dk_errf(err, "minhash: unknown shingle kind %d", (int)p->kind);
+    if (p->n < 1 || p->n > MINHASH_MAX_N)
+        return dk_errf(err, "minhash: shingle size %d is not in [1, %d]", p->n, MINHASH_MAX_N);
+    if (p->bands < 1 || p->rows < 1 || p->bands > MINHASH_MAX_HASHES ||
+        p->rows > MINHASH_MAX_HASHES || p->bands * p->rows > MINHASH_MAX_HASHES)
+        return dk_errf(err, "minhash: %d bands x %d rows is not 1..%d hashes", p->bands, p->rows,
+                       MINHASH_MAX_HASHES);
+    if (!(p->threshold >= 0 && p->threshold <= 1))
+        return dk_errf(err, "minhash: threshold %g is not in [0, 1]", p->threshold);
+    return 0;
+}
+
+minhash *minhash_new(const minhash_params *p, dk_err *err)
+{
+    if (minhash_params_check(p, err) != 0)
+        return NULL;
+    minhash *m = malloc(sizeof *m);
+    if (!m) {
+        dk_errf(err, "minhash: out of memory");
+        return NULL;
+    }
+    m->p = *p;
+    m->h = p->bands * p->rows;
+    for (int k = 0; k < m->h; k++) {
+        m->a[k] = 1 + rng_u64(p->seed, 2 * (uint64_t)k) % (MERSENNE_61 - 1);
+        m->b[k] = rng_u64(p->seed, 2 * (uint64_t)k + 1) % MERSENNE_61;
+    }
+    return m;
+}
+
+void minhash_free(minhash *m) { free(m); }
+const minhash_params *minhash_get_params(const minhash *m) { return &m->p; }
+int minhash_hashes(const minhash *m) { return m->h; }
+
+/* ---- shingles ---------------------------------------------------------------------- */
+
+/* x mod (2^61 - 1) for x < 2^122 + 2^61 (a product plus b). */
+static inline uint64_t mod_m61(unsigned __int128 x)
+{
+    uint64_t r = (uint64_t)(x & MERSENNE_61) + (uint64_t)(x >> 61); /* < 2^62 + 1 */
+    r = (r & MERSENNE_61) + (r >> 61);
+    return r >= MERSENNE_61 ? r - MERSENNE_61 : r;
+}
+
+/* Where shingle hashes go: into the running minima of a signature, or a list. */
+typedef struct {
+    const minhash *m;
+    uint64_t *mins; /* (H) or NULL */
+    uint64_t *out;  /* list mode */
+    size_t cap, count;
+} sink;
+
+static inline void sink_put(sink *s, uint64_t h)
+{
+    if (s->mins) {
+        const minhash *m = s->m;
+        uint64_t x = (h & MERSENNE_61) + (h >> 61);
+        if (x >= MERSENNE_61)
+            x -= MERSENNE_61;
+        for (int k = 0; k < m->h; k++) {
+            uint64_t v = mod_m61((unsigned __int128)m->a[k] * x + m->b[k]);
+            s->mins[k] = v < s->mins[k] ? v : s->mins[k];
+        }
+    } else if (s->count < s->cap) {
+        s->out[s->count] = h;
+    }
+    s->count++;
+}
+
+/* The hash of k units (k = n for a full shingle; k < n only for a short document). */
+static inline uint64_t shingle_hash(const uint64_t *ring, int start, int k, int n)
+{
+    uint64_t h = 0x736b6a6f64ULL;
+    for (int i = 0; i < k; i++)
+        h = hash_u64(h ^ ring[(start + i) % n]);
+    return hash_u64(h + (uint64_t)k);
+}
+
+/* The unit stream (words or characters) as a sliding window of n. */
+typedef struct {
+    uint64_t ring[MINHASH_MAX_N];
+    int n, filled, pos; /* pos: where the next unit goes */
+    size_t units;
+} window;
+
+static inline void window_push(window *w, sink *s, uint64_t unit)
+{
+    w->ring[w->pos] = unit;
+    w->pos = (w->pos + 1) % w->n;
+    w->units++;
+    if (w->filled < w->n)
+        w->filled++;
+    if (w->filled == w->n)
+        sink_put(s, shingle_hash(w->ring, w->pos, w->n, w->n)); /* oldest is at pos */
+}
+
+static inline uint32_t fold_case(uint32_t cp)
+{
+    if ((cp >= 'A' && cp <= 'Z') || (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7))
+        return cp + 0x20;
+    return cp;
+}
+
+#define FNV_PRIME 0x100000001b3ULL
+#define FNV_BASIS 0xcbf29ce484222325ULL
+
+static void shingle_text(const minhash *m, const char *text, size_t len, sink *s)
+{
+    const uint8_t *t = (const uint8_t *)text;
+    window w = {.n = m->p.n};
+    int chars = m->p.kind == MINHASH_CHARS;
+    uint64_t word = FNV_BASIS; /* words: FNV-1a over the code points of the word */
+    int in_word = 0, pending_space = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t l = utf8_decode(t + i, len - i, &cp);
+        int sep;
+        if (l == 0) { /* an invalid byte: a character of its own, above U+10FFFF */
+            cp = 0x110000u + t[i];
+            l = 1;
+            sep = 0;
+        } else {
+            uclass c = utf8_class(cp);
+            sep = c == UC_SPACE || c == UC_PUNCT;
+            cp = fold_case(cp);
+        }
+        i += l;
+        if (sep) {
+            if (in_word && !chars)
+                window_push(&w, s, hash_u64(word));
+            pending_space |= in_word;
+            in_word = 0;
+            word = FNV_BASIS;
+            continue;
+        }
+        if (chars) {
+            if (pending_space)
+                window_push(&w, s, ' ');
+            pending_space = 0;
+            window_push(&w, s, cp);
+        } else {
+            word = (word ^ cp) * FNV_PRIME;
+        }
+        in_word = 1;
+    }
+    if (in_word && !chars)
+        window_push(&w, s, hash_u64(word));
+    if (w.units > 0 && w.filled < w.n) /* a short document: one shingle of all its units */
+        sink_put(s, shingle_hash(w.ring, 0, w.filled, w.n));
+}
+
+size_t minhash_signature(const minhash *m, const char *text, size_t len, uint32_t *sig)
+{
+    uint64_t mins[MINHASH_MAX_HASHES];
+    for (int k = 0; k < m->h; k++)
+        mins[k] = UINT64_MAX;
+    sink s = {.m = m, .mins = mins};
+    shingle_text(m, text, len, &s);
+    for (int k = 0; k < m->h; k++)
+        sig[k] = s.count ? (uint32_t)mins[k] : UINT32_MAX;
+    return s.count;
+}
+
+size_t minhash_shingles(const minhash *m, const char *text, size_t len, uint64_t *out,
+                        size_t cap)
+{
+    sink s = {.m = m, .out = out, .cap = cap};
+    shingle_text(m, text, len, &s);
+    return s.count;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static size_t sort_unique(uint64_t *a, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(a, n, sizeof *a, cmp_u64);
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        if (a[i] != a[k - 1])
+            a[k++] = a[i];
+    return k;
+}
+
+double minhash_jaccard(uint64_t *a, size_t na, uint64_t *b, size_t nb)
+{
+    na = sort_unique(a, na);
+    nb = sort_unique(b, nb);
+    if (na + nb == 0)
+        return 1;
+    size_t i = 0, j = 0, both = 0;
+    while (i < na && j < nb) {
+        if (a[i] == b[j])
+            both++, i++, j++;
+        else if (a[i] < b[j])
+            i++;
+        else
+            j++;
+    }
+    return (double)both / (double)(na + nb - both);
+}
+
+double minhash_agreement(const uint32_t *a, const uint32_t *b, int hashes)
+{
+    int same = 0;
+    for (int k = 0; k < hashes; k++)
+        same += a[k] == b[k];
+    return (double)same / hashes;
+}
+
+/* ---- the index --------------------------------------------------------------------- */
+
+struct minhash_index {
+    const minhash *m;
+    uint32_t *sigs;  /* (cap, H) */
+    uint8_t *has;    /* (cap) 1: the document has shingles */
+    size_t n, cap;
+};
+
+minhash_index *minhash_index_new(const minhash *m)
+{
+    minhash_index *x = calloc(1, sizeof *x);
+    if (x)
+        x->m = m;
+    return x;
+}
+
+void minhash_index_free(minhash_index *x)
+{
+    if (!x)
+        return;
+    free(x->sigs);
+    free(x->has);
+    free(x);
+}
+
+size_t minhash_index_size(const minhash_index *x) { return x->n; }
+
+/* Room for `more` documents. */
+static int index_reserve(minhash_index *x, size_t more, dk_err *err)
+{
+    if (more > UINT32_MAX || x->n + more > UINT32_MAX)
+        return dk_errf(err, "minhash: more than 2^32 - 1 documents");
+    if (x->n + more <= x->cap)
+        return 0;
+    size_t cap = x->cap ? x->cap : 1024;
+    while (cap < x->n + more)
+        cap *= 2;
+    size_t h = (size_t)x->m->h;
+    uint32_t *s = realloc(x->sigs, cap * h * sizeof *s);
+    if (!s)
+        return dk_errf(err, "minhash: out of memory for %zu signatures", cap);
+    x->sigs = s;
+    uint8_t *has = realloc(x->has, cap);
+    if (!has)
+        return dk_errf(err, "minhash: out of memory for %zu signatures", cap);
+    x->has = has;
+    x->cap = cap;
+    return 0;
+}
+
+int minhash_index_add(minhash_index *x, const uint32_t *sig, int has_shingles, dk_err *err)
+{
+    if (index_reserve(x, 1, err) != 0)
+        return -1;
+    size_t h = (size_t)x->m->h;
+    memcpy(x->sigs + x->n * h, sig, h * sizeof *sig);
+    x->has[x->n++] = has_shingles != 0;
+    return 0;
+}
+
+typedef struct {
+    const minhash *m;
+    const char *const *docs;
+    const size_t *lens;
+    uint32_t *sigs; /* (n, H) */
+    uint8_t *has;   /* (n) */
+} sign_job;
+
+static void sign_range(void *vc, size_t begin, size_t end)
+{
+    sign_job *j = vc;
+    size_t h = (size_t)j->m->h;
+    for (size_t d = begin; d < end; d++)
+        j->has[d] = minhash_signature(j->m, j->docs[d], j->lens[d], j->sigs + d * h) > 0;
+}
+
+int minhash_index_add_docs(minhash_index *x, const char *const *docs, const size_t *lens,
+                           size_t n, pool *pl, dk_err *err)
+{
+    if (index_reserve(x, n, err) != 0)
+        return -1;
+    size_t h = (size_t)x->m->h;
+    sign_job j = {x->m, docs, lens, x->sigs + x->n * h, x->has + x->n};
+    if (pl)
+        pool_for_range(pl, n, 64, sign_range, &j);
+    else
+        sign_range(&j, 0, n);
+    x->n += n;
+    return 0;
+}
+
+/* Union-find whose root is always the lowest id of its set. */
+static uint32_t uf_find(uint32_t *parent, uint32_t i)
+{
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]]; /* path halving */
+        i = parent[i];
+    }
+    return i;
+}
+
+static void uf_union(uint32_t *parent, uint32_t a, uint32_t b)
+{
+    a = uf_find(parent, a);
+    b = uf_find(parent, b);
+    if (a < b)
+        parent[b] = a;
+    else if (b < a)
+        parent[a] = b;
+}
+
+typedef struct {
+    uint64_t key;
+    uint32_t id;
+} band_entry;
+
+static int cmp_band(const void *pa, const void *pb)
+{
+    const band_entry *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* How many earlier members of a bucket a document is checked against, at most, when
+ * merges are verified: the bucket's first (lowest id) and its nearest predecessors.
+ * It bounds the work on a huge bucket (a boilerplate text in 10^5 copies) to a
+ * constant per document and band; a document missed here is still caught through
+ * another band or another member of its cluster. */
+#define VERIFY_TRIES 8
+
+int minhash_index_cluster(minhash_index *x, uint32_t *keep_of, size_t *n_dropped, dk_err *err)
+{
+    size_t n = x->n, h = (size_t)x->m->h;
+    const minhash_params *p = &x->m->p;
+    band_entry *e = malloc((n ? n : 1) * sizeof *e);
+    if (!e)
+        return dk_errf(err, "minhash: out of memory for %zu documents", n);
+    uint32_t *parent = keep_of;
+    for (size_t i = 0; i < n; i++)
+        parent[i] = (uint32_t)i;
+    /* agreement >= threshold, as a count of positions (no rounding surprises) */
+    int need = 0;
+    while ((double)need < p->threshold * (double)h)
+        need++;
+    for (int band = 0; band < p->bands; band++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!x->has[i])
+                continue;
+            const uint32_t *row = x->sigs + i * h + (size_t)band * (size_t)p->rows;
+            e[m].key = hash_bytes(row, (size_t)p->rows * sizeof *row);
+            e[m].id = (uint32_t)i;
+            m++;
+        }
+        qsort(e, m, sizeof *e, cmp_band);
+        for (size_t g = 0; g < m;) {
+            size_t end = g + 1;
+            while (end < m && e[end].key == e[g].key)
+                end++;
+            for (size_t j = g + 1; j < end; j++) {
+                uint32_t d = e[j].id;
+                if (need == 0) {
+                    uf_union(parent, e[g].id, d);
+                    continue;
+                }
+                /* the bucket's first member, then the nearest earlier ones */
+                for (size_t t = 0; t < VERIFY_TRIES && t < j - g; t++) {
+                    uint32_t c = t == 0 ? e[g].id : e[j - t].id;
+                    if (t > 0 && j - t == g)
+                        break;
+                    if (uf_find(parent, c) == uf_find(parent, d))
+                        break;
+                    const uint32_t *sa = x->sigs + (size_t)c * h, *sb = x->sigs + (size_t)d * h;
+                    int same = 0;
+                    for (size_t k = 0; k < h; k++)
+                        same += sa[k] == sb[k];
+                    if (same >= need) {
+                        uf_union(parent, c, d);
+                        break;
+                    }
+                }
+            }
+            g = end;
+        }
+    }
+    free(e);
+    size_t dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        keep_of[i] = uf_find(parent, (uint32_t)i);
+        dropped += keep_of[i] != i;
+    }
+    if (n_dropped)
+        *n_dropped = dropped;
+    return 0;
+}
+
+int minhash_dedupe(const minhash_params *p, const char *const *docs, const size_t *lens,
+                   size_t n, pool *pl, uint32_t *keep_of, size_t *n_dropped, dk_err *err)
+{
+    minhash *m = minhash_new(p, err);
+    if (!m)
+        return -1;
+    minhash_index *x = minhash_index_new(m);
+    int rc = x ? 0 : dk_errf(err, "minhash: out of memory");
+    if (rc == 0)
+        rc = minhash_index_add_docs(x, docs, lens, n, pl, err);
+    if (rc == 0)
+        rc = minhash_index_cluster(x, keep_of, n_dropped, err);
+    minhash_index_free(x);
+    minhash_free(m);
+    return rc;
+}

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "data/minhash.h"
+#include "kernels/isa.h"
 #include "test.h"
 #include "util/pool.h"
 #include "util/rng.h"
@@ -375,4 +376,47 @@ TEST(minhash_index_grows_in_batches_like_one_call)
     minhash_free(m);
     for (int i = 0; i < N; i++)
         free(t[i]);
+}
+
+TEST(minhash_signature_matches_the_reference_permutations)
+{
+    /* the vectorised 32-bit-halves evaluation against the 128-bit reference, for every
+     * kind and a hash count that is not a multiple of the block */
+    char *t = random_text(60, 90, 1);
+    dk_err err;
+    dk_isa saved = isa_current();
+    for (int path = 0; path < 6; path++) {
+        int kind = path % 2;
+        if (isa_set((dk_isa)(path / 2)) != 0)
+            continue; /* the CPU lacks this path */
+        minhash_params p;
+        minhash_params_default(&p);
+        p.kind = (minhash_shingle)kind;
+        p.bands = 7, p.rows = 3;
+        minhash *m = minhash_new(&p, &err);
+        size_t ns = minhash_shingles(m, t, strlen(t), NULL, 0);
+        uint64_t *sh = malloc(ns * sizeof *sh);
+        minhash_shingles(m, t, strlen(t), sh, ns);
+        uint32_t sig[MINHASH_MAX_HASHES];
+        CHECK_EQ(minhash_signature(m, t, strlen(t), sig), ns);
+        for (int k = 0; k < 21; k++) {
+            uint64_t lo = UINT64_MAX;
+            for (size_t i = 0; i < ns; i++) {
+                uint64_t v = minhash_permute(m, k, sh[i]);
+                CHECK(v < (1ULL << 61) - 1);
+                lo = v < lo ? v : lo;
+            }
+            CHECK_EQ(sig[k], (uint32_t)lo);
+        }
+        /* extremes of the input range */
+        uint64_t edge[] = {0, 1, (1ULL << 61) - 2, (1ULL << 61) - 1, UINT64_MAX, 1ULL << 63};
+        for (size_t e = 0; e < 6; e++) {
+            uint64_t v = minhash_permute(m, 0, edge[e]);
+            CHECK(v < (1ULL << 61) - 1);
+        }
+        free(sh);
+        minhash_free(m);
+    }
+    isa_set(saved);
+    free(t);
 }

@@ -10,20 +10,38 @@
 #include "data/minhash.h"
 
 #include <stdlib.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <string.h>
 
+#include "kernels/isa.h"
 #include "util/hash.h"
 #include "util/rng.h"
 #include "util/utf8.h"
 
 #define MERSENNE_61 ((1ULL << 61) - 1)
 
+/* The permutations are evaluated PERM_BLOCK at a time (a loop of constant length the
+ * compiler vectorises); the arrays are padded to a multiple of it. */
+#define PERM_BLOCK 8
+#define H_PAD(h) (((h) + PERM_BLOCK - 1) / PERM_BLOCK * PERM_BLOCK)
+
 struct minhash {
     minhash_params p;
-    int h;                           /* bands * rows */
-    uint64_t a[MINHASH_MAX_HASHES];  /* (H) */
-    uint64_t b[MINHASH_MAX_HASHES];  /* (H) */
+    int h;                                /* bands * rows */
+    uint64_t a[MINHASH_MAX_HASHES];       /* (H) in [1, 2^61 - 1) */
+    uint64_t b[MINHASH_MAX_HASHES];       /* (H) in [0, 2^61 - 1) */
+    uint64_t a_lo[MINHASH_MAX_HASHES];    /* (H) a mod 2^32 */
+    uint64_t a_hi[MINHASH_MAX_HASHES];    /* (H) a >> 32, < 2^29 */
+    void (*perm_min)(const struct minhash *m, uint64_t x, uint64_t *mins);
 };
+
+static void perm_min_generic(const minhash *m, uint64_t x, uint64_t *mins);
+#if defined(__x86_64__)
+static void perm_min_avx512(const minhash *m, uint64_t x, uint64_t *mins);
+static void perm_min_avx2(const minhash *m, uint64_t x, uint64_t *mins);
+#endif
 
 void minhash_params_default(minhash_params *p)
 {
@@ -61,6 +79,20 @@ minhash *minhash_new(const minhash_params *p, dk_err *err)
         m->a[k] = 1 + rng_u64(p->seed, 2 * (uint64_t)k) % (MERSENNE_61 - 1);
         m->b[k] = rng_u64(p->seed, 2 * (uint64_t)k + 1) % MERSENNE_61;
     }
+    for (int k = m->h; k < MINHASH_MAX_HASHES; k++)
+        m->a[k] = m->b[k] = 0; /* padding: computed, never read */
+    for (int k = 0; k < MINHASH_MAX_HASHES; k++) {
+        m->a_lo[k] = (uint32_t)m->a[k];
+        m->a_hi[k] = m->a[k] >> 32;
+    }
+    m->perm_min = perm_min_generic;
+#if defined(__x86_64__)
+    /* the kernels' path (kernels/isa.h: the best this CPU runs, or the one forced) */
+    if (isa_current() == DK_ISA_AVX512)
+        m->perm_min = perm_min_avx512;
+    else if (isa_current() == DK_ISA_AVX2)
+        m->perm_min = perm_min_avx2;
+#endif
     return m;
 }
 
@@ -78,6 +110,91 @@ static inline uint64_t mod_m61(unsigned __int128 x)
     return r >= MERSENNE_61 ? r - MERSENNE_61 : r;
 }
 
+/* The reference: permutation k of a shingle hash, with a 128-bit product. */
+uint64_t minhash_permute(const minhash *m, int k, uint64_t shingle)
+{
+    uint64_t x = mod_m61(shingle);
+    return mod_m61((unsigned __int128)m->a[k] * x + m->b[k]);
+}
+
+/* mins[k] = min(mins[k], (a_k x + b_k) mod p) for k in [0, H_PAD(h)), x < p, in 32-bit
+ * halves so that it vectorises (no 64x64->128 multiply in SIMD): with a = a1 2^32 + a0
+ * and x = x1 2^32 + x0 (a1, x1 < 2^29), a x = a1 x1 2^64 + (a1 x0 + a0 x1) 2^32 + a0 x0,
+ * and since 2^61 = 1 mod p: 2^64 = 8, mid 2^32 = (mid >> 29) + (mid mod 2^29) 2^32, and
+ * lo = (lo >> 61) + (lo mod 2^61). The sum is < 2^63; one fold and one conditional
+ * subtraction reduce it. Equal to minhash_permute (tested). */
+static void perm_min_generic(const minhash *m, uint64_t x, uint64_t *mins)
+{
+    uint64_t x0 = (uint32_t)x, x1 = x >> 32;
+    int hp = H_PAD(m->h);
+    for (int k0 = 0; k0 < hp; k0 += PERM_BLOCK) {
+        for (int k = k0; k < k0 + PERM_BLOCK; k++) {
+            uint64_t a0 = m->a_lo[k], a1 = m->a_hi[k];
+            uint64_t lo = a0 * x0, mid = a1 * x0 + a0 * x1, hi = a1 * x1;
+            uint64_t r = (hi << 3) + (mid >> 29) + ((mid & 0x1FFFFFFFu) << 32) +
+                         (lo & MERSENNE_61) + (lo >> 61) + m->b[k];
+            r = (r & MERSENNE_61) + (r >> 61);
+            r = r >= MERSENNE_61 ? r - MERSENNE_61 : r;
+            mins[k] = r < mins[k] ? r : mins[k];
+        }
+    }
+}
+
+#if defined(__x86_64__)
+/* The same on 8 lanes (AVX-512) or 4 (AVX2); _mm*_mul_epu32 is the 32x32->64 product of
+ * each 64-bit lane's low halves. Values stay below 2^63, so AVX2's signed compares
+ * order them correctly (the minima start at p, not at UINT64_MAX, for that reason). */
+__attribute__((target("avx512f"))) static void perm_min_avx512(const minhash *m, uint64_t x,
+                                                               uint64_t *mins)
+{
+    const __m512i x0 = _mm512_set1_epi64((long long)(uint32_t)x),
+                  x1 = _mm512_set1_epi64((long long)(x >> 32)),
+                  p = _mm512_set1_epi64((long long)MERSENNE_61),
+                  m29 = _mm512_set1_epi64(0x1FFFFFFF);
+    int hp = H_PAD(m->h);
+    for (int k = 0; k < hp; k += 8) {
+        __m512i a0 = _mm512_loadu_si512(m->a_lo + k), a1 = _mm512_loadu_si512(m->a_hi + k);
+        __m512i lo = _mm512_mul_epu32(a0, x0), hi = _mm512_mul_epu32(a1, x1);
+        __m512i mid = _mm512_add_epi64(_mm512_mul_epu32(a1, x0), _mm512_mul_epu32(a0, x1));
+        __m512i r = _mm512_add_epi64(_mm512_slli_epi64(hi, 3), _mm512_srli_epi64(mid, 29));
+        r = _mm512_add_epi64(r, _mm512_slli_epi64(_mm512_and_si512(mid, m29), 32));
+        r = _mm512_add_epi64(r, _mm512_and_si512(lo, p));
+        r = _mm512_add_epi64(r, _mm512_srli_epi64(lo, 61));
+        r = _mm512_add_epi64(r, _mm512_loadu_si512(m->b + k));
+        r = _mm512_add_epi64(_mm512_and_si512(r, p), _mm512_srli_epi64(r, 61));
+        r = _mm512_min_epu64(r, _mm512_sub_epi64(r, p)); /* r - p wraps when r < p */
+        _mm512_storeu_si512(mins + k, _mm512_min_epu64(r, _mm512_loadu_si512(mins + k)));
+    }
+}
+
+__attribute__((target("avx2"))) static void perm_min_avx2(const minhash *m, uint64_t x,
+                                                          uint64_t *mins)
+{
+    const __m256i x0 = _mm256_set1_epi64x((long long)(uint32_t)x),
+                  x1 = _mm256_set1_epi64x((long long)(x >> 32)),
+                  p = _mm256_set1_epi64x((long long)MERSENNE_61),
+                  m29 = _mm256_set1_epi64x(0x1FFFFFFF), zero = _mm256_setzero_si256();
+    int hp = H_PAD(m->h);
+    for (int k = 0; k < hp; k += 4) {
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)(m->a_lo + k)),
+                a1 = _mm256_loadu_si256((const __m256i *)(m->a_hi + k));
+        __m256i lo = _mm256_mul_epu32(a0, x0), hi = _mm256_mul_epu32(a1, x1);
+        __m256i mid = _mm256_add_epi64(_mm256_mul_epu32(a1, x0), _mm256_mul_epu32(a0, x1));
+        __m256i r = _mm256_add_epi64(_mm256_slli_epi64(hi, 3), _mm256_srli_epi64(mid, 29));
+        r = _mm256_add_epi64(r, _mm256_slli_epi64(_mm256_and_si256(mid, m29), 32));
+        r = _mm256_add_epi64(r, _mm256_and_si256(lo, p));
+        r = _mm256_add_epi64(r, _mm256_srli_epi64(lo, 61));
+        r = _mm256_add_epi64(r, _mm256_loadu_si256((const __m256i *)(m->b + k)));
+        r = _mm256_add_epi64(_mm256_and_si256(r, p), _mm256_srli_epi64(r, 61));
+        __m256i t = _mm256_sub_epi64(r, p); /* negative when r < p: keep r */
+        r = _mm256_blendv_epi8(t, r, _mm256_cmpgt_epi64(zero, t));
+        __m256i cur = _mm256_loadu_si256((const __m256i *)(mins + k));
+        _mm256_storeu_si256((__m256i *)(mins + k),
+                            _mm256_blendv_epi8(cur, r, _mm256_cmpgt_epi64(cur, r)));
+    }
+}
+#endif
+
 /* Where shingle hashes go: into the running minima of a signature, or a list. */
 typedef struct {
     const minhash *m;
@@ -88,16 +205,9 @@ typedef struct {
 
 static inline void sink_put(sink *s, uint64_t h)
 {
-    if (s->mins) {
-        const minhash *m = s->m;
-        uint64_t x = (h & MERSENNE_61) + (h >> 61);
-        if (x >= MERSENNE_61)
-            x -= MERSENNE_61;
-        for (int k = 0; k < m->h; k++) {
-            uint64_t v = mod_m61((unsigned __int128)m->a[k] * x + m->b[k]);
-            s->mins[k] = v < s->mins[k] ? v : s->mins[k];
-        }
-    } else if (s->count < s->cap) {
+    if (s->mins)
+        s->m->perm_min(s->m, mod_m61(h), s->mins);
+    else if (s->count < s->cap) {
         s->out[s->count] = h;
     }
     s->count++;
@@ -188,8 +298,8 @@ static void shingle_text(const minhash *m, const char *text, size_t len, sink *s
 size_t minhash_signature(const minhash *m, const char *text, size_t len, uint32_t *sig)
 {
     uint64_t mins[MINHASH_MAX_HASHES];
-    for (int k = 0; k < m->h; k++)
-        mins[k] = UINT64_MAX;
+    for (int k = 0; k < H_PAD(m->h); k++)
+        mins[k] = MERSENNE_61; /* above every value (they are < p) */
     sink s = {.m = m, .mins = mins};
     shingle_text(m, text, len, &s);
     for (int k = 0; k < m->h; k++)

@@ -86,6 +86,11 @@ int minhash_hashes(const minhash *m); /* H = bands * rows */
  * must not be clustered (minhash_index_add's has_shingles = 0). No allocation. */
 size_t minhash_signature(const minhash *m, const char *text, size_t len, uint32_t *sig);
 
+/* Permutation k (< H) of a shingle hash h: (a_k (h mod p) + b_k) mod p, p = 2^61 - 1,
+ * computed plainly with a 128-bit product: the reference the signature is tested
+ * against. */
+uint64_t minhash_permute(const minhash *m, int k, uint64_t shingle_hash);
+
 /* The document's shingle hashes in text order (with repetition): writes at most cap of
  * them to out and returns how many there are. For measuring (true Jaccard) and tests. */
 size_t minhash_shingles(const minhash *m, const char *text, size_t len, uint64_t *out,

@@ -21,11 +21,13 @@
  * gave the same clusters.
  *
  * usage: build/bench_dedupe_eval [--data DIR] [--words|--chars] [--n N] [--bands B]
- *          [--rows R] [--threshold T] [--planted N] [--edits MIN:MAX] [--examples K]
+ *          [--rows R] [--threshold T] [--components] [--planted N] [--edits MIN:MAX] [--examples K]
  *          [--seed S]
  * --edits: the share of words edited is drawn from [MIN, MAX] (default 0.05:0.30);
- * --examples K prints K of the other dropped documents that are not exact copies,
- * with their representatives, to judge by eye. */
+ * --examples K prints the first K other dropped documents with a true Jaccard <= 0.5
+ * to their representatives (false merges), with the representative, to judge by eye.
+ * --background K only prints the true Jaccard among the K longest documents of each
+ * language (unrelated texts: how much shingles of this kind overlap by chance). */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +360,52 @@ static int cmp_dbl(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static int cmp_len_desc(const void *a, const void *b)
+{
+    size_t x = docs[*(const size_t *)a].len, y = docs[*(const size_t *)b].len;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The background: the true Jaccard between unrelated long documents of one language
+ * (the `k` longest of each; distinct texts), its mean and its largest value. Shingles
+ * too short to tell texts apart show up as a high background. */
+static void background(const minhash *m, int k)
+{
+    for (int ko = 0; ko < 2; ko++) {
+        size_t *ids = malloc(n_docs * sizeof *ids), c = 0;
+        for (size_t i = 0; i < n_docs; i++)
+            if (docs[i].ko == ko)
+                ids[c++] = i;
+        qsort(ids, c, sizeof *ids, cmp_len_desc);
+        if (c > (size_t)k)
+            c = (size_t)k;
+        uint64_t **sh = malloc(c * sizeof *sh);
+        size_t *ns = malloc(c * sizeof *ns);
+        for (size_t i = 0; i < c; i++) {
+            const edoc *d = &docs[ids[i]];
+            ns[i] = minhash_shingles(m, d->p, d->len, NULL, 0);
+            sh[i] = malloc((ns[i] + 1) * 8);
+            minhash_shingles(m, d->p, d->len, sh[i], ns[i]);
+        }
+        double sum = 0, mx = 0;
+        size_t pairs = 0;
+        for (size_t i = 0; i < c; i++)
+            for (size_t j = i + 1; j < c; j++) {
+                double x = minhash_jaccard(sh[i], ns[i], sh[j], ns[j]);
+                if (x > 0.95)
+                    continue; /* a copy in the corpus, not background */
+                sum += x, pairs++;
+                mx = x > mx ? x : mx;
+            }
+        printf("background, %s, %zu longest documents (>= %zu bytes): mean Jaccard %.4f, max %.4f\n",
+               ko ? "Korean" : "English", c, c ? docs[ids[c - 1]].len : 0,
+               pairs ? sum / (double)pairs : 0, mx);
+        for (size_t i = 0; i < c; i++)
+            free(sh[i]);
+        free(sh), free(ns), free(ids);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = "../shared/data";
@@ -365,13 +413,15 @@ int main(int argc, char **argv)
     minhash_params_default(&p);
     size_t n_planted = 2000;
     uint64_t seed = 2026;
-    int n_examples = 0;
+    int n_examples = 0, n_background = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--words"))
             p.kind = MINHASH_WORDS;
         else if (!strcmp(a, "--chars"))
             p.kind = MINHASH_CHARS;
+        else if (!strcmp(a, "--components"))
+            p.cluster = MINHASH_COMPONENTS;
         else if (v && !strcmp(a, "--data"))
             dir = v, i++;
         else if (v && !strcmp(a, "--n"))
@@ -386,13 +436,15 @@ int main(int argc, char **argv)
             n_planted = (size_t)atol(v), i++;
         else if (v && !strcmp(a, "--edits"))
             sscanf(v, "%lf:%lf", &edit_min, &edit_max), i++;
+        else if (v && !strcmp(a, "--background"))
+            n_background = atoi(v), i++;
         else if (v && !strcmp(a, "--examples"))
             n_examples = atoi(v), i++;
         else if (v && !strcmp(a, "--seed"))
             seed = (uint64_t)atoll(v), i++;
         else {
             fprintf(stderr, "usage: %s [--data DIR] [--words|--chars] [--n N] [--bands B] [--rows R] "
-                            "[--threshold T] [--planted N] [--edits MIN:MAX] [--examples K] [--seed S]\n", argv[0]);
+                            "[--threshold T] [--components] [--planted N] [--edits MIN:MAX] [--examples K] [--background K] [--seed S]\n", argv[0]);
             return 2;
         }
     }
@@ -405,6 +457,11 @@ int main(int argc, char **argv)
     if (load_corpus(dir) != 0)
         return 1;
     size_t n_corpus = n_docs;
+    if (n_background > 0) {
+        printf("shingles: %s %d-grams\n", p.kind == MINHASH_WORDS ? "word" : "character", p.n);
+        background(m, n_background);
+        return 0;
+    }
     /* the documents to copy: half Korean, half English, >= 20 words each */
     rs = seed;
     size_t *pool_ids[2], n_pool[2] = {0, 0};
@@ -473,18 +530,20 @@ int main(int argc, char **argv)
 
     printf("corpus: %zu documents (%zu Korean, %zu English), %.1f MB; planted %zu near-copies\n",
            n_corpus, n_pool[1], n_pool[0], bytes / 1e6, n_planted);
-    printf("shingles: %s %d-grams; %d bands x %d rows = %d hashes; threshold %.2f; seed %llu\n\n",
+    printf("shingles: %s %d-grams; %d bands x %d rows = %d hashes; threshold %.2f; %s; "
+           "words edited %.0f-%.0f %%; seed %llu\n\n",
            p.kind == MINHASH_WORDS ? "word" : "character", p.n, p.bands, p.rows,
-           p.bands * p.rows, p.threshold, (unsigned long long)seed);
+           p.bands * p.rows, p.threshold, p.cluster == MINHASH_STARS ? "stars" : "components",
+           100 * edit_min, 100 * edit_max, (unsigned long long)seed);
     /* planted pairs by true Jaccard */
     static const double lo[] = {0.9, 0.8, 0.5, 0.0}, hi[] = {1.01, 0.9, 0.8, 0.5};
     static const char *band_name[] = {"[0.9, 1]", "[0.8, 0.9)", "(0.5, 0.8)", "[0, 0.5]"};
     size_t cnt[4][3] = {{0}}, hit[4][3] = {{0}}; /* [band][en, ko, all] */
-    double *js[3];
-    size_t nj[3] = {0};
-    for (int e = 0; e < 3; e++)
+    double *js[4];
+    size_t nj[4] = {0};
+    for (int e = 0; e < 4; e++)
         js[e] = malloc(n_planted * sizeof(double));
-    size_t eb_cnt[3][2] = {{0}}, eb_hit[3][2] = {{0}};
+    size_t eb_cnt[4][2] = {{0}}, eb_hit[4][2] = {{0}};
     for (size_t k = 0; k < n_planted; k++) {
         planted *q = &pl[k];
         q->j = jaccard(m, &docs[q->orig], &docs[q->copy]);
@@ -492,7 +551,7 @@ int main(int argc, char **argv)
         int b = q->j >= 0.9 ? 0 : q->j >= 0.8 ? 1 : q->j > 0.5 ? 2 : 3;
         cnt[b][q->ko]++, cnt[b][2]++;
         hit[b][q->ko] += (size_t)caught, hit[b][2] += (size_t)caught;
-        int eb = q->ed.edit_share < 0.10 ? 0 : q->ed.edit_share < 0.20 ? 1 : 2;
+        int eb = q->ed.edit_share < 0.05 ? 0 : q->ed.edit_share < 0.10 ? 1 : q->ed.edit_share < 0.20 ? 2 : 3;
         js[eb][nj[eb]++] = q->j;
         eb_cnt[eb][q->ko]++;
         eb_hit[eb][q->ko] += (size_t)caught;
@@ -506,8 +565,10 @@ int main(int argc, char **argv)
     (void)lo, (void)hi;
     printf("\nplanted pairs by share of words edited: median true Jaccard, merged\n");
     printf("| words edited | median Jaccard | English merged | Korean merged |\n|---|---|---|---|\n");
-    static const char *eb_name[] = {"5-10 %", "10-20 %", "20-30 %"};
-    for (int eb = 0; eb < 3; eb++) {
+    static const char *eb_name[] = {"1-5 %", "5-10 %", "10-20 %", "20-30 %"};
+    for (int eb = 0; eb < 4; eb++) {
+        if (!nj[eb])
+            continue;
         qsort(js[eb], nj[eb], sizeof(double), cmp_dbl);
         printf("| %s | %.3f | %zu / %zu | %zu / %zu |\n", eb_name[eb], nj[eb] ? js[eb][nj[eb] / 2] : 0,
                eb_hit[eb][0], eb_cnt[eb][0], eb_hit[eb][1], eb_cnt[eb][1]);
@@ -529,7 +590,7 @@ int main(int argc, char **argv)
         double j = jaccard(m, &docs[at[pos]], &docs[at[kp[pos]]]);
         exact += lens[pos] == lens[kp[pos]] && !memcmp(texts[pos], texts[kp[pos]], lens[pos]);
         oj[j >= 0.9 ? 0 : j >= 0.8 ? 1 : j > 0.5 ? 2 : 3]++;
-        if (n_examples > 0 && j < 0.9 && (rng_splitmix64(&rs) & 7) == 0) {
+        if (n_examples > 0 && j <= 0.5) {
             n_examples--;
             printf("example, true Jaccard %.3f:\n  kept:    %.300s\n  dropped: %.300s\n", j,
                    texts[kp[pos]], texts[pos]);

@@ -420,3 +420,39 @@ TEST(minhash_signature_matches_the_reference_permutations)
     isa_set(saved);
     free(t);
 }
+
+TEST(minhash_stars_drop_only_for_a_match_components_chain)
+{
+    /* b is a with words changed at the start, c is b with words changed at the end:
+     * a ~ b and b ~ c match, a and c do not. Stars keep c (its only kept candidate, a,
+     * does not match it); components chain it to a through b. */
+    char *a = random_text(70, 200, 0);
+    int p1[] = {2, 7, 12, 17, 22, 27, 32, 37, 42, 47, 52, 57},
+        p2[] = {140, 145, 150, 155, 160, 165, 170, 175, 180, 185, 190, 195};
+    char *b = replace_words(a, p1, 12, 1), *c = replace_words(b, p2, 12, 2);
+    minhash_params p;
+    minhash_params_default(&p);
+    dk_err err;
+    minhash *m = minhash_new(&p, &err);
+    uint32_t sa[MINHASH_MAX_HASHES], sb[MINHASH_MAX_HASHES], sc[MINHASH_MAX_HASHES];
+    minhash_signature(m, a, strlen(a), sa);
+    minhash_signature(m, b, strlen(b), sb);
+    minhash_signature(m, c, strlen(c), sc);
+    int h = minhash_hashes(m);
+    CHECK_MSG(minhash_agreement(sa, sb, h) >= 0.8 && minhash_agreement(sb, sc, h) >= 0.8 &&
+                  minhash_agreement(sa, sc, h) < 0.8,
+              "agreements a-b %.3f b-c %.3f a-c %.3f", minhash_agreement(sa, sb, h),
+              minhash_agreement(sb, sc, h), minhash_agreement(sa, sc, h));
+    minhash_free(m);
+    const char *docs[] = {a, b, c};
+    size_t lens[] = {strlen(a), strlen(b), strlen(c)};
+    uint32_t keep[3];
+    CHECK_EQ(minhash_dedupe(&p, docs, lens, 3, NULL, keep, NULL, &err), 0);
+    CHECK_EQ(keep[1], 0);
+    CHECK_EQ(keep[2], 2);
+    p.cluster = MINHASH_COMPONENTS;
+    CHECK_EQ(minhash_dedupe(&p, docs, lens, 3, NULL, keep, NULL, &err), 0);
+    CHECK_EQ(keep[1], 0);
+    CHECK_EQ(keep[2], 0);
+    free(a), free(b), free(c);
+}

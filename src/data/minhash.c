@@ -46,13 +46,15 @@ static void perm_min_avx2(const minhash *m, uint64_t x, uint64_t *mins);
 void minhash_params_default(minhash_params *p)
 {
     *p = (minhash_params){.kind = MINHASH_CHARS, .n = 5, .bands = 14, .rows = 8,
-                          .seed = 0x646f6b6a61ULL, .threshold = 0.8};
+                          .seed = 0x646f6b6a61ULL, .threshold = 0.8, .cluster = MINHASH_STARS};
 }
 
 int minhash_params_check(const minhash_params *p, dk_err *err)
 {
     if (p->kind != MINHASH_WORDS && p->kind != MINHASH_CHARS)
         return dk_errf(err, "minhash: unknown shingle kind %d", (int)p->kind);
+    if (p->cluster != MINHASH_STARS && p->cluster != MINHASH_COMPONENTS)
+        return dk_errf(err, "minhash: unknown clustering %d", (int)p->cluster);
     if (p->n < 1 || p->n > MINHASH_MAX_N)
         return dk_errf(err, "minhash: shingle size %d is not in [1, %d]", p->n, MINHASH_MAX_N);
     if (p->bands < 1 || p->rows < 1 || p->bands > MINHASH_MAX_HASHES ||
@@ -484,60 +486,60 @@ static int cmp_band(const void *pa, const void *pb)
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
-/* How many earlier members of a bucket a document is checked against, at most, when
- * merges are verified: the bucket's first (lowest id) and its nearest predecessors.
- * It bounds the work on a huge bucket (a boilerplate text in 10^5 copies) to a
- * constant per document and band; a document missed here is still caught through
- * another band or another member of its cluster. */
-#define VERIFY_TRIES 8
-
-int minhash_index_cluster(minhash_index *x, uint32_t *keep_of, size_t *n_dropped, dk_err *err)
+/* Sorts band `band`'s (key, id) pairs of the documents with shingles into e; returns
+ * their number. Equal keys end up adjacent, in increasing id. */
+static size_t band_sort(const minhash_index *x, int band, band_entry *e)
 {
-    size_t n = x->n, h = (size_t)x->m->h;
-    const minhash_params *p = &x->m->p;
-    band_entry *e = malloc((n ? n : 1) * sizeof *e);
-    if (!e)
-        return dk_errf(err, "minhash: out of memory for %zu documents", n);
-    uint32_t *parent = keep_of;
-    for (size_t i = 0; i < n; i++)
-        parent[i] = (uint32_t)i;
-    /* agreement >= threshold, as a count of positions (no rounding surprises) */
-    int need = 0;
-    while ((double)need < p->threshold * (double)h)
-        need++;
-    for (int band = 0; band < p->bands; band++) {
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (!x->has[i])
-                continue;
-            const uint32_t *row = x->sigs + i * h + (size_t)band * (size_t)p->rows;
-            e[m].key = hash_bytes(row, (size_t)p->rows * sizeof *row);
-            e[m].id = (uint32_t)i;
-            m++;
-        }
-        qsort(e, m, sizeof *e, cmp_band);
+    size_t n = x->n, h = (size_t)x->m->h, rows = (size_t)x->m->p.rows, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!x->has[i])
+            continue;
+        const uint32_t *row = x->sigs + i * h + (size_t)band * rows;
+        e[m].key = hash_bytes(row, rows * sizeof *row);
+        e[m].id = (uint32_t)i;
+        m++;
+    }
+    qsort(e, m, sizeof *e, cmp_band);
+    return m;
+}
+
+/* Whether documents a and b agree at >= need of the H signature positions. */
+static int verified(const minhash_index *x, uint32_t a, uint32_t b, int need)
+{
+    size_t h = (size_t)x->m->h;
+    const uint32_t *sa = x->sigs + (size_t)a * h, *sb = x->sigs + (size_t)b * h;
+    int same = 0;
+    for (size_t k = 0; k < h; k++)
+        same += sa[k] == sb[k];
+    return same >= need;
+}
+
+/* How many earlier members of a bucket a document is compared with, at most: it bounds
+ * the work on a huge bucket (a boilerplate text in 10^5 copies) to a constant per
+ * document and band. In such a bucket the first members are the kept copies, found at
+ * once; a document missed here can still be caught through another band. */
+#define VERIFY_TRIES 8
+#define SCAN_LIMIT 256
+
+/* Connected components (union-find) of the verified candidate pairs. A document is
+ * compared with its bucket's first member, then with its nearest predecessors. */
+static void cluster_components(const minhash_index *x, band_entry *e, int need, uint32_t *parent)
+{
+    for (int band = 0; band < x->m->p.bands; band++) {
+        size_t m = band_sort(x, band, e);
         for (size_t g = 0; g < m;) {
             size_t end = g + 1;
             while (end < m && e[end].key == e[g].key)
                 end++;
             for (size_t j = g + 1; j < end; j++) {
                 uint32_t d = e[j].id;
-                if (need == 0) {
-                    uf_union(parent, e[g].id, d);
-                    continue;
-                }
-                /* the bucket's first member, then the nearest earlier ones */
                 for (size_t t = 0; t < VERIFY_TRIES && t < j - g; t++) {
                     uint32_t c = t == 0 ? e[g].id : e[j - t].id;
                     if (t > 0 && j - t == g)
                         break;
                     if (uf_find(parent, c) == uf_find(parent, d))
                         break;
-                    const uint32_t *sa = x->sigs + (size_t)c * h, *sb = x->sigs + (size_t)d * h;
-                    int same = 0;
-                    for (size_t k = 0; k < h; k++)
-                        same += sa[k] == sb[k];
-                    if (same >= need) {
+                    if (need == 0 || verified(x, c, d, need)) {
                         uf_union(parent, c, d);
                         break;
                     }
@@ -546,15 +548,89 @@ int minhash_index_cluster(minhash_index *x, uint32_t *keep_of, size_t *n_dropped
             g = end;
         }
     }
+    for (size_t i = 0; i < x->n; i++)
+        parent[i] = uf_find(parent, (uint32_t)i);
+}
+
+/* Stars around kept documents: documents in id order; one is dropped for the lowest
+ * kept document that shares a band bucket with it and passes the check, else kept.
+ * Needs, per band, the ids in bucket order and each document's bucket start. */
+static int cluster_stars(const minhash_index *x, band_entry *e, int need, uint32_t *keep_of,
+                         dk_err *err)
+{
+    size_t n = x->n;
+    int bands = x->m->p.bands;
+    uint32_t *order = malloc((n ? n : 1) * (size_t)bands * sizeof *order); /* (bands, m) */
+    uint32_t *start = malloc((n ? n : 1) * (size_t)bands * sizeof *start); /* (bands, n) */
+    if (!order || !start) {
+        free(order);
+        free(start);
+        return dk_errf(err, "minhash: out of memory for %zu documents", n);
+    }
+    for (int band = 0; band < bands; band++) {
+        size_t m = band_sort(x, band, e);
+        uint32_t *ob = order + (size_t)band * n, *sb = start + (size_t)band * n;
+        for (size_t i = 0, g = 0; i < m; i++) {
+            if (e[i].key != e[g].key)
+                g = i;
+            ob[i] = e[i].id;
+            sb[e[i].id] = (uint32_t)g;
+        }
+    }
+    for (size_t d = 0; d < n; d++) {
+        keep_of[d] = (uint32_t)d;
+        if (!x->has[d])
+            continue;
+        uint32_t best = (uint32_t)d;
+        for (int band = 0; band < bands; band++) {
+            const uint32_t *ob = order + (size_t)band * n;
+            int tries = 0;
+            /* members before d in its bucket are exactly the earlier ids */
+            for (size_t i = start[(size_t)band * n + d], k = 0;
+                 ob[i] != d && ob[i] < best && tries < VERIFY_TRIES && k < SCAN_LIMIT; i++, k++) {
+                uint32_t c = ob[i];
+                if (keep_of[c] != c)
+                    continue; /* dropped: not a representative */
+                tries++;
+                if (need == 0 || verified(x, c, (uint32_t)d, need)) {
+                    best = c;
+                    break;
+                }
+            }
+        }
+        keep_of[d] = best;
+    }
+    free(order);
+    free(start);
+    return 0;
+}
+
+int minhash_index_cluster(minhash_index *x, uint32_t *keep_of, size_t *n_dropped, dk_err *err)
+{
+    size_t n = x->n, h = (size_t)x->m->h;
+    const minhash_params *p = &x->m->p;
+    band_entry *e = malloc((n ? n : 1) * sizeof *e);
+    if (!e)
+        return dk_errf(err, "minhash: out of memory for %zu documents", n);
+    /* agreement >= threshold, as a count of positions (no rounding surprises) */
+    int need = 0;
+    while ((double)need < p->threshold * (double)h)
+        need++;
+    int rc = 0;
+    if (p->cluster == MINHASH_COMPONENTS) {
+        for (size_t i = 0; i < n; i++)
+            keep_of[i] = (uint32_t)i;
+        cluster_components(x, e, need, keep_of);
+    } else {
+        rc = cluster_stars(x, e, need, keep_of, err);
+    }
     free(e);
     size_t dropped = 0;
-    for (size_t i = 0; i < n; i++) {
-        keep_of[i] = uf_find(parent, (uint32_t)i);
+    for (size_t i = 0; rc == 0 && i < n; i++)
         dropped += keep_of[i] != i;
-    }
-    if (n_dropped)
+    if (rc == 0 && n_dropped)
         *n_dropped = dropped;
-    return 0;
+    return rc;
 }
 
 int minhash_dedupe(const minhash_params *p, const char *const *docs, const size_t *lens,

@@ -9,11 +9,16 @@
  * shingle sets. LSH: the signature is cut into `bands` bands of `rows` values; two
  * documents are candidates when they agree on a whole band, which happens with
  * probability 1 - (1 - s^rows)^bands at Jaccard s (the S-curve, docs/dedupe.md). A
- * candidate pair is merged when its signatures agree at >= threshold of the H
- * positions (the estimated Jaccard; threshold 0 merges every candidate). Clusters are
- * the connected components of merged pairs (union-find); each document's
- * representative is the lowest document id of its cluster, so the kept document is
- * the first in the caller's order (source order, then position).
+ * candidate pair is a match when its signatures agree at >= threshold of the H
+ * positions (the estimated Jaccard; threshold 0: every candidate is a match). Two ways
+ * to make clusters of the matches, each keeping the first document in the caller's
+ * order (source order, then position) and dropping the rest:
+ *   - MINHASH_STARS (the default): documents in id order; a document is dropped for the
+ *     lowest-id kept document it matches, else kept. Every dropped document matches its
+ *     representative itself, so no chain A~B~C drops C for an A it does not resemble.
+ *   - MINHASH_COMPONENTS: the connected components of the matches (union-find, as
+ *     datatrove clusters); the representative is the lowest id of the component.
+ *     Chains merge: "Chapter XV" ~ "Chapter XVI" ~ ... ~ "Chapter XXXVIII".
  *
  * Normalisation (before shingling; the text itself is never modified):
  *   - A-Z and Latin-1 capitals are lowercased; nothing else is folded (digits kept).
@@ -31,9 +36,9 @@
  *     it is never clustered (its representative is itself). Dropping such documents
  *     is the job of a length filter, not of near-duplicate removal.
  *
- * Memory: the index holds H 32-bit values and one byte per document, plus, while
- * clustering, 16 bytes and a union-find parent per document: proportional to the
- * number of documents, never to the text.
+ * Memory: the index holds H 32-bit values and one byte per document; clustering adds
+ * 16 bytes per document (components) or 16 + 8 x bands bytes (stars): proportional to
+ * the number of documents, never to the text.
  *
  * Determinism: signatures depend only on the text and the parameters; signing runs
  * in parallel over a pool but each document's signature is computed by one task from
@@ -49,6 +54,7 @@
 #include "util/pool.h"
 
 typedef enum { MINHASH_WORDS = 0, MINHASH_CHARS = 1 } minhash_shingle;
+typedef enum { MINHASH_STARS = 0, MINHASH_COMPONENTS = 1 } minhash_cluster;
 
 #define MINHASH_MAX_N 32       /* longest shingle */
 #define MINHASH_MAX_HASHES 1024 /* bands * rows */
@@ -58,12 +64,13 @@ typedef struct {
     int n;            /* shingle size in words or characters, 1..MINHASH_MAX_N */
     int bands, rows;  /* H = bands * rows hash functions, 1..MINHASH_MAX_HASHES */
     uint64_t seed;    /* draws the hash functions' (a, b) */
-    double threshold; /* merge a candidate pair when its signatures agree at >= this
-                         share of positions; 0: every LSH candidate is merged */
+    double threshold; /* a candidate pair matches when its signatures agree at >= this
+                         share of positions; 0: every LSH candidate matches */
+    minhash_cluster cluster;
 } minhash_params;
 
 /* The defaults (docs/dedupe.md says why): character 5-grams, 14 bands x 8 rows (112
- * hashes), threshold 0.8, seed 0x646f6b6a61 ("dokja"). */
+ * hashes), threshold 0.8, stars, seed 0x646f6b6a61 ("dokja"). */
 void minhash_params_default(minhash_params *p);
 
 /* Checks a parameter set: 0, or -1 with the reason in err. */
@@ -123,8 +130,8 @@ int minhash_index_add_docs(minhash_index *x, const char *const *docs, const size
                            size_t n, pool *pl, dk_err *err);
 
 /* Clusters every document added so far: keep_of[i] (room for minhash_index_size) is
- * the representative of document i, the lowest id of its cluster (keep_of[i] == i:
- * i is kept). *n_dropped (may be NULL) is the number of documents with keep_of[i] != i.
+ * the representative of document i, the kept document of its cluster, whose id is the
+ * lowest of the cluster (keep_of[i] == i: i is kept). *n_dropped (may be NULL) is the number of documents with keep_of[i] != i.
  * The index stays usable (more documents may be added and clustering run again).
  * 0, or -1 on out of memory. */
 int minhash_index_cluster(minhash_index *x, uint32_t *keep_of, size_t *n_dropped, dk_err *err);

@@ -1,4 +1,5 @@
-/* minhash.c: MinHash signatures, LSH bands and union-find clustering (minhash.h).
+/* minhash.c: MinHash signatures, LSH bands, and clusters as stars around kept
+ * documents or as union-find components (minhash.h; docs/dedupe.md).
  *
  * Shingle hashing uses hash_u64 (util/hash.h, the splitmix64 finaliser) to combine
  * units, not a cryptographic hash: nothing here is security-sensitive (an adversary
@@ -6,14 +7,15 @@
  * they could do by editing the text), and a shingle costs a few multiplies instead of
  * a SHA-256 block. It is stable across runs and machines, which keeps results
  * reproducible. The H permutations are the universal family of datatrove,
- * (a x + b) mod (2^61 - 1), with a in [1, p) and b in [0, p) drawn from rng_u64(seed, k). */
+ * (a x + b) mod (2^61 - 1), with a in [1, p) and b in [0, p) drawn from rng_u64(seed, 2k)
+ * and rng_u64(seed, 2k + 1). */
 #include "data/minhash.h"
 
 #include <stdlib.h>
+#include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
-#include <string.h>
 
 #include "kernels/isa.h"
 #include "util/hash.h"

@@ -36,13 +36,15 @@ struct minhash {
     uint64_t b[MINHASH_MAX_HASHES];       /* (H) in [0, 2^61 - 1) */
     uint64_t a_lo[MINHASH_MAX_HASHES];    /* (H) a mod 2^32 */
     uint64_t a_hi[MINHASH_MAX_HASHES];    /* (H) a >> 32, < 2^29 */
-    void (*perm_min)(const struct minhash *m, uint64_t x, uint64_t *mins);
+    void (*perm_min)(const struct minhash *m, const uint64_t *xlo, const uint64_t *xhi, int nx,
+                     uint64_t *mins);
 };
 
-static void perm_min_generic(const minhash *m, uint64_t x, uint64_t *mins);
+#define PERM_ARGS const minhash *m, const uint64_t *xlo, const uint64_t *xhi, int nx, uint64_t *mins
+static void perm_min_generic(PERM_ARGS);
 #if defined(__x86_64__)
-static void perm_min_avx512(const minhash *m, uint64_t x, uint64_t *mins);
-static void perm_min_avx2(const minhash *m, uint64_t x, uint64_t *mins);
+static void perm_min_avx512(PERM_ARGS);
+static void perm_min_avx2(PERM_ARGS);
 #endif
 
 void minhash_params_default(minhash_params *p)
@@ -121,25 +123,31 @@ uint64_t minhash_permute(const minhash *m, int k, uint64_t shingle)
     return mod_m61((unsigned __int128)m->a[k] * x + m->b[k]);
 }
 
-/* mins[k] = min(mins[k], (a_k x + b_k) mod p) for k in [0, H_PAD(h)), x < p, in 32-bit
- * halves so that it vectorises (no 64x64->128 multiply in SIMD): with a = a1 2^32 + a0
- * and x = x1 2^32 + x0 (a1, x1 < 2^29), a x = a1 x1 2^64 + (a1 x0 + a0 x1) 2^32 + a0 x0,
- * and since 2^61 = 1 mod p: 2^64 = 8, mid 2^32 = (mid >> 29) + (mid mod 2^29) 2^32, and
+/* mins[k] = min(mins[k], min over i of (a_k x_i + b_k) mod p) for k in [0, H_PAD(h))
+ * and a batch of shingles x_i < p given as halves x_i = xhi[i] 2^32 + xlo[i], in
+ * 32-bit halves so that it vectorises (no 64x64->128 multiply in SIMD): with
+ * a = a1 2^32 + a0 (a1, x1 < 2^29), a x = a1 x1 2^64 + (a1 x0 + a0 x1) 2^32 + a0 x0, and
+ * since 2^61 = 1 mod p: 2^64 = 8, mid 2^32 = (mid >> 29) + (mid mod 2^29) 2^32, and
  * lo = (lo >> 61) + (lo mod 2^61). The sum is < 2^63; one fold and one conditional
- * subtraction reduce it. Equal to minhash_permute (tested). */
-static void perm_min_generic(const minhash *m, uint64_t x, uint64_t *mins)
+ * subtraction reduce it. Equal to minhash_permute (tested). The loop over shingles is
+ * inside the loop over blocks of hashes, so a block's a, b and minima stay in
+ * registers for the whole batch. */
+static void perm_min_generic(const minhash *m, const uint64_t *xlo, const uint64_t *xhi,
+                             int nx, uint64_t *mins)
 {
-    uint64_t x0 = (uint32_t)x, x1 = x >> 32;
     int hp = H_PAD(m->h);
     for (int k0 = 0; k0 < hp; k0 += PERM_BLOCK) {
-        for (int k = k0; k < k0 + PERM_BLOCK; k++) {
-            uint64_t a0 = m->a_lo[k], a1 = m->a_hi[k];
-            uint64_t lo = a0 * x0, mid = a1 * x0 + a0 * x1, hi = a1 * x1;
-            uint64_t r = (hi << 3) + (mid >> 29) + ((mid & 0x1FFFFFFFu) << 32) +
-                         (lo & MERSENNE_61) + (lo >> 61) + m->b[k];
-            r = (r & MERSENNE_61) + (r >> 61);
-            r = r >= MERSENNE_61 ? r - MERSENNE_61 : r;
-            mins[k] = r < mins[k] ? r : mins[k];
+        for (int i = 0; i < nx; i++) {
+            uint64_t x0 = xlo[i], x1 = xhi[i];
+            for (int k = k0; k < k0 + PERM_BLOCK; k++) {
+                uint64_t a0 = m->a_lo[k], a1 = m->a_hi[k];
+                uint64_t lo = a0 * x0, mid = a1 * x0 + a0 * x1, hi = a1 * x1;
+                uint64_t r = (hi << 3) + (mid >> 29) + ((mid & 0x1FFFFFFFu) << 32) +
+                             (lo & MERSENNE_61) + (lo >> 61) + m->b[k];
+                r = (r & MERSENNE_61) + (r >> 61);
+                r = r >= MERSENNE_61 ? r - MERSENNE_61 : r;
+                mins[k] = r < mins[k] ? r : mins[k];
+            }
         }
     }
 }
@@ -148,100 +156,137 @@ static void perm_min_generic(const minhash *m, uint64_t x, uint64_t *mins)
 /* The same on 8 lanes (AVX-512) or 4 (AVX2); _mm*_mul_epu32 is the 32x32->64 product of
  * each 64-bit lane's low halves. Values stay below 2^63, so AVX2's signed compares
  * order them correctly (the minima start at p, not at UINT64_MAX, for that reason). */
-__attribute__((target("avx512f"))) static void perm_min_avx512(const minhash *m, uint64_t x,
+__attribute__((target("avx512f"))) static void perm_min_avx512(const minhash *m,
+                                                               const uint64_t *xlo,
+                                                               const uint64_t *xhi, int nx,
                                                                uint64_t *mins)
 {
-    const __m512i x0 = _mm512_set1_epi64((long long)(uint32_t)x),
-                  x1 = _mm512_set1_epi64((long long)(x >> 32)),
-                  p = _mm512_set1_epi64((long long)MERSENNE_61),
+    const __m512i p = _mm512_set1_epi64((long long)MERSENNE_61),
                   m29 = _mm512_set1_epi64(0x1FFFFFFF);
     int hp = H_PAD(m->h);
     for (int k = 0; k < hp; k += 8) {
-        __m512i a0 = _mm512_loadu_si512(m->a_lo + k), a1 = _mm512_loadu_si512(m->a_hi + k);
-        __m512i lo = _mm512_mul_epu32(a0, x0), hi = _mm512_mul_epu32(a1, x1);
-        __m512i mid = _mm512_add_epi64(_mm512_mul_epu32(a1, x0), _mm512_mul_epu32(a0, x1));
-        __m512i r = _mm512_add_epi64(_mm512_slli_epi64(hi, 3), _mm512_srli_epi64(mid, 29));
-        r = _mm512_add_epi64(r, _mm512_slli_epi64(_mm512_and_si512(mid, m29), 32));
-        r = _mm512_add_epi64(r, _mm512_and_si512(lo, p));
-        r = _mm512_add_epi64(r, _mm512_srli_epi64(lo, 61));
-        r = _mm512_add_epi64(r, _mm512_loadu_si512(m->b + k));
-        r = _mm512_add_epi64(_mm512_and_si512(r, p), _mm512_srli_epi64(r, 61));
-        r = _mm512_min_epu64(r, _mm512_sub_epi64(r, p)); /* r - p wraps when r < p */
-        _mm512_storeu_si512(mins + k, _mm512_min_epu64(r, _mm512_loadu_si512(mins + k)));
+        const __m512i a0 = _mm512_loadu_si512(m->a_lo + k), a1 = _mm512_loadu_si512(m->a_hi + k),
+                      b = _mm512_loadu_si512(m->b + k);
+        __m512i cur = _mm512_loadu_si512(mins + k);
+        for (int i = 0; i < nx; i++) {
+            __m512i x0 = _mm512_set1_epi64((long long)xlo[i]),
+                    x1 = _mm512_set1_epi64((long long)xhi[i]);
+            __m512i lo = _mm512_mul_epu32(a0, x0), hi = _mm512_mul_epu32(a1, x1);
+            __m512i mid = _mm512_add_epi64(_mm512_mul_epu32(a1, x0), _mm512_mul_epu32(a0, x1));
+            __m512i r = _mm512_add_epi64(_mm512_slli_epi64(hi, 3), _mm512_srli_epi64(mid, 29));
+            r = _mm512_add_epi64(r, _mm512_slli_epi64(_mm512_and_si512(mid, m29), 32));
+            r = _mm512_add_epi64(r, _mm512_and_si512(lo, p));
+            r = _mm512_add_epi64(r, _mm512_srli_epi64(lo, 61));
+            r = _mm512_add_epi64(r, b);
+            r = _mm512_add_epi64(_mm512_and_si512(r, p), _mm512_srli_epi64(r, 61));
+            r = _mm512_min_epu64(r, _mm512_sub_epi64(r, p)); /* r - p wraps when r < p */
+            cur = _mm512_min_epu64(cur, r);
+        }
+        _mm512_storeu_si512(mins + k, cur);
     }
 }
 
-__attribute__((target("avx2"))) static void perm_min_avx2(const minhash *m, uint64_t x,
+__attribute__((target("avx2"))) static void perm_min_avx2(const minhash *m, const uint64_t *xlo,
+                                                          const uint64_t *xhi, int nx,
                                                           uint64_t *mins)
 {
-    const __m256i x0 = _mm256_set1_epi64x((long long)(uint32_t)x),
-                  x1 = _mm256_set1_epi64x((long long)(x >> 32)),
-                  p = _mm256_set1_epi64x((long long)MERSENNE_61),
+    const __m256i p = _mm256_set1_epi64x((long long)MERSENNE_61),
                   m29 = _mm256_set1_epi64x(0x1FFFFFFF), zero = _mm256_setzero_si256();
     int hp = H_PAD(m->h);
     for (int k = 0; k < hp; k += 4) {
-        __m256i a0 = _mm256_loadu_si256((const __m256i *)(m->a_lo + k)),
-                a1 = _mm256_loadu_si256((const __m256i *)(m->a_hi + k));
-        __m256i lo = _mm256_mul_epu32(a0, x0), hi = _mm256_mul_epu32(a1, x1);
-        __m256i mid = _mm256_add_epi64(_mm256_mul_epu32(a1, x0), _mm256_mul_epu32(a0, x1));
-        __m256i r = _mm256_add_epi64(_mm256_slli_epi64(hi, 3), _mm256_srli_epi64(mid, 29));
-        r = _mm256_add_epi64(r, _mm256_slli_epi64(_mm256_and_si256(mid, m29), 32));
-        r = _mm256_add_epi64(r, _mm256_and_si256(lo, p));
-        r = _mm256_add_epi64(r, _mm256_srli_epi64(lo, 61));
-        r = _mm256_add_epi64(r, _mm256_loadu_si256((const __m256i *)(m->b + k)));
-        r = _mm256_add_epi64(_mm256_and_si256(r, p), _mm256_srli_epi64(r, 61));
-        __m256i t = _mm256_sub_epi64(r, p); /* negative when r < p: keep r */
-        r = _mm256_blendv_epi8(t, r, _mm256_cmpgt_epi64(zero, t));
+        const __m256i a0 = _mm256_loadu_si256((const __m256i *)(m->a_lo + k)),
+                      a1 = _mm256_loadu_si256((const __m256i *)(m->a_hi + k)),
+                      b = _mm256_loadu_si256((const __m256i *)(m->b + k));
         __m256i cur = _mm256_loadu_si256((const __m256i *)(mins + k));
-        _mm256_storeu_si256((__m256i *)(mins + k),
-                            _mm256_blendv_epi8(cur, r, _mm256_cmpgt_epi64(cur, r)));
+        for (int i = 0; i < nx; i++) {
+            __m256i x0 = _mm256_set1_epi64x((long long)xlo[i]),
+                    x1 = _mm256_set1_epi64x((long long)xhi[i]);
+            __m256i lo = _mm256_mul_epu32(a0, x0), hi = _mm256_mul_epu32(a1, x1);
+            __m256i mid = _mm256_add_epi64(_mm256_mul_epu32(a1, x0), _mm256_mul_epu32(a0, x1));
+            __m256i r = _mm256_add_epi64(_mm256_slli_epi64(hi, 3), _mm256_srli_epi64(mid, 29));
+            r = _mm256_add_epi64(r, _mm256_slli_epi64(_mm256_and_si256(mid, m29), 32));
+            r = _mm256_add_epi64(r, _mm256_and_si256(lo, p));
+            r = _mm256_add_epi64(r, _mm256_srli_epi64(lo, 61));
+            r = _mm256_add_epi64(r, b);
+            r = _mm256_add_epi64(_mm256_and_si256(r, p), _mm256_srli_epi64(r, 61));
+            __m256i t = _mm256_sub_epi64(r, p); /* negative when r < p: keep r */
+            r = _mm256_blendv_epi8(t, r, _mm256_cmpgt_epi64(zero, t));
+            cur = _mm256_blendv_epi8(cur, r, _mm256_cmpgt_epi64(cur, r));
+        }
+        _mm256_storeu_si256((__m256i *)(mins + k), cur);
     }
 }
 #endif
 
-/* Where shingle hashes go: into the running minima of a signature, or a list. */
+/* Where shingle hashes go: into the running minima of a signature (through a batch of
+ * SINK_BATCH shingles), or a list. */
+#define SINK_BATCH 64
+
 typedef struct {
     const minhash *m;
-    uint64_t *mins; /* (H) or NULL */
+    uint64_t *mins; /* (H_PAD) or NULL */
+    uint64_t xlo[SINK_BATCH], xhi[SINK_BATCH];
+    int nx;
     uint64_t *out;  /* list mode */
     size_t cap, count;
 } sink;
 
+static void sink_flush(sink *s)
+{
+    if (s->mins && s->nx)
+        s->m->perm_min(s->m, s->xlo, s->xhi, s->nx, s->mins);
+    s->nx = 0;
+}
+
 static inline void sink_put(sink *s, uint64_t h)
 {
-    if (s->mins)
-        s->m->perm_min(s->m, mod_m61(h), s->mins);
-    else if (s->count < s->cap) {
+    if (s->mins) {
+        uint64_t x = mod_m61(h);
+        s->xlo[s->nx] = (uint32_t)x;
+        s->xhi[s->nx] = x >> 32;
+        if (++s->nx == SINK_BATCH)
+            sink_flush(s);
+    } else if (s->count < s->cap) {
         s->out[s->count] = h;
     }
     s->count++;
 }
 
-/* The hash of k units (k = n for a full shingle; k < n only for a short document). */
-static inline uint64_t shingle_hash(const uint64_t *ring, int start, int k, int n)
-{
-    uint64_t h = 0x736b6a6f64ULL;
-    for (int i = 0; i < k; i++)
-        h = hash_u64(h ^ ring[(start + i) % n]);
-    return hash_u64(h + (uint64_t)k);
-}
+/* The unit stream (words or characters) as a sliding window of n. A shingle's hash is
+ * a polynomial over its mixed units, sum u_i B^(k-1-i) mod 2^64 (B odd), updated in
+ * O(1) per unit as the window slides, then mixed with its length k: hash_u64(h + k).
+ * k = n for every full shingle; k < n only for the one shingle of a short document. */
+#define ROLL_B 0x9E3779B97F4A7C15ULL
 
-/* The unit stream (words or characters) as a sliding window of n. */
 typedef struct {
-    uint64_t ring[MINHASH_MAX_N];
-    int n, filled, pos; /* pos: where the next unit goes */
+    uint64_t ring[MINHASH_MAX_N]; /* the mixed units in the window */
+    uint64_t h, bn;               /* the polynomial; B^n */
+    int n, filled, pos;           /* pos: where the next unit goes (the oldest, when full) */
     size_t units;
 } window;
 
+static void window_init(window *w, int n)
+{
+    memset(w, 0, sizeof *w);
+    w->n = n;
+    w->bn = 1;
+    for (int i = 0; i < n; i++)
+        w->bn *= ROLL_B;
+}
+
 static inline void window_push(window *w, sink *s, uint64_t unit)
 {
-    w->ring[w->pos] = unit;
-    w->pos = (w->pos + 1) % w->n;
-    w->units++;
-    if (w->filled < w->n)
-        w->filled++;
+    uint64_t u = hash_u64(unit);
+    w->h = w->h * ROLL_B + u;
     if (w->filled == w->n)
-        sink_put(s, shingle_hash(w->ring, w->pos, w->n, w->n)); /* oldest is at pos */
+        w->h -= w->ring[w->pos] * w->bn;
+    else
+        w->filled++;
+    w->ring[w->pos] = u;
+    w->pos = w->pos + 1 == w->n ? 0 : w->pos + 1;
+    w->units++;
+    if (w->filled == w->n)
+        sink_put(s, hash_u64(w->h + (uint64_t)w->n));
 }
 
 static inline uint32_t fold_case(uint32_t cp)
@@ -257,7 +302,8 @@ static inline uint32_t fold_case(uint32_t cp)
 static void shingle_text(const minhash *m, const char *text, size_t len, sink *s)
 {
     const uint8_t *t = (const uint8_t *)text;
-    window w = {.n = m->p.n};
+    window w;
+    window_init(&w, m->p.n);
     int chars = m->p.kind == MINHASH_CHARS;
     uint64_t word = FNV_BASIS; /* words: FNV-1a over the code points of the word */
     int in_word = 0, pending_space = 0;
@@ -277,7 +323,7 @@ static void shingle_text(const minhash *m, const char *text, size_t len, sink *s
         i += l;
         if (sep) {
             if (in_word && !chars)
-                window_push(&w, s, hash_u64(word));
+                window_push(&w, s, word);
             pending_space |= in_word;
             in_word = 0;
             word = FNV_BASIS;
@@ -294,9 +340,9 @@ static void shingle_text(const minhash *m, const char *text, size_t len, sink *s
         in_word = 1;
     }
     if (in_word && !chars)
-        window_push(&w, s, hash_u64(word));
+        window_push(&w, s, word);
     if (w.units > 0 && w.filled < w.n) /* a short document: one shingle of all its units */
-        sink_put(s, shingle_hash(w.ring, 0, w.filled, w.n));
+        sink_put(s, hash_u64(w.h + (uint64_t)w.filled));
 }
 
 size_t minhash_signature(const minhash *m, const char *text, size_t len, uint32_t *sig)
@@ -306,6 +352,7 @@ size_t minhash_signature(const minhash *m, const char *text, size_t len, uint32_
         mins[k] = MERSENNE_61; /* above every value (they are < p) */
     sink s = {.m = m, .mins = mins};
     shingle_text(m, text, len, &s);
+    sink_flush(&s);
     for (int k = 0; k < m->h; k++)
         sig[k] = s.count ? (uint32_t)mins[k] : UINT32_MAX;
     return s.count;

@@ -27,8 +27,10 @@
  * --examples K prints the first K other dropped documents with a true Jaccard <= 0.5
  * to their representatives (false merges), with the representative, to judge by eye.
  * --background K only prints the true Jaccard among the K longest documents of each
- * language (unrelated texts: how much shingles of this kind overlap by chance). */
+ * language, and among K/3 texts of 40 consecutive documents (unrelated texts: how much
+ * shingles of this kind overlap by chance). */
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,26 +368,50 @@ static int cmp_len_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* The background: the true Jaccard between unrelated long documents of one language
- * (the `k` longest of each; distinct texts), its mean and its largest value. Shingles
- * too short to tell texts apart show up as a high background. */
-static void background(const minhash *m, int k)
+/* The background: the true Jaccard between unrelated long texts of one language, its
+ * mean and its largest value: the `k` longest documents (join = 1), or k texts of
+ * `join` consecutive documents from evenly spaced places of the corpus (longer texts,
+ * different parts of one book or of one file among them). Pairs above 0.95 (copies)
+ * are left out. Shingles too short to tell texts apart show up as a high background. */
+static void background(const minhash *m, int k, int join)
 {
     for (int ko = 0; ko < 2; ko++) {
         size_t *ids = malloc(n_docs * sizeof *ids), c = 0;
         for (size_t i = 0; i < n_docs; i++)
             if (docs[i].ko == ko)
                 ids[c++] = i;
-        qsort(ids, c, sizeof *ids, cmp_len_desc);
-        if (c > (size_t)k)
+        size_t all = c;
+        uint64_t **sh = malloc((size_t)k * sizeof *sh);
+        size_t *ns = malloc((size_t)k * sizeof *ns);
+        size_t min_len = SIZE_MAX;
+        if (join > 1) {
+            /* k texts of `join` consecutive documents each, from evenly spaced places */
             c = (size_t)k;
-        uint64_t **sh = malloc(c * sizeof *sh);
-        size_t *ns = malloc(c * sizeof *ns);
-        for (size_t i = 0; i < c; i++) {
-            const edoc *d = &docs[ids[i]];
-            ns[i] = minhash_shingles(m, d->p, d->len, NULL, 0);
-            sh[i] = malloc((ns[i] + 1) * 8);
-            minhash_shingles(m, d->p, d->len, sh[i], ns[i]);
+            for (size_t i = 0; i < c; i++) {
+                sbuf t = {0};
+                size_t first = i * (all - (size_t)join) / c;
+                for (int j = 0; j < join; j++) {
+                    const edoc *d = &docs[ids[first + (size_t)j]];
+                    sb_put(&t, d->p, d->len);
+                    sb_put(&t, "\n", 1);
+                }
+                ns[i] = minhash_shingles(m, t.p, t.len, NULL, 0);
+                sh[i] = malloc((ns[i] + 1) * 8);
+                minhash_shingles(m, t.p, t.len, sh[i], ns[i]);
+                min_len = t.len < min_len ? t.len : min_len;
+                free(t.p);
+            }
+        } else {
+            qsort(ids, c, sizeof *ids, cmp_len_desc);
+            if (c > (size_t)k)
+                c = (size_t)k;
+            for (size_t i = 0; i < c; i++) {
+                const edoc *d = &docs[ids[i]];
+                ns[i] = minhash_shingles(m, d->p, d->len, NULL, 0);
+                sh[i] = malloc((ns[i] + 1) * 8);
+                minhash_shingles(m, d->p, d->len, sh[i], ns[i]);
+                min_len = d->len < min_len ? d->len : min_len;
+            }
         }
         double sum = 0, mx = 0;
         size_t pairs = 0;
@@ -397,8 +423,9 @@ static void background(const minhash *m, int k)
                 sum += x, pairs++;
                 mx = x > mx ? x : mx;
             }
-        printf("background, %s, %zu longest documents (>= %zu bytes): mean Jaccard %.4f, max %.4f\n",
-               ko ? "Korean" : "English", c, c ? docs[ids[c - 1]].len : 0,
+        printf("background, %s, %zu %s (>= %zu bytes): mean Jaccard %.4f, max %.4f\n",
+               ko ? "Korean" : "English", c,
+               join > 1 ? "texts of consecutive documents" : "longest documents", min_len,
                pairs ? sum / (double)pairs : 0, mx);
         for (size_t i = 0; i < c; i++)
             free(sh[i]);
@@ -459,7 +486,8 @@ int main(int argc, char **argv)
     size_t n_corpus = n_docs;
     if (n_background > 0) {
         printf("shingles: %s %d-grams\n", p.kind == MINHASH_WORDS ? "word" : "character", p.n);
-        background(m, n_background);
+        background(m, n_background, 1);
+        background(m, n_background / 3, 40);
         return 0;
     }
     /* the documents to copy: half Korean, half English, >= 20 words each */

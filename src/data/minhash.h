@@ -1,5 +1,5 @@
 /* minhash.h: near-duplicate detection by MinHash signatures and locality-sensitive
- * hashing (LSH) bands, clustered by union-find, as datatrove and text-dedup do it.
+ * hashing (LSH) bands, then clusters, as datatrove and text-dedup do it.
  *
  * A document's text is normalised and cut into shingles (word n-grams or character
  * n-grams, see below); each shingle gets a 64-bit hash; the signature is, for each of
@@ -43,7 +43,8 @@
  * Determinism: signatures depend only on the text and the parameters; signing runs
  * in parallel over a pool but each document's signature is computed by one task from
  * its text alone, and clustering is sequential in document order: the results are
- * identical for any thread count. */
+ * identical for any thread count, and for any of the kernels' ISA paths (integer
+ * arithmetic; the AVX-512 and AVX2 permutations are tested against the plain one). */
 #ifndef DK_DATA_MINHASH_H
 #define DK_DATA_MINHASH_H
 

@@ -456,3 +456,17 @@ TEST(minhash_stars_drop_only_for_a_match_components_chain)
     CHECK_EQ(keep[2], 0);
     free(a), free(b), free(c);
 }
+
+TEST(minhash_shingle_hash_depends_only_on_the_shingle)
+{
+    /* the rolling hash gives a shingle the same value wherever it occurs: texts that
+     * share exactly one 5-gram have the Jaccard that counting shingles gives */
+    minhash_params p;
+    minhash_params_default(&p);
+    p.kind = MINHASH_WORDS;
+    CHECK(true_jaccard(&p, "x y z a b c d e", "a b c d e q") == 0.2);
+    CHECK(true_jaccard(&p, "one two three four five six seven eight nine ten eleven twelve",
+                       "Eight, nine, ten, eleven, twelve!") == 1.0 / 8);
+    p.kind = MINHASH_CHARS;
+    CHECK(true_jaccard(&p, "xy가나다라마", "가나다라마q") == 0.25);
+}

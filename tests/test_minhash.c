@@ -1,0 +1,472 @@
+/* test_minhash.c: near-duplicate removal by MinHash LSH (data/minhash.h). */
+#include <stdlib.h>
+
+#include "data/minhash.h"
+#include "kernels/isa.h"
+#include "test.h"
+#include "util/pool.h"
+#include "util/rng.h"
+#include "util/utf8.h"
+
+/* A text of `words` pseudo-random words: Hangul (2-4 syllables) when korean, else
+ * lowercase Latin (3-8 letters), drawn from stream `key`; a sentence ends every 12
+ * words. Returns a malloc'd string. */
+static char *random_text(uint64_t key, int words, int korean)
+{
+    char *s = malloc((size_t)words * 16 + 1), *p = s;
+    for (int w = 0; w < words; w++) {
+        uint64_t r = rng_u64(key, (uint64_t)w);
+        int len = korean ? 2 + (int)(r % 3) : 3 + (int)(r % 6);
+        for (int c = 0; c < len; c++) {
+            uint64_t x = rng_u64(key ^ 0x77, (uint64_t)w * 16 + (uint64_t)c);
+            if (korean)
+                p += utf8_encode(0xAC00 + (uint32_t)(x % 11172), (uint8_t *)p);
+            else
+                *p++ = (char)('a' + x % 26);
+        }
+        *p++ = w % 12 == 11 ? '.' : ' ';
+        if (w % 12 == 11 && w + 1 < words)
+            *p++ = ' ';
+    }
+    *p = 0;
+    return s;
+}
+
+/* text with the words at positions pos[0..k) (0-based word index) replaced. */
+static char *replace_words(const char *text, const int *pos, int k, uint64_t key)
+{
+    size_t n = strlen(text);
+    char *out = malloc(n + (size_t)k * 16 + 1), *o = out;
+    int w = 0;
+    for (const char *c = text; *c;) {
+        const char *e = c;
+        while (*e && *e != ' ' && *e != '.')
+            e++;
+        int hit = 0;
+        for (int i = 0; i < k; i++)
+            hit |= pos[i] == w;
+        if (e > c && hit) {
+            for (int j = 0; j < 5; j++)
+                *o++ = (char)('a' + rng_u64(key, (uint64_t)(w * 8 + j)) % 26);
+        } else {
+            memcpy(o, c, (size_t)(e - c));
+            o += e - c;
+        }
+        if (e > c)
+            w++;
+        while (*e == ' ' || *e == '.')
+            *o++ = *e++;
+        c = e;
+    }
+    *o = 0;
+    return out;
+}
+
+static double true_jaccard(const minhash_params *p, const char *a, const char *b)
+{
+    dk_err err;
+    minhash *m = minhash_new(p, &err);
+    size_t na = minhash_shingles(m, a, strlen(a), NULL, 0);
+    size_t nb = minhash_shingles(m, b, strlen(b), NULL, 0);
+    uint64_t *sa = malloc((na + 1) * 8), *sb = malloc((nb + 1) * 8);
+    minhash_shingles(m, a, strlen(a), sa, na);
+    minhash_shingles(m, b, strlen(b), sb, nb);
+    double j = minhash_jaccard(sa, na, sb, nb);
+    free(sa);
+    free(sb);
+    minhash_free(m);
+    return j;
+}
+
+/* Runs minhash_dedupe with the defaults on n strings; keep_of is filled. */
+static int dedupe(const char *const *docs, size_t n, int threads, uint32_t *keep_of,
+                  size_t *dropped)
+{
+    minhash_params p;
+    minhash_params_default(&p);
+    size_t lens[64];
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(docs[i]);
+    pool *pl = threads ? pool_new(threads) : NULL;
+    dk_err err;
+    int rc = minhash_dedupe(&p, docs, lens, n, pl, keep_of, dropped, &err);
+    pool_free(pl);
+    return rc;
+}
+
+TEST(minhash_identical_texts_share_a_cluster)
+{
+    char *a = random_text(1, 120, 1), *b = random_text(2, 120, 0);
+    const char *docs[] = {a, b, a, b};
+    uint32_t keep[4];
+    size_t dropped;
+    CHECK_EQ(dedupe(docs, 4, 0, keep, &dropped), 0);
+    CHECK_EQ(keep[0], 0);
+    CHECK_EQ(keep[1], 1);
+    CHECK_EQ(keep[2], 0);
+    CHECK_EQ(keep[3], 1);
+    CHECK_EQ(dropped, 2);
+    free(a);
+    free(b);
+}
+
+TEST(minhash_near_copy_with_a_few_words_changed_clusters)
+{
+    for (int korean = 0; korean < 2; korean++) {
+        char *a = random_text(10 + (uint64_t)korean, 150, korean);
+        int pos[] = {7, 60, 131}; /* 3 of 150 words (2 %) */
+        char *b = replace_words(a, pos, 3, 99);
+        minhash_params p;
+        minhash_params_default(&p);
+        double j = true_jaccard(&p, a, b);
+        CHECK_MSG(j > 0.9 && j < 1, "true Jaccard %.3f", j);
+        const char *docs[] = {a, b};
+        uint32_t keep[2];
+        CHECK_EQ(dedupe(docs, 2, 0, keep, NULL), 0);
+        CHECK_EQ(keep[1], 0);
+        free(a);
+        free(b);
+    }
+}
+
+TEST(minhash_unrelated_texts_stay_apart)
+{
+    const char *docs[16];
+    char *t[16];
+    for (int i = 0; i < 16; i++)
+        docs[i] = t[i] = random_text(100 + (uint64_t)i, 80, i % 2);
+    uint32_t keep[16];
+    size_t dropped;
+    CHECK_EQ(dedupe(docs, 16, 0, keep, &dropped), 0);
+    CHECK_EQ(dropped, 0);
+    for (int i = 0; i < 16; i++) {
+        CHECK_EQ(keep[i], i);
+        free(t[i]);
+    }
+}
+
+TEST(minhash_text_with_jaccard_near_0_3_stays_apart)
+{
+    /* b shares its first 45 % of words with a and goes on differently */
+    char *a = random_text(7, 200, 1), *tail = random_text(8, 110, 1);
+    size_t cut = 0;
+    for (int w = 0; w < 90; cut++)
+        w += a[cut] == ' ';
+    char *b = malloc(cut + strlen(tail) + 1);
+    memcpy(b, a, cut);
+    strcpy(b + cut, tail);
+    minhash_params p;
+    minhash_params_default(&p);
+    double j = true_jaccard(&p, a, b);
+    CHECK_MSG(j > 0.2 && j < 0.4, "true Jaccard %.3f", j);
+    const char *docs[] = {a, b};
+    uint32_t keep[2];
+    CHECK_EQ(dedupe(docs, 2, 0, keep, NULL), 0);
+    CHECK_EQ(keep[1], 1);
+    free(a);
+    free(b);
+    free(tail);
+}
+
+TEST(minhash_keeps_the_first_document_of_a_cluster)
+{
+    char *a = random_text(20, 100, 0), *x = random_text(21, 100, 1);
+    int p1[] = {3}, p2[] = {50}, p3[] = {90};
+    char *a1 = replace_words(a, p1, 1, 1), *a2 = replace_words(a, p2, 1, 2),
+         *a3 = replace_words(a, p3, 1, 3);
+    /* the cluster {a1, a, a2, a3} is kept as a1, its lowest id, whatever came later */
+    const char *docs[] = {x, a1, a, a2, a3};
+    uint32_t keep[5];
+    size_t dropped;
+    CHECK_EQ(dedupe(docs, 5, 0, keep, &dropped), 0);
+    CHECK_EQ(keep[0], 0);
+    CHECK_EQ(keep[1], 1);
+    CHECK_EQ(keep[2], 1);
+    CHECK_EQ(keep[3], 1);
+    CHECK_EQ(keep[4], 1);
+    CHECK_EQ(dropped, 3);
+    free(a), free(x), free(a1), free(a2), free(a3);
+}
+
+TEST(minhash_same_result_for_1_and_2_threads)
+{
+    enum { N = 64 };
+    char *t[N];
+    const char *docs[N];
+    for (int i = 0; i < N; i++) {
+        if (i % 4 == 3) { /* a near-copy of the document before it */
+            int pos[] = {i + 17};
+            t[i] = replace_words(t[i - 1], pos, 1, (uint64_t)i);
+        } else {
+            t[i] = random_text(300 + (uint64_t)i, 80 + i * 3, (i / 4) % 2);
+        }
+        docs[i] = t[i];
+    }
+    uint32_t k0[N], k1[N], k2[N];
+    size_t d0, d1, d2;
+    CHECK_EQ(dedupe(docs, N, 0, k0, &d0), 0);
+    CHECK_EQ(dedupe(docs, N, 1, k1, &d1), 0);
+    CHECK_EQ(dedupe(docs, N, 2, k2, &d2), 0);
+    CHECK_EQ(d0, N / 4);
+    CHECK_EQ(d1, d0);
+    CHECK_EQ(d2, d0);
+    CHECK(memcmp(k0, k1, sizeof k0) == 0);
+    CHECK(memcmp(k0, k2, sizeof k0) == 0);
+    for (int i = 0; i < N; i++)
+        free(t[i]);
+}
+
+TEST(minhash_empty_and_short_documents_follow_the_rule)
+{
+    /* no words: never clustered, even with each other; fewer words than the shingle
+     * size: one shingle of the whole normalised text, so only the same normalised
+     * text matches */
+    minhash_params p;
+    minhash_params_default(&p);
+    p.kind = MINHASH_WORDS;
+    const char *docs[] = {"", "   ", "?!", "", "안녕 하세요", "안녕, 하세요!", "안녕 하세", "a b c d e",
+                          "A b c d e", "a b c d"};
+    size_t n = sizeof docs / sizeof *docs, lens[16];
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(docs[i]);
+    uint32_t keep[16];
+    size_t dropped;
+    dk_err err;
+    CHECK_EQ(minhash_dedupe(&p, docs, lens, n, NULL, keep, &dropped, &err), 0);
+    uint32_t want[] = {0, 1, 2, 3, 4, 4, 6, 7, 7, 9};
+    for (size_t i = 0; i < n; i++)
+        CHECK_MSG(keep[i] == want[i], "document %zu: kept as %u, want %u", i, keep[i], want[i]);
+    CHECK_EQ(dropped, 2);
+    minhash *m = minhash_new(&p, &err);
+    uint32_t sig[MINHASH_MAX_HASHES];
+    CHECK_EQ(minhash_signature(m, "", 0, sig), 0);
+    CHECK_EQ(sig[0], UINT32_MAX);
+    CHECK_EQ(minhash_signature(m, "one two", 7, sig), 1);
+    CHECK_EQ(minhash_signature(m, "one two three four five six", 27, sig), 2);
+    minhash_free(m);
+}
+
+TEST(minhash_normalises_case_spaces_and_punctuation)
+{
+    minhash_params p;
+    minhash_params_default(&p);
+    dk_err err;
+    for (int kind = 0; kind < 2; kind++) {
+        p.kind = (minhash_shingle)kind;
+        minhash *m = minhash_new(&p, &err);
+        uint32_t a[MINHASH_MAX_HASHES], b[MINHASH_MAX_HASHES];
+        const char *x = "The Quick brown fox, 빠른 갈색 여우가 jumps over the lazy dog!";
+        const char *y = "the quick   brown fox 빠른\t갈색 (여우가) jumps over the lazy dog";
+        CHECK(minhash_signature(m, x, strlen(x), a) > 0);
+        CHECK(minhash_signature(m, y, strlen(y), b) > 0);
+        CHECK(memcmp(a, b, (size_t)minhash_hashes(m) * 4) == 0);
+        minhash_free(m);
+    }
+}
+
+TEST(minhash_invalid_utf8_is_shingled_without_crash)
+{
+    /* an invalid byte is a character of its own: signing works, identical bytes
+     * cluster, and a truncated sequence at the end is not read past */
+    char bad[300];
+    for (int i = 0; i < 299; i++)
+        bad[i] = (char)(0x80 + (i * 37) % 0x7f);
+    bad[299] = 0;
+    char *a = random_text(40, 60, 1);
+    size_t la = strlen(a);
+    char *a_bad = malloc(la + 3);
+    memcpy(a_bad, a, la);
+    a_bad[la] = (char)0xed; /* the first byte of a 3-byte sequence, cut off */
+    a_bad[la + 1] = (char)0x9f;
+    a_bad[la + 2] = 0;
+    const char *docs[] = {bad, bad, "\xff\xfe", a, a_bad};
+    uint32_t keep[5];
+    size_t dropped;
+    CHECK_EQ(dedupe(docs, 5, 0, keep, &dropped), 0);
+    CHECK_EQ(keep[0], 0);
+    CHECK_EQ(keep[1], 0);
+    CHECK_EQ(keep[2], 2);
+    CHECK_EQ(keep[3], 3);
+    CHECK_EQ(keep[4], 3);
+    minhash_params p;
+    minhash_params_default(&p);
+    dk_err err;
+    minhash *m = minhash_new(&p, &err);
+    uint32_t sig[MINHASH_MAX_HASHES];
+    CHECK(minhash_signature(m, "\xff", 1, sig) == 1);
+    minhash_free(m);
+    free(a);
+    free(a_bad);
+}
+
+TEST(minhash_signature_agreement_estimates_jaccard)
+{
+    minhash_params p;
+    minhash_params_default(&p);
+    dk_err err;
+    minhash *m = minhash_new(&p, &err);
+    char *a = random_text(50, 300, 0);
+    uint32_t sa[MINHASH_MAX_HASHES], sb[MINHASH_MAX_HASHES];
+    for (int k = 1; k <= 4; k++) {
+        int pos[40];
+        for (int i = 0; i < k * 10; i++)
+            pos[i] = i * 300 / (k * 10);
+        char *b = replace_words(a, pos, k * 10, 5);
+        double j = true_jaccard(&p, a, b);
+        minhash_signature(m, a, strlen(a), sa);
+        minhash_signature(m, b, strlen(b), sb);
+        double est = minhash_agreement(sa, sb, minhash_hashes(m));
+        /* 112 hashes: standard error sqrt(j (1 - j) / 112) <= 0.047; allow 3 of it */
+        CHECK_MSG(est > j - 0.15 && est < j + 0.15, "%d words: true %.3f, estimate %.3f",
+                  k * 10, j, est);
+        free(b);
+    }
+    free(a);
+    minhash_free(m);
+}
+
+TEST(minhash_rejects_bad_parameters)
+{
+    minhash_params p;
+    minhash_params_default(&p);
+    dk_err err;
+    p.n = 0;
+    CHECK(minhash_new(&p, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "shingle size");
+    minhash_params_default(&p);
+    p.bands = 100, p.rows = 100;
+    CHECK(minhash_new(&p, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "bands");
+    minhash_params_default(&p);
+    p.threshold = 1.5;
+    CHECK(minhash_new(&p, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "threshold");
+}
+
+TEST(minhash_index_grows_in_batches_like_one_call)
+{
+    /* documents added in two batches (as data build adds them file by file) give the
+     * clusters of one call */
+    enum { N = 24 };
+    char *t[N];
+    const char *docs[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++) {
+        t[i] = i % 3 == 2 ? replace_words(t[i - 2], (int[]){5}, 1, (uint64_t)i)
+                          : random_text(500 + (uint64_t)i, 60, i % 2);
+        docs[i] = t[i];
+        lens[i] = strlen(t[i]);
+    }
+    minhash_params p;
+    minhash_params_default(&p);
+    dk_err err;
+    uint32_t whole[N], parts[N];
+    CHECK_EQ(minhash_dedupe(&p, docs, lens, N, NULL, whole, NULL, &err), 0);
+    minhash *m = minhash_new(&p, &err);
+    minhash_index *x = minhash_index_new(m);
+    CHECK_EQ(minhash_index_add_docs(x, docs, lens, 10, NULL, &err), 0);
+    CHECK_EQ(minhash_index_add_docs(x, docs + 10, lens + 10, N - 10, NULL, &err), 0);
+    CHECK_EQ(minhash_index_size(x), N);
+    size_t dropped;
+    CHECK_EQ(minhash_index_cluster(x, parts, &dropped, &err), 0);
+    CHECK(memcmp(whole, parts, sizeof whole) == 0);
+    CHECK_EQ(dropped, N / 3);
+    CHECK_EQ(parts[2], 0);
+    minhash_index_free(x);
+    minhash_free(m);
+    for (int i = 0; i < N; i++)
+        free(t[i]);
+}
+
+TEST(minhash_signature_matches_the_reference_permutations)
+{
+    /* the vectorised 32-bit-halves evaluation against the 128-bit reference, for every
+     * kind and a hash count that is not a multiple of the block */
+    char *t = random_text(60, 90, 1);
+    dk_err err;
+    dk_isa saved = isa_current();
+    for (int path = 0; path < 6; path++) {
+        int kind = path % 2;
+        if (isa_set((dk_isa)(path / 2)) != 0)
+            continue; /* the CPU lacks this path */
+        minhash_params p;
+        minhash_params_default(&p);
+        p.kind = (minhash_shingle)kind;
+        p.bands = 7, p.rows = 3;
+        minhash *m = minhash_new(&p, &err);
+        size_t ns = minhash_shingles(m, t, strlen(t), NULL, 0);
+        uint64_t *sh = malloc(ns * sizeof *sh);
+        minhash_shingles(m, t, strlen(t), sh, ns);
+        uint32_t sig[MINHASH_MAX_HASHES];
+        CHECK_EQ(minhash_signature(m, t, strlen(t), sig), ns);
+        for (int k = 0; k < 21; k++) {
+            uint64_t lo = UINT64_MAX;
+            for (size_t i = 0; i < ns; i++) {
+                uint64_t v = minhash_permute(m, k, sh[i]);
+                CHECK(v < (1ULL << 61) - 1);
+                lo = v < lo ? v : lo;
+            }
+            CHECK_EQ(sig[k], (uint32_t)lo);
+        }
+        /* extremes of the input range */
+        uint64_t edge[] = {0, 1, (1ULL << 61) - 2, (1ULL << 61) - 1, UINT64_MAX, 1ULL << 63};
+        for (size_t e = 0; e < 6; e++) {
+            uint64_t v = minhash_permute(m, 0, edge[e]);
+            CHECK(v < (1ULL << 61) - 1);
+        }
+        free(sh);
+        minhash_free(m);
+    }
+    isa_set(saved);
+    free(t);
+}
+
+TEST(minhash_stars_drop_only_for_a_match_components_chain)
+{
+    /* b is a with words changed at the start, c is b with words changed at the end:
+     * a ~ b and b ~ c match, a and c do not. Stars keep c (its only kept candidate, a,
+     * does not match it); components chain it to a through b. */
+    char *a = random_text(70, 200, 0);
+    int p1[] = {2, 7, 12, 17, 22, 27, 32, 37, 42, 47, 52, 57},
+        p2[] = {140, 145, 150, 155, 160, 165, 170, 175, 180, 185, 190, 195};
+    char *b = replace_words(a, p1, 12, 1), *c = replace_words(b, p2, 12, 2);
+    minhash_params p;
+    minhash_params_default(&p);
+    dk_err err;
+    minhash *m = minhash_new(&p, &err);
+    uint32_t sa[MINHASH_MAX_HASHES], sb[MINHASH_MAX_HASHES], sc[MINHASH_MAX_HASHES];
+    minhash_signature(m, a, strlen(a), sa);
+    minhash_signature(m, b, strlen(b), sb);
+    minhash_signature(m, c, strlen(c), sc);
+    int h = minhash_hashes(m);
+    CHECK_MSG(minhash_agreement(sa, sb, h) >= 0.8 && minhash_agreement(sb, sc, h) >= 0.8 &&
+                  minhash_agreement(sa, sc, h) < 0.8,
+              "agreements a-b %.3f b-c %.3f a-c %.3f", minhash_agreement(sa, sb, h),
+              minhash_agreement(sb, sc, h), minhash_agreement(sa, sc, h));
+    minhash_free(m);
+    const char *docs[] = {a, b, c};
+    size_t lens[] = {strlen(a), strlen(b), strlen(c)};
+    uint32_t keep[3];
+    CHECK_EQ(minhash_dedupe(&p, docs, lens, 3, NULL, keep, NULL, &err), 0);
+    CHECK_EQ(keep[1], 0);
+    CHECK_EQ(keep[2], 2);
+    p.cluster = MINHASH_COMPONENTS;
+    CHECK_EQ(minhash_dedupe(&p, docs, lens, 3, NULL, keep, NULL, &err), 0);
+    CHECK_EQ(keep[1], 0);
+    CHECK_EQ(keep[2], 0);
+    free(a), free(b), free(c);
+}
+
+TEST(minhash_shingle_hash_depends_only_on_the_shingle)
+{
+    /* the rolling hash gives a shingle the same value wherever it occurs: texts that
+     * share exactly one 5-gram have the Jaccard that counting shingles gives */
+    minhash_params p;
+    minhash_params_default(&p);
+    p.kind = MINHASH_WORDS;
+    CHECK(true_jaccard(&p, "x y z a b c d e", "a b c d e q") == 0.2);
+    CHECK(true_jaccard(&p, "one two three four five six seven eight nine ten eleven twelve",
+                       "Eight, nine, ten, eleven, twelve!") == 1.0 / 8);
+    p.kind = MINHASH_CHARS;
+    CHECK(true_jaccard(&p, "xy가나다라마", "가나다라마q") == 0.25);
+}

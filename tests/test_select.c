@@ -417,6 +417,53 @@ TEST(select_cache_recomputes_only_what_is_new)
     CHECK_EQ(test_run(out, sizeof out, "rm -rf %s/delta && mv %s/delta_saved %s/delta", dir, dir, dir), 0);
 }
 
+/* report.html in a real browser: headless Chromium loads it from disk (no network),
+ * its DOM holds the title, the tables and the chart, and its screenshot shows the bars
+ * and the red cut lines (an empty page, the control, shows nothing). CI installs
+ * chromium; elsewhere the test says it is skipped. */
+TEST_SLOW(select_report_renders_in_headless_chromium)
+{
+    char out[1 << 16];
+    if (test_run(out, sizeof out, "command -v chromium && command -v node") != 0) {
+        printf("    skipped: chromium or node is not installed (CI installs both)\n");
+        return;
+    }
+    CHECK(prepare() == 0);
+    char o[700], shot[800], blank[800];
+    snprintf(o, sizeof o, "%s/sel_html", test_tmpdir());
+    write_round("html.json", NULL, NULL, NULL, NULL, NULL, NULL);
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/html.json -o %s 2>&1", test_bin(), dir, o), 0);
+    /* one browser profile per run, in the scratch directory; --no-sandbox: CI runs as root */
+#define CHROME "timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars " \
+               "--user-data-dir=%s/chrome --window-size=1280,1800 "
+    CHECK_EQ(test_run(out, sizeof out, CHROME "--dump-dom file://%s/report.html 2>/dev/null", test_tmpdir(), o), 0);
+    CHECK_CONTAINS(out, "<title>dokja select: round of 2026-12-01</title>");
+    CHECK_CONTAINS(out, "id=\"ranking\"");
+    CHECK_CONTAINS(out, "id=\"gate\"");
+    CHECK_CONTAINS(out, "id=\"lineage\"");
+    CHECK_CONTAINS(out, "<svg");
+    CHECK_CONTAINS(out, "stage 1 cut line");
+    CHECK_CONTAINS(out, "gamma");
+    snprintf(shot, sizeof shot, "%s/report.png", o);
+    snprintf(blank, sizeof blank, "%s/blank.png", o);
+    CHECK_EQ(test_run(out, sizeof out, CHROME "--screenshot=%s file://%s/report.html 2>&1", test_tmpdir(), shot, o), 0);
+    CHECK_EQ(test_run(out, sizeof out, CHROME "--screenshot=%s about:blank 2>&1", test_tmpdir(), blank), 0);
+#undef CHROME
+    CHECK_EQ(test_run(out, sizeof out, "node tests/node/png_stats.mjs %s 4a7bd0 aa0000", shot), 0);
+    json_t *st = json_loads(out, 0, NULL);
+    CHECK(st);
+    CHECK_EQ(json_integer_value(json_object_get(st, "width")), 1280);
+    CHECK(json_number_value(json_object_get(st, "nonwhite")) > 0.05);
+    CHECK(json_integer_value(json_object_get(json_object_get(st, "counts"), "4a7bd0")) > 2000); /* the bars */
+    CHECK(json_integer_value(json_object_get(json_object_get(st, "counts"), "aa0000")) > 200);  /* cut lines */
+    json_decref(st);
+    CHECK_EQ(test_run(out, sizeof out, "node tests/node/png_stats.mjs %s 4a7bd0", blank), 0);
+    st = json_loads(out, 0, NULL);
+    CHECK(st);
+    CHECK(json_number_value(json_object_get(st, "nonwhite")) < 0.001);
+    json_decref(st);
+}
+
 TEST(select_refuses_bad_rounds_with_one_line_and_writes_nothing)
 {
     CHECK(prepare() == 0);

@@ -3,6 +3,7 @@
  * whose ledger was forged), the others are ranked by score, the stages and overrides
  * apply, a re-run gives the same bytes, and every bad round fails with one line and
  * writes nothing. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,6 +463,79 @@ TEST_SLOW(select_report_renders_in_headless_chromium)
     CHECK(st);
     CHECK(json_number_value(json_object_get(st, "nonwhite")) < 0.001);
     json_decref(st);
+}
+
+static void put(const char *name, const char *text)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* Scores computed elsewhere (lm-evaluation-harness's results JSON) stand in for a task:
+ * a task scored here takes a model's imported score when its results hold the task, and
+ * a task only imported needs every team's and every counting reference's. */
+TEST(select_imports_lm_evaluation_harness_results)
+{
+    CHECK(prepare() == 0);
+    /* lm-eval 0.4 writes "acc,none" and n-samples; older versions "acc" */
+    put("lm_alpha.json", "{\"results\": {\"kmmlu\": {\"acc,none\": 0.5, \"acc_stderr,none\": 0.01},"
+                         " \"mc_task\": {\"acc,none\": 0.9}}, \"n-samples\": {\"kmmlu\": {\"original\": 300,"
+                         " \"effective\": 300}}}");
+    put("lm_beta.json", "{\"results\": {\"kmmlu\": {\"acc\": 0.3}}}");
+    put("lm_delta.json", "{\"results\": {\"kmmlu\": {\"acc,none\": 0.55}}}");
+    put("lm_gamma.json", "{\"results\": {\"kmmlu\": {\"acc,none\": 0.7}}}");
+    put("lm_ref.json", "{\"results\": {\"kmmlu\": {\"acc,none\": 0.6}}}");
+    put("lm_bad.json", "{\"config\": {}}");
+    static const char T[] = "[{\"name\": \"alpha\", \"model\": \"alpha\", \"lm_eval_results\": \"lm_alpha.json\"},"
+                            " {\"name\": \"beta\", \"model\": \"beta\", \"lm_eval_results\": \"lm_beta.json\"},"
+                            " {\"name\": \"delta\", \"model\": \"delta\", \"lm_eval_results\": \"lm_delta.json\"},"
+                            " {\"name\": \"gamma\", \"model\": \"gamma\", \"lm_eval_results\": \"%s\"}]";
+    static const char REFS[] = "[{\"name\": \"ref_new\", \"model\": \"ref_new\", \"released\": \"2026-09-15\","
+                               " \"lm_eval_results\": \"lm_ref.json\"},"
+                               " {\"name\": \"ref_old\", \"model\": \"ref_old\", \"released\": \"2025-01-01\"}]";
+    static const char GROUPS[] = "[{\"name\": \"national\", \"points\": 20, \"tasks\": [{\"spec\": \"mc.jsonl\","
+                                 " \"lm_eval\": \"mc_task\"}, {\"lm_eval\": \"kmmlu\", \"metric\": \"acc\","
+                                 " \"chance\": 0.25}]}, {\"name\": \"common\", \"points\": 10, \"tasks\":"
+                                 " [\"text:text.txt\"]}]";
+    char teams[1024], out[8192], o[700];
+    snprintf(teams, sizeof teams, T, "lm_gamma.json");
+    write_round("lm.json", NULL, teams, REFS, GROUPS, NULL, NULL);
+    snprintf(o, sizeof o, "%s/sel_lm", test_tmpdir());
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/lm.json -o %s 2>&1", test_bin(), dir, o), 0);
+    json_t *rep = load_report(o);
+    CHECK(rep);
+    json_t *ta = json_object_get(team(rep, "alpha"), "tasks"), *tb = json_object_get(team(rep, "beta"), "tasks");
+    CHECK_EQ(json_array_size(ta), 3);
+    /* alpha's multiple-choice score is its imported 0.9; beta's was computed here */
+    CHECK(fabs(json_number_value(json_object_get(json_array_get(ta, 0), "score")) - 0.9) < 1e-12);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(ta, 0), "source")), "lm-evaluation-harness");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(tb, 0), "source")), "dokja");
+    /* kmmlu: relative to the reference's 0.6 */
+    CHECK(fabs(json_number_value(json_object_get(json_array_get(ta, 1), "relative")) - 0.5 / 0.6) < 1e-12);
+    CHECK(fabs(json_number_value(json_object_get(json_array_get(tb, 1), "score")) - 0.3) < 1e-12);
+    json_t *tk = json_array_get(json_object_get(rep, "tasks"), 1);
+    CHECK_STR(json_string_value(json_object_get(tk, "lm_eval")), "kmmlu");
+    CHECK(json_is_null(json_object_get(tk, "spec")));
+    CHECK(fabs(json_number_value(json_object_get(tk, "chance")) - 0.25) < 1e-12);
+    CHECK_EQ(json_array_size(json_object_get(tk, "imported")), 5);
+    CHECK_EQ(json_integer_value(json_object_get(tk, "n")), 300); /* alpha's n-samples (the first team) */
+    json_decref(rep);
+    /* a team without the imported task, and a file that is not lm-eval's */
+    snprintf(teams, sizeof teams, T, "lm_ref.json\"}, {\"name\": \"eps\", \"model\": \"beta");
+    write_round("lm_missing.json", NULL, teams, REFS, GROUPS, "lm_csv5.csv", NULL);
+    put("lm_csv5.csv", "alpha,0.1\nbeta,0.2\ndelta,0.3\ngamma,0.4\neps,0.5\n");
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/lm_missing.json -o %s_m 2>&1", test_bin(), dir, o), 1);
+    CHECK_CONTAINS(out, "team 'eps' has no lm_eval_results, and task \"kmmlu\" is only imported");
+    snprintf(teams, sizeof teams, T, "lm_bad.json");
+    write_round("lm_bad.json.round", NULL, teams, REFS, GROUPS, NULL, NULL);
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/lm_bad.json.round -o %s_b 2>&1", test_bin(), dir, o), 1);
+    CHECK_CONTAINS(out, "lm_bad.json: not lm-evaluation-harness results (no \"results\" object)");
+    CHECK_EQ(test_run(out, sizeof out, "test ! -e %s_m && test ! -e %s_b", o, o), 0);
 }
 
 TEST(select_refuses_bad_rounds_with_one_line_and_writes_nothing)

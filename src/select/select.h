@@ -30,20 +30,33 @@ typedef struct {
     char *ledger, *ledger_path; /* NULL: none */
     char *declared_base;        /* NULL: none */
     char *data, *data_path;     /* the team's dataset (for verify's data check and replay); NULL: none */
+    char *lm_eval, *lm_eval_path; /* lm-evaluation-harness results JSON; NULL: none */
+    char lm_eval_sha256[65];
+    json_t *lm_eval_json;
 } sel_team;
 
 typedef struct {
     char *name, *model, *model_path;
     char released[11]; /* YYYY-MM-DD; "" for a known model that is not a reference */
     int is_ref, counts;  /* counts: a reference released within the window */
+    char *lm_eval, *lm_eval_path; /* references: lm-evaluation-harness results JSON; NULL: none */
+    char lm_eval_sha256[65];
+    json_t *lm_eval_json;
 } sel_known;
 
 typedef struct {
-    char *spec;       /* as written */
+    char *spec;       /* as written; NULL for a task only imported */
     char *spec_path;  /* with its path resolved */
-    int is_text;
+    int is_text;      /* text (bits per byte, lower is better) */
     char name[64], sha256[65];
     void *mc; /* mc_task * for multiple choice */
+    /* lm-evaluation-harness: the task's name in a results file ("results": {NAME: {...}}),
+     * the metric read there ("acc", "acc_norm", "bits_per_byte"), and for a task only
+     * imported (no spec) the chance score the evaluator gives */
+    char *lm_eval;
+    char metric[24];
+    int import_only;
+    double chance;
 } sel_task;
 
 typedef struct {
@@ -87,6 +100,12 @@ typedef struct {
     int replay_segments;  /* replay.segments: ledger segments to replay per team (0: none) */
     char challenge[1025]; /* replay.challenge: the auditor's randomness, hex ("" : none) */
 } sel_round;
+
+/* A score of lm-evaluation-harness's results JSON (results, the file's root): the metric
+ * of task NAME ("METRIC,none" as lm-eval 0.4 writes it, or "METRIC" as older versions
+ * do), and the items scored (n-samples.NAME.effective; 0 when absent). 0, or -1 when the
+ * file has no such number. */
+int sel_lm_eval_score(const json_t *results, const char *task, const char *metric, double *score, size_t *n);
 
 /* Reads and validates the round file (task files and CSV files too). */
 int sel_round_load(sel_round *r, const char *path, dk_err *err);

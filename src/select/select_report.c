@@ -282,6 +282,9 @@ static void task_table(FILE *f, const json_t *rep)
         esc(f, jstr(t, "best_reference"));
         fputs(" ", f);
         fnum(f, jnum(t, "best_reference_score"), "%.4f");
+        const json_t *im = json_object_get(t, "imported"), *y;
+        size_t q;
+        json_array_foreach(im, q, y) if (strcmp(json_string_value(y), jstr(t, "best_reference")) == 0) fputs("&dagger;", f);
         fputs("</td>", f);
         json_array_foreach(teams, k, tm) {
             const json_t *x = json_array_get(json_object_get(tm, "tasks"), i);
@@ -289,11 +292,12 @@ static void task_table(FILE *f, const json_t *rep)
             fnum(f, jnum(x, "score"), "%.4f");
             fputs(" (", f);
             fnum(f, jnum(x, "relative"), "%.3f");
-            fputs(")</td>", f);
+            fputs(strcmp(jstr(x, "source"), "lm-evaluation-harness") == 0 ? ")&dagger;</td>" : ")</td>", f);
         }
         fputs("</tr>\n", f);
     }
-    fputs("</table></div>\n", f);
+    fputs("</table></div>\n<p>&dagger; imported from the model's lm-evaluation-harness results (scored elsewhere); "
+          "the other scores were computed by this run.</p>\n", f);
 }
 
 /* The gate's tests as a heat map: a row per team, a column per known model and per team;

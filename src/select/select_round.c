@@ -124,9 +124,61 @@ static int name_taken(const sel_round *r, const char *name)
     return 0;
 }
 
+/* Prefixes err's message with "ROUND: WHERE: ". */
+static int wrap(const sel_round *r, const char *where, dk_err *err)
+{
+    char m[sizeof err->msg];
+    snprintf(m, sizeof m, "%s", err->msg);
+    return dk_errf(err, "%s: %s: %s", r->path, where, m);
+}
+
+int sel_lm_eval_score(const json_t *results, const char *task, const char *metric, double *score, size_t *n)
+{
+    const json_t *t = json_object_get(json_object_get(results, "results"), task);
+    char k[64];
+    snprintf(k, sizeof k, "%s,none", metric);
+    const json_t *v = json_object_get(t, k);
+    if (!v)
+        v = json_object_get(t, metric);
+    if (!v || !json_is_number(v) || !isfinite(json_number_value(v)))
+        return -1;
+    *score = json_number_value(v);
+    const json_t *e = json_object_get(json_object_get(json_object_get(results, "n-samples"), task), "effective");
+    *n = json_is_integer(e) && json_integer_value(e) > 0 ? (size_t)json_integer_value(e) : 0;
+    return 0;
+}
+
+/* The optional "lm_eval_results" of a team or a reference: a results JSON of
+ * lm-evaluation-harness (an object with a "results" object), read and hashed now. */
+static int load_lm_eval(sel_round *r, json_t *o, const char *where, char **file, char **path, char sha[65],
+                        json_t **json, dk_err *err)
+{
+    const char *given;
+    if (get_str(r, o, where, "lm_eval_results", 0, &given, err) != 0)
+        return -1;
+    if (!given)
+        return 0;
+    *file = strdup(given);
+    *path = resolve(r, given);
+    if (!*file || !*path)
+        return dk_errf(err, "out of memory");
+    uint8_t d[32];
+    if (sha256_file(*path, d, err) != 0)
+        return wrap(r, where, err);
+    sha256_hex(d, sha);
+    json_error_t je;
+    *json = json_load_file(*path, JSON_REJECT_DUPLICATES, &je);
+    if (!*json)
+        return dk_errf(err, "%s:%d: %s", *path, je.line, je.text);
+    if (!json_is_object(json_object_get(*json, "results")))
+        return dk_errf(err, "%s: not lm-evaluation-harness results (no \"results\" object)", *path);
+    return 0;
+}
+
 static int load_teams(sel_round *r, json_t *root, dk_err *err)
 {
-    static const char *const keys[] = {"name", "model", "ledger", "declared_base", "data", NULL};
+    static const char *const keys[] = {"name", "model", "ledger", "declared_base", "data",
+                                       "lm_eval_results", NULL};
     json_t *a;
     if (get_array(r, root, "teams", 1, &a, err) != 0)
         return -1;
@@ -162,6 +214,9 @@ static int load_teams(sel_round *r, json_t *root, dk_err *err)
         if (!tm->name || !tm->model || !tm->model_path || (ledger && (!tm->ledger || !tm->ledger_path)) ||
             (base && !tm->declared_base) || (data && (!tm->data || !tm->data_path)))
             return dk_errf(err, "out of memory");
+        if (load_lm_eval(r, t, where, &tm->lm_eval, &tm->lm_eval_path, tm->lm_eval_sha256, &tm->lm_eval_json,
+                         err) != 0)
+            return -1;
         if (data && !ledger)
             return dk_errf(err, "%s: %s.data: a dataset is only used to check a ledger; give \"ledger\" too", r->path,
                            where);
@@ -188,7 +243,8 @@ static int load_teams(sel_round *r, json_t *root, dk_err *err)
 
 static int load_known(sel_round *r, json_t *root, dk_err *err)
 {
-    static const char *const rkeys[] = {"name", "model", "released", NULL}, *const kkeys[] = {"name", "model", NULL};
+    static const char *const rkeys[] = {"name", "model", "released", "lm_eval_results", NULL},
+                             *const kkeys[] = {"name", "model", NULL};
     json_t *refs, *known;
     if (get_array(r, root, "references", 1, &refs, err) != 0 || get_array(r, root, "known_models", 0, &known, err) != 0)
         return -1;
@@ -222,6 +278,9 @@ static int load_known(sel_round *r, json_t *root, dk_err *err)
             snprintf(w2, sizeof w2, "%s.model", where);
             if (model_exists(r, w2, model, k->model_path, err) != 0)
                 return -1;
+            if (pass == 0 && load_lm_eval(r, t, where, &k->lm_eval, &k->lm_eval_path, k->lm_eval_sha256,
+                                          &k->lm_eval_json, err) != 0)
+                return -1;
             if (pass == 0) {
                 int y, m, d;
                 if (parse_date(rel, &y, &m, &d) != 0)
@@ -243,13 +302,6 @@ static int load_known(sel_round *r, json_t *root, dk_err *err)
 }
 
 /* Resolves the path(s) inside a task spec as `dokja eval --task` takes it. */
-/* Prefixes err's message with "ROUND: WHERE: ". */
-static int wrap(const sel_round *r, const char *where, dk_err *err)
-{
-    char m[sizeof err->msg];
-    snprintf(m, sizeof m, "%s", err->msg);
-    return dk_errf(err, "%s: %s: %s", r->path, where, m);
-}
 
 static int load_task(sel_round *r, sel_task *t, const char *spec, const char *where, dk_err *err)
 {
@@ -308,6 +360,73 @@ static int load_task(sel_round *r, sel_task *t, const char *spec, const char *wh
         return dk_errf(err, "%s: %s: %s: the task has no items", r->path, where, spec);
     snprintf(t->name, sizeof t->name, "%s", mc->name);
     snprintf(t->sha256, sizeof t->sha256, "%s", mc->sha256);
+    return 0;
+}
+
+/* A task as an object: {"spec": SPEC, "lm_eval": NAME} (scored by dokja, or read from a
+ * model's lm-evaluation-harness results where they hold NAME), or {"lm_eval": NAME,
+ * "metric": M, "chance": C} (only imported: every team and every counting reference must
+ * have it). */
+static int load_task_object(sel_round *r, sel_task *t, json_t *o, const char *where, dk_err *err)
+{
+    static const char *const keys[] = {"spec", "lm_eval", "metric", "chance", NULL};
+    const char *spec, *lm, *metric;
+    if (check_keys(r, o, where, keys, err) != 0 || get_str(r, o, where, "spec", 0, &spec, err) != 0 ||
+        get_str(r, o, where, "lm_eval", 0, &lm, err) != 0 || get_str(r, o, where, "metric", 0, &metric, err) != 0)
+        return -1;
+    if (!lm && !spec)
+        return dk_errf(err, "%s: %s: give \"spec\", \"lm_eval\" or both", r->path, where);
+    if (spec) {
+        if (metric || json_object_get(o, "chance"))
+            return dk_errf(err, "%s: %s: \"metric\" and \"chance\" are for a task only imported (without "
+                                "\"spec\"): a scored task's metric is dokja's", r->path, where);
+        if (load_task(r, t, spec, where, err) != 0)
+            return -1;
+        snprintf(t->metric, sizeof t->metric, "%s", t->is_text ? "bits_per_byte" : "acc");
+    } else {
+        if (!metric || (strcmp(metric, "acc") != 0 && strcmp(metric, "acc_norm") != 0 &&
+                        strcmp(metric, "bits_per_byte") != 0))
+            return dk_errf(err, "%s: %s.metric: expected \"acc\", \"acc_norm\" or \"bits_per_byte\"", r->path,
+                           where);
+        t->import_only = 1;
+        t->is_text = strcmp(metric, "bits_per_byte") == 0;
+        snprintf(t->metric, sizeof t->metric, "%s", metric);
+        t->chance = 0;
+        if (!t->is_text && get_num(r, o, where, "chance", 0, 0.999, &t->chance, err) != 0)
+            return -1;
+        snprintf(t->name, sizeof t->name, "%s", lm);
+    }
+    if (lm && !(t->lm_eval = strdup(lm)))
+        return dk_errf(err, "out of memory");
+    return 0;
+}
+
+/* Every team and every counting reference has a score for each task only imported. */
+static int check_imports(const sel_round *r, dk_err *err)
+{
+    for (size_t g = 0; g < r->n_groups; g++)
+        for (size_t k = 0; k < r->groups[g].n_tasks; k++) {
+            const sel_task *t = &r->groups[g].tasks[k];
+            if (!t->import_only)
+                continue;
+            double x;
+            size_t n;
+            for (size_t i = 0; i < r->n_teams + r->n_known; i++) {
+                int team = i < r->n_teams;
+                const sel_known *kn = team ? NULL : &r->known[i - r->n_teams];
+                if (kn && !kn->counts)
+                    continue;
+                const json_t *res = team ? r->teams[i].lm_eval_json : kn->lm_eval_json;
+                const char *name = team ? r->teams[i].name : kn->name, *file = team ? r->teams[i].lm_eval : kn->lm_eval;
+                if (!res)
+                    return dk_errf(err, "%s: scheme.groups[%zu].tasks[%zu]: %s '%s' has no lm_eval_results, and "
+                                        "task \"%s\" is only imported", r->path, g, k, team ? "team" : "reference",
+                                   name, t->lm_eval);
+                if (sel_lm_eval_score(res, t->lm_eval, t->metric, &x, &n) != 0)
+                    return dk_errf(err, "%s: %s has no \"%s\" for task \"%s\" (%s '%s')", file, "results",
+                                   t->metric, t->lm_eval, team ? "team" : "reference", name);
+            }
+        }
     return 0;
 }
 
@@ -442,9 +561,14 @@ static int load_scheme(sel_round *r, json_t *root, dk_err *err)
         json_array_foreach(tasks, j, t) {
             char w2[96];
             snprintf(w2, sizeof w2, "%s.tasks[%zu]", where, j);
-            if (!json_is_string(t))
-                return dk_errf(err, "%s: %s: expected a task spec (a string)", r->path, w2);
-            if (load_task(r, &gr->tasks[gr->n_tasks++], json_string_value(t), w2, err) != 0)
+            if (json_is_string(t)) {
+                if (load_task(r, &gr->tasks[gr->n_tasks++], json_string_value(t), w2, err) != 0)
+                    return -1;
+                continue;
+            }
+            if (!json_is_object(t))
+                return dk_errf(err, "%s: %s: expected a task spec (a string) or an object", r->path, w2);
+            if (load_task_object(r, &gr->tasks[gr->n_tasks++], t, w2, err) != 0)
                 return -1;
         }
     }
@@ -620,7 +744,7 @@ static int load(sel_round *r, const char *path, dk_err *err)
         snprintf(r->challenge, sizeof r->challenge, "%s", ch);
     }
     if (load_teams(r, root, err) != 0 || load_known(r, root, err) != 0 || load_scheme(r, root, err) != 0 ||
-        load_stages(r, root, err) != 0)
+        check_imports(r, err) != 0 || load_stages(r, root, err) != 0)
         goto out;
     rc = 0;
 out:
@@ -646,13 +770,16 @@ void sel_round_free(sel_round *r)
         sel_team *t = &r->teams[i];
         free(t->name), free(t->model), free(t->model_path), free(t->ledger), free(t->ledger_path);
         free(t->declared_base), free(t->data), free(t->data_path);
+        free(t->lm_eval), free(t->lm_eval_path);
+        json_decref(t->lm_eval_json);
     }
     for (size_t i = 0; r->known && i < r->n_known; i++)
-        free(r->known[i].name), free(r->known[i].model), free(r->known[i].model_path);
+        free(r->known[i].name), free(r->known[i].model), free(r->known[i].model_path), free(r->known[i].lm_eval),
+            free(r->known[i].lm_eval_path), json_decref(r->known[i].lm_eval_json);
     for (size_t g = 0; r->groups && g < r->n_groups; g++) {
         for (size_t i = 0; i < r->groups[g].n_tasks; i++) {
             sel_task *t = &r->groups[g].tasks[i];
-            free(t->spec), free(t->spec_path);
+            free(t->spec), free(t->spec_path), free(t->lm_eval);
             if (t->mc)
                 mc_task_free(t->mc);
             free(t->mc);

@@ -26,6 +26,7 @@ typedef struct {
     char sha256[65], tok_sha256[65];
     double *score; /* per flat task: accuracy or bits per byte */
     size_t *n;     /* items (documents) scored */
+    unsigned char *imported; /* per flat task: read from the model's lm-evaluation-harness results */
 } model_scores;
 
 typedef struct {
@@ -81,17 +82,28 @@ static const char *model_path(const ctx *c, size_t i)
 /* Scores of model i on every task, each from the cache when this model's files, the
  * task's bytes, the limit and the build are those it was computed with. The model is
  * loaded only when some task misses. */
+/* Model i's lm-evaluation-harness results (NULL: none). */
+static const json_t *lm_eval_of(const ctx *c, size_t i)
+{
+    return i < c->r->n_teams ? c->r->teams[i].lm_eval_json : c->r->known[i - c->r->n_teams].lm_eval_json;
+}
+
 static int score_model(ctx *c, size_t i, dk_err *err)
 {
     model_scores *s = &c->ms[i];
+    const json_t *imp = lm_eval_of(c, i);
     char lim[32], mkey[65];
     snprintf(lim, sizeof lim, "%zu", c->o->limit);
     sel_cache_key(mkey, "model-hashes", c->digest[i], (const char *)NULL);
     char (*keys)[65] = calloc(c->nt + 1, sizeof *keys);
     json_t **hit = calloc(c->nt + 1, sizeof *hit), *mh = sel_cache_get(&c->cache, mkey);
-    int rc = keys && hit ? 0 : dk_errf(err, "out of memory"), missing = !mh;
+    int rc = keys && hit ? 0 : dk_errf(err, "out of memory"), missing = 0;
     for (size_t t = 0; t < c->nt && rc == 0; t++) {
         sel_task *tk = c->tasks[t];
+        if (imp && tk->lm_eval && sel_lm_eval_score(imp, tk->lm_eval, tk->metric, &s->score[t], &s->n[t]) == 0) {
+            s->imported[t] = 1; /* scored elsewhere (e.g. on GPUs): taken as given */
+            continue;
+        }
         sel_cache_key(keys[t], "score", c->digest[i], tk->is_text ? "text" : "mc", tk->sha256, lim,
                       EVAL_TEMPLATE_VERSION, (const char *)NULL);
         hit[t] = sel_cache_get(&c->cache, keys[t]);
@@ -99,7 +111,13 @@ static int score_model(ctx *c, size_t i, dk_err *err)
     }
     lm l;
     int opened = 0;
-    if (rc == 0 && missing) {
+    /* the parameters' digest needs the model loaded: done when a task is scored here, or
+     * when it is not in the cache yet; a model whose every score is imported (a 70B
+     * model scored on GPUs) is not loaded, and is named by its files' digest only */
+    int all_imported = 1;
+    for (size_t t = 0; t < c->nt; t++)
+        all_imported &= s->imported[t];
+    if (rc == 0 && (missing || (!mh && !all_imported))) {
         rc = lm_open(&l, model_path(c, i), c->o->threads, 0, err);
         opened = rc == 0;
     }
@@ -109,7 +127,7 @@ static int score_model(ctx *c, size_t i, dk_err *err)
         json_t *v = json_pack("{s:s, s:s}", "sha256", l.sha256, "tokenizer_sha256", l.tok_sha256);
         sel_cache_put(&c->cache, mkey, v);
         json_decref(v);
-    } else if (rc == 0) {
+    } else if (rc == 0 && mh) {
         snprintf(s->sha256, sizeof s->sha256, "%s", json_string_value(json_object_get(mh, "sha256")) ?: "");
         snprintf(s->tok_sha256, sizeof s->tok_sha256, "%s",
                  json_string_value(json_object_get(mh, "tokenizer_sha256")) ?: "");
@@ -118,6 +136,8 @@ static int score_model(ctx *c, size_t i, dk_err *err)
         sel_task *tk = c->tasks[t];
         progress(c, i < c->r->n_teams ? "team" : "reference", model_name(c, i), ": ", tk->name);
         c->done++;
+        if (s->imported[t])
+            continue;
         if (hit[t] && json_is_number(json_object_get(hit[t], "n"))) {
             json_t *sc = json_object_get(hit[t], "score");
             s->score[t] = json_is_number(sc) ? json_number_value(sc) : NAN;
@@ -154,6 +174,8 @@ static double chance_of(const sel_task *t, size_t limit)
 {
     if (t->is_text)
         return 0;
+    if (t->import_only)
+        return t->chance;
     const mc_task *mc = t->mc;
     size_t n = limit && limit < mc->n ? limit : mc->n;
     int *k = malloc((n ? n : 1) * sizeof *k);
@@ -478,7 +500,8 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
     for (size_t i = 0; i < nm; i++) {
         c.ms[i].score = calloc(c.nt, sizeof *c.ms[i].score);
         c.ms[i].n = calloc(c.nt, sizeof *c.ms[i].n);
-        if (!c.ms[i].score || !c.ms[i].n) {
+        c.ms[i].imported = calloc(c.nt + 1, 1);
+        if (!c.ms[i].score || !c.ms[i].n || !c.ms[i].imported) {
             rc = dk_errf(err, "out of memory");
             goto out;
         }
@@ -679,37 +702,48 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
         if (kn->is_ref)
             json_array_append_new(jrefs, json_pack("{s:s, s:s, s:s, s:b, s:o, s:o}", "name", kn->name, "model",
                                                    kn->model, "released", kn->released, "counts", kn->counts,
-                                                   "sha256", kn->counts ? json_string(s->sha256) : json_null(),
+                                                   "sha256", kn->counts && s->sha256[0] ? json_string(s->sha256) : json_null(),
                                                    "tokenizer_sha256",
-                                                   kn->counts ? json_string(s->tok_sha256) : json_null()));
+                                                   kn->counts && s->tok_sha256[0] ? json_string(s->tok_sha256)
+                                                                                  : json_null()));
         json_array_append_new(jknown, json_pack("{s:s, s:s, s:b, s:s}", "name", kn->name, "model", kn->model,
                                                 "reference", kn->is_ref, "files_sha256", c.digest[r->n_teams + k]));
         json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "known model files", "name", kn->name,
                                                  "sha256", c.digest[r->n_teams + k]));
-        if (kn->counts)
+        if (kn->counts && s->sha256[0])
             json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "reference model", "name", kn->name,
                                                      "sha256", s->sha256));
+        if (kn->counts && kn->lm_eval)
+            json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "lm-evaluation-harness results",
+                                                     "name", kn->lm_eval, "sha256", kn->lm_eval_sha256));
     }
     for (size_t t = 0; t < c.nt; t++) {
         const sel_task *tk = c.tasks[t];
         json_t *rs = json_object();
         for (size_t k = 0; k < ncount; k++)
             json_object_set_new(rs, model_name(&c, refidx[k]), num(c.ms[refidx[k]].score[t]));
-        json_array_append_new(jtasks, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:s, s:o, s:o}", "group",
-                                                r->groups[c.task_group[t]].name, "task", tk->name, "spec", tk->spec,
-                                                "kind", tk->is_text ? "text" : "multiple_choice", "metric",
-                                                tk->is_text ? "bits_per_byte" : "acc", "sha256", tk->sha256, "n",
-                                                (json_int_t)c.ms[0].n[t], "chance",
-                                                num(chance_of(tk, o->limit)), "best_reference",
-                                                model_name(&c, best[t]), "best_reference_score",
+        json_t *imported = json_array();
+        for (size_t m = 0; m < nm; m++)
+            if (c.ms[m].imported[t])
+                json_array_append_new(imported, json_string(model_name(&c, m)));
+        json_array_append_new(jtasks, json_pack("{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:I, s:o, s:s, s:o, s:o}",
+                                                "group", r->groups[c.task_group[t]].name, "task", tk->name, "spec",
+                                                str_or_null(tk->spec), "kind",
+                                                tk->is_text ? "text" : "multiple_choice", "metric", tk->metric,
+                                                "sha256", str_or_null(tk->sha256[0] ? tk->sha256 : NULL), "lm_eval",
+                                                str_or_null(tk->lm_eval), "imported", imported, "n",
+                                                (json_int_t)c.ms[0].n[t], "chance", num(chance_of(tk, o->limit)),
+                                                "best_reference", model_name(&c, best[t]), "best_reference_score",
                                                 num(c.ms[best[t]].score[t]), "reference_scores", rs));
-        json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "task", "name", tk->spec, "sha256",
-                                                 tk->sha256));
+        if (tk->spec)
+            json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "task", "name", tk->spec, "sha256",
+                                                     tk->sha256));
     }
     for (size_t g = 0; g < r->n_groups; g++) {
         json_t *names = json_array();
         for (size_t t = 0; t < r->groups[g].n_tasks; t++)
-            json_array_append_new(names, json_string(r->groups[g].tasks[t].spec));
+            json_array_append_new(names, json_string(r->groups[g].tasks[t].spec ? r->groups[g].tasks[t].spec
+                                                                                 : r->groups[g].tasks[t].lm_eval));
         json_array_append_new(jgroups, json_pack("{s:s, s:f, s:o}", "name", r->groups[g].name, "points",
                                                  r->groups[g].points, "tasks", names));
     }
@@ -737,8 +771,8 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
         json_t *tj = json_object(), *gj = json_array(), *ej = json_array(), *tt = json_array(), *ev = json_array();
         json_object_set_new(tj, "name", json_string(tm->name));
         json_object_set_new(tj, "model", json_string(tm->model));
-        json_object_set_new(tj, "sha256", json_string(c.ms[i].sha256));
-        json_object_set_new(tj, "tokenizer_sha256", json_string(c.ms[i].tok_sha256));
+        json_object_set_new(tj, "sha256", str_or_null(c.ms[i].sha256[0] ? c.ms[i].sha256 : NULL));
+        json_object_set_new(tj, "tokenizer_sha256", str_or_null(c.ms[i].tok_sha256[0] ? c.ms[i].tok_sha256 : NULL));
         json_object_set_new(tj, "files_sha256", json_string(c.digest[i]));
         json_object_set_new(tj, "declared_base", str_or_null(tm->declared_base));
         json_object_set_new(tj, "total", num(total[i]));
@@ -770,9 +804,10 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
             json_array_append_new(ej, json_pack("{s:s, s:f, s:f}", "name", r->ext[e].name, "score",
                                                 r->ext[e].score[i], "points", r->ext[e].points * r->ext[e].score[i]));
         for (size_t t = 0; t < c.nt; t++)
-            json_array_append_new(tt, json_pack("{s:s, s:s, s:o, s:o}", "group", r->groups[c.task_group[t]].name,
+            json_array_append_new(tt, json_pack("{s:s, s:s, s:o, s:o, s:s}", "group", r->groups[c.task_group[t]].name,
                                                 "task", c.tasks[t]->name, "score", num(c.ms[i].score[t]),
-                                                "relative", num(rel[i * c.nt + t])));
+                                                "relative", num(rel[i * c.nt + t]), "source",
+                                                c.ms[i].imported[t] ? "lm-evaluation-harness" : "dokja"));
         json_object_set_new(tj, "groups", gj);
         json_object_set_new(tj, "external", ej);
         json_object_set_new(tj, "tasks", tt);
@@ -797,8 +832,12 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
         json_array_append_new(jt, tj);
         if (!gate_fail[i])
             json_array_append_new(jrank, json_string(tm->name));
-        json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "team model", "name", tm->name, "sha256",
-                                                 c.ms[i].sha256));
+        if (c.ms[i].sha256[0])
+            json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "team model", "name", tm->name,
+                                                     "sha256", c.ms[i].sha256));
+        if (tm->lm_eval)
+            json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "lm-evaluation-harness results",
+                                                     "name", tm->lm_eval, "sha256", tm->lm_eval_sha256));
         json_array_append_new(jinputs, json_pack("{s:s, s:s, s:s}", "what", "team model files", "name", tm->name,
                                                  "sha256", c.digest[i]));
         if (ledgers[i] && json_is_object(ledgers[i]))
@@ -822,7 +861,7 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
     free(score_rank), free(rank), free(cut_stage), free(alive), free(why);
 out:
     for (size_t i = 0; c.ms && i < nm; i++)
-        free(c.ms[i].score), free(c.ms[i].n);
+        free(c.ms[i].score), free(c.ms[i].n), free(c.ms[i].imported);
     for (size_t p = 0; pairs && p < np; p++)
         json_decref(pairs[p].evidence);
     for (size_t i = 0; ledgers && i < r->n_teams; i++)

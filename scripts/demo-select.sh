@@ -2,13 +2,15 @@
 # scripts/demo-select.sh [OUT]: a selection round (docs/select.md) on models trained here
 # from ../shared/data, end to end, in a few minutes on 2 cores.
 #
-# Seven teams apply. Four trained honestly from scratch, each with its own tokenizer, data
+# Eight teams apply. Four trained honestly from scratch, each with its own tokenizer, data
 # mixture, size and seed (hanbit and gaon hand in their ledgers and datasets, so their
 # runs are verified and replayed). Three are not what they claim:
 #   doyak   depth-upscaled copy of hanbit's model (layers 0-3 twice, then trained on);
 #   haneul  fine-tuned from the "foreign" reference globe-a;
 #   bitna   trained honestly, but its ledger was edited to claim ten times more data on
-#           one source, and re-chained so that the hash chain still holds.
+#           one source, and re-chained so that the hash chain still holds;
+#   jiu     reused part of a foreign model: layers 0-1 of globe-b kept, layers 2-3 new,
+#           then trained on (the case of the programme's first round: a "partial" reuse).
 # Three references ("global models") trained on more data: globe-a and globe-b released
 # within the six months before the evaluation date (they count), globe-old too early
 # (it does not count, but it is a known model for the independence check), and open-x,
@@ -18,7 +20,8 @@
 #
 # Expected: doyak, haneul and bitna cut at the gate (with their evidence); hanbit
 # cleared of the pair it forms with doyak by its replayed ledger; the rest ranked by
-# score and cut by the stages; a second run gives a byte-identical report.json.
+# score and cut by the stages; a second run gives a byte-identical report.json. The
+# script checks these outcomes and fails if the round decides otherwise.
 # Output: OUT (out/select-demo) with round/round.json, report/report.json and .html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,6 +95,9 @@ train doyak m_hanbit c128x8 40 16 --init-from "$R/doyak.init"
 $D data build -q -t "$R/globe-a/dokja_tokenizer.json" -o "$R/m_haneul.data" \
   "$S/ko_nsmc/nsmc_dev_01.txt" "$S/ko_boddari/unesco_report.txt" > /dev/null
 train haneul m_haneul c160 60 17 --init-from "$R/globe-a" --lr 1e-3
+# jiu: globe-b's layers 0-1 kept, 2-3 re-initialised, trained on globe-b's tokenization
+$D model edit "$R/globe-b" "$R/jiu.init" --reinit 2,3 --seed 18 > /dev/null
+train jiu m_globe c128 60 18 --init-from "$R/jiu.init" --lr 1e-3
 
 echo "== bitna's ledger: the first source's training tokens times ten, the chain recomputed"
 L="$R/bitna/ledger.jsonl"
@@ -106,9 +112,9 @@ mv "$L.new" "$L"
 $D ledger verify "$R/bitna" > /dev/null 2>&1 && { echo "the forged ledger verified: the demo is broken" >&2; exit 1; }
 echo "  the chain holds; the batches do not: $($D ledger verify "$R/bitna" 2>&1 | grep -m1 -i fail || true)"
 
-printf 'team,score\nhanbit,0.80\nsaebyeok,0.70\ngaon,0.65\nnuri,0.75\nbitna,0.85\ndoyak,0.90\nhaneul,0.85\n' \
+printf 'team,score\nhanbit,0.80\nsaebyeok,0.70\ngaon,0.65\nnuri,0.75\nbitna,0.85\ndoyak,0.90\nhaneul,0.85\njiu,0.80\n' \
   > "$R/expert.csv"
-printf 'team,score\nhanbit,0.70\nsaebyeok,0.80\ngaon,0.60\nnuri,0.70\nbitna,0.75\ndoyak,0.85\nhaneul,0.90\n' \
+printf 'team,score\nhanbit,0.70\nsaebyeok,0.80\ngaon,0.60\nnuri,0.70\nbitna,0.75\ndoyak,0.85\nhaneul,0.90\njiu,0.75\n' \
   > "$R/users.csv"
 cat > "$R/round.json" <<'EOF'
 {
@@ -121,7 +127,8 @@ cat > "$R/round.json" <<'EOF'
   {"name": "nuri", "model": "nuri"},
   {"name": "bitna", "model": "bitna", "ledger": "bitna", "data": "m_bitna.data"},
   {"name": "doyak", "model": "doyak"},
-  {"name": "haneul", "model": "haneul"}
+  {"name": "haneul", "model": "haneul"},
+  {"name": "jiu", "model": "jiu"}
  ],
  "references": [
   {"name": "globe-a", "model": "globe-a", "released": "2026-10-01"},
@@ -146,10 +153,23 @@ cat > "$R/round.json" <<'EOF'
 EOF
 t1=$(date +%s)
 echo "== models ready in $((t1 - t0)) s; the round"
-$D select "$R/round.json" -o "$OUT/report" --limit 200
+$D select "$R/round.json" -o "$OUT/report" --limit 200 --cache "$OUT/cache"
 t2=$(date +%s)
-echo "== the round again (a re-run must give the same bytes)"
-$D select -q "$R/round.json" -o "$OUT/report2" --limit 200
+echo "== what the round decided, checked"
+J="$OUT/report/report.json"
+status() { grep -A12 "\"name\": \"$1\"," "$J" | grep -m1 '"status"' | sed 's/.*: "\(.*\)",*/\1/'; }
+for t in doyak haneul bitna jiu; do
+  [ "$(status $t)" = cut_at_gate ] || { echo "expected $t cut at the gate, got $(status $t)" >&2; exit 1; }
+done
+for t in hanbit saebyeok gaon nuri; do
+  case "$(status $t)" in advanced|cut_by_score) ;; *) echo "expected $t ranked, got $(status $t)" >&2; exit 1 ;; esac
+done
+for k in descendant depth-upscaled partial; do
+  grep -q "\"kind\": \"$k\"" "$J" || { echo "expected a lineage test to find '$k'" >&2; exit 1; }
+done
+echo "  cut at the gate: doyak, haneul, bitna, jiu; ranked: $(tr -d '\n ' < "$J" | grep -o '"ranking":\[[^]]*\]')"
+echo "== the round again without the cache (a re-run must give the same bytes)"
+$D select -q "$R/round.json" -o "$OUT/report2" --limit 200 --no-cache
 cmp "$OUT/report/report.json" "$OUT/report2/report.json"
 echo "  report.json identical: $(sha256sum < "$OUT/report/report.json" | cut -c1-16)"
 echo "== done in $(($(date +%s) - t0)) s (models $((t1 - t0)) s, round $((t2 - t1)) s): $OUT/report/report.html"

@@ -538,6 +538,34 @@ TEST(select_imports_lm_evaluation_harness_results)
     CHECK_EQ(test_run(out, sizeof out, "test ! -e %s_m && test ! -e %s_b", o, o), 0);
 }
 
+/* A round split in parts (separate machines, each with its own cache, merged after), and
+ * over MPI ranks: the last run computes nothing and writes the bytes of a single run. */
+TEST(select_parts_and_mpi_ranks_give_the_single_run_report)
+{
+    CHECK(prepare() == 0);
+    char out[16384], o[700];
+    snprintf(o, sizeof o, "%s/sel_parts", test_tmpdir());
+    write_round("parts.json", NULL, NULL, NULL, NULL, NULL, NULL);
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/parts.json -o %s_single --no-cache 2>&1", test_bin(), dir, o), 0);
+    for (int k = 0; k < 3; k++)
+        CHECK_EQ(test_run(out, sizeof out, "%s select %s/parts.json --part %d/3 --cache %s_c%d 2>&1", test_bin(), dir, k,
+                          o, k), 0);
+    CHECK_CONTAINS(out, "part 2/3: done");
+    CHECK(count_of(out, " misses") > 5);
+    /* merged caches: nothing left to compute */
+    CHECK_EQ(test_run(out, sizeof out, "mkdir -p %s_all && cp -r %s_c0/. %s_c1/. %s_c2/. %s_all/ && "
+                                       "%s select %s/parts.json -o %s_merged --cache %s_all 2>&1",
+                      o, o, o, o, o, test_bin(), dir, o, o), 0);
+    CHECK_EQ(count_of(out, " misses"), 0);
+    CHECK_EQ(test_run(out, sizeof out, "cmp %s_single/report.json %s_merged/report.json", o, o), 0);
+    CHECK_EQ(test_run(out, sizeof out, "%s select %s/parts.json --part 3/3 2>&1", test_bin(), dir), 2);
+    /* two MPI ranks sharing one cache */
+    CHECK_EQ(test_run(out, sizeof out, "ASAN_OPTIONS=detect_leaks=0 mpirun -x ASAN_OPTIONS -n 2 --oversubscribe "
+                                       "--allow-run-as-root --mca btl self,vader %s select -q %s/parts.json -o %s_mpi "
+                                       "--cache %s_mpicache 2>&1 && cmp %s_single/report.json %s_mpi/report.json",
+                      test_bin(), dir, o, o, o, o), 0);
+}
+
 TEST(select_refuses_bad_rounds_with_one_line_and_writes_nothing)
 {
     CHECK(prepare() == 0);

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "select/select.h"
 #include "select/select_cache.h"
+#include "mpi/mpi.h"
 #include "util/hash.h"
 
 static const char HELP[] =
@@ -38,6 +39,11 @@ static const char HELP[] =
     "                more team, computes only what is new. Default: $DOKJA_CACHE, else\n"
     "                $XDG_CACHE_HOME/dokja, else ~/.cache/dokja\n"
     "  --no-cache    compute everything, keep nothing\n"
+    "  --part K/N    only part K (0 to N-1) of the work, into the cache, no report\n"
+    "                (-o not needed): N machines each run one part, their caches are\n"
+    "                merged (e.g. rsync), and a last run writes the report computing\n"
+    "                nothing. Under mpirun (N ranks, a cache every rank can reach) the\n"
+    "                ranks do this by themselves and rank 0 writes the report\n"
     "  --challenge HEX  the auditor's randomness choosing the segments (overrides\n"
     "                replay.challenge); reveal it only after the ledgers are handed in\n"
     "  --threads N   threads (default: all); results do not depend on it\n"
@@ -49,7 +55,7 @@ int cmd_select(int argc, char **argv)
         fputs(HELP, stdout);
         return 0;
     }
-    enum { O_LIMIT = 256, O_THREADS, O_REPLAY, O_CHALLENGE, O_CACHE, O_NO_CACHE };
+    enum { O_LIMIT = 256, O_THREADS, O_REPLAY, O_CHALLENGE, O_CACHE, O_NO_CACHE, O_PART };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"limit", required_argument, 0, O_LIMIT},
                                          {"threads", required_argument, 0, O_THREADS},
@@ -57,6 +63,7 @@ int cmd_select(int argc, char **argv)
                                          {"challenge", required_argument, 0, O_CHALLENGE},
                                          {"cache", required_argument, 0, O_CACHE},
                                          {"no-cache", no_argument, 0, O_NO_CACHE},
+                                         {"part", required_argument, 0, O_PART},
                                          {"quiet", no_argument, 0, 'q'},
                                          {0, 0, 0, 0}};
     const char *name = argv[0], *out = NULL;
@@ -74,6 +81,12 @@ int cmd_select(int argc, char **argv)
         case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &o.threads); break;
         case O_CACHE: o.cache_dir = optarg; break;
         case O_NO_CACHE: no_cache = 1; break;
+        case O_PART: {
+            char tail;
+            bad = sscanf(optarg, "%d/%d%c", &o.part, &o.parts, &tail) != 2 || o.parts < 1 || o.part < 0 ||
+                  o.part >= o.parts;
+            break;
+        }
         case O_REPLAY: bad = cli_parse_int(optarg, 1, 1000000, &o.replay_segments); break;
         case O_CHALLENGE: {
             uint8_t b[512];
@@ -87,7 +100,11 @@ int cmd_select(int argc, char **argv)
         if (bad)
             return cli_bad_value(name, opts, c, optarg);
     }
-    if (!out)
+    /* under mpirun: each rank one part, then rank 0 the report (MPI is started only then:
+     * a plain run does not pay for it) */
+    const char *ws = getenv("OMPI_COMM_WORLD_SIZE");
+    int mpi = ws && atoi(ws) > 1 && o.parts <= 1;
+    if (!out && o.parts <= 1)
         return cli_usage(name, "-o DIR is required");
     if (argc - optind != 1)
         return cli_usage(name, "expected one round file");
@@ -96,6 +113,8 @@ int cmd_select(int argc, char **argv)
         return cli_usage(name, "--cache and --no-cache together");
     if (!no_cache && !o.cache_dir)
         o.cache_dir = sel_cache_default_dir(cache_buf, sizeof cache_buf);
+    if ((o.parts > 1 || mpi) && !o.cache_dir)
+        return cli_usage(name, "--part and mpirun need a cache (--cache DIR) to hand the parts' results over");
     dk_err err;
     sel_round r;
     if (sel_round_load(&r, argv[optind], &err) != 0)
@@ -105,7 +124,36 @@ int cmd_select(int argc, char **argv)
         return cli_usage(name, "--replay needs --challenge HEX (or replay.challenge in the round file)");
     }
     json_t *rep = NULL;
-    int rc = sel_run(&r, &o, &rep, &err);
+    int rc = 0;
+    if (mpi) {
+        if (dist_init(&argc, &argv, &err) != 0) {
+            sel_round_free(&r);
+            return cli_fail(&err);
+        }
+        sel_opts po = o;
+        po.part = dist_rank(), po.parts = dist_size();
+        rc = sel_run(&r, &po, &rep, &err);
+        int any = dist_any(rc != 0); /* every part is in the cache (or one failed) */
+        int rank = dist_rank();
+        if (rc == 0 && any)
+            rc = dk_errf(&err, "another rank failed (its message is above)");
+        if (rank != 0) {
+            sel_round_free(&r);
+            dist_finalize();
+            return rc == 0 ? 0 : cli_fail(&err);
+        }
+        if (rc == 0)
+            rc = sel_run(&r, &o, &rep, &err); /* rank 0: everything from the cache */
+        dist_finalize();
+    } else {
+        rc = sel_run(&r, &o, &rep, &err);
+    }
+    if (rc == 0 && o.parts > 1) {
+        if (o.progress)
+            printf("part %d/%d: done, results in %s\n", o.part, o.parts, o.cache_dir);
+        sel_round_free(&r);
+        return 0;
+    }
     if (rc == 0)
         rc = sel_write_outputs(rep, out, &err);
     if (rc == 0 && o.progress) {

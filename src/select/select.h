@@ -118,9 +118,11 @@ typedef struct {
     int replay_segments;   /* > 0: overrides the round file's replay.segments */
     const char *challenge; /* non-NULL: overrides the round file's replay.challenge */
     const char *cache_dir; /* results cached by content hash here; NULL: no cache */
+    int part, parts;       /* parts > 1: only units u with u % parts == part, into the cache,
+                            * and no report (*report NULL) */
 } sel_opts;
 
-/* Runs the round; *report: the report (the caller json_decref's it). */
+/* Runs the round; *report: the report (the caller json_decref's it; NULL for a part). */
 int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err);
 
 /* Creates dir and writes dir/report.json and dir/report.html, each atomically. */

@@ -467,6 +467,55 @@ static json_t *ledger_check_run(ctx *c, size_t i, int *failed, int *proven, dk_e
     return j;
 }
 
+/* Part `part` of `parts` of the round's work into the cache, no report: the units (a
+ * model's scores, a lineage test, a team's ledger checks), in a fixed order, are dealt
+ * round-robin; a whole run afterwards, with every part's cache entries in
+ * its cache, computes nothing (docs/select.md, "Splitting a round"). */
+static int run_part(ctx *c, dk_err *err)
+{
+    const sel_round *r = c->r;
+    size_t nm = r->n_teams + r->n_known, u = 0, parts = (size_t)c->o->parts, part = (size_t)c->o->part;
+    int rc = 0;
+    /* the progress counts this part's units only */
+    for (size_t pass = 0; pass < 2 && rc == 0; pass++) {
+        u = 0;
+        c->units = 0;
+        for (size_t i = 0; i < nm && rc == 0; i++)
+            if (i < r->n_teams || r->known[i - r->n_teams].counts) {
+                if (u++ % parts == part)
+                    c->units += c->nt, rc = pass ? score_model(c, i, err) : 0;
+            }
+        for (size_t i = 0; i < r->n_teams && rc == 0; i++)
+            for (size_t a = 0; a < r->n_known + r->n_teams && rc == 0; a++) {
+                size_t A = a < r->n_known ? r->n_teams + a : a - r->n_known;
+                if (a >= r->n_known && A >= i)
+                    continue; /* team pairs once, the earlier team as A */
+                if (u++ % parts != part)
+                    continue;
+                c->units++;
+                if (pass) {
+                    progress(c, "lineage", model_name(c, A), " -> ", model_name(c, i));
+                    c->done++;
+                    json_t *ev = lineage_evidence(c, A, i, err);
+                    rc = ev ? 0 : -1;
+                    json_decref(ev);
+                }
+            }
+        for (size_t i = 0; i < r->n_teams && rc == 0; i++) {
+            if (!r->teams[i].ledger || u++ % parts != part)
+                continue;
+            c->units += 1 + (c->o->replay_segments > 0 || r->replay_segments > 0);
+            if (pass) {
+                int f, pr;
+                json_t *j = ledger_check(c, i, &f, &pr, err);
+                rc = j ? 0 : -1;
+                json_decref(j);
+            }
+        }
+    }
+    return rc;
+}
+
 int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
 {
     ctx c = {.r = r, .o = o};
@@ -513,6 +562,10 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
         rc = sel_model_digest(&c.cache, model_path(&c, i), c.digest[i], err);
     if (rc != 0)
         goto out;
+    if (o->parts > 1) {
+        rc = run_part(&c, err);
+        goto out;
+    }
 
     /* 1. Scores: every team and every counting reference on every task. */
     size_t ncount = 0, nscored = r->n_teams, nledgers = 0;

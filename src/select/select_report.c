@@ -180,6 +180,50 @@ static void gate_row(FILE *f, const json_t *t, const char *evidence_html)
             evidence_html);
 }
 
+/* The cells of a derived pair's row: the other model, log10 p, kind, layer sources. */
+static void derived_cells(FILE *m, const json_t *e)
+{
+    fputs("<td>derived ", m);
+    fputs(strcmp(jstr(e, "other_is"), "team") == 0 ? "(with team " : "(from known model ", m);
+    esc(m, jstr(e, "other"));
+    fputs(json_is_true(json_object_get(e, "declared")) ? ", its declared base)" : ")", m);
+    if (json_is_true(json_object_get(e, "cleared")))
+        fputs(": cleared, this team's run is proven from scratch", m);
+    fputs("</td><td class=\"n\">", m);
+    fnum(m, jnum(e, "log10_p"), "%.1f");
+    fputs("</td><td>", m);
+    esc(m, jstr(e, "kind"));
+    fputs("</td><td>", m);
+    const json_t *src = json_object_get(e, "b_layer_source"), *x;
+    size_t j;
+    json_array_foreach(src, j, x) fprintf(m, "%s%zu&rarr;%lld", j ? ", " : "", j, (long long)json_integer_value(x));
+    fputs("</td>", m);
+}
+
+/* The cells of a failed ledger check's row. */
+static void failed_check_cells(FILE *m, const json_t *e)
+{
+    fputs("<td>ledger check ", m);
+    esc(m, jstr(e, "check"));
+    fputs(" failed</td><td colspan=\"3\">", m);
+    esc(m, jstr(e, "detail"));
+    fputs("</td>", m);
+}
+
+/* A gate row whose evidence cells `cells` writes from e. */
+static void gate_row_of(FILE *f, const json_t *t, void (*cells)(FILE *, const json_t *), const json_t *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return;
+    cells(m, e);
+    fclose(m);
+    gate_row(f, t, buf);
+    free(buf);
+}
+
 static void gate_table(FILE *f, const json_t *rep)
 {
     const json_t *teams = json_object_get(rep, "teams");
@@ -195,49 +239,11 @@ static void gate_table(FILE *f, const json_t *rep)
     json_array_foreach(teams, i, t) {
         const json_t *g = json_object_get(t, "gate"), *ev = json_object_get(g, "derived_from"),
                      *led = json_object_get(g, "ledger");
-        json_array_foreach(ev, k, e) {
-            char *buf = NULL;
-            size_t len = 0;
-            FILE *m = open_memstream(&buf, &len);
-            if (!m)
-                return;
-            fputs("<td>derived ", m);
-            fputs(strcmp(jstr(e, "other_is"), "team") == 0 ? "(with team " : "(from known model ", m);
-            esc(m, jstr(e, "other"));
-            fputs(json_is_true(json_object_get(e, "declared")) ? ", its declared base)" : ")", m);
-            if (json_is_true(json_object_get(e, "cleared")))
-                fputs(": cleared, this team's run is proven from scratch", m);
-            fputs("</td><td class=\"n\">", m);
-            fnum(m, jnum(e, "log10_p"), "%.1f");
-            fputs("</td><td>", m);
-            esc(m, jstr(e, "kind"));
-            fputs("</td><td>", m);
-            const json_t *src = json_object_get(e, "b_layer_source"), *x;
-            size_t j;
-            json_array_foreach(src, j, x) fprintf(m, "%s%zu&rarr;%lld", j ? ", " : "", j, (long long)json_integer_value(x));
-            fputs("</td>", m);
-            fclose(m);
-            gate_row(f, t, buf);
-            free(buf);
-        }
+        json_array_foreach(ev, k, e) gate_row_of(f, t, derived_cells, e);
         if (!json_is_object(led))
             continue;
         const json_t *fc = json_object_get(led, "failed_checks"), *rp = json_object_get(led, "replay");
-        json_array_foreach(fc, k, e) {
-            char *buf = NULL;
-            size_t len = 0;
-            FILE *m = open_memstream(&buf, &len);
-            if (!m)
-                return;
-            fputs("<td>ledger check ", m);
-            esc(m, jstr(e, "check"));
-            fputs(" failed</td><td colspan=\"3\">", m);
-            esc(m, jstr(e, "detail"));
-            fputs("</td>", m);
-            fclose(m);
-            gate_row(f, t, buf);
-            free(buf);
-        }
+        json_array_foreach(fc, k, e) gate_row_of(f, t, failed_check_cells, e);
         if (json_array_size(fc) == 0) {
             char row[600];
             if (json_is_object(rp))

@@ -95,9 +95,9 @@ static int probe_record(const char *dir, const uint8_t *text, size_t len, const 
     if (rc == 0) {
         a->n = n, a->L = c->n_layers, a->F = c->ffn_dim;
         snprintf(a->tok_sha256, sizeof a->tok_sha256, "%s", l.tok_sha256);
-        a->gate = (float *)(a + 1);
+        a->end = (size_t *)(a + 1); /* the size_t first: aligned whatever act is */
+        a->gate = (float *)(a->end + n);
         a->up = a->gate + act;
-        a->end = (size_t *)(a->up + act);
         size_t off = 0;
         for (size_t k = 0; k < n; k++) {
             size_t tl = 0;

@@ -43,27 +43,35 @@ static void tap(void *ctx, int layer, const float *gate, const float *up, int n,
     memcpy(a->up + o, up, k * sizeof(float));
 }
 
-/* (T, F) rows -> (F, T) centred unit rows, per layer. */
-static int to_neurons(float *x, int L, int T, int F)
+/* Neurons gathered at a time: 16 floats, one cache line of each position's row. */
+#define NEURON_BLOCK 16
+
+/* Per layer: the positions pos[0..T) of raw (L, n, F) -> (F, T) centred rows in out,
+ * each scaled to unit length. Every neuron's mean is summed over t in order, in
+ * double, so blocking the neurons changes no bit. */
+static void to_neurons(const float *raw, size_t n, const int *pos, int T, int L, int F, float *out)
 {
-    float *tmp = malloc((size_t)T * F * sizeof *tmp);
-    if (!tmp)
-        return -1;
     for (int l = 0; l < L; l++) {
-        float *m = x + (size_t)l * T * F;
-        memcpy(tmp, m, (size_t)T * F * sizeof *tmp);
-        for (int f = 0; f < F; f++) {
-            double mean = 0;
-            for (int t = 0; t < T; t++)
-                mean += tmp[(size_t)t * F + f];
-            mean /= T;
-            for (int t = 0; t < T; t++)
-                m[(size_t)f * T + t] = (float)(tmp[(size_t)t * F + f] - mean);
+        const float *m = raw + (size_t)l * n * F;
+        float *o = out + (size_t)l * F * T;
+        for (int f0 = 0; f0 < F; f0 += NEURON_BLOCK) {
+            int nb = F - f0 < NEURON_BLOCK ? F - f0 : NEURON_BLOCK;
+            double mean[NEURON_BLOCK] = {0};
+            for (int t = 0; t < T; t++) {
+                const float *x = m + (size_t)pos[t] * F + f0;
+                for (int b = 0; b < nb; b++)
+                    mean[b] += x[b];
+            }
+            for (int b = 0; b < nb; b++)
+                mean[b] /= T;
+            for (int t = 0; t < T; t++) {
+                const float *x = m + (size_t)pos[t] * F + f0;
+                for (int b = 0; b < nb; b++)
+                    o[(size_t)(f0 + b) * T + t] = (float)(x[b] - mean[b]);
+            }
         }
-        unit_rows(m, (size_t)F, T);
+        unit_rows(o, (size_t)F, T);
     }
-    free(tmp);
-    return 0;
 }
 
 /* Opens the model in dir, reads the probe text (at most probe_tokens tokens and its
@@ -120,25 +128,24 @@ static int probe_record(const char *dir, const uint8_t *text, size_t len, const 
     return 0;
 }
 
-/* The positions of a kept where slot >= 0 gathered into (L, T, F) matrices *g, *u, then
- * turned into centred unit neuron vectors (L, F, T). */
+/* The positions of a where slot >= 0, as centred unit neuron vectors (L, F, T) into
+ * *g and *u (malloc'd). */
 static int neurons_of(const probe_rec *a, const int *slot, int T, float **g, float **u, dk_err *err)
 {
-    size_t n = (size_t)a->L * T * a->F, F = (size_t)a->F;
+    size_t n = (size_t)a->L * T * a->F;
+    int *pos = malloc((size_t)T * sizeof *pos);
     *g = malloc(n * sizeof(float));
     *u = malloc(n * sizeof(float));
-    if (!*g || !*u)
+    if (!pos || !*g || !*u) {
+        free(pos);
         return dk_errf(err, "out of memory for activations (%zu MiB)", n * 8 >> 20);
-    for (int l = 0; l < a->L; l++)
-        for (size_t k = 0; k < a->n; k++) {
-            if (slot[k] < 0)
-                continue;
-            size_t from = ((size_t)l * a->n + k) * F, to = ((size_t)l * T + (size_t)slot[k]) * F;
-            memcpy(*g + to, a->gate + from, F * sizeof(float));
-            memcpy(*u + to, a->up + from, F * sizeof(float));
-        }
-    if (to_neurons(*g, a->L, T, a->F) != 0 || to_neurons(*u, a->L, T, a->F) != 0)
-        return dk_errf(err, "out of memory");
+    }
+    for (size_t k = 0; k < a->n; k++)
+        if (slot[k] >= 0)
+            pos[slot[k]] = (int)k;
+    to_neurons(a->gate, a->n, pos, T, a->L, a->F, *g);
+    to_neurons(a->up, a->n, pos, T, a->L, a->F, *u);
+    free(pos);
     return 0;
 }
 

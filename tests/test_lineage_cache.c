@@ -189,6 +189,26 @@ TEST(lineage_cache_gives_identical_reports_on_pairs_sharing_models_and_hits)
     lineage_report_free(&r);
     lineage_cache_stats(cache, &hits, &misses, NULL);
     CHECK(misses > m0);
+    /* so is the probe text: another text misses and agrees */
+    static char probe[4096];
+    probe[0] = 0;
+    for (int i = 0; i < 40; i++)
+        sprintf(probe + strlen(probe), "바람이 %d번 불었다. The wind blew %d times. ", i, i + 1);
+    o.probe_path = test_write_file("lc_probe.txt", probe, strlen(probe));
+    lineage_cache_stats(cache, NULL, &m0, NULL);
+    if (same_with_cache(b, up, &o, cache, &r) != 0)
+        return;
+    CHECK(r.a_ok);
+    lineage_report_free(&r);
+    lineage_cache_stats(cache, NULL, &misses, NULL);
+    CHECK(misses >= m0 + 2); /* both models' probe runs */
+    o.probe_path = NULL;
+    /* a model that cannot be opened fails as without a cache */
+    dk_err err;
+    o.cache = cache;
+    CHECK(lineage_run(&r, a, "/nonexistent/model", &o, &err) == -1);
+    CHECK_CONTAINS(err.msg, "/nonexistent/model");
+    o.cache = NULL;
     lineage_cache_free(cache);
     /* a budget of 0 keeps nothing, hits nothing, and changes nothing */
     cache = lineage_cache_new(0);

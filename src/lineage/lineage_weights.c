@@ -15,7 +15,12 @@
  * sample, so a full-test p-value is not biased by having been selected; the Bonferroni
  * correction over all of A's layers is kept (conservative). Entries not refined keep
  * the screen's statistic (map_refined says which), and only refined entries can be a
- * B layer's source. Small models (full map under ~1e12 flops) get the full map. */
+ * B layer's source. Small models (full map under ~1e12 flops) get the full map.
+ *
+ * B's part depends on B (and a few option values) only: its sampled neurons, its screen
+ * sample and its test against itself (self_full / self_screened, a third of an
+ * equal-depth full map) are taken from lineage_opts.cache when there and offered to it
+ * otherwise; A against B is always computed. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
-/* lineage.c: see lineage.h. The order of work: open both models' weights (mapped),
+/* lineage.c: see lineage.h. The order of work: open both models' weights (mapped; or
+ * take them, and B's per-model results, from lineage_opts.cache: lineage_cache.c),
  * B's sampled neurons per layer into memory, then A one layer at a time against all
  * of B's layers (the layer map and statistic 1), B against itself (duplicates), the
  * activation test (both models run on the probe text), vocabulary, norms, verdict. */
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lineage/lineage_cache_internal.h"
 #include "lineage/lineage_internal.h"
 #include "lineage/lineage_match.h"
 #include "lineage/stats.h"
@@ -20,7 +22,8 @@ void lineage_default_opts(lineage_opts *o)
 {
     *o = (lineage_opts){.probe_path = NULL, .probe_tokens = 512, .sample = 256, .identity_rows = 1024,
                         .map_mode = LINEAGE_MAP_AUTO, .screen_neurons = 32, .screen_dims = 256,
-                        .screen_keep = 4, .threads = 0, .alpha = 1e-6, .activations = 1, .progress = 0};
+                        .screen_keep = 4, .threads = 0, .alpha = 1e-6, .activations = 1, .progress = 0,
+                        .cache = NULL};
 }
 
 void lineage_report_free(lineage_report *r)
@@ -140,16 +143,27 @@ int lineage_run(lineage_report *r, const char *a, const char *b, const lineage_o
     double t0 = now_seconds();
     snprintf(r->a, sizeof r->a, "%s", a);
     snprintf(r->b, sizeof r->b, "%s", b);
-    wsrc A, B;
-    if (wsrc_open(&A, a, err) != 0)
-        return -1;
-    if (wsrc_open(&B, b, err) != 0) {
-        wsrc_close(&A);
-        return -1;
+    /* the weights: the cache's open handles (identity checked now), or opened here */
+    wsrc own_a = {0}, own_b = {0};
+    const wsrc *A = &own_a, *B = &own_b;
+    lc_model *ma = NULL, *mb = NULL;
+    if (o->cache) {
+        if (!(ma = lineage_cache_model(o->cache, a, err)))
+            return -1;
+        if (!(mb = strcmp(a, b) == 0 ? ma : lineage_cache_model(o->cache, b, err)))
+            return -1;
+        A = lineage_cache_wsrc(ma), B = lineage_cache_wsrc(mb);
+    } else {
+        if (wsrc_open(&own_a, a, err) != 0)
+            return -1;
+        if (wsrc_open(&own_b, b, err) != 0) {
+            wsrc_close(&own_a);
+            return -1;
+        }
     }
-    r->La = A.cfg.n_layers, r->Lb = B.cfg.n_layers;
-    r->Da = A.cfg.dim, r->Db = B.cfg.dim;
-    r->Fa = A.cfg.ffn_dim, r->Fb = B.cfg.ffn_dim;
+    r->La = A->cfg.n_layers, r->Lb = B->cfg.n_layers;
+    r->Da = A->cfg.dim, r->Db = B->cfg.dim;
+    r->Fa = A->cfg.ffn_dim, r->Fb = B->cfg.ffn_dim;
     size_t LL = (size_t)r->La * r->Lb;
     r->map_rho = calloc(LL, sizeof(double));
     r->map_log10p = calloc(LL, sizeof(double));
@@ -165,7 +179,7 @@ int lineage_run(lineage_report *r, const char *a, const char *b, const lineage_o
                  ? 0
                  : dk_errf(err, "out of memory");
     if (rc == 0 && r->Da == r->Db) {
-        rc = weight_tests(r, &A, &B, p, o, err);
+        rc = weight_tests(r, A, B, mb, p, o, err);
         if (rc == 0)
             lineage_summarise_map(r);
     } else if (rc == 0) {
@@ -173,20 +187,22 @@ int lineage_run(lineage_report *r, const char *a, const char *b, const lineage_o
                  r->Da, r->Db);
     }
     if (rc == 0 && o->activations)
-        rc = activation_tests(r, p, o, err);
+        rc = activation_tests(r, ma, mb, p, o, err);
     if (rc == 0 && r->Da != r->Db && !r->a_ok)
         rc = dk_errf(err, "%s and %s: hidden widths differ (%d vs %d) and the activation test is not "
                           "possible (%s)", a, b, r->Da, r->Db, r->a_note);
     if (rc == 0 && r->Da == r->Db)
-        rc = norm_tests(r, &A, &B, err);
+        rc = norm_tests(r, A, B, err);
     if (rc == 0)
-        vocab_tests(r, &A, &B, p);
+        vocab_tests(r, A, B, p);
     if (rc == 0)
         decide(r, o);
     r->seconds = now_seconds() - t0;
     pool_free(p);
-    wsrc_close(&A);
-    wsrc_close(&B);
+    if (!o->cache) {
+        wsrc_close(&own_a);
+        wsrc_close(&own_b);
+    }
     if (rc != 0)
         lineage_report_free(r);
     return rc;

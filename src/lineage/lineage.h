@@ -37,6 +37,37 @@
 
 #include "util/err.h"
 
+/* A cache of per-model work shared by many lineage_run calls. dokja select tests every
+ * (known model, team) pair and every pair of teams, so each model is in many pairs;
+ * with a cache in lineage_opts.cache, what depends on one model only is done once per
+ * model instead of once per pair:
+ *   - its weights opened (memory-mapped, index and headers parsed);
+ *   - as B: its sampled neuron rows, the screened map's sample, and its test against
+ *     itself (duplicated layers: every pair of its layers, the largest per-model cost);
+ *   - the activation test's forward pass on the probe text (tokens and every layer's
+ *     gate and up outputs at every probe position).
+ * Each result is kept under the model's path, its files' identity (device, inode,
+ * size, modification and change times of every regular file of the model directory,
+ * or of the GGUF file: a model rewritten in place is looked up afresh, never served
+ * stale) and every option and shape value it depends on (sample size after the
+ * clamps, map mode after AUTO's choice, screen sizes, alpha, threads, probe text hash,
+ * probe_tokens). Reports are bit-identical to runs without a cache; only the timing
+ * fields differ (work served from the cache is not timed again).
+ * max_bytes bounds the results kept (sampled rows and activations; the activations of
+ * a config-(b) model on 512 probe tokens are about 100 MB, a 7B model's 1.4 GB); a
+ * result that does not fit is computed and not kept. The opened weights are not
+ * counted (mappings, not heap).
+ * Not thread-safe: one thread at a time may use a cache (any number of sequential
+ * lineage_run calls, with any options). A cache must outlive the runs that use it;
+ * lineage_cache_free releases everything (NULL is fine). lineage_cache_new returns
+ * NULL when out of memory. */
+typedef struct lineage_cache lineage_cache;
+lineage_cache *lineage_cache_new(size_t max_bytes);
+void lineage_cache_free(lineage_cache *c);
+/* Results served from the cache (hits), results computed because they were not there
+ * (misses), and the bytes now kept. Any pointer may be NULL; c may be NULL (all 0). */
+void lineage_cache_stats(const lineage_cache *c, size_t *hits, size_t *misses, size_t *bytes);
+
 typedef struct {
     const char *probe_path; /* text for the activation test; NULL: the built-in text */
     int probe_tokens;       /* at most this many tokens of probe (512) */
@@ -50,6 +81,7 @@ typedef struct {
     double alpha;           /* significance for "derived" and per-layer matches (1e-6) */
     int activations;        /* run the activation test when possible (1) */
     int progress;
+    lineage_cache *cache;   /* per-model work shared across runs (above); NULL: none */
 } lineage_opts;
 
 /* AUTO screens when the full map would cost more than about 1e12 flops (a 32-layer 7B

@@ -20,111 +20,140 @@
 #include "lineage/lineage_match.h"
 #include "lineage/stats.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/utf8.h"
 
+/* One model's run on the probe text: where each of its tokens ends (bytes), its
+ * tokenizer's identity, and every layer's gate and up outputs at every position. One
+ * block, so that lineage_cache can keep it: a function of the model, the probe text,
+ * probe_tokens and threads only. */
 typedef struct {
-    int L, F, T;      /* layers, neurons, aligned positions */
-    const int *slot;  /* per token position: its aligned index or -1 */
-    float *gate, *up; /* (L, T, F) each, then (L, F, T) unit neuron vectors */
-} acts;
+    size_t n;          /* tokens (the document start included) */
+    int L, F;
+    char tok_sha256[65];
+    size_t *end;       /* n: byte offset where token k ends */
+    float *gate, *up;  /* (L, n, F) each */
+} probe_rec;
 
 static void tap(void *ctx, int layer, const float *gate, const float *up, int n, int pos0)
 {
-    acts *a = ctx;
-    for (int i = 0; i < n; i++) {
-        int s = a->slot[pos0 + i];
-        if (s < 0)
-            continue;
-        size_t o = ((size_t)layer * a->T + (size_t)s) * a->F;
-        memcpy(a->gate + o, gate + (size_t)i * a->F, (size_t)a->F * sizeof(float));
-        memcpy(a->up + o, up + (size_t)i * a->F, (size_t)a->F * sizeof(float));
-    }
+    probe_rec *a = ctx;
+    size_t o = ((size_t)layer * a->n + (size_t)pos0) * a->F, k = (size_t)n * a->F;
+    memcpy(a->gate + o, gate, k * sizeof(float));
+    memcpy(a->up + o, up, k * sizeof(float));
 }
 
-/* (T, F) rows -> (F, T) centred unit rows, per layer. */
-static int to_neurons(float *x, int L, int T, int F)
+/* Neurons gathered at a time: 16 floats, one cache line of each position's row. */
+#define NEURON_BLOCK 16
+
+/* Per layer: the positions pos[0..T) of raw (L, n, F) -> (F, T) centred rows in out,
+ * each scaled to unit length. Every neuron's mean is summed over t in order, in
+ * double, so blocking the neurons changes no bit. */
+static void to_neurons(const float *raw, size_t n, const int *pos, int T, int L, int F, float *out)
 {
-    float *tmp = malloc((size_t)T * F * sizeof *tmp);
-    if (!tmp)
-        return -1;
     for (int l = 0; l < L; l++) {
-        float *m = x + (size_t)l * T * F;
-        memcpy(tmp, m, (size_t)T * F * sizeof *tmp);
-        for (int f = 0; f < F; f++) {
-            double mean = 0;
-            for (int t = 0; t < T; t++)
-                mean += tmp[(size_t)t * F + f];
-            mean /= T;
-            for (int t = 0; t < T; t++)
-                m[(size_t)f * T + t] = (float)(tmp[(size_t)t * F + f] - mean);
+        const float *m = raw + (size_t)l * n * F;
+        float *o = out + (size_t)l * F * T;
+        for (int f0 = 0; f0 < F; f0 += NEURON_BLOCK) {
+            int nb = F - f0 < NEURON_BLOCK ? F - f0 : NEURON_BLOCK;
+            double mean[NEURON_BLOCK] = {0};
+            for (int t = 0; t < T; t++) {
+                const float *x = m + (size_t)pos[t] * F + f0;
+                for (int b = 0; b < nb; b++)
+                    mean[b] += x[b];
+            }
+            for (int b = 0; b < nb; b++)
+                mean[b] /= T;
+            for (int t = 0; t < T; t++) {
+                const float *x = m + (size_t)pos[t] * F + f0;
+                for (int b = 0; b < nb; b++)
+                    o[(size_t)(f0 + b) * T + t] = (float)(x[b] - mean[b]);
+            }
         }
-        unit_rows(m, (size_t)F, T);
+        unit_rows(o, (size_t)F, T);
     }
-    free(tmp);
-    return 0;
 }
 
-typedef struct {
-    lm l;
-    tok_ids ids;
-    size_t *end; /* byte offset where token k ends */
-} probe_run;
-
-static int tokenize_probe(probe_run *pr, const char *dir, const uint8_t *text, size_t len,
-                          const lineage_opts *o, dk_err *err)
+/* Opens the model in dir, reads the probe text (at most probe_tokens tokens and its
+ * context) recording every layer's gate and up outputs, and closes it: *out (one
+ * malloc'd block of *bytes). */
+static int probe_record(const char *dir, const uint8_t *text, size_t len, const lineage_opts *o, probe_rec **out,
+                        size_t *bytes, dk_err *err)
 {
-    if (lm_open(&pr->l, dir, o->threads, 0, err) != 0)
+    lm l;
+    tok_ids ids = {0};
+    *out = NULL;
+    if (lm_open(&l, dir, o->threads, 0, err) != 0)
         return -1;
-    if (tok_ids_push(&pr->ids, pr->l.doc) != 0 ||
-        tok_encode(pr->l.enc, text, len, 0, &pr->ids, err) != 0)
-        return dk_errf(err, "out of memory");
-    size_t n = pr->ids.n;
+    int rc = 0;
+    if (tok_ids_push(&ids, l.doc) != 0 || tok_encode(l.enc, text, len, 0, &ids, err) != 0)
+        rc = dk_errf(err, "out of memory");
+    size_t n = ids.n;
     if (n > (size_t)o->probe_tokens)
         n = (size_t)o->probe_tokens;
-    if (n > (size_t)pr->l.ctx)
-        n = (size_t)pr->l.ctx;
-    pr->ids.n = n;
-    pr->end = malloc(n * sizeof *pr->end);
-    if (!pr->end)
-        return dk_errf(err, "out of memory");
-    size_t off = 0;
-    for (size_t k = 0; k < n; k++) {
-        size_t tl = 0;
-        if (k > 0 && pr->ids.ids[k] != pr->l.doc)
-            tok_token_bytes(pr->l.tok, pr->ids.ids[k], &tl);
-        off += tl;
-        pr->end[k] = off;
+    if (n > (size_t)l.ctx)
+        n = (size_t)l.ctx;
+    ids.n = n;
+    const model_config *c = model_cfg(l.m);
+    size_t act = (size_t)c->n_layers * n * c->ffn_dim;
+    *bytes = sizeof(probe_rec) + 2 * act * sizeof(float) + n * sizeof(size_t);
+    probe_rec *a = rc == 0 ? malloc(*bytes) : NULL;
+    if (rc == 0 && !a)
+        rc = dk_errf(err, "out of memory for activations (%zu MiB)", *bytes >> 20);
+    if (rc == 0) {
+        a->n = n, a->L = c->n_layers, a->F = c->ffn_dim;
+        snprintf(a->tok_sha256, sizeof a->tok_sha256, "%s", l.tok_sha256);
+        a->end = (size_t *)(a + 1); /* the size_t first: aligned whatever act is */
+        a->gate = (float *)(a->end + n);
+        a->up = a->gate + act;
+        size_t off = 0;
+        for (size_t k = 0; k < n; k++) {
+            size_t tl = 0;
+            if (k > 0 && ids.ids[k] != l.doc)
+                tok_token_bytes(l.tok, ids.ids[k], &tl);
+            off += tl;
+            a->end[k] = off;
+        }
+        infer_set_tap(l.inf, tap, a);
+        rc = infer_forward(l.inf, ids.ids, (int)n, 0, NULL, 0, err);
+        infer_set_tap(l.inf, NULL, NULL);
     }
+    tok_ids_free(&ids);
+    lm_close(&l);
+    if (rc != 0) {
+        free(a);
+        return -1;
+    }
+    *out = a;
     return 0;
 }
 
-static void probe_free(probe_run *pr)
+/* The positions of a where slot >= 0, as centred unit neuron vectors (L, F, T) into
+ * *g and *u (malloc'd). */
+static int neurons_of(const probe_rec *a, const int *slot, int T, float **g, float **u, dk_err *err)
 {
-    free(pr->end);
-    tok_ids_free(&pr->ids);
-    lm_close(&pr->l);
-    memset(pr, 0, sizeof *pr); /* safe to call again */
+    size_t n = (size_t)a->L * T * a->F;
+    int *pos = malloc((size_t)T * sizeof *pos);
+    *g = malloc(n * sizeof(float));
+    *u = malloc(n * sizeof(float));
+    if (!pos || !*g || !*u) {
+        free(pos);
+        return dk_errf(err, "out of memory for activations (%zu MiB)", n * 8 >> 20);
+    }
+    for (size_t k = 0; k < a->n; k++)
+        if (slot[k] >= 0)
+            pos[slot[k]] = (int)k;
+    to_neurons(a->gate, a->n, pos, T, a->L, a->F, *g);
+    to_neurons(a->up, a->n, pos, T, a->L, a->F, *u);
+    free(pos);
+    return 0;
 }
 
-/* Runs the model on its probe tokens, recording the aligned positions. */
-static int record(probe_run *pr, acts *a, const int *slot, dk_err *err)
-{
-    const model_config *c = model_cfg(pr->l.m);
-    a->L = c->n_layers;
-    a->F = c->ffn_dim;
-    a->slot = slot;
-    size_t n = (size_t)a->L * a->T * a->F;
-    a->gate = malloc(n * sizeof(float));
-    a->up = malloc(n * sizeof(float));
-    if (!a->gate || !a->up)
-        return dk_errf(err, "out of memory for activations (%zu MiB)", n * 8 >> 20);
-    infer_set_tap(pr->l.inf, tap, a);
-    int rc = infer_forward(pr->l.inf, pr->ids.ids, (int)pr->ids.n, 0, NULL, 0, err);
-    infer_set_tap(pr->l.inf, NULL, NULL);
-    if (rc == 0 && (to_neurons(a->gate, a->L, a->T, a->F) != 0 || to_neurons(a->up, a->L, a->T, a->F) != 0))
-        rc = dk_errf(err, "out of memory");
-    return rc;
-}
+/* One model's neuron vectors over the aligned positions: (L, F, T) each. */
+typedef struct {
+    int L, F, T;
+    float *gate, *up;
+} acts;
 
 static int read_probe(const lineage_opts *o, uint8_t **text, size_t *len, dk_err *err)
 {
@@ -151,7 +180,35 @@ static int read_probe(const lineage_opts *o, uint8_t **text, size_t *len, dk_err
     return 0;
 }
 
-int activation_tests(lineage_report *r, pool *p, const lineage_opts *o, dk_err *err)
+/* The probe record of model dir (entry m of o->cache, or NULL): from the cache, or run
+ * (and offered to it). *own is what the caller frees. */
+static int probe_of(lc_model *m, const char *dir, const uint8_t *text, size_t len, const lineage_opts *o,
+                    const probe_rec **rec, probe_rec **own, dk_err *err)
+{
+    struct {
+        uint8_t text_sha256[32];
+        int probe_tokens, threads;
+    } key;
+    memset(&key, 0, sizeof key);
+    if (o->cache && m) {
+        sha256_buf(text, len, key.text_sha256);
+        key.probe_tokens = o->probe_tokens;
+        key.threads = o->threads;
+    }
+    *own = NULL;
+    if ((*rec = lineage_cache_get(o->cache, m, LC_PROBE, &key, sizeof key, NULL)))
+        return 0;
+    size_t bytes;
+    if (probe_record(dir, text, len, o, own, &bytes, err) != 0)
+        return -1;
+    *rec = *own;
+    if (lineage_cache_put(o->cache, m, LC_PROBE, &key, sizeof key, *own, bytes))
+        *own = NULL;
+    return 0;
+}
+
+int activation_tests(lineage_report *r, lc_model *ma, lc_model *mb, pool *p, const lineage_opts *o,
+                     dk_err *err)
 {
     tok *ta = NULL, *tb = NULL;
     dk_err te;
@@ -166,30 +223,32 @@ int activation_tests(lineage_report *r, pool *p, const lineage_opts *o, dk_err *
     size_t len = 0;
     if (read_probe(o, &text, &len, err) != 0)
         return -1;
-    probe_run A = {0}, B = {0};
+    /* the models run one at a time: only one is in memory */
+    const probe_rec *A = NULL, *B = NULL;
+    probe_rec *own_a = NULL, *own_b = NULL;
     acts aa = {0}, ab = {0};
     int *slot_a = NULL, *slot_b = NULL, rc = 0;
-    if (tokenize_probe(&A, r->a, text, len, o, err) != 0 || tokenize_probe(&B, r->b, text, len, o, err) != 0)
+    if (probe_of(ma, r->a, text, len, o, &A, &own_a, err) != 0 || probe_of(mb, r->b, text, len, o, &B, &own_b, err) != 0)
         rc = -1;
-    int same = rc == 0 && strcmp(A.l.tok_sha256, B.l.tok_sha256) == 0;
+    int same = rc == 0 && strcmp(A->tok_sha256, B->tok_sha256) == 0;
     if (rc == 0) {
-        slot_a = malloc(A.ids.n * sizeof *slot_a);
-        slot_b = malloc(B.ids.n * sizeof *slot_b);
+        slot_a = malloc((A->n ? A->n : 1) * sizeof *slot_a);
+        slot_b = malloc((B->n ? B->n : 1) * sizeof *slot_b);
         if (!slot_a || !slot_b)
             rc = dk_errf(err, "out of memory");
     }
     int T = 0;
     if (rc == 0) { /* merge walk over token end offsets */
-        for (size_t k = 0; k < A.ids.n; k++)
+        for (size_t k = 0; k < A->n; k++)
             slot_a[k] = -1;
-        for (size_t k = 0; k < B.ids.n; k++)
+        for (size_t k = 0; k < B->n; k++)
             slot_b[k] = -1;
         size_t i = 0, j = 0;
-        while (i < A.ids.n && j < B.ids.n) {
-            if (A.end[i] == B.end[j]) {
+        while (i < A->n && j < B->n) {
+            if (A->end[i] == B->end[j]) {
                 slot_a[i++] = T;
                 slot_b[j++] = T++;
-            } else if (A.end[i] < B.end[j]) {
+            } else if (A->end[i] < B->end[j]) {
                 i++;
             } else {
                 j++;
@@ -207,13 +266,11 @@ int activation_tests(lineage_report *r, pool *p, const lineage_opts *o, dk_err *
         goto done;
     }
     aa.T = ab.T = T;
-    /* the models run one at a time: only one is in memory */
+    aa.L = A->L, aa.F = A->F, ab.L = B->L, ab.F = B->F;
     if (rc == 0)
-        rc = record(&A, &aa, slot_a, err);
-    probe_free(&A);
+        rc = neurons_of(A, slot_a, T, &aa.gate, &aa.up, err);
     if (rc == 0)
-        rc = record(&B, &ab, slot_b, err);
-    probe_free(&B);
+        rc = neurons_of(B, slot_b, T, &ab.gate, &ab.up, err);
     if (rc != 0)
         goto done;
     {
@@ -272,8 +329,8 @@ int activation_tests(lineage_report *r, pool *p, const lineage_opts *o, dk_err *
 done:
     free(aa.gate), free(aa.up), free(ab.gate), free(ab.up);
     free(slot_a), free(slot_b);
-    probe_free(&A);
-    probe_free(&B);
+    free(own_a);
+    free(own_b);
     free(text);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "lineage/lineage.h"
+#include "lineage/lineage_cache_internal.h"
 #include "lineage/wsrc.h"
 #include "util/pool.h"
 
@@ -15,14 +16,17 @@ static inline void layer_name(char *buf, size_t cap, int layer, const char *what
 }
 
 /* Statistic 1, the layer map and B's duplicated layers from the weights
- * (lineage_weights.c); needs equal hidden widths. */
-int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const lineage_opts *o,
+ * (lineage_weights.c); needs equal hidden widths. mb: B's entry in o->cache (NULL
+ * without a cache): B's samples and its test against itself are taken from it or
+ * offered to it. */
+int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, lc_model *mb, pool *p, const lineage_opts *o,
                  dk_err *err);
 
 /* The activation test (lineage_act.c): fills a_*; when the hidden widths differ it
  * also fills the layer map from activations. Not possible (a_ok 0, a_note says why)
  * is not an error. */
-int activation_tests(lineage_report *r, pool *p, const lineage_opts *o, dk_err *err);
+int activation_tests(lineage_report *r, lc_model *ma, lc_model *mb, pool *p, const lineage_opts *o,
+                     dk_err *err);
 
 /* Per B layer: the best A layer of the map (among the refined pairs of a screened
  * map) and the Bonferroni-corrected log10 p; Fisher over B's layers into map_combined

@@ -15,11 +15,17 @@
  * sample, so a full-test p-value is not biased by having been selected; the Bonferroni
  * correction over all of A's layers is kept (conservative). Entries not refined keep
  * the screen's statistic (map_refined says which), and only refined entries can be a
- * B layer's source. Small models (full map under ~1e12 flops) get the full map. */
+ * B layer's source. Small models (full map under ~1e12 flops) get the full map.
+ *
+ * B's part depends on B (and a few option values) only: its sampled neurons, its screen
+ * sample and its test against itself (self_full / self_screened, a third of an
+ * equal-depth full map) are taken from lineage_opts.cache when there and offered to it
+ * otherwise; A against B is always computed. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lineage/lineage_cache_internal.h"
 #include "lineage/lineage_internal.h"
 #include "lineage/lineage_match.h"
 #include "lineage/stats.h"
@@ -39,7 +45,7 @@ typedef struct {
     size_t per;     /* R x D */
     size_t *rows;   /* the sample's rows of B */
     size_t *all_rows; /* 0, 1, ..., max(Fa, Fb) - 1 */
-    float *bs;      /* B's sampled gate and up rows of every layer: Lb x 2 x per */
+    const float *bs; /* B's sampled gate and up rows of every layer: Lb x 2 x per */
     float *fg, *fu; /* one layer's gate and up rows (any of A's or B's, all columns) */
     float *xg, *xu; /* a batch of B's neuron sets, gathered: BATCH_ROWS x D */
     float *cg, *cu; /* their similarities to one layer, transposed: F x BATCH_ROWS */
@@ -179,14 +185,35 @@ static int match_sets(wctx *c, const float *const *xg, const float *const *xu, i
     return rc;
 }
 
+/* B against itself: its duplicated layers (pairs j < k whose p is significant) and how
+ * many of its pairs were tested in full after a screen. One block, so that lineage_cache
+ * can keep it: a function of B and of the values in self_key only. */
+typedef struct {
+    int n_dup, n_full;
+    double *dup_log10p; /* cap entries each */
+    int (*dup)[2];
+} self_result;
+
+static self_result *self_new(int Lb, size_t *bytes)
+{
+    size_t cap = (size_t)Lb * (Lb > 0 ? Lb - 1 : 0) / 2 + 1;
+    *bytes = sizeof(self_result) + cap * sizeof(double) + cap * sizeof(int[2]);
+    self_result *s = calloc(1, *bytes);
+    if (s) {
+        s->dup_log10p = (double *)(s + 1);
+        s->dup = (int(*)[2])(s->dup_log10p + cap);
+    }
+    return s;
+}
+
 /* A significant match of B's layer k onto its layer j (j < k): a duplicated layer. */
-static void note_dup(wctx *c, int j, int k, double lp)
+static void note_dup(wctx *c, self_result *s, int j, int k, double lp)
 {
     lineage_report *r = c->r;
     if (lp + log10((double)r->Lb * (r->Lb - 1) / 2) < log10(c->o->alpha)) {
-        r->dup[r->n_dup][0] = j;
-        r->dup[r->n_dup][1] = k;
-        r->dup_log10p[r->n_dup++] = lp;
+        s->dup[s->n_dup][0] = j;
+        s->dup[s->n_dup][1] = k;
+        s->dup_log10p[s->n_dup++] = lp;
     }
 }
 
@@ -213,18 +240,17 @@ static int test_layer(wctx *c, const wsrc *w, int layer, const float *base, size
     return match_sets(c, c->set_g, c->set_u, n, rows, c->fg, c->fu, F, cols, rho, lp, err);
 }
 
-/* Every pair tested in full. */
+/* Every pair of A's and B's layers tested in full. */
 static int map_full(wctx *c, dk_err *err)
 {
     lineage_report *r = c->r;
     int D = c->D, Lb = r->Lb, rc = 0;
     int *list = malloc((size_t)Lb * sizeof *list);
-    double *rho = malloc((size_t)Lb * sizeof *rho), *lp = malloc((size_t)Lb * sizeof *lp);
-    if (!list || !rho || !lp)
+    if (!list)
         rc = dk_errf(err, "out of memory");
     progress pr;
-    double pairs = (double)r->La * Lb + (double)Lb * (Lb - 1) / 2, done = 0;
-    progress_start(&pr, "layer pairs", "pairs", pairs, !c->o->progress);
+    double done = 0;
+    progress_start(&pr, "layer pairs", "pairs", (double)r->La * Lb, !c->o->progress);
     for (int j = 0; j < Lb && rc == 0; j++)
         list[j] = j;
     for (int i = 0; i < r->La && rc == 0; i++) {
@@ -232,11 +258,29 @@ static int map_full(wctx *c, dk_err *err)
                         err);
         progress_update(&pr, done += Lb);
     }
+    progress_finish(&pr, done);
+    free(list);
+    return rc;
+}
+
+/* B against itself, every pair of its layers tested in full (the full map's share). */
+static int self_full(wctx *c, self_result *s, dk_err *err)
+{
+    int D = c->D, Lb = c->r->Lb, rc = 0;
+    int *list = malloc((size_t)Lb * sizeof *list);
+    double *rho = malloc((size_t)Lb * sizeof *rho), *lp = malloc((size_t)Lb * sizeof *lp);
+    if (!list || !rho || !lp)
+        rc = dk_errf(err, "out of memory");
+    progress pr;
+    double done = 0;
+    progress_start(&pr, "B's own layer pairs", "pairs", (double)Lb * (Lb - 1) / 2, !c->o->progress);
+    for (int j = 0; j < Lb && rc == 0; j++)
+        list[j] = j;
     for (int j = 0; j + 1 < Lb && rc == 0; j++) { /* B's layer k > j against its layer j */
         int n = Lb - 1 - j;
         rc = test_layer(c, c->B, j, c->bs, c->per, c->R, D, list + j + 1, n, rho, lp, err);
         for (int q = 0; q < n && rc == 0; q++)
-            note_dup(c, j, j + 1 + q, lp[q]);
+            note_dup(c, s, j, j + 1 + q, lp[q]);
         progress_update(&pr, done += n);
     }
     progress_finish(&pr, done);
@@ -268,33 +312,21 @@ static int screen_rows(size_t *srows, int Rs, const size_t *rows, int R, int F)
     return ok ? 0 : -1;
 }
 
-/* The screened map (top of file). */
-static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *err)
+/* B against itself on a screened map: every pair on the screen sample sb (sper floats
+ * per matrix), then the candidates (screen p below REFINE_LOG10P) in full. */
+static int self_screened(wctx *c, self_result *s, const float *sb, size_t sper, int Rs, int Ds, dk_err *err)
 {
-    lineage_report *r = c->r;
-    const int La = r->La, Lb = r->Lb, D = c->D;
-    size_t sper = (size_t)Rs * Ds, LL = (size_t)La * Lb;
-    float *sb = malloc((size_t)Lb * 2 * sper * sizeof *sb);
+    const int Lb = c->r->Lb, D = c->D;
     double *dup_screen = malloc((size_t)Lb * Lb * sizeof *dup_screen), *rho = malloc((size_t)Lb * sizeof *rho),
            *lp = malloc((size_t)Lb * sizeof *lp);
     unsigned char *dup_refine = calloc((size_t)Lb * Lb, 1);
     int *list = malloc((size_t)Lb * sizeof *list);
-    r->map_refined = calloc(LL, 1);
-    int rc = sb && dup_screen && rho && lp && dup_refine && list && r->map_refined
-                 ? 0
-                 : dk_errf(err, "out of memory");
-    for (int j = 0; j < Lb && rc == 0; j++) {
+    int rc = dup_screen && rho && lp && dup_refine && list ? 0 : dk_errf(err, "out of memory");
+    for (int j = 0; j < Lb && rc == 0; j++)
         list[j] = j;
-        rc = load_gate_up(c, c->B, j, srows, Rs, 0, Ds, sb + (size_t)j * 2 * sper, sb + (size_t)j * 2 * sper + sper,
-                          err);
-    }
     progress pr;
-    double pairs = (double)La * Lb + (double)Lb * (Lb - 1) / 2, done = 0;
-    progress_start(&pr, "screening layer pairs", "pairs", pairs, !c->o->progress);
-    for (int i = 0; i < La && rc == 0; i++) {
-        rc = test_layer(c, c->A, i, sb, sper, Rs, Ds, list, Lb, &r->map_rho[i * Lb], &r->map_log10p[i * Lb], err);
-        progress_update(&pr, done += Lb);
-    }
+    double done = 0;
+    progress_start(&pr, "screening B's own layer pairs", "pairs", (double)Lb * (Lb - 1) / 2, !c->o->progress);
     for (int j = 0; j + 1 < Lb && rc == 0; j++) {
         int n = Lb - 1 - j;
         rc = test_layer(c, c->B, j, sb, sper, Rs, Ds, list + j + 1, n, rho, &dup_screen[j * Lb + j + 1], err);
@@ -303,8 +335,56 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
         progress_update(&pr, done += n);
     }
     progress_finish(&pr, done);
+    int n_dup = 0;
+    for (size_t q = 0; rc == 0 && q < (size_t)Lb * Lb; q++)
+        n_dup += dup_refine[q];
+    progress_start(&pr, "full tests of B's own candidates", "pairs", n_dup, !c->o->progress);
+    done = 0;
+    for (int j = 0; j + 1 < Lb && rc == 0; j++) {
+        int n = 0;
+        for (int k = j + 1; k < Lb; k++)
+            if (dup_refine[j * Lb + k])
+                list[n++] = k;
+        if (n == 0)
+            continue;
+        rc = test_layer(c, c->B, j, c->bs, c->per, c->R, D, list, n, rho, lp, err);
+        for (int q = 0; q < n && rc == 0; q++)
+            note_dup(c, s, j, list[q], lp[q]);
+        progress_update(&pr, done += n);
+    }
+    progress_finish(&pr, done);
+    s->n_full = n_dup;
+    free(dup_screen);
+    free(rho);
+    free(lp);
+    free(dup_refine);
+    free(list);
+    return rc;
+}
+
+/* The screened map of A against B (top of file), on B's screen sample sb (sper floats
+ * per matrix). */
+static int map_screened(wctx *c, const float *sb, size_t sper, int Rs, int Ds, dk_err *err)
+{
+    lineage_report *r = c->r;
+    const int La = r->La, Lb = r->Lb, D = c->D;
+    size_t LL = (size_t)La * Lb;
+    double *rho = malloc((size_t)Lb * sizeof *rho), *lp = malloc((size_t)Lb * sizeof *lp);
+    int *list = malloc((size_t)Lb * sizeof *list);
+    r->map_refined = calloc(LL, 1);
+    int rc = rho && lp && list && r->map_refined ? 0 : dk_errf(err, "out of memory");
+    for (int j = 0; j < Lb && rc == 0; j++)
+        list[j] = j;
+    progress pr;
+    double done = 0;
+    progress_start(&pr, "screening layer pairs", "pairs", (double)La * Lb, !c->o->progress);
+    for (int i = 0; i < La && rc == 0; i++) {
+        rc = test_layer(c, c->A, i, sb, sper, Rs, Ds, list, Lb, &r->map_rho[i * Lb], &r->map_log10p[i * Lb], err);
+        progress_update(&pr, done += Lb);
+    }
+    progress_finish(&pr, done);
     /* candidates: each B layer's best screen_keep A layers, the best always */
-    int keep = c->o->screen_keep > 0 ? c->o->screen_keep : 1, n_map = 0, n_dup = 0;
+    int keep = c->o->screen_keep > 0 ? c->o->screen_keep : 1, n_map = 0;
     for (int j = 0; j < Lb && rc == 0; j++) {
         for (int t = 0; t < keep && t < La; t++) {
             int best = -1;
@@ -318,9 +398,7 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
             n_map++;
         }
     }
-    for (size_t q = 0; q < (size_t)Lb * Lb; q++)
-        n_dup += dup_refine[q];
-    progress_start(&pr, "full tests of candidates", "pairs", n_map + n_dup, !c->o->progress);
+    progress_start(&pr, "full tests of candidates", "pairs", n_map, !c->o->progress);
     done = 0;
     for (int i = 0; i < La && rc == 0; i++) {
         int n = 0;
@@ -336,26 +414,11 @@ static int map_screened(wctx *c, int Rs, int Ds, const size_t *srows, dk_err *er
         }
         progress_update(&pr, done += n);
     }
-    for (int j = 0; j + 1 < Lb && rc == 0; j++) {
-        int n = 0;
-        for (int k = j + 1; k < Lb; k++)
-            if (dup_refine[j * Lb + k])
-                list[n++] = k;
-        if (n == 0)
-            continue;
-        rc = test_layer(c, c->B, j, c->bs, c->per, c->R, D, list, n, rho, lp, err);
-        for (int q = 0; q < n && rc == 0; q++)
-            note_dup(c, j, list[q], lp[q]);
-        progress_update(&pr, done += n);
-    }
     progress_finish(&pr, done);
     r->map_screened = 1;
-    r->n_refined = n_map + n_dup;
-    free(sb);
-    free(dup_screen);
+    r->n_refined = n_map;
     free(rho);
     free(lp);
-    free(dup_refine);
     free(list);
     return rc;
 }
@@ -381,7 +444,7 @@ void lineage_summarise_map(lineage_report *r)
     r->map_combined = r->Lb > 0 ? fisher_log10_p(r->layer_log10p, r->Lb) : 0;
 }
 
-int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const lineage_opts *o,
+int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, lc_model *mb, pool *p, const lineage_opts *o,
                  dk_err *err)
 {
     wctx c = {.r = r, .A = A, .B = B, .o = o, .D = r->Da};
@@ -397,7 +460,6 @@ int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const
     for (int k = 0; c.all_rows && k < (Fa > Fb ? Fa : Fb); k++)
         c.all_rows[k] = (size_t)k;
     size_t *srows = malloc((size_t)(Rs > 0 ? Rs : 1) * sizeof *srows);
-    c.bs = malloc((size_t)r->Lb * 2 * c.per * sizeof *c.bs);
     c.fg = malloc(big * sizeof *c.fg);
     c.fu = malloc(big * sizeof *c.fu);
     c.xg = malloc((size_t)BATCH_ROWS * c.D * sizeof *c.xg);
@@ -408,14 +470,27 @@ int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const
     c.set_u = malloc((size_t)r->Lb * sizeof *c.set_u);
     r->dup = calloc((size_t)r->Lb * r->Lb + 1, sizeof *r->dup);
     r->dup_log10p = calloc((size_t)r->Lb * r->Lb + 1, sizeof *r->dup_log10p);
-    int rc = c.rows && c.all_rows && srows && c.bs && c.fg && c.fu && c.xg && c.xu && c.cg && c.cu && c.set_g && c.set_u && r->dup && r->dup_log10p
+    int rc = c.rows && c.all_rows && srows && c.fg && c.fu && c.xg && c.xu && c.cg && c.cu && c.set_g && c.set_u &&
+                     r->dup && r->dup_log10p
                  ? 0
                  : dk_errf(err, "out of memory for the weight test");
     if (rc == 0)
         sample_rows(c.rows, R, Fb);
-    for (int j = 0; j < r->Lb && rc == 0; j++)
-        rc = load_gate_up(&c, B, j, c.rows, R, 0, c.D, c.bs + (size_t)j * 2 * c.per, c.bs + (size_t)j * 2 * c.per + c.per,
-                          err);
+    /* B's sampled neurons: from the cache, or read (and offered to it) */
+    float *bs_own = NULL, *sb_own = NULL;
+    self_result *self_own = NULL;
+    const int bkey[1] = {R};
+    size_t bs_bytes = (size_t)r->Lb * 2 * c.per * sizeof(float);
+    if (rc == 0 && !(c.bs = lineage_cache_get(o->cache, mb, LC_B_SAMPLE, bkey, sizeof bkey, NULL))) {
+        bs_own = malloc(bs_bytes ? bs_bytes : 1);
+        rc = bs_own ? 0 : dk_errf(err, "out of memory for the weight test");
+        for (int j = 0; j < r->Lb && rc == 0; j++)
+            rc = load_gate_up(&c, B, j, c.rows, R, 0, c.D, bs_own + (size_t)j * 2 * c.per,
+                              bs_own + (size_t)j * 2 * c.per + c.per, err);
+        c.bs = bs_own;
+        if (rc == 0 && lineage_cache_put(o->cache, mb, LC_B_SAMPLE, bkey, sizeof bkey, bs_own, bs_bytes))
+            bs_own = NULL;
+    }
     r->w_ok = r->La == r->Lb && Fa == Fb;
     if (!r->w_ok)
         snprintf(r->w_note, sizeof r->w_note, "needs equal depth and MLP width (A %d x %d, B %d x %d)",
@@ -431,8 +506,43 @@ int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const
     if (rc == 0 && screen && !screenable && o->map_mode == LINEAGE_MAP_SCREEN)
         rc = dk_errf(err, "%s: a screened layer map needs an MLP at least %d + %d neurons wide (it is %d)",
                      r->b, R, Rs, Fb);
+    screen = screen && screenable;
+    /* the screened map's sample of B: Rs neurons over the first Ds coordinates */
+    const float *sb = NULL;
+    size_t sper = (size_t)Rs * Ds, sb_bytes = (size_t)r->Lb * 2 * sper * sizeof(float);
+    const int skey[3] = {R, Rs, Ds};
+    if (rc == 0 && screen && !(sb = lineage_cache_get(o->cache, mb, LC_B_SCREEN, skey, sizeof skey, NULL))) {
+        sb_own = malloc(sb_bytes ? sb_bytes : 1);
+        rc = sb_own ? 0 : dk_errf(err, "out of memory");
+        for (int j = 0; j < r->Lb && rc == 0; j++)
+            rc = load_gate_up(&c, B, j, srows, Rs, 0, Ds, sb_own + (size_t)j * 2 * sper,
+                              sb_own + (size_t)j * 2 * sper + sper, err);
+        sb = sb_own;
+        if (rc == 0 && lineage_cache_put(o->cache, mb, LC_B_SCREEN, skey, sizeof skey, sb_own, sb_bytes))
+            sb_own = NULL;
+    }
     if (rc == 0)
-        rc = screen && screenable ? map_screened(&c, Rs, Ds, srows, err) : map_full(&c, err);
+        rc = screen ? map_screened(&c, sb, sper, Rs, Ds, err) : map_full(&c, err);
+    /* B against itself: a function of B and these values only */
+    const double self_key[6] = {R, screen, screen ? Rs : 0, screen ? Ds : 0, o->threads, o->alpha};
+    const self_result *self = NULL;
+    if (rc == 0 && !(self = lineage_cache_get(o->cache, mb, LC_B_SELF, self_key, sizeof self_key, NULL))) {
+        size_t bytes;
+        self_own = self_new(r->Lb, &bytes);
+        rc = self_own ? 0 : dk_errf(err, "out of memory");
+        if (rc == 0)
+            rc = screen ? self_screened(&c, self_own, sb, sper, Rs, Ds, err) : self_full(&c, self_own, err);
+        self = self_own;
+        if (rc == 0 && lineage_cache_put(o->cache, mb, LC_B_SELF, self_key, sizeof self_key, self_own, bytes))
+            self_own = NULL;
+    }
+    if (rc == 0) {
+        r->n_dup = self->n_dup;
+        memcpy(r->dup, self->dup, (size_t)self->n_dup * sizeof *r->dup);
+        memcpy(r->dup_log10p, self->dup_log10p, (size_t)self->n_dup * sizeof *r->dup_log10p);
+        if (screen)
+            r->n_refined += self->n_full;
+    }
     r->map_seconds = now_seconds() - t0;
     r->lap_seconds += c.m.lap_seconds;
     r->load_seconds += c.load_s;
@@ -443,7 +553,9 @@ int weight_tests(lineage_report *r, const wsrc *A, const wsrc *B, pool *p, const
     free(c.rows);
     free(c.all_rows);
     free(srows);
-    free(c.bs);
+    free(bs_own);
+    free(sb_own);
+    free(self_own);
     free(c.fg);
     free(c.fu);
     free(c.xg);

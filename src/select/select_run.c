@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit/replay.h"
 #include "audit/verify.h"
@@ -47,6 +48,7 @@ typedef struct {
     size_t units, done; /* progress: models x tasks, lineage tests and ledgers, and those done */
     double t0;
     sel_cache cache;
+    lineage_cache *lc; /* per-model lineage work shared by the pairs (lineage.h) */
     char (*digest)[65]; /* per model (teams, then known models): its files' content digest */
 } ctx;
 
@@ -212,6 +214,7 @@ static json_t *lineage_evidence(ctx *c, size_t a, size_t b, dk_err *err)
     lo.threads = c->o->threads;
     lo.alpha = c->r->alpha;
     lo.progress = 0;
+    lo.cache = c->lc;
     lineage_report lr;
     if (lineage_run(&lr, model_path(c, a), model_path(c, b), &lo, err) != 0) {
         char m[sizeof err->msg];
@@ -529,6 +532,10 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
     c.ms = calloc(nm, sizeof *c.ms);
     c.digest = calloc(nm + 1, sizeof *c.digest);
     sel_cache_init(&c.cache, o->cache_dir);
+    /* a quarter of the memory for what the lineage tests share per model (a 7B model's:
+     * ~1.7 GB of sampled rows and probe activations); beyond it, results are recomputed */
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    c.lc = lineage_cache_new(pages > 0 && psz > 0 ? (size_t)pages * (size_t)psz / 4 : (size_t)1 << 30);
     double *rel = calloc(r->n_teams * c.nt + 1, sizeof *rel), *refsc = calloc(r->n_known + 1, sizeof *refsc);
     size_t *best = calloc(c.nt + 1, sizeof *best), *refidx = calloc(r->n_known + 1, sizeof *refidx);
     double *grel = calloc(r->n_teams * r->n_groups + 1, sizeof *grel), *total = calloc(r->n_teams, sizeof *total);
@@ -922,6 +929,7 @@ out:
     if (o->progress && c.cache.dir[0])
         fprintf(stderr, "select: cache %s: %zu hits, %zu misses\n", c.cache.dir, c.cache.hits, c.cache.misses);
     free(c.digest);
+    lineage_cache_free(c.lc);
     free(c.tasks), free(c.task_group), free(c.ms), free(rel), free(refsc), free(best), free(refidx), free(grel);
     free(total), free(gmeets), free(gate_fail), free(pairs), free(ledgers), free(proven), free(all), free(elig);
     return rc;

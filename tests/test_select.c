@@ -566,6 +566,63 @@ TEST(select_parts_and_mpi_ranks_give_the_single_run_report)
                       test_bin(), dir, o, o, o, o), 0);
 }
 
+/* The scheme's team-chosen group: each team's own benchmarks against the model it states
+ * as its target (a reference or any known model, counting or not). */
+TEST(select_team_chosen_benchmarks_score_against_the_stated_target)
+{
+    CHECK(prepare() == 0);
+    static const char T[] =
+        "[{\"name\": \"alpha\", \"model\": \"alpha\", \"chosen\": {\"target\": \"ref_new\", \"tasks\": [\"mc.jsonl\"]}},"
+        " {\"name\": \"beta\", \"model\": \"beta\", \"chosen\": {\"target\": \"foreign\","
+        " \"tasks\": [\"text:text.txt\", \"mc.jsonl\"]}},"
+        " {\"name\": \"delta\", \"model\": \"delta\", \"chosen\": {\"target\": \"%s\", \"tasks\": [\"mc.jsonl\"]}},"
+        " {\"name\": \"gamma\", \"model\": \"gamma\"%s}]";
+    static const char G[] = "[{\"name\": \"national\", \"points\": 20, \"tasks\": [\"mc.jsonl\"]},"
+                            " {\"name\": \"common\", \"points\": 10, \"tasks\": [\"text:text.txt\"]},"
+                            " {\"name\": \"own\", \"points\": 10, \"team_chosen\": true}]";
+    char teams[2048], out[8192], o[700];
+    snprintf(teams, sizeof teams, T, "ref_old",
+             ", \"chosen\": {\"target\": \"ref_new\", \"tasks\": [\"text:text.txt\"]}");
+    write_round("chosen.json", NULL, teams, NULL, G, NULL, NULL);
+    snprintf(o, sizeof o, "%s/sel_chosen", test_tmpdir());
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/chosen.json -o %s 2>&1", test_bin(), dir, o), 0);
+    json_t *rep = load_report(o);
+    CHECK(rep);
+    /* alpha's own task is mc.jsonl against ref_new: the same scores as the national group's */
+    json_t *ta = json_object_get(team(rep, "alpha"), "tasks"), *own = json_array_get(ta, 2);
+    CHECK_STR(json_string_value(json_object_get(own, "group")), "own");
+    CHECK_STR(json_string_value(json_object_get(own, "target")), "ref_new");
+    json_t *mc = json_array_get(json_object_get(rep, "tasks"), 0);
+    CHECK(json_number_value(json_object_get(own, "target_score")) ==
+          json_number_value(json_object_get(json_object_get(mc, "reference_scores"), "ref_new")));
+    CHECK(json_number_value(json_object_get(own, "score")) ==
+          json_number_value(json_object_get(json_array_get(ta, 0), "score")));
+    json_t *gown = json_array_get(json_object_get(team(rep, "alpha"), "groups"), 2);
+    CHECK_STR(json_string_value(json_object_get(gown, "group")), "own");
+    CHECK(json_number_value(json_object_get(gown, "relative")) == json_number_value(json_object_get(own, "relative")));
+    /* beta: two tasks against a known model that is not a reference; the group is their mean */
+    json_t *tb = json_object_get(team(rep, "beta"), "tasks");
+    CHECK_EQ(json_array_size(tb), 4);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(tb, 3), "target")), "foreign");
+    double r2 = json_number_value(json_object_get(json_array_get(tb, 2), "relative")),
+           r3 = json_number_value(json_object_get(json_array_get(tb, 3), "relative"));
+    json_t *gb = json_array_get(json_object_get(team(rep, "beta"), "groups"), 2);
+    CHECK(fabs(json_number_value(json_object_get(gb, "relative")) - (r2 + r3) / 2) < 1e-12);
+    /* delta's target, ref_old, is too old to count as a reference but can be a team's target */
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(team(rep, "delta"), "tasks"), 2),
+                                                "target")), "ref_old");
+    json_decref(rep);
+    /* an unknown target, and a team without chosen tasks */
+    snprintf(teams, sizeof teams, T, "nobody", ", \"chosen\": {\"target\": \"ref_new\", \"tasks\": [\"mc.jsonl\"]}");
+    write_round("chosen_bad1.json", NULL, teams, NULL, G, NULL, NULL);
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/chosen_bad1.json -o %s_b 2>&1", test_bin(), dir, o), 1);
+    CHECK_CONTAINS(out, "teams[2].chosen.target: 'nobody' is not a reference or known model");
+    snprintf(teams, sizeof teams, T, "ref_new", "");
+    write_round("chosen_bad2.json", NULL, teams, NULL, G, NULL, NULL);
+    CHECK_EQ(test_run(out, sizeof out, "%s select -q %s/chosen_bad2.json -o %s_b 2>&1", test_bin(), dir, o), 1);
+    CHECK_CONTAINS(out, "teams[3]: no \"chosen\" tasks, and scheme has a team_chosen group");
+}
+
 TEST(select_refuses_bad_rounds_with_one_line_and_writes_nothing)
 {
     CHECK(prepare() == 0);

@@ -33,6 +33,12 @@ typedef struct {
     char *lm_eval, *lm_eval_path; /* lm-evaluation-harness results JSON; NULL: none */
     char lm_eval_sha256[65];
     json_t *lm_eval_json;
+    /* the benchmarks the team chose, scored against the model it states as its target
+     * (a reference or known model): the scheme's team-chosen group */
+    struct sel_task *chosen;
+    size_t n_chosen;
+    char *target;
+    size_t target_known; /* index into known[] */
 } sel_team;
 
 typedef struct {
@@ -44,7 +50,7 @@ typedef struct {
     json_t *lm_eval_json;
 } sel_known;
 
-typedef struct {
+typedef struct sel_task {
     char *spec;       /* as written; NULL for a task only imported */
     char *spec_path;  /* with its path resolved */
     int is_text;      /* text (bits per byte, lower is better) */
@@ -64,6 +70,7 @@ typedef struct {
     double points;
     sel_task *tasks;
     size_t n_tasks;
+    int team_chosen; /* the tasks are each team's chosen ones (sel_team.chosen) */
 } sel_group;
 
 typedef struct {

@@ -175,10 +175,56 @@ static int load_lm_eval(sel_round *r, json_t *o, const char *where, char **file,
     return 0;
 }
 
+static int load_task(sel_round *r, sel_task *t, const char *spec, const char *where, dk_err *err);
+static int load_task_object(sel_round *r, sel_task *t, json_t *o, const char *where, dk_err *err);
+
+/* A task of a list: a spec string or an object (load_task_object). */
+static int load_task_any(sel_round *r, sel_task *t, json_t *v, const char *where, dk_err *err)
+{
+    if (json_is_string(v))
+        return load_task(r, t, json_string_value(v), where, err);
+    if (!json_is_object(v))
+        return dk_errf(err, "%s: %s: expected a task spec (a string) or an object", r->path, where);
+    return load_task_object(r, t, v, where, err);
+}
+
+/* A team's "chosen": {"target": MODEL NAME, "tasks": [...]}: the target is resolved
+ * when the known models are read (check_chosen). */
+static int load_chosen(sel_round *r, sel_team *tm, json_t *ch, const char *where, dk_err *err)
+{
+    static const char *const keys[] = {"target", "tasks", NULL};
+    if (!ch)
+        return 0;
+    char w[96];
+    snprintf(w, sizeof w, "%s.chosen", where);
+    const char *target;
+    if (!json_is_object(ch))
+        return dk_errf(err, "%s: %s: expected an object", r->path, w);
+    if (check_keys(r, ch, w, keys, err) != 0 || get_str(r, ch, w, "target", 1, &target, err) != 0)
+        return -1;
+    json_t *tasks = json_object_get(ch, "tasks"), *v;
+    if (!json_is_array(tasks) || json_array_size(tasks) == 0)
+        return dk_errf(err, "%s: %s.tasks: expected a non-empty array of task specs", r->path, w);
+    tm->target = strdup(target);
+    tm->chosen = calloc(json_array_size(tasks), sizeof *tm->chosen);
+    if (!tm->target || !tm->chosen)
+        return dk_errf(err, "out of memory");
+    size_t j;
+    json_array_foreach(tasks, j, v) {
+        char w2[128];
+        snprintf(w2, sizeof w2, "%s.tasks[%zu]", w, j);
+        if (load_task_any(r, &tm->chosen[tm->n_chosen++], v, w2, err) != 0)
+            return -1;
+        if (tm->chosen[tm->n_chosen - 1].import_only)
+            return dk_errf(err, "%s: %s: a chosen task is scored here (give \"spec\")", r->path, w2);
+    }
+    return 0;
+}
+
 static int load_teams(sel_round *r, json_t *root, dk_err *err)
 {
     static const char *const keys[] = {"name", "model", "ledger", "declared_base", "data",
-                                       "lm_eval_results", NULL};
+                                       "lm_eval_results", "chosen", NULL};
     json_t *a;
     if (get_array(r, root, "teams", 1, &a, err) != 0)
         return -1;
@@ -215,7 +261,8 @@ static int load_teams(sel_round *r, json_t *root, dk_err *err)
             (base && !tm->declared_base) || (data && (!tm->data || !tm->data_path)))
             return dk_errf(err, "out of memory");
         if (load_lm_eval(r, t, where, &tm->lm_eval, &tm->lm_eval_path, tm->lm_eval_sha256, &tm->lm_eval_json,
-                         err) != 0)
+                         err) != 0 ||
+            load_chosen(r, tm, json_object_get(t, "chosen"), where, err) != 0)
             return -1;
         if (data && !ledger)
             return dk_errf(err, "%s: %s.data: a dataset is only used to check a ledger; give \"ledger\" too", r->path,
@@ -401,6 +448,32 @@ static int load_task_object(sel_round *r, sel_task *t, json_t *o, const char *wh
     return 0;
 }
 
+/* With a team_chosen group every team has "chosen", each naming a known model as its
+ * target; without one, no team has. */
+static int check_chosen(sel_round *r, dk_err *err)
+{
+    int group = 0;
+    for (size_t g = 0; g < r->n_groups; g++)
+        group |= r->groups[g].team_chosen;
+    for (size_t i = 0; i < r->n_teams; i++) {
+        sel_team *t = &r->teams[i];
+        if (!group && t->chosen)
+            return dk_errf(err, "%s: teams[%zu].chosen: no scheme group is team_chosen", r->path, i);
+        if (group && !t->chosen)
+            return dk_errf(err, "%s: teams[%zu]: no \"chosen\" tasks, and scheme has a team_chosen group", r->path, i);
+        if (!t->chosen)
+            continue;
+        size_t k = 0;
+        while (k < r->n_known && strcmp(r->known[k].name, t->target) != 0)
+            k++;
+        if (k == r->n_known)
+            return dk_errf(err, "%s: teams[%zu].chosen.target: '%s' is not a reference or known model", r->path, i,
+                           t->target);
+        t->target_known = k;
+    }
+    return 0;
+}
+
 /* Every team and every counting reference has a score for each task only imported. */
 static int check_imports(const sel_round *r, dk_err *err)
 {
@@ -515,7 +588,7 @@ static int load_csv(sel_round *r, sel_external *e, dk_err *err)
 
 static int load_scheme(sel_round *r, json_t *root, dk_err *err)
 {
-    static const char *const skeys[] = {"groups", "external", NULL}, *const gkeys[] = {"name", "points", "tasks", NULL},
+    static const char *const skeys[] = {"groups", "external", NULL}, *const gkeys[] = {"name", "points", "tasks", "team_chosen", NULL},
                              *const ekeys[] = {"name", "points", "csv", NULL};
     json_t *s = json_object_get(root, "scheme"), *groups, *ext;
     if (!s)
@@ -551,6 +624,21 @@ static int load_scheme(sel_round *r, json_t *root, dk_err *err)
                 return dk_errf(err, "%s: %s.name: duplicate group name '%s'", r->path, where, name);
         gr->name = strdup(name);
         r->n_groups++;
+        json_t *tc = json_object_get(g, "team_chosen");
+        if (tc && !json_is_boolean(tc))
+            return dk_errf(err, "%s: %s.team_chosen: expected true or false", r->path, where);
+        if (json_is_true(tc)) {
+            for (size_t k = 0; k + 1 < r->n_groups; k++)
+                if (r->groups[k].team_chosen)
+                    return dk_errf(err, "%s: %s: only one group can be team_chosen", r->path, where);
+            if (json_object_get(g, "tasks"))
+                return dk_errf(err, "%s: %s.tasks: a team_chosen group's tasks are each team's \"chosen\"", r->path,
+                               where);
+            gr->team_chosen = 1;
+            if (!gr->name)
+                return dk_errf(err, "out of memory");
+            continue;
+        }
         json_t *tasks = json_object_get(g, "tasks"), *t;
         if (!tasks || !json_is_array(tasks) || json_array_size(tasks) == 0)
             return dk_errf(err, "%s: %s.tasks: expected a non-empty array of task specs", r->path, where);
@@ -561,14 +649,7 @@ static int load_scheme(sel_round *r, json_t *root, dk_err *err)
         json_array_foreach(tasks, j, t) {
             char w2[96];
             snprintf(w2, sizeof w2, "%s.tasks[%zu]", where, j);
-            if (json_is_string(t)) {
-                if (load_task(r, &gr->tasks[gr->n_tasks++], json_string_value(t), w2, err) != 0)
-                    return -1;
-                continue;
-            }
-            if (!json_is_object(t))
-                return dk_errf(err, "%s: %s: expected a task spec (a string) or an object", r->path, w2);
-            if (load_task_object(r, &gr->tasks[gr->n_tasks++], t, w2, err) != 0)
+            if (load_task_any(r, &gr->tasks[gr->n_tasks++], t, w2, err) != 0)
                 return -1;
         }
     }
@@ -744,7 +825,7 @@ static int load(sel_round *r, const char *path, dk_err *err)
         snprintf(r->challenge, sizeof r->challenge, "%s", ch);
     }
     if (load_teams(r, root, err) != 0 || load_known(r, root, err) != 0 || load_scheme(r, root, err) != 0 ||
-        check_imports(r, err) != 0 || load_stages(r, root, err) != 0)
+        check_imports(r, err) != 0 || check_chosen(r, err) != 0 || load_stages(r, root, err) != 0)
         goto out;
     rc = 0;
 out:
@@ -762,6 +843,14 @@ int sel_round_load(sel_round *r, const char *path, dk_err *err)
     return 0;
 }
 
+static void task_free(sel_task *t)
+{
+    free(t->spec), free(t->spec_path), free(t->lm_eval);
+    if (t->mc)
+        mc_task_free(t->mc);
+    free(t->mc);
+}
+
 void sel_round_free(sel_round *r)
 {
     if (!r)
@@ -772,17 +861,16 @@ void sel_round_free(sel_round *r)
         free(t->declared_base), free(t->data), free(t->data_path);
         free(t->lm_eval), free(t->lm_eval_path);
         json_decref(t->lm_eval_json);
+        for (size_t k = 0; t->chosen && k < t->n_chosen; k++)
+            task_free(&t->chosen[k]);
+        free(t->chosen), free(t->target);
     }
     for (size_t i = 0; r->known && i < r->n_known; i++)
         free(r->known[i].name), free(r->known[i].model), free(r->known[i].model_path), free(r->known[i].lm_eval),
             free(r->known[i].lm_eval_path), json_decref(r->known[i].lm_eval_json);
     for (size_t g = 0; r->groups && g < r->n_groups; g++) {
         for (size_t i = 0; i < r->groups[g].n_tasks; i++) {
-            sel_task *t = &r->groups[g].tasks[i];
-            free(t->spec), free(t->spec_path), free(t->lm_eval);
-            if (t->mc)
-                mc_task_free(t->mc);
-            free(t->mc);
+            task_free(&r->groups[g].tasks[i]);
         }
         free(r->groups[g].tasks);
         free(r->groups[g].name);

@@ -84,26 +84,30 @@ static const char *model_path(const ctx *c, size_t i)
 /* Scores of model i on every task, each from the cache when this model's files, the
  * task's bytes, the limit and the build are those it was computed with. The model is
  * loaded only when some task misses. */
+static double chance_of(const sel_task *t, size_t limit);
+
 /* Model i's lm-evaluation-harness results (NULL: none). */
 static const json_t *lm_eval_of(const ctx *c, size_t i)
 {
     return i < c->r->n_teams ? c->r->teams[i].lm_eval_json : c->r->known[i - c->r->n_teams].lm_eval_json;
 }
 
-static int score_model(ctx *c, size_t i, dk_err *err)
+/* Model i on tasks[0..nt): score[t], n[t], imported[t]; into hs (when not NULL) the
+ * parameters' and tokenizer's digests. */
+static int score_tasks(ctx *c, size_t i, sel_task *const *tasks, size_t nt, double *score, size_t *n,
+                       unsigned char *imported, model_scores *hs, dk_err *err)
 {
-    model_scores *s = &c->ms[i];
     const json_t *imp = lm_eval_of(c, i);
     char lim[32], mkey[65];
     snprintf(lim, sizeof lim, "%zu", c->o->limit);
     sel_cache_key(mkey, "model-hashes", c->digest[i], (const char *)NULL);
-    char (*keys)[65] = calloc(c->nt + 1, sizeof *keys);
-    json_t **hit = calloc(c->nt + 1, sizeof *hit), *mh = sel_cache_get(&c->cache, mkey);
+    char (*keys)[65] = calloc(nt + 1, sizeof *keys);
+    json_t **hit = calloc(nt + 1, sizeof *hit), *mh = sel_cache_get(&c->cache, mkey);
     int rc = keys && hit ? 0 : dk_errf(err, "out of memory"), missing = 0;
-    for (size_t t = 0; t < c->nt && rc == 0; t++) {
-        sel_task *tk = c->tasks[t];
-        if (imp && tk->lm_eval && sel_lm_eval_score(imp, tk->lm_eval, tk->metric, &s->score[t], &s->n[t]) == 0) {
-            s->imported[t] = 1; /* scored elsewhere (e.g. on GPUs): taken as given */
+    for (size_t t = 0; t < nt && rc == 0; t++) {
+        sel_task *tk = tasks[t];
+        if (imp && tk->lm_eval && sel_lm_eval_score(imp, tk->lm_eval, tk->metric, &score[t], &n[t]) == 0) {
+            imported[t] = 1; /* scored elsewhere (e.g. on GPUs): taken as given */
             continue;
         }
         sel_cache_key(keys[t], "score", c->digest[i], tk->is_text ? "text" : "mc", tk->sha256, lim,
@@ -117,12 +121,14 @@ static int score_model(ctx *c, size_t i, dk_err *err)
      * when it is not in the cache yet; a model whose every score is imported (a 70B
      * model scored on GPUs) is not loaded, and is named by its files' digest only */
     int all_imported = 1;
-    for (size_t t = 0; t < c->nt; t++)
-        all_imported &= s->imported[t];
-    if (rc == 0 && (missing || (!mh && !all_imported))) {
+    for (size_t t = 0; t < nt; t++)
+        all_imported &= imported[t];
+    if (rc == 0 && (missing || (hs && !mh && !all_imported))) {
         rc = lm_open(&l, model_path(c, i), c->o->threads, 0, err);
         opened = rc == 0;
     }
+    model_scores dummy;
+    model_scores *s = hs ? hs : &dummy;
     if (rc == 0 && opened) {
         snprintf(s->sha256, sizeof s->sha256, "%s", l.sha256);
         snprintf(s->tok_sha256, sizeof s->tok_sha256, "%s", l.tok_sha256);
@@ -134,42 +140,83 @@ static int score_model(ctx *c, size_t i, dk_err *err)
         snprintf(s->tok_sha256, sizeof s->tok_sha256, "%s",
                  json_string_value(json_object_get(mh, "tokenizer_sha256")) ?: "");
     }
-    for (size_t t = 0; t < c->nt && rc == 0; t++) {
-        sel_task *tk = c->tasks[t];
+    for (size_t t = 0; t < nt && rc == 0; t++) {
+        sel_task *tk = tasks[t];
         progress(c, i < c->r->n_teams ? "team" : "reference", model_name(c, i), ": ", tk->name);
         c->done++;
-        if (s->imported[t])
+        if (imported[t])
             continue;
         if (hit[t] && json_is_number(json_object_get(hit[t], "n"))) {
             json_t *sc = json_object_get(hit[t], "score");
-            s->score[t] = json_is_number(sc) ? json_number_value(sc) : NAN;
-            s->n[t] = (size_t)json_integer_value(json_object_get(hit[t], "n"));
+            score[t] = json_is_number(sc) ? json_number_value(sc) : NAN;
+            n[t] = (size_t)json_integer_value(json_object_get(hit[t], "n"));
             continue;
         }
         if (tk->is_text) {
             text_result tr;
             rc = score_text_file(&l, tk->spec_path, c->o->limit, 0, 0, &tr, err);
-            s->score[t] = tr.bits_per_byte;
-            s->n[t] = tr.docs;
+            score[t] = tr.bits_per_byte;
+            n[t] = tr.docs;
         } else {
             mc_result mr;
             rc = score_mc_task(&l, tk->mc, c->o->limit, 0, &mr, err);
-            s->score[t] = mr.acc;
-            s->n[t] = mr.n;
+            score[t] = mr.acc;
+            n[t] = mr.n;
         }
         if (rc == 0) {
-            json_t *v = json_pack("{s:o, s:I}", "score", num(s->score[t]), "n", (json_int_t)s->n[t]);
+            json_t *v = json_pack("{s:o, s:I}", "score", num(score[t]), "n", (json_int_t)n[t]);
             sel_cache_put(&c->cache, keys[t], v);
             json_decref(v);
         }
     }
     if (opened)
         lm_close(&l);
-    for (size_t t = 0; hit && t < c->nt; t++)
+    for (size_t t = 0; hit && t < nt; t++)
         json_decref(hit[t]);
     json_decref(mh);
     free(hit), free(keys);
     return rc;
+}
+
+static int score_model(ctx *c, size_t i, dk_err *err)
+{
+    model_scores *s = &c->ms[i];
+    return score_tasks(c, i, c->tasks, c->nt, s->score, s->n, s->imported, s, err);
+}
+
+/* Team i's chosen tasks, and its target on them: relative scores into rel (n_chosen). */
+typedef struct {
+    double *score, *target_score, *rel;
+    size_t *n, *tn;
+    unsigned char *imported, *timported;
+    sel_task **tasks;
+} chosen_scores;
+
+static void chosen_free(chosen_scores *x)
+{
+    free(x->score), free(x->target_score), free(x->rel), free(x->n), free(x->tn), free(x->imported);
+    free(x->timported), free(x->tasks);
+}
+
+static int score_chosen(ctx *c, size_t i, chosen_scores *x, dk_err *err)
+{
+    const sel_team *t = &c->r->teams[i];
+    size_t m = t->n_chosen + 1;
+    x->score = calloc(m, sizeof *x->score), x->target_score = calloc(m, sizeof *x->target_score);
+    x->rel = calloc(m, sizeof *x->rel), x->n = calloc(m, sizeof *x->n), x->tn = calloc(m, sizeof *x->tn);
+    x->imported = calloc(m, 1), x->timported = calloc(m, 1), x->tasks = calloc(m, sizeof *x->tasks);
+    if (!x->score || !x->target_score || !x->rel || !x->n || !x->tn || !x->imported || !x->timported || !x->tasks)
+        return dk_errf(err, "out of memory");
+    for (size_t k = 0; k < t->n_chosen; k++)
+        x->tasks[k] = &t->chosen[k];
+    size_t tg = c->r->n_teams + t->target_known;
+    if (score_tasks(c, i, x->tasks, t->n_chosen, x->score, x->n, x->imported, NULL, err) != 0 ||
+        score_tasks(c, tg, x->tasks, t->n_chosen, x->target_score, x->tn, x->timported, NULL, err) != 0)
+        return -1;
+    for (size_t k = 0; k < t->n_chosen; k++)
+        x->rel[k] = eval_relative(x->tasks[k]->is_text, x->score[k], x->target_score[k],
+                                  chance_of(x->tasks[k], c->o->limit));
+    return 0;
 }
 
 static double chance_of(const sel_task *t, size_t limit)
@@ -505,6 +552,16 @@ static int run_part(ctx *c, dk_err *err)
                 }
             }
         for (size_t i = 0; i < r->n_teams && rc == 0; i++) {
+            if (!r->teams[i].chosen || u++ % parts != part)
+                continue;
+            c->units += 2 * r->teams[i].n_chosen;
+            if (pass) {
+                chosen_scores x = {0};
+                rc = score_chosen(c, i, &x, err);
+                chosen_free(&x);
+            }
+        }
+        for (size_t i = 0; i < r->n_teams && rc == 0; i++) {
             if (!r->teams[i].ledger || u++ % parts != part)
                 continue;
             c->units += 1 + (c->o->replay_segments > 0 || r->replay_segments > 0);
@@ -545,8 +602,9 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
     json_t **ledgers = calloc(r->n_teams, sizeof *ledgers);
     int *proven = calloc(r->n_teams, sizeof *proven);
     rank_item *all = calloc(r->n_teams, sizeof *all), *elig = calloc(r->n_teams, sizeof *elig);
+    chosen_scores *cs = calloc(r->n_teams + 1, sizeof *cs);
     if (!c.tasks || !c.task_group || !c.ms || !c.digest || !rel || !refsc || !best || !refidx || !grel || !total || !gmeets ||
-        !gate_fail || !pairs || !ledgers || !proven || !all || !elig) {
+        !gate_fail || !pairs || !ledgers || !proven || !all || !elig || !cs) {
         rc = dk_errf(err, "out of memory");
         goto out;
     }
@@ -581,6 +639,8 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
     for (size_t i = 0; i < r->n_teams; i++)
         nledgers += (r->teams[i].ledger != NULL) * (1 + (o->replay_segments > 0 || r->replay_segments > 0));
     c.units = nscored * c.nt + r->n_teams * r->n_known + r->n_teams * (r->n_teams - 1) / 2 + nledgers;
+    for (size_t i = 0; i < r->n_teams; i++)
+        c.units += 2 * r->teams[i].n_chosen;
     c.t0 = now();
     for (size_t i = 0; i < nm && rc == 0; i++) {
         int counts = i < r->n_teams || r->known[i - r->n_teams].counts;
@@ -589,6 +649,10 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
         if (i >= r->n_teams && counts)
             refidx[ncount++] = i;
     }
+    /* each team's chosen benchmarks against its stated target */
+    for (size_t i = 0; i < r->n_teams && rc == 0; i++)
+        if (r->teams[i].chosen)
+            rc = score_chosen(&c, i, &cs[i], err);
     if (rc != 0)
         goto out;
     for (size_t t = 0; t < c.nt; t++) {
@@ -608,7 +672,8 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
     for (size_t i = 0; i < r->n_teams; i++) {
         double tot = 0;
         for (size_t g = 0, k = 0; g < r->n_groups; g++) {
-            eval_verdict v = eval_verdict_of(rel + i * c.nt + k, r->groups[g].n_tasks);
+            eval_verdict v = r->groups[g].team_chosen ? eval_verdict_of(cs[i].rel, r->teams[i].n_chosen)
+                                                      : eval_verdict_of(rel + i * c.nt + k, r->groups[g].n_tasks);
             k += r->groups[g].n_tasks;
             grel[i * r->n_groups + g] = v.mean;
             gmeets[i * r->n_groups + g] = v.meets;
@@ -868,6 +933,18 @@ int sel_run(const sel_round *r, const sel_opts *o, json_t **report, dk_err *err)
                                                 "task", c.tasks[t]->name, "score", num(c.ms[i].score[t]),
                                                 "relative", num(rel[i * c.nt + t]), "source",
                                                 c.ms[i].imported[t] ? "lm-evaluation-harness" : "dokja"));
+        for (size_t g = 0; g < r->n_groups; g++)
+            for (size_t q = 0; r->groups[g].team_chosen && q < tm->n_chosen; q++) {
+                const sel_task *ck = &tm->chosen[q];
+                json_array_append_new(tt, json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:s, s:o, s:o, s:I}", "group",
+                                                    r->groups[g].name, "task", ck->name, "score", num(cs[i].score[q]),
+                                                    "relative", num(cs[i].rel[q]), "source",
+                                                    cs[i].imported[q] ? "lm-evaluation-harness" : "dokja", "spec",
+                                                    str_or_null(ck->spec), "target", tm->target, "target_score",
+                                                    num(cs[i].target_score[q]), "sha256",
+                                                    str_or_null(ck->sha256[0] ? ck->sha256 : NULL), "n",
+                                                    (json_int_t)cs[i].n[q]));
+            }
         json_object_set_new(tj, "groups", gj);
         json_object_set_new(tj, "external", ej);
         json_object_set_new(tj, "tasks", tt);
@@ -931,6 +1008,9 @@ out:
     free(c.digest);
     lineage_cache_free(c.lc);
     free(c.tasks), free(c.task_group), free(c.ms), free(rel), free(refsc), free(best), free(refidx), free(grel);
+    for (size_t i = 0; cs && i < r->n_teams; i++)
+        chosen_free(&cs[i]);
+    free(cs);
     free(total), free(gmeets), free(gate_fail), free(pairs), free(ledgers), free(proven), free(all), free(elig);
     return rc;
 }

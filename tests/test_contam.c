@@ -232,3 +232,37 @@ TEST(contam_near_dup_drops_copies_across_sources_and_counts_them)
                       test_bin(), tp, T, T), 2);
     CHECK_CONTAINS(out, "--near-dup");
 }
+
+TEST(contam_eval_exclude_contaminated_scores_the_clean_items_too)
+{
+    const char *tp = tokenizer(), *src = planted_source();
+    CHECK(tp[0] && src);
+    const char *T = test_tmpdir();
+    const char *cfg = "{\"hidden_size\": 32, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,"
+                      " \"intermediate_size\": 64, \"vocab_size\": 400, \"max_position_embeddings\": 256}";
+    char cfgp[600], out[1 << 16];
+    snprintf(cfgp, sizeof cfgp, "%s", test_write_file("ct_cfg.json", cfg, strlen(cfg)));
+    /* a model of two steps: what is tested is which items are scored, not how well */
+    CHECK_EQ(test_run(NULL, 0, "%s data build -q -t %s -o %s/ct_eval_ds %s >/dev/null && "
+                      "%s train -q --data %s/ct_eval_ds --model %s -o %s/ct_run --steps 2 --batch-size 2 "
+                      "--micro-batch 2 --seq-len 32 --threads 2 >/dev/null 2>&1",
+                      test_bin(), tp, T, src, test_bin(), T, cfgp, T), 0);
+    CHECK_EQ(test_run(out, sizeof out, "%s eval -q -m %s/ct_run --task " COPA " --limit 100 "
+                      "--exclude-contaminated %s/ct_eval_ds --json", test_bin(), T, T), 0);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    CHECK_MSG(j, "%s", out);
+    json_t *t0 = json_array_get(json_object_get(j, "tasks"), 0);
+    CHECK_EQ(jget(t0, "n", NULL), 100);
+    json_t *clean = json_object_get(t0, "clean");
+    CHECK_EQ(jget(clean, "n", NULL), 50); /* items 0..49 were planted */
+    json_t *ci = json_object_get(clean, "contaminated");
+    CHECK_EQ(json_array_size(ci), 50);
+    CHECK_EQ(json_integer_value(json_array_get(ci, 49)), 49);
+    double acc = json_real_value(json_object_get(clean, "acc"));
+    CHECK(acc >= 0 && acc <= 1);
+    json_decref(j);
+    CHECK_EQ(test_run(out, sizeof out, "%s eval -q -m %s/ct_run --task " COPA " --limit 100 "
+                      "--exclude-contaminated %s/ct_eval_ds", test_bin(), T, T), 0);
+    CHECK_CONTAINS(out, "n 50 clean: 50 contaminated left out");
+}

@@ -38,6 +38,7 @@ struct contam {
     int filter_bits;
     uint8_t lens[2][MAX_N + 1]; /* window lengths some item uses, per kind */
     int nlens[2], lenlist[2][MAX_N];
+    int has_short_chars;
     task_info *tasks;
     size_t nt;
 };
@@ -101,7 +102,10 @@ static int units(contam_scratch *s, const char *text, size_t len, size_t *nc, si
             s->ch = a;
         if (b)
             s->wh = b;
-        if (!a || !b)
+        uint32_t *ws = b ? realloc(s->cp, cap * sizeof *ws) : NULL;
+        if (ws)
+            s->cp = ws;
+        if (!a || !b || !ws)
             return -1;
         s->cap_c = s->cap_w = cap;
     }
@@ -130,6 +134,8 @@ static int units(contam_scratch *s, const char *text, size_t len, size_t *nc, si
             continue;
         }
         cp = fold(cp);
+        if (!in_word)
+            s->cp[w] = (uint32_t)c; /* where word w starts among the characters */
         hg += utf8_is_hangul_syllable(cp);
         lt += cl == UC_LATIN;
         s->ch[c + 1] = s->ch[c] * HB + hash_u64(cp + 0x9e3779b97f4a7c15ULL);
@@ -141,6 +147,7 @@ static int units(contam_scratch *s, const char *text, size_t len, size_t *nc, si
         s->wh[w + 1] = s->wh[w] * HB + hash_u64(word);
         w++;
     }
+    s->cp[w] = (uint32_t)c;
     *nc = c;
     *nw = w;
     if (hangul)
@@ -309,11 +316,34 @@ int contam_finish(contam *c, dk_err *err)
         uint64_t f = key >> (64 - c->filter_bits);
         c->filter[f >> 6] |= 1ull << (f & 63);
     }
+    c->has_short_chars = 0;
+    for (int L = 1; L < c->n[KIND_CHARS]; L++)
+        c->has_short_chars |= c->lens[KIND_CHARS][L];
     for (int kind = 0; kind < 2; kind++) {
         c->nlens[kind] = 0;
         for (int L = c->n[kind]; L >= 1; L--) /* the longest first: the usual case */
             if (c->lens[kind][L])
                 c->lenlist[kind][c->nlens[kind]++] = L;
+    }
+    return 0;
+}
+
+/* Looks key up: 1 when found (fn called for each item, hits counted). */
+static inline int lookup(const contam *c, uint64_t key, contam_hit_fn fn, void *ctx, long *hits)
+{
+    uint64_t f = key >> (64 - c->filter_bits);
+    if (!(c->filter[f >> 6] >> (f & 63) & 1))
+        return 0;
+    for (size_t j = (size_t)(key >> 20) & c->mask; c->slot[j][1]; j = (j + 1) & c->mask) {
+        if (c->slot[j][0] != key)
+            continue;
+        for (size_t e = c->slot[j][1] - 1; e < c->ne && c->e[e].key == key; e++) {
+            ++*hits;
+            if (!fn)
+                return 1;
+            fn(ctx, c->e[e].task, c->e[e].item);
+        }
+        return 1;
     }
     return 0;
 }
@@ -327,30 +357,32 @@ long contam_scan(const contam *c, const char *text, size_t len, contam_scratch *
     if (units(s, text, len, &n[KIND_CHARS], &n[KIND_WORDS], NULL, NULL) != 0)
         return -1;
     long hits = 0;
-    int fb = c->filter_bits;
     for (int kind = 0; kind < 2; kind++) {
         const uint64_t *h = kind == KIND_CHARS ? s->ch : s->wh;
         for (int li = 0; li < c->nlens[kind]; li++) {
             int L = c->lenlist[kind][li];
-            for (size_t i = 0; i + (size_t)L <= n[kind]; i++) {
-                uint64_t key = window_key(c, h, i, L, kind), f = key >> (64 - fb);
-                if (!(c->filter[f >> 6] >> (f & 63) & 1))
-                    continue;
-                size_t j = (size_t)(key >> 20) & c->mask;
-                for (; c->slot[j][1]; j = (j + 1) & c->mask) {
-                    if (c->slot[j][0] != key)
-                        continue;
-                    for (size_t e = c->slot[j][1] - 1; e < c->ne && c->e[e].key == key; e++) {
-                        hits++;
-                        if (!fn)
-                            return hits;
-                        fn(ctx, c->e[e].task, c->e[e].item);
-                    }
-                    break;
-                }
-            }
+            if (kind == KIND_CHARS && L < c->n[kind])
+                continue; /* short items: below, from word starts to word ends only */
+            for (size_t i = 0; i + (size_t)L <= n[kind]; i++)
+                if (lookup(c, window_key(c, h, i, L, kind), fn, ctx, &hits) && !fn)
+                    return hits;
         }
     }
+    /* A Korean item shorter than n characters must occur whole: as the item begins at a
+     * word's start and ends at a word's end, only such windows are looked up (a few per
+     * word instead of one per length per character). */
+    if (c->has_short_chars)
+        for (size_t w = 0; w < n[KIND_WORDS]; w++) {
+            size_t st = s->cp[w];
+            for (size_t e = w + 1; e <= n[KIND_WORDS]; e++) {
+                size_t L = s->cp[e] - st;
+                if (L >= (size_t)c->n[KIND_CHARS])
+                    break;
+                if (c->lens[KIND_CHARS][L] &&
+                    lookup(c, window_key(c, s->ch, st, (int)L, KIND_CHARS), fn, ctx, &hits) && !fn)
+                    return hits;
+            }
+        }
     return hits;
 }
 

@@ -58,7 +58,7 @@ size_t contam_task_char_items(const contam *c, size_t task);
 
 /* Per-thread buffers for scanning. */
 typedef struct {
-    uint32_t *cp;
+    uint32_t *cp;      /* where each word starts among the characters */
     uint64_t *ch, *wh; /* prefix hashes of characters and words */
     size_t cap_c, cap_w;
 } contam_scratch;

@@ -120,6 +120,7 @@ TEST(contam_planted_kobest_items_are_all_found_without_false_hits)
         CHECK_EQ(json_integer_value(json_array_get(ci, i)), (long long)i); /* items 0..49, no other */
     json_t *w0 = json_array_get(json_object_get(t0, "where"), 0);
     CHECK_STR(json_string_value(json_object_get(w0, "source")), "ct_planted");
+    CHECK(strncmp(json_string_value(json_object_get(w0, "excerpt")), "전쟁이 시작되었다", 10) == 0);
     json_decref(j);
     /* the human-readable report names the source and document */
     CHECK_EQ(test_run(out, sizeof out, "%s data contamination %s --task " COPA, test_bin(), ds), 0);

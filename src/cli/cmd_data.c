@@ -270,7 +270,8 @@ static const char CONTAM_HELP[] =
     "must occur whole. Each hit names the source, split and document (0-based, in\n"
     "shard order) of its first occurrence. SPEC as `dokja eval --task` takes it.\n"
     "--json: {\"tasks\":[{\"task\":NAME,\"n\":N,\"contaminated\":[ITEM,...],\n"
-    "\"where\":[{\"item\",\"source\",\"split\",\"document\"},...]}], ...} (0-based items).\n";
+    "\"where\":[{\"item\",\"source\",\"split\",\"document\",\"excerpt\"},...]}], ...}\n"
+    "(0-based items; excerpt: the document's first characters).\n";
 
 static int data_contam_cmd(int argc, char **argv)
 {
@@ -346,9 +347,9 @@ static int data_contam_cmd(int argc, char **argv)
                     continue;
                 hits++;
                 json_array_append_new(ci, json_integer((json_int_t)i));
-                json_array_append_new(wa, json_pack("{s:I, s:s, s:s, s:I}", "item", (json_int_t)i, "source",
+                json_array_append_new(wa, json_pack("{s:I, s:s, s:s, s:I, s:s}", "item", (json_int_t)i, "source",
                                                     names[w->source], "split", w->split ? "val" : "train",
-                                                    "document", (json_int_t)w->document));
+                                                    "document", (json_int_t)w->document, "excerpt", w->excerpt));
             }
             if (!json) {
                 printf("\n%s (sha256 %.16s...): %zu of %zu items contaminated (%zu matched by characters)\n",
@@ -356,9 +357,9 @@ static int data_contam_cmd(int argc, char **argv)
                        contam_task_char_items(ct, t));
                 for (size_t i = 0; i < n; i++)
                     if (where[t][i].found)
-                        printf("  item %zu: %s %s document %llu\n", i, names[where[t][i].source],
+                        printf("  item %zu: %s %s document %llu: %s\n", i, names[where[t][i].source],
                                where[t][i].split ? "val" : "train",
-                               (unsigned long long)where[t][i].document);
+                               (unsigned long long)where[t][i].document, where[t][i].excerpt);
             }
             json_array_append_new(ta, json_pack("{s:s, s:s, s:I, s:I, s:o, s:o}", "task", contam_task_name(ct, t),
                                                 "sha256", contam_task_sha256(ct, t), "n", (json_int_t)n,

@@ -393,14 +393,28 @@ typedef struct {
     uint32_t source;
     int split;
     uint64_t document;
+    const uint8_t *text;
+    size_t len;
 } where_ctx;
 
 static void note_hit(void *vc, uint32_t task, uint32_t item)
 {
     where_ctx *w = vc;
     contam_where *x = &w->where[task][item];
-    if (!x->found)
-        *x = (contam_where){1, w->source, w->split, w->document};
+    if (x->found)
+        return;
+    *x = (contam_where){1, w->source, w->split, w->document, ""};
+    size_t k = 0;
+    while (k < w->len) {
+        uint32_t cp;
+        size_t n = utf8_decode(w->text + k, w->len - k, &cp);
+        if (n == 0 || k + n > 96)
+            break;
+        for (size_t b = 0; b < n; b++)
+            x->excerpt[k + b] = (char)(cp < 0x20 || cp == 0x7f ? ' ' : w->text[k + b]);
+        k += n;
+    }
+    x->excerpt[k] = 0;
 }
 
 int contam_scan_dataset(const contam *c, const char *dir, contam_where **where,
@@ -432,7 +446,7 @@ int contam_scan_dataset(const contam *c, const char *dir, contam_where **where,
     size_t nid = 0, cap = 0, tcap = 0, tlen = 0;
     uint8_t *text = NULL;
     contam_scratch cs = {0};
-    where_ctx w = {where, 0, 0, 0};
+    where_ctx w = {where, 0, 0, 0, NULL, 0};
     for (size_t s = 0; rc == 0 && s < d.n_sources; s++)
         for (int sp = 0; rc == 0 && sp < 2; sp++) {
             w.source = (uint32_t)s;
@@ -461,6 +475,8 @@ int contam_scan_dataset(const contam *c, const char *dir, contam_where **where,
                         rc = -1;
                         break;
                     }
+                    w.text = text;
+                    w.len = tlen;
                     if (contam_scan(c, (const char *)text, tlen, &cs, note_hit, &w) < 0)
                         rc = dk_errf(err, "out of memory");
                     st->documents++;

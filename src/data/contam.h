@@ -84,6 +84,8 @@ typedef struct {
     uint32_t source;
     int split;
     uint64_t document;
+    char excerpt[100]; /* the document's first characters (at most 96 bytes, whole UTF-8
+                          characters, control characters as spaces) */
 } contam_where;
 
 typedef struct {

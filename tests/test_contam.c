@@ -157,6 +157,18 @@ TEST(contam_decontaminate_drops_exactly_the_planted_documents)
     /* what is left holds no item */
     CHECK_EQ(test_run(out, sizeof out, "%s data contamination %s --task " COPA " --json", test_bin(), ds), 0);
     CHECK_CONTAINS(out, "\"contaminated\":[]");
+    /* without near-duplicate removal (one pass) the same 50 go, on 1 and 2 threads alike */
+    for (int th = 1; th <= 2; th++) {
+        CHECK_EQ(test_run(NULL, 0, "%s data build -q -t %s -o %s_1p%d --no-near-dup --threads %d --decontaminate "
+                          COPA " %s " SHARED "ko_nsmc/nsmc_dev_02.txt >/dev/null", test_bin(), tp, ds, th, th, src), 0);
+        snprintf(mp, sizeof mp, "%s_1p%d/manifest.json", ds, th);
+        m = load_json(mp);
+        CHECK(m);
+        CHECK_EQ(jget(source_of(m, 0), "dropped", "contaminated"), 50);
+        CHECK_EQ(jget(source_of(m, 1), "dropped", "contaminated"), 0);
+        json_decref(m);
+    }
+    CHECK_EQ(test_run(NULL, 0, "diff -r %s_1p1 %s_1p2 >/dev/null", ds, ds), 0);
 }
 
 /* Near-copies of documents of source a in source b: dropped from b, counted per source

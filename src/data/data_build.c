@@ -138,7 +138,7 @@ typedef struct {
     uint8_t *fate;
     size_t n_fate, cap_fate, fate_no;
     contam *ct; /* decontamination, or NULL */
-    contam_scratch cs;
+    contam_scratch *cs; /* per thread */
 } builder;
 
 static const char *SPLIT_NAME[2] = {"train", "val"};
@@ -317,22 +317,53 @@ static int ends_with(const char *s, const char *suf)
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-/* The fate of a document read for the first time: KEEP, DROP_EXACT or DROP_CONTAM. */
+/* The fate of a document read for the first time: KEEP or DROP_EXACT (contaminated
+ * documents are found afterwards, in parallel: mark_contaminated). */
 static int first_fate(builder *b, const uint8_t *p, size_t len, uint64_t h1, uint64_t h2)
 {
+    (void)p, (void)len;
     int fresh = hs_insert(&b->seen, h1, h2);
     if (fresh < 0)
         return -1;
-    if (!fresh)
-        return DROP_EXACT;
-    if (b->ct) {
-        long hits = contam_scan(b->ct, (const char *)p, len, &b->cs, NULL, NULL);
-        if (hits < 0)
-            return -1;
-        if (hits > 0)
-            return DROP_CONTAM;
+    return fresh ? KEEP : DROP_EXACT;
+}
+
+#define CONTAM_CHUNK 256 /* documents per task */
+
+typedef struct {
+    builder *b;
+    doc *docs;
+    size_t n;
+    int failed;
+} contam_job;
+
+static void contam_chunk(void *vc, size_t i, int th)
+{
+    contam_job *j = vc;
+    size_t end = (i + 1) * CONTAM_CHUNK < j->n ? (i + 1) * CONTAM_CHUNK : j->n;
+    for (size_t d = i * CONTAM_CHUNK; d < end; d++) {
+        if (j->docs[d].drop != KEEP)
+            continue;
+        long h = contam_scan(j->b->ct, (const char *)j->docs[d].p, j->docs[d].len, &j->b->cs[th], NULL, NULL);
+        if (h < 0)
+            j->failed = 1;
+        else if (h > 0)
+            j->docs[d].drop = DROP_CONTAM;
     }
-    return KEEP;
+}
+
+/* Marks the kept documents of docs[0..n) that contain a test item: their number, or -1
+ * on out of memory. Each document is decided alone: the same for any thread count. */
+static long mark_contaminated(builder *b, doc *docs, size_t n)
+{
+    contam_job j = {b, docs, n, 0};
+    pool_for(b->pl, (n + CONTAM_CHUNK - 1) / CONTAM_CHUNK, contam_chunk, &j);
+    if (j.failed)
+        return -1;
+    long k = 0;
+    for (size_t d = 0; d < n; d++)
+        k += docs[d].drop == DROP_CONTAM;
+    return k;
 }
 
 /* Returns 0, -1 on out of memory, -2 when the input changed between the passes. */
@@ -403,7 +434,7 @@ static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
     doc *docs = NULL;
     size_t n = 0, cap = 0;
     uint8_t *arena = NULL; /* decoded JSONL texts */
-    size_t arena_len = 0;
+    size_t arena_len = 0, fate_start = b->n_fate; /* phase 0: docs[d] is fate[fate_start + d] */
     int rc = 0;
     if (jsonl && m.size) {
         arena = malloc(m.size);
@@ -455,6 +486,16 @@ static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
                 rc = dk_errf(err, ar == -2 ? "%s: changed while the build read it" : "%s: out of memory", path);
         }
         pos = end + 1;
+    }
+    if (rc == 0 && b->ct && (b->phase == 0 || !b->two_pass)) { /* the first time it is read */
+        long k = mark_contaminated(b, docs, n);
+        if (k < 0)
+            rc = dk_errf(err, "out of memory");
+        else if (b->two_pass)
+            for (size_t d = 0; d < n; d++)
+                b->fate[fate_start + d] = docs[d].drop;
+        else
+            s->contaminated += (uint64_t)k;
     }
     if (b->phase == 1) {
         s->bytes += m.size;
@@ -702,7 +743,8 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
     if (rc == 0 && (!b.pl || !(b.enc = calloc((size_t)nt, sizeof *b.enc)) ||
                     !(b.scratch = calloc((size_t)nt, sizeof *b.scratch)) ||
                     !(b.scratch_cap = calloc((size_t)nt, sizeof *b.scratch_cap)) ||
-                    !(b.dup_ids = calloc((size_t)nt, sizeof *b.dup_ids))))
+                    !(b.dup_ids = calloc((size_t)nt, sizeof *b.dup_ids)) ||
+                    !(b.cs = calloc((size_t)nt, sizeof *b.cs))))
         rc = dk_errf(err, "out of memory");
     for (int i = 0; rc == 0 && i < nt; i++)
         if (!(b.enc[i] = tok_encoder_new(t)))
@@ -967,7 +1009,9 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
     free(b.keep_of);
     free(b.fate);
     contam_free(b.ct);
-    contam_scratch_free(&b.cs);
+    for (int i = 0; b.cs && i < nt; i++)
+        contam_scratch_free(&b.cs[i]);
+    free(b.cs);
     tok_free(t);
     rep->seconds = now_seconds() - t0;
     return rc;

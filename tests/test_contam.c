@@ -279,3 +279,35 @@ TEST(contam_eval_exclude_contaminated_scores_the_clean_items_too)
                       "--exclude-contaminated %s/ct_eval_ds", test_bin(), T, T), 0);
     CHECK_CONTAINS(out, "n 50 clean: 50 contaminated left out");
 }
+
+/* A long document is scanned in overlapping pieces: an item across a piece's end, or
+ * at the very end, is found; memory stays bounded. */
+TEST(contam_long_documents_are_scanned_in_overlapping_pieces)
+{
+    contam *c = contam_new(0, 0);
+    CHECK(c);
+    const char *item = "척후병들이 촉각을 날카롭게 해 가지고 밤을 지키는 접적 지구를 나그네는 홀로 가고 있었다.";
+    CHECK_EQ(contam_add_item(c, 0, 0, item, strlen(item)), 0);
+    dk_err err;
+    CHECK_EQ(contam_finish(c, &err), 0);
+    char padded[256]; /* a short item must occur whole: from a word's start to a word's end */
+    snprintf(padded, sizeof padded, " %s ", item);
+    size_t n = 3u << 20, il = strlen(padded);
+    char *t = malloc(n);
+    CHECK(t);
+    for (size_t i = 0; i < n; i++)
+        t[i] = "abc de "[i % 7];
+    contam_scratch s = {0};
+    CHECK_EQ(contam_scan(c, t, n, &s, NULL, NULL), 0);
+    size_t at[3] = {(1u << 20) - il / 2, (2u << 20) - 40, n - il};
+    for (int k = 0; k < 3; k++) {
+        memcpy(t + at[k], padded, il);
+        CHECK_MSG(contam_scan(c, t, n, &s, NULL, NULL) > 0, "item at %zu", at[k]);
+        for (size_t i = at[k]; i < at[k] + il; i++)
+            t[i] = "abc de "[i % 7];
+    }
+    CHECK(s.cap_c <= (1u << 20) + 1); /* the scratch holds one piece, not the text */
+    contam_scratch_free(&s);
+    free(t);
+    contam_free(c);
+}

@@ -348,11 +348,9 @@ static inline int lookup(const contam *c, uint64_t key, contam_hit_fn fn, void *
     return 0;
 }
 
-long contam_scan(const contam *c, const char *text, size_t len, contam_scratch *s,
-                 contam_hit_fn fn, void *ctx)
+static long scan_piece(const contam *c, const char *text, size_t len, contam_scratch *s,
+                       contam_hit_fn fn, void *ctx)
 {
-    if (c->ne == 0)
-        return 0;
     size_t n[2];
     if (units(s, text, len, &n[KIND_CHARS], &n[KIND_WORDS], NULL, NULL) != 0)
         return -1;
@@ -383,6 +381,40 @@ long contam_scan(const contam *c, const char *text, size_t len, contam_scratch *
                     return hits;
             }
         }
+    return hits;
+}
+
+#define PIECE ((size_t)1 << 20) /* a longer text is scanned in pieces ... */
+#define OVERLAP ((size_t)1 << 16) /* ... that overlap by this many bytes */
+
+static size_t char_start(const char *t, size_t i, size_t len)
+{
+    while (i > 0 && i < len && ((uint8_t)t[i] & 0xC0) == 0x80)
+        i--;
+    return i;
+}
+
+long contam_scan(const contam *c, const char *text, size_t len, contam_scratch *s,
+                 contam_hit_fn fn, void *ctx)
+{
+    if (c->ne == 0)
+        return 0;
+    if (len <= PIECE)
+        return scan_piece(c, text, len, s, fn, ctx);
+    /* Bounded scratch memory for a long document (20 bytes per byte of a piece): an
+     * n-gram is found when it lies within OVERLAP bytes, which any n-gram of at most 256
+     * units does unless it spans 64 KiB of punctuation. */
+    long hits = 0;
+    for (size_t start = 0; start < len;) {
+        size_t end = start + PIECE < len ? char_start(text, start + PIECE, len) : len;
+        long h = scan_piece(c, text + start, end - start, s, fn, ctx);
+        if (h < 0)
+            return -1;
+        hits += h;
+        if ((hits && !fn) || end == len)
+            break;
+        start = char_start(text, end - OVERLAP, len);
+    }
     return hits;
 }
 

@@ -20,7 +20,9 @@
  * A 64-bit collision could give a false hit with a probability of about
  * (item n-grams x training windows) / 2^64: 10^-4 for 10^5 n-grams over 10^10 windows.
  * The table is read-only once built: scan from many threads, each with its own
- * contam_scratch. */
+ * contam_scratch. A text longer than 1 MiB is scanned in 1 MiB pieces overlapping by
+ * 64 KiB, so that the scratch stays at most 20 MiB: an n-gram spread over more than
+ * 64 KiB of text (its units separated by pages of punctuation) could be missed. */
 #ifndef DK_DATA_CONTAM_H
 #define DK_DATA_CONTAM_H
 

@@ -87,7 +87,7 @@ static const char *facts_model(void)
     snprintf(run, sizeof run, "%s/facts_run", test_tmpdir());
     if (test_run(NULL, 0,
                  "%s tokenizer train -q --vocab-size 300 -o %s/facts_tok.json %s >/dev/null 2>&1 && "
-                 "%s data build -q --val-fraction 0 -t %s/facts_tok.json -o %s/facts_data %s >/dev/null 2>&1 && "
+                 "%s data build -q --no-near-dup --val-fraction 0 -t %s/facts_tok.json -o %s/facts_data %s >/dev/null 2>&1 && "
                  "%s train -q --data %s/facts_data --model %s -o %s --steps 300 --batch-size 8 "
                  "--micro-batch 8 --seq-len 16 --lr 3e-3 --warmup 10 --threads 2 >/dev/null 2>&1",
                  test_bin(), test_tmpdir(), corpus, test_bin(), test_tmpdir(), test_tmpdir(), corpus,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "data/contam.h"
 #include "data/data_build.h"
 #include "data/data_sources.h"
 #include "data/dataset.h"
@@ -28,6 +29,12 @@ static const char BUILD_HELP[] =
     "<|email|>, Luhn-valid card numbers <|card|>, IPv4/IPv6 addresses <|ip|>; the counts\n"
     "per source and type are printed and kept in the manifest (docs/data.md).\n"
     "\n"
+    "Near duplicates are removed across all sources (MinHash with LSH, docs/dedupe.md:\n"
+    "character 5-grams, 112 hashes in 14 bands of 8, Jaccard threshold 0.8): the first\n"
+    "document of a cluster stays, by source order, then position. The sources are read\n"
+    "twice (signatures in memory, not text). --decontaminate SPEC drops documents that\n"
+    "contain a long n-gram of a test item (as `dokja data contamination`).\n"
+    "\n"
     "A sources file names each source's partner and licence:\n"
     "  {\"sources\": [{\"path\": \"a.jsonl\", \"partner\": \"telecom\", \"licence\": \"CC-BY-4.0\",\n"
     "                \"weight\": 2}, ...]}\n"
@@ -42,6 +49,10 @@ static const char BUILD_HELP[] =
     "  --threads N            tokenizer threads (default: all CPUs)\n"
     "  --sources FILE.json    sources with partner, licence and weight (above)\n"
     "  --no-scrub             keep personal data as it is (alias --no-pii-scrub)\n"
+    "  --near-dup J           near-duplicate Jaccard threshold in (0, 1] (0.8); 0: off\n"
+    "  --no-near-dup          keep near duplicates (same as --near-dup 0)\n"
+    "  --decontaminate SPEC   drop documents containing a test item of task SPEC (as\n"
+    "                         `dokja eval --task` takes it); repeatable\n"
     "  --json                 print the report as one JSON object\n"
     "  -q, --quiet            no progress lines\n";
 
@@ -51,17 +62,22 @@ static int data_build_cmd(int argc, char **argv)
         fputs(BUILD_HELP, stdout);
         return 0;
     }
-    enum { O_VAL = 256, O_SHARD, O_THREADS, O_JSON, O_SOURCES, O_NO_SCRUB };
+    enum { O_VAL = 256, O_SHARD, O_THREADS, O_JSON, O_SOURCES, O_NO_SCRUB, O_NEAR, O_NO_NEAR, O_DECONT };
     static const struct option opts[] = {
         {"tokenizer", required_argument, 0, 't'}, {"output", required_argument, 0, 'o'},
         {"val-fraction", required_argument, 0, O_VAL}, {"shard-tokens", required_argument, 0, O_SHARD},
         {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
         {"quiet", no_argument, 0, 'q'}, {"sources", required_argument, 0, O_SOURCES},
         {"no-scrub", no_argument, 0, O_NO_SCRUB}, {"no-pii-scrub", no_argument, 0, O_NO_SCRUB},
-        {0, 0, 0, 0}};
+        {"near-dup", required_argument, 0, O_NEAR}, {"no-near-dup", no_argument, 0, O_NO_NEAR},
+        {"decontaminate", required_argument, 0, O_DECONT}, {0, 0, 0, 0}};
     data_build_opts o = {.val_fraction = 0.01, .shard_tokens = 1ull << 26};
     int json = 0, c;
     const char *name = argv[0], *sources_file = NULL;
+    const char **decont = calloc((size_t)argc, sizeof *decont);
+    if (!decont)
+        return DK_EXIT_FAIL;
+    o.decontaminate = decont;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "t:o:q", opts, NULL)) != -1) {
@@ -83,10 +99,21 @@ static int data_build_cmd(int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_SOURCES: sources_file = optarg; break;
         case O_NO_SCRUB: o.no_scrub = 1; break;
+        case O_NEAR:
+            if (cli_parse_double(optarg, 0, 1, &o.near_dup) != 0) {
+                free(decont);
+                return cli_usage(name, "--near-dup must be a Jaccard threshold in [0, 1] (0: off), got '%s'", optarg);
+            }
+            o.no_near_dup = o.near_dup == 0;
+            break;
+        case O_NO_NEAR: o.no_near_dup = 1; break;
+        case O_DECONT: decont[o.n_decontaminate++] = optarg; break;
         case 'q': o.quiet = 1; break;
-        default: return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: free(decont); return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    if (!o.tokenizer_path || !o.out_dir || (optind >= argc && !sources_file))
+        free(decont);
     if (!o.tokenizer_path)
         return cli_usage(name, "-t TOKENIZER is required");
     if (!o.out_dir)
@@ -96,13 +123,16 @@ static int data_build_cmd(int argc, char **argv)
     dk_err err;
     data_source_spec *from_file = NULL;
     size_t nf = 0;
-    if (sources_file && data_sources_load(sources_file, &from_file, &nf, &err) != 0)
+    if (sources_file && data_sources_load(sources_file, &from_file, &nf, &err) != 0) {
+        free(decont);
         return cli_fail(&err);
+    }
     /* the sources file's sources first, then those on the command line */
     size_t n = nf + (size_t)(argc - optind);
     data_source_spec *src = calloc(n, sizeof *src);
     char (*paths)[4096] = calloc(n, sizeof *paths);
     if (!src || !paths) {
+        free(decont);
         free(src);
         free(paths);
         data_sources_free(from_file, nf);
@@ -113,6 +143,7 @@ static int data_build_cmd(int argc, char **argv)
     for (size_t i = nf; i < n; i++) {
         const char *arg = argv[optind + (int)(i - nf)];
         if (data_parse_source(arg, paths[i], sizeof paths[i], &src[i].weight) != 0) {
+            free(decont);
             free(src);
             free(paths);
             data_sources_free(from_file, nf);
@@ -124,6 +155,7 @@ static int data_build_cmd(int argc, char **argv)
     o.n_sources = n;
     data_build_report rep;
     int rc = data_build(&o, &rep, &err);
+    free(decont);
     if (rc != 0) {
         free(src);
         free(paths);
@@ -136,6 +168,8 @@ static int data_build_cmd(int argc, char **argv)
         json_object_set_new(j, "documents", json_integer((json_int_t)rep.documents));
         json_object_set_new(j, "duplicates", json_integer((json_int_t)rep.duplicates));
         json_object_set_new(j, "empty", json_integer((json_int_t)rep.empty));
+        json_object_set_new(j, "near_duplicates", json_integer((json_int_t)rep.near_duplicates));
+        json_object_set_new(j, "contaminated", json_integer((json_int_t)rep.contaminated));
         json_object_set_new(j, "train_tokens", json_integer((json_int_t)rep.train_tokens));
         json_object_set_new(j, "val_tokens", json_integer((json_int_t)rep.val_tokens));
         json_object_set_new(j, "bytes", json_integer((json_int_t)rep.bytes));
@@ -152,13 +186,27 @@ static int data_build_cmd(int argc, char **argv)
         free(txt);
     }
     else
-        printf("dataset: %s\n  %llu documents (%llu duplicates and %llu empty dropped), %.1f MB\n"
+        printf("dataset: %s\n  %llu documents (%llu duplicates, %llu empty, %llu near duplicates and "
+               "%llu contaminated dropped), %.1f MB\n"
                "  %llu training tokens, %llu validation tokens, %.2f s\n",
                o.out_dir, (unsigned long long)rep.documents, (unsigned long long)rep.duplicates,
-               (unsigned long long)rep.empty, (double)rep.bytes / 1e6,
+               (unsigned long long)rep.empty, (unsigned long long)rep.near_duplicates,
+               (unsigned long long)rep.contaminated, (double)rep.bytes / 1e6,
                (unsigned long long)rep.train_tokens, (unsigned long long)rep.val_tokens,
                rep.seconds);
     if (!json) {
+        printf("  near duplicates %s\n", o.no_near_dup ? "kept (--no-near-dup)" : "dropped:");
+        for (size_t i = 0; i < rep.n_sources && !o.no_near_dup; i++)
+            printf("    %-24s %llu documents, %llu tokens\n", rep.sources[i].name,
+                   (unsigned long long)rep.sources[i].near_duplicates,
+                   (unsigned long long)rep.sources[i].near_duplicate_tokens);
+        if (o.n_decontaminate) {
+            printf("  contaminated documents dropped:\n");
+            for (size_t i = 0; i < rep.n_sources; i++)
+                printf("    %-24s %llu documents, %llu tokens\n", rep.sources[i].name,
+                       (unsigned long long)rep.sources[i].contaminated,
+                       (unsigned long long)rep.sources[i].contaminated_tokens);
+        }
         printf("  personal data %s\n", o.no_scrub ? "kept (--no-scrub)" : "replaced:");
         for (size_t i = 0; i < rep.n_sources && !o.no_scrub; i++) {
             const data_source_report *r = &rep.sources[i];
@@ -207,11 +255,146 @@ static int data_info_cmd(int argc, char **argv)
     return 0;
 }
 
+static const char CONTAM_HELP[] =
+    "usage: dokja data contamination DATA --task SPEC [--task SPEC ...] [--json]\n"
+    "                                [--word-ngram N] [--char-ngram N]\n"
+    "\n"
+    "Reports, for each item of each task, whether a long n-gram of its text occurs in\n"
+    "the training data: DATA is a dataset built by `dokja data build`; its shards are\n"
+    "decoded with the dataset's own tokenizer, so what is checked is what a model\n"
+    "trained on it saw (both splits). An item's text is its context followed by its\n"
+    "gold choice (a text task: each non-empty line). Texts are lowercased and cut at\n"
+    "white space and punctuation; an item mostly in Hangul is matched by character\n"
+    "n-grams (50 characters, spaces and punctuation left out), any other by word\n"
+    "n-grams (13 words, as GPT-3 and lm-evaluation-harness); an item shorter than n\n"
+    "must occur whole. Each hit names the source, split and document (0-based, in\n"
+    "shard order) of its first occurrence. SPEC as `dokja eval --task` takes it.\n"
+    "--json: {\"tasks\":[{\"task\":NAME,\"n\":N,\"contaminated\":[ITEM,...],\n"
+    "\"where\":[{\"item\",\"source\",\"split\",\"document\",\"excerpt\"},...]}], ...}\n"
+    "(0-based items; excerpt: the document's first characters).\n";
+
+static int data_contam_cmd(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(CONTAM_HELP, stdout);
+        return 0;
+    }
+    enum { O_TASK = 256, O_JSON, O_WN, O_CN };
+    static const struct option opts[] = {{"task", required_argument, 0, O_TASK},
+                                         {"json", no_argument, 0, O_JSON},
+                                         {"word-ngram", required_argument, 0, O_WN},
+                                         {"char-ngram", required_argument, 0, O_CN},
+                                         {0, 0, 0, 0}};
+    const char *name = argv[0];
+    const char **specs = calloc((size_t)argc, sizeof *specs);
+    size_t nt = 0;
+    int json = 0, wn = 0, cn = 0, c;
+    if (!specs)
+        return DK_EXIT_FAIL;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case O_TASK: specs[nt++] = optarg; break;
+        case O_JSON: json = 1; break;
+        case O_WN: bad = cli_parse_int(optarg, 1, 256, &wn); break;
+        case O_CN: bad = cli_parse_int(optarg, 1, 256, &cn); break;
+        default: free(specs); return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (bad) {
+            free(specs);
+            return cli_bad_value(name, opts, c, optarg);
+        }
+    }
+    if (optind + 1 != argc || nt == 0) {
+        free(specs);
+        return cli_usage(name, optind + 1 != argc ? "one DATA directory is required" : "at least one --task SPEC is required");
+    }
+    const char *dir = argv[optind];
+    dk_err err;
+    int rc = 0;
+    contam *ct = contam_new(wn, cn);
+    contam_where **where = calloc(nt, sizeof *where);
+    char(*names)[96] = NULL;
+    size_t ns = 0;
+    contam_stats st;
+    if (!ct || !where)
+        rc = dk_errf(&err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < nt; i++)
+        if (contam_add_task(ct, specs[i], &err) < 0)
+            rc = -1;
+        else if (!(where[i] = calloc(contam_task_items(ct, i) + 1, sizeof **where)))
+            rc = dk_errf(&err, "out of memory");
+    if (rc == 0)
+        rc = contam_finish(ct, &err);
+    if (rc == 0)
+        rc = contam_scan_dataset(ct, dir, where, &names, &ns, &st, &err);
+    if (rc == 0) {
+        json_t *out = json_object(), *ta = json_array();
+        if (!json)
+            printf("%s: %llu documents, %.1f MB of text scanned in %.2f s (%.1f MB/s); n-grams: %d "
+                   "words, %d characters (Korean items)\n",
+                   dir, (unsigned long long)st.documents, (double)st.bytes / 1e6, st.seconds,
+                   st.seconds > 0 ? (double)st.bytes / 1e6 / st.seconds : 0.0, contam_word_n(ct),
+                   contam_char_n(ct));
+        for (size_t t = 0; t < nt; t++) {
+            size_t n = contam_task_items(ct, t), hits = 0;
+            json_t *ci = json_array(), *wa = json_array();
+            for (size_t i = 0; i < n; i++) {
+                const contam_where *w = &where[t][i];
+                if (!w->found)
+                    continue;
+                hits++;
+                json_array_append_new(ci, json_integer((json_int_t)i));
+                json_array_append_new(wa, json_pack("{s:I, s:s, s:s, s:I, s:s}", "item", (json_int_t)i, "source",
+                                                    names[w->source], "split", w->split ? "val" : "train",
+                                                    "document", (json_int_t)w->document, "excerpt", w->excerpt));
+            }
+            if (!json) {
+                printf("\n%s (sha256 %.16s...): %zu of %zu items contaminated (%zu matched by characters)\n",
+                       contam_task_name(ct, t), contam_task_sha256(ct, t), hits, n,
+                       contam_task_char_items(ct, t));
+                for (size_t i = 0; i < n; i++)
+                    if (where[t][i].found)
+                        printf("  item %zu: %s %s document %llu: %s\n", i, names[where[t][i].source],
+                               where[t][i].split ? "val" : "train",
+                               (unsigned long long)where[t][i].document, where[t][i].excerpt);
+            }
+            json_array_append_new(ta, json_pack("{s:s, s:s, s:I, s:I, s:o, s:o}", "task", contam_task_name(ct, t),
+                                                "sha256", contam_task_sha256(ct, t), "n", (json_int_t)n,
+                                                "char_ngram_items", (json_int_t)contam_task_char_items(ct, t),
+                                                "contaminated", ci, "where", wa));
+        }
+        json_object_set_new(out, "tasks", ta);
+        json_object_set_new(out, "data", json_string(dir));
+        json_object_set_new(out, "word_ngram", json_integer(contam_word_n(ct)));
+        json_object_set_new(out, "char_ngram", json_integer(contam_char_n(ct)));
+        json_object_set_new(out, "documents", json_integer((json_int_t)st.documents));
+        json_object_set_new(out, "bytes", json_integer((json_int_t)st.bytes));
+        if (json) {
+            char *txt = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            if (txt)
+                puts(txt);
+            free(txt);
+        }
+        json_decref(out);
+    }
+    for (size_t i = 0; where && i < nt; i++)
+        free(where[i]);
+    free(where);
+    free(names);
+    contam_free(ct);
+    free(specs);
+    return rc == 0 ? 0 : cli_fail(&err);
+}
+
 int cmd_data(int argc, char **argv)
 {
     static const cli_sub subs[] = {
         {"build", data_build_cmd, "tokenize text sources into verified token shards"},
         {"info", data_info_cmd, "verify a dataset directory and summarise it"},
+        {"contamination", data_contam_cmd, "find test items of eval tasks in a dataset's text"},
         {NULL, NULL, NULL}};
     return cli_dispatch(argv[0], subs, argc, argv);
 }

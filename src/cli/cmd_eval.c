@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "data/contam.h"
 #include "eval/score.h"
 #include "eval/verdict.h"
 #include "util/hash.h"
@@ -39,7 +40,11 @@ static const char HELP[] =
     "is the aggregate, and the verdict is \"meets 95 % of REF\" when it is >= 0.95.\n"
     "--limit N: the first N items (documents) of each task. --json: one JSON object on\n"
     "stdout with every number, the SHA-256 of models and tasks, the template version\n"
-    "and dokja's version. Scores do not depend on the thread count.\n";
+    "and dokja's version. Scores do not depend on the thread count.\n"
+    "--exclude-contaminated DATA: find each multiple-choice item in the training text of\n"
+    "the dataset DATA as `dokja data contamination` does, and report the scores on the\n"
+    "clean items too (\"clean\" in --json, with the contaminated items' indices); the\n"
+    "relative scores and the verdict stay those of all items. Text tasks are scored whole.\n";
 
 typedef struct {
     const char *spec;
@@ -48,6 +53,7 @@ typedef struct {
     mc_task mc;
     char name[64];
     char sha256[65];
+    uint8_t *contaminated; /* with --exclude-contaminated: per item */
 } task_spec;
 
 typedef struct {
@@ -55,6 +61,7 @@ typedef struct {
     char sha256[65], tok_sha256[65];
     mc_result *mc;
     text_result *text;
+    uint8_t **correct; /* with --exclude-contaminated: per task, per item scored */
 } model_scores;
 
 static int open_task(task_spec *t, const char *spec, dk_err *err)
@@ -119,14 +126,36 @@ static int score_model(model_scores *s, const char *dir, task_spec *tasks, size_
     for (size_t i = 0; i < nt && rc == 0; i++) {
         if (tasks[i].is_text)
             rc = score_text_file(&l, tasks[i].path, limit, window, !quiet, &s->text[i], err);
-        else
+        else if (tasks[i].contaminated) {
+            size_t n = limit && limit < tasks[i].mc.n ? limit : tasks[i].mc.n;
+            if (!(s->correct[i] = calloc(n + 1, 1)))
+                rc = dk_errf(err, "out of memory");
+            else
+                rc = score_mc_task_items(&l, &tasks[i].mc, limit, !quiet, &s->mc[i], s->correct[i], err);
+        } else
             rc = score_mc_task(&l, &tasks[i].mc, limit, !quiet, &s->mc[i], err);
     }
     lm_close(&l);
     return rc;
 }
 
-static json_t *task_json(const task_spec *t, const model_scores *s, size_t i)
+/* The scores on the clean items (first `limit`), or NULL without --exclude-contaminated. */
+static json_t *clean_json(const task_spec *t, const model_scores *s, size_t i, size_t limit, mc_result *r)
+{
+    if (t->is_text || !t->contaminated || !s->correct || !s->correct[i])
+        return NULL;
+    size_t n = limit && limit < t->mc.n ? limit : t->mc.n;
+    mc_result_of(s->correct[i], t->contaminated, n, r);
+    json_t *ci = json_array();
+    for (size_t k = 0; k < n; k++)
+        if (t->contaminated[k])
+            json_array_append_new(ci, json_integer((json_int_t)k));
+    return json_pack("{s:I, s:f, s:f, s:f, s:f, s:o}", "n", (json_int_t)r->n, "acc", r->acc, "acc_stderr",
+                     r->acc_stderr, "acc_norm", r->acc_norm, "acc_norm_stderr", r->acc_norm_stderr,
+                     "contaminated", ci);
+}
+
+static json_t *task_json(const task_spec *t, const model_scores *s, size_t i, size_t limit)
 {
     if (t->is_text) {
         const text_result *r = &s->text[i];
@@ -136,13 +165,19 @@ static json_t *task_json(const task_spec *t, const model_scores *s, size_t i)
                          r->bits_per_byte, "token_perplexity", r->token_perplexity, "nll_nats", r->nll);
     }
     const mc_result *r = &s->mc[i];
-    return json_pack("{s:s, s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:I}", "task", t->name, "kind",
-                     "multiple_choice", "sha256", t->sha256, "n", (json_int_t)r->n, "acc", r->acc,
-                     "acc_stderr", r->acc_stderr, "acc_norm", r->acc_norm, "acc_norm_stderr",
-                     r->acc_norm_stderr, "truncated", (json_int_t)r->truncated);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:I}", "task", t->name, "kind",
+                          "multiple_choice", "sha256", t->sha256, "n", (json_int_t)r->n, "acc", r->acc,
+                          "acc_stderr", r->acc_stderr, "acc_norm", r->acc_norm, "acc_norm_stderr",
+                          r->acc_norm_stderr, "truncated", (json_int_t)r->truncated);
+    mc_result cr;
+    json_t *c = clean_json(t, s, i, limit, &cr);
+    if (c)
+        json_object_set_new(j, "clean", c);
+    return j;
 }
 
-static void print_scores(const task_spec *t, const model_scores *s, size_t i, const char *who)
+static void print_scores(const task_spec *t, const model_scores *s, size_t i, const char *who,
+                         size_t limit)
 {
     if (t->is_text)
         printf("  %-8s %-40s bits/byte %.4f  token ppl %.3f  (%zu docs, %zu tokens, %zu bytes)\n",
@@ -152,6 +187,13 @@ static void print_scores(const task_spec *t, const model_scores *s, size_t i, co
         printf("  %-8s %-40s acc %.4f ± %.4f  acc_norm %.4f ± %.4f  (n %zu)\n", who, s->dir,
                s->mc[i].acc, s->mc[i].acc_stderr, s->mc[i].acc_norm, s->mc[i].acc_norm_stderr,
                s->mc[i].n);
+    mc_result cr;
+    json_t *c = clean_json(t, s, i, limit, &cr);
+    if (c)
+        printf("  %-8s %-40s acc %.4f ± %.4f  acc_norm %.4f ± %.4f  (n %zu clean: %zu contaminated left out)\n",
+               "", "clean items", cr.acc, cr.acc_stderr, cr.acc_norm, cr.acc_norm_stderr, cr.n,
+               s->mc[i].n - cr.n);
+    json_decref(c);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -166,14 +208,15 @@ int cmd_eval(int argc, char **argv)
         fputs(HELP, stdout);
         return 0;
     }
-    enum { O_TASK = 256, O_REF, O_JSON, O_LIMIT, O_METRIC, O_WINDOW, O_THREADS };
+    enum { O_TASK = 256, O_REF, O_JSON, O_LIMIT, O_METRIC, O_WINDOW, O_THREADS, O_EXCL };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"task", required_argument, 0, O_TASK},
         {"ref", required_argument, 0, O_REF}, {"json", no_argument, 0, O_JSON},
         {"limit", required_argument, 0, O_LIMIT}, {"metric", required_argument, 0, O_METRIC},
         {"window", required_argument, 0, O_WINDOW}, {"threads", required_argument, 0, O_THREADS},
-        {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
-    const char *name = argv[0], *dir = NULL;
+        {"quiet", no_argument, 0, 'q'}, {"exclude-contaminated", required_argument, 0, O_EXCL},
+        {0, 0, 0, 0}};
+    const char *name = argv[0], *dir = NULL, *excl = NULL;
     const char **specs = calloc((size_t)argc, sizeof *specs), **refs = calloc((size_t)argc, sizeof *refs);
     size_t nt = 0, nr = 0;
     int json = 0, use_norm = 0, window = 0, threads = 0, quiet = 0, c, limit_i = 0;
@@ -191,6 +234,7 @@ int cmd_eval(int argc, char **argv)
         case O_TASK: specs[nt++] = optarg; break;
         case O_REF: refs[nr++] = optarg; break;
         case O_JSON: json = 1; break;
+        case O_EXCL: excl = optarg; break;
         case O_LIMIT: bad = cli_parse_int(optarg, 1, 1 << 30, &limit_i); break;
         case O_WINDOW: bad = cli_parse_int(optarg, 2, 1 << 24, &window); break;
         case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &threads); break;
@@ -231,10 +275,43 @@ int cmd_eval(int argc, char **argv)
         rc = dk_errf(&err, "out of memory");
     for (size_t i = 0; i < nt && rc == 0; i++) /* every task is checked before any model runs */
         rc = open_task(&tasks[i], specs[i], &err);
+    if (rc == 0 && excl) { /* which items occur in the training text */
+        contam *ct = contam_new(0, 0);
+        contam_where **where = calloc(nt, sizeof *where);
+        size_t *ci = calloc(nt, sizeof *ci), nc = 0;
+        if (!ct || !where || !ci)
+            rc = dk_errf(&err, "out of memory");
+        for (size_t i = 0; i < nt && rc == 0; i++) {
+            if (tasks[i].is_text)
+                continue;
+            if (contam_add_task(ct, specs[i], &err) < 0)
+                rc = -1;
+            else if (contam_task_items(ct, nc) != tasks[i].mc.n)
+                rc = dk_errf(&err, "%s: the task changed while it was read", specs[i]);
+            else if (!(where[nc] = calloc(tasks[i].mc.n + 1, sizeof **where)) ||
+                     !(tasks[i].contaminated = calloc(tasks[i].mc.n + 1, 1)))
+                rc = dk_errf(&err, "out of memory");
+            ci[nc++] = i;
+        }
+        contam_stats st;
+        if (rc == 0)
+            rc = contam_finish(ct, &err);
+        if (rc == 0)
+            rc = contam_scan_dataset(ct, excl, where, NULL, NULL, &st, &err);
+        for (size_t k = 0; k < nc && rc == 0; k++)
+            for (size_t m = 0; m < tasks[ci[k]].mc.n; m++)
+                tasks[ci[k]].contaminated[m] = (uint8_t)where[k][m].found;
+        for (size_t k = 0; where && k < nt; k++)
+            free(where[k]);
+        free(where);
+        free(ci);
+        contam_free(ct);
+    }
     for (size_t k = 0; k <= nr && rc == 0; k++) {
         ms[k].mc = calloc(nt, sizeof *ms[k].mc);
         ms[k].text = calloc(nt, sizeof *ms[k].text);
-        if (!ms[k].mc || !ms[k].text)
+        ms[k].correct = calloc(nt, sizeof *ms[k].correct);
+        if (!ms[k].mc || !ms[k].text || !ms[k].correct)
             rc = dk_errf(&err, "out of memory");
         else
             rc = score_model(&ms[k], k == 0 ? dir : refs[k - 1], tasks, nt, (size_t)limit_i, window,
@@ -249,12 +326,12 @@ int cmd_eval(int argc, char **argv)
                    EVAL_TEMPLATE_VERSION, dir, ms[0].sha256);
         }
         for (size_t i = 0; i < nt; i++) {
-            json_array_append_new(jt, task_json(&tasks[i], &ms[0], i));
+            json_array_append_new(jt, task_json(&tasks[i], &ms[0], i, (size_t)limit_i));
             if (!json) {
                 printf("\n%s (sha256 %.16s...)\n", tasks[i].name, tasks[i].sha256);
-                print_scores(&tasks[i], &ms[0], i, "model");
+                print_scores(&tasks[i], &ms[0], i, "model", (size_t)limit_i);
                 for (size_t k = 1; k <= nr; k++)
-                    print_scores(&tasks[i], &ms[k], i, "ref");
+                    print_scores(&tasks[i], &ms[k], i, "ref", (size_t)limit_i);
             }
             if (nr == 0)
                 continue;
@@ -275,7 +352,7 @@ int cmd_eval(int argc, char **argv)
         for (size_t k = 1; k <= nr; k++) {
             json_t *rt = json_array();
             for (size_t i = 0; i < nt; i++)
-                json_array_append_new(rt, task_json(&tasks[i], &ms[k], i));
+                json_array_append_new(rt, task_json(&tasks[i], &ms[k], i, (size_t)limit_i));
             json_array_append_new(jrefs, json_pack("{s:s, s:s, s:s, s:o}", "path", ms[k].dir, "sha256",
                                                    ms[k].sha256, "tokenizer_sha256", ms[k].tok_sha256,
                                                    "tasks", rt));
@@ -286,6 +363,7 @@ int cmd_eval(int argc, char **argv)
                                                     "tokenizer_sha256", ms[0].tok_sha256));
         json_object_set_new(out, "metric", json_string(metric));
         json_object_set_new(out, "limit", json_integer(limit_i));
+        json_object_set_new(out, "exclude_contaminated", excl ? json_string(excl) : json_null());
         json_object_set_new(out, "window", json_integer(window));
         json_object_set_new(out, "tasks", jt);
         if (nr > 0) {
@@ -321,12 +399,17 @@ int cmd_eval(int argc, char **argv)
         json_decref(out);
     }
     for (size_t k = 0; ms && k <= nr; k++) {
+        for (size_t i = 0; ms[k].correct && i < nt; i++)
+            free(ms[k].correct[i]);
+        free(ms[k].correct);
         free(ms[k].mc);
         free(ms[k].text);
     }
-    for (size_t i = 0; tasks && i < nt; i++)
+    for (size_t i = 0; tasks && i < nt; i++) {
         if (!tasks[i].is_text)
             mc_task_free(&tasks[i].mc);
+        free(tasks[i].contaminated);
+    }
     free(tasks);
     free(ms);
     free(rels);

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/contam.h"
+#include "data/minhash.h"
 #include "data/shard.h"
 #include "tokenizer/tokenizer.h"
 #include "util/fs.h"
@@ -22,11 +24,15 @@
 #define BLOCK_BYTES (1u << 20)
 #define BATCH_BLOCKS 32
 
+/* Why a document is dropped (0: kept). A dropped document is tokenised only to count
+ * the tokens dropped. */
+enum { KEEP = 0, DROP_EXACT, DROP_NEAR, DROP_CONTAM, N_DROP };
+
 typedef struct {
     const uint8_t *p;
     uint32_t len;
     uint8_t val;
-    uint8_t dup; /* an exact duplicate: tokenised only to count the tokens dropped */
+    uint8_t drop; /* KEEP or DROP_* */
 } doc;
 
 /* ---- the set of document hashes seen (128-bit, open addressing) -------------------- */
@@ -100,8 +106,8 @@ typedef struct {
     char name[96];
     const char *path, *partner, *licence;
     double weight_given;
-    uint64_t documents, duplicates, empty, bytes;
-    uint64_t duplicate_tokens, pii[PII_N_TYPES], pii_documents;
+    uint64_t documents, duplicates, empty, bytes, near, contaminated;
+    uint64_t duplicate_tokens, near_tokens, contaminated_tokens, pii[PII_N_TYPES], pii_documents;
     split_out split[2]; /* train, val */
     json_t *inputs;
 } source_state;
@@ -120,6 +126,19 @@ typedef struct {
     tok_ids *dup_ids; /* per thread: ids of a duplicate, counted and dropped */
     progress prog;
     double done_bytes;
+    /* Near duplicates: with two passes, phase 0 reads every source, drops exact
+     * duplicates and contaminated documents (fate[], one byte per non-empty document)
+     * and signs the rest into mx; after clustering (keep_of), phase 1 reads them again
+     * and tokenizes. One pass (phase 1 only) without near-duplicate removal. */
+    int two_pass, phase;
+    minhash *mh;
+    minhash_index *mx;
+    uint32_t *keep_of;
+    size_t n_index, index_no;
+    uint8_t *fate;
+    size_t n_fate, cap_fate, fate_no;
+    contam *ct; /* decontamination, or NULL */
+    contam_scratch *cs; /* per thread */
 } builder;
 
 static const char *SPLIT_NAME[2] = {"train", "val"};
@@ -175,7 +194,7 @@ static int split_finish(source_state *s, int sp, dk_err *err)
 /* ---- tokenising a batch of documents in parallel ----------------------------------- */
 
 typedef struct {
-    uint64_t pii[PII_N_TYPES], pii_documents, duplicate_tokens;
+    uint64_t pii[PII_N_TYPES], pii_documents, dropped_tokens[N_DROP];
 } block_stats;
 
 typedef struct {
@@ -212,18 +231,18 @@ static void tok_block(void *vc, size_t i, int th)
             len = pii_scrub(p, len, b->scratch[th], c);
             p = b->scratch[th];
             uint64_t any = 0;
-            for (int t = 0; t < PII_N_TYPES && !x->dup; t++) {
+            for (int t = 0; t < PII_N_TYPES && !x->drop; t++) {
                 st->pii[t] += c[t];
                 any += c[t];
             }
             st->pii_documents += any > 0;
         }
-        if (x->dup) {
+        if (x->drop) {
             tok_ids *o = &b->dup_ids[th];
             o->n = 0;
             if (tok_encode(b->enc[th], p, len, 0, o, NULL) != 0)
                 j->failed = 1;
-            st->duplicate_tokens += o->n + 1; /* with its <|eos|> */
+            st->dropped_tokens[x->drop] += o->n + 1; /* with its <|eos|> */
             continue;
         }
         tok_ids *o = &j->out[i][x->val];
@@ -275,7 +294,9 @@ static int process_docs(builder *b, source_state *s, const doc *docs, size_t n, 
             for (int t = 0; t < PII_N_TYPES; t++)
                 s->pii[t] += st[i].pii[t];
             s->pii_documents += st[i].pii_documents;
-            s->duplicate_tokens += st[i].duplicate_tokens;
+            s->duplicate_tokens += st[i].dropped_tokens[DROP_EXACT];
+            s->near_tokens += st[i].dropped_tokens[DROP_NEAR];
+            s->contaminated_tokens += st[i].dropped_tokens[DROP_CONTAM];
             for (int sp = 0; sp < 2 && rc == 0; sp++)
                 rc = split_append(b, s, sp, out[i][sp].ids, out[i][sp].n, err);
             tok_ids_free(&out[i][0]);
@@ -296,21 +317,101 @@ static int ends_with(const char *s, const char *suf)
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
+/* The fate of a document read for the first time: KEEP or DROP_EXACT (contaminated
+ * documents are found afterwards, in parallel: mark_contaminated). */
+static int first_fate(builder *b, const uint8_t *p, size_t len, uint64_t h1, uint64_t h2)
+{
+    (void)p, (void)len;
+    int fresh = hs_insert(&b->seen, h1, h2);
+    if (fresh < 0)
+        return -1;
+    return fresh ? KEEP : DROP_EXACT;
+}
+
+#define CONTAM_CHUNK 256 /* documents per task */
+
+typedef struct {
+    builder *b;
+    doc *docs;
+    size_t n;
+    int failed;
+} contam_job;
+
+static void contam_chunk(void *vc, size_t i, int th)
+{
+    contam_job *j = vc;
+    size_t end = (i + 1) * CONTAM_CHUNK < j->n ? (i + 1) * CONTAM_CHUNK : j->n;
+    for (size_t d = i * CONTAM_CHUNK; d < end; d++) {
+        if (j->docs[d].drop != KEEP)
+            continue;
+        long h = contam_scan(j->b->ct, (const char *)j->docs[d].p, j->docs[d].len, &j->b->cs[th], NULL, NULL);
+        if (h < 0)
+            j->failed = 1;
+        else if (h > 0)
+            j->docs[d].drop = DROP_CONTAM;
+    }
+}
+
+/* Marks the kept documents of docs[0..n) that contain a test item: their number, or -1
+ * on out of memory. Each document is decided alone: the same for any thread count. */
+static long mark_contaminated(builder *b, doc *docs, size_t n)
+{
+    contam_job j = {b, docs, n, 0};
+    pool_for(b->pl, (n + CONTAM_CHUNK - 1) / CONTAM_CHUNK, contam_chunk, &j);
+    if (j.failed)
+        return -1;
+    long k = 0;
+    for (size_t d = 0; d < n; d++)
+        k += docs[d].drop == DROP_CONTAM;
+    return k;
+}
+
+/* Returns 0, -1 on out of memory, -2 when the input changed between the passes. */
 static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *cap,
                    const uint8_t *p, size_t len)
 {
-    s->documents++;
+    if (b->phase == 1)
+        s->documents++;
     if (len == 0) {
-        s->empty++;
+        s->empty += b->phase == 1;
         return 0;
     }
     uint64_t h1 = hash_bytes(p, len);
     uint64_t h2 = hash_u64(h1 ^ 0x5851f42d4c957f2dULL) ^ hash_bytes(p, len / 2 + 1);
-    int fresh = hs_insert(&b->seen, h1, h2);
-    if (fresh < 0)
+    int drop;
+    if (!b->two_pass) {
+        drop = first_fate(b, p, len, h1, h2);
+    } else if (b->phase == 0) {
+        drop = first_fate(b, p, len, h1, h2);
+        if (drop >= 0 && b->n_fate == b->cap_fate) {
+            size_t nc = b->cap_fate ? b->cap_fate * 2 : 4096;
+            uint8_t *nf = realloc(b->fate, nc);
+            if (!nf)
+                return -1;
+            b->fate = nf;
+            b->cap_fate = nc;
+        }
+        if (drop >= 0)
+            b->fate[b->n_fate++] = (uint8_t)drop;
+    } else {
+        if (b->fate_no >= b->n_fate)
+            return -2;
+        drop = b->fate[b->fate_no++];
+        if (drop == KEEP) {
+            if (b->index_no >= b->n_index)
+                return -2;
+            size_t id = b->index_no++;
+            if (b->keep_of[id] != id)
+                drop = DROP_NEAR;
+        }
+    }
+    if (drop < 0)
         return -1;
-    if (!fresh)
-        s->duplicates++;
+    if (b->phase == 1) {
+        s->duplicates += drop == DROP_EXACT;
+        s->near += drop == DROP_NEAR;
+        s->contaminated += drop == DROP_CONTAM;
+    }
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 1024;
         doc *nd = realloc(*docs, *cap * sizeof *nd);
@@ -320,7 +421,7 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
     }
     /* validation split: the document's hash in [0, val_fraction) of the space */
     int val = (double)(h2 >> 11) * 0x1.0p-53 < b->o->val_fraction;
-    (*docs)[(*n)++] = (doc){p, (uint32_t)len, (uint8_t)val, (uint8_t)!fresh};
+    (*docs)[(*n)++] = (doc){p, (uint32_t)len, (uint8_t)val, (uint8_t)drop};
     return 0;
 }
 
@@ -333,7 +434,7 @@ static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
     doc *docs = NULL;
     size_t n = 0, cap = 0;
     uint8_t *arena = NULL; /* decoded JSONL texts */
-    size_t arena_len = 0;
+    size_t arena_len = 0, fate_start = b->n_fate; /* phase 0: docs[d] is fate[fate_start + d] */
     int rc = 0;
     if (jsonl && m.size) {
         arena = malloc(m.size);
@@ -373,19 +474,48 @@ static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
             size_t tl = json_string_length(txt);
             memcpy(arena + arena_len, json_string_value(txt), tl);
             json_decref(o);
-            if (add_doc(b, s, &docs, &n, &cap, arena + arena_len, tl) != 0) {
-                rc = dk_errf(err, "%s: out of memory", path);
+            int ar = add_doc(b, s, &docs, &n, &cap, arena + arena_len, tl);
+            if (ar != 0) {
+                rc = dk_errf(err, ar == -2 ? "%s: changed while the build read it" : "%s: out of memory", path);
                 break;
             }
             arena_len += tl;
-        } else if (add_doc(b, s, &docs, &n, &cap, p, len) != 0) {
-            rc = dk_errf(err, "%s: out of memory", path);
+        } else {
+            int ar = add_doc(b, s, &docs, &n, &cap, p, len);
+            if (ar != 0)
+                rc = dk_errf(err, ar == -2 ? "%s: changed while the build read it" : "%s: out of memory", path);
         }
         pos = end + 1;
     }
-    s->bytes += m.size;
-    if (rc == 0)
-        rc = process_docs(b, s, docs, n, err);
+    if (rc == 0 && b->ct && (b->phase == 0 || !b->two_pass)) { /* the first time it is read */
+        long k = mark_contaminated(b, docs, n);
+        if (k < 0)
+            rc = dk_errf(err, "out of memory");
+        else if (b->two_pass)
+            for (size_t d = 0; d < n; d++)
+                b->fate[fate_start + d] = docs[d].drop;
+        else
+            s->contaminated += (uint64_t)k;
+    }
+    if (b->phase == 1) {
+        s->bytes += m.size;
+        if (rc == 0)
+            rc = process_docs(b, s, docs, n, err);
+    } else if (rc == 0) { /* sign the documents kept so far; only the signatures stay */
+        const char **tx = malloc((n ? n : 1) * sizeof *tx);
+        size_t *ln = malloc((n ? n : 1) * sizeof *ln), k = 0;
+        if (!tx || !ln)
+            rc = dk_errf(err, "out of memory");
+        for (size_t d = 0; rc == 0 && d < n; d++)
+            if (docs[d].drop == KEEP) {
+                tx[k] = (const char *)docs[d].p;
+                ln[k++] = docs[d].len;
+            }
+        if (rc == 0)
+            rc = minhash_index_add_docs(b->mx, tx, ln, k, b->pl, err);
+        free(tx);
+        free(ln);
+    }
     b->done_bytes += (double)m.size;
     progress_update(&b->prog, b->done_bytes / 1e6);
     free(arena);
@@ -452,16 +582,19 @@ static void source_name(source_state *all, size_t i, const char *path)
 /* ---- what each source (and partner) kept and dropped ------------------------------- */
 
 typedef struct {
-    uint64_t documents, kept, duplicates, empty, tokens, duplicate_tokens;
+    uint64_t documents, kept, duplicates, empty, near, contaminated, tokens, duplicate_tokens;
+    uint64_t near_tokens, contaminated_tokens;
     uint64_t pii[PII_N_TYPES], pii_documents;
 } counts;
 
 static counts source_counts(const source_state *s)
 {
     counts c = {.documents = s->documents, .duplicates = s->duplicates, .empty = s->empty,
+                .near = s->near, .contaminated = s->contaminated,
                 .tokens = s->split[0].tokens + s->split[1].tokens,
-                .duplicate_tokens = s->duplicate_tokens, .pii_documents = s->pii_documents};
-    c.kept = s->documents - s->duplicates - s->empty;
+                .duplicate_tokens = s->duplicate_tokens, .near_tokens = s->near_tokens,
+                .contaminated_tokens = s->contaminated_tokens, .pii_documents = s->pii_documents};
+    c.kept = s->documents - s->duplicates - s->empty - s->near - s->contaminated;
     memcpy(c.pii, s->pii, sizeof c.pii);
     return c;
 }
@@ -474,6 +607,10 @@ static void counts_add(counts *a, const counts *b)
     a->empty += b->empty;
     a->tokens += b->tokens;
     a->duplicate_tokens += b->duplicate_tokens;
+    a->near += b->near;
+    a->contaminated += b->contaminated;
+    a->near_tokens += b->near_tokens;
+    a->contaminated_tokens += b->contaminated_tokens;
     a->pii_documents += b->pii_documents;
     for (int t = 0; t < PII_N_TYPES; t++)
         a->pii[t] += b->pii[t];
@@ -488,9 +625,13 @@ static void counts_json(json_t *x, const counts *c, int scrub)
     json_object_set_new(x, "kept", kept);
     json_object_set_new(dd, "exact_duplicate", json_integer((json_int_t)c->duplicates));
     json_object_set_new(dd, "empty", json_integer((json_int_t)c->empty));
+    json_object_set_new(dd, "near_duplicate", json_integer((json_int_t)c->near));
+    json_object_set_new(dd, "contaminated", json_integer((json_int_t)c->contaminated));
     json_object_set_new(x, "dropped", dd);
     json_object_set_new(dt, "exact_duplicate", json_integer((json_int_t)c->duplicate_tokens));
     json_object_set_new(dt, "empty", json_integer(0));
+    json_object_set_new(dt, "near_duplicate", json_integer((json_int_t)c->near_tokens));
+    json_object_set_new(dt, "contaminated", json_integer((json_int_t)c->contaminated_tokens));
     json_object_set_new(x, "dropped_tokens", dt);
     if (scrub) {
         json_t *pj = json_object();
@@ -602,7 +743,8 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
     if (rc == 0 && (!b.pl || !(b.enc = calloc((size_t)nt, sizeof *b.enc)) ||
                     !(b.scratch = calloc((size_t)nt, sizeof *b.scratch)) ||
                     !(b.scratch_cap = calloc((size_t)nt, sizeof *b.scratch_cap)) ||
-                    !(b.dup_ids = calloc((size_t)nt, sizeof *b.dup_ids))))
+                    !(b.dup_ids = calloc((size_t)nt, sizeof *b.dup_ids)) ||
+                    !(b.cs = calloc((size_t)nt, sizeof *b.cs))))
         rc = dk_errf(err, "out of memory");
     for (int i = 0; rc == 0 && i < nt; i++)
         if (!(b.enc[i] = tok_encoder_new(t)))
@@ -632,7 +774,42 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
                 total += (double)st.st_size;
         }
     }
-    progress_start(&b.prog, "data", "MB", total / 1e6, o->quiet);
+    minhash_params mp;
+    minhash_params_default(&mp);
+    if (o->near_dup > 0)
+        mp.threshold = o->near_dup;
+    b.two_pass = !o->no_near_dup;
+    if (rc == 0 && b.two_pass) {
+        if (!(o->near_dup >= 0 && o->near_dup <= 1))
+            rc = dk_errf(err, "near-duplicate threshold %g is not in (0, 1]", o->near_dup);
+        else if (!(b.mh = minhash_new(&mp, err)))
+            rc = -1;
+        else if (!(b.mx = minhash_index_new(b.mh)))
+            rc = dk_errf(err, "out of memory");
+    }
+    if (rc == 0 && o->n_decontaminate) {
+        if (!(b.ct = contam_new(0, 0)))
+            rc = dk_errf(err, "out of memory");
+        for (size_t k = 0; rc == 0 && k < o->n_decontaminate; k++)
+            if (contam_add_task(b.ct, o->decontaminate[k], err) < 0)
+                rc = -1;
+        if (rc == 0)
+            rc = contam_finish(b.ct, err);
+    }
+    progress_start(&b.prog, "data", "MB", (b.two_pass ? 2 : 1) * total / 1e6, o->quiet);
+    if (b.two_pass) { /* phase 0: sign what survives exact dedupe and decontamination */
+        for (size_t i = 0; rc == 0 && i < o->n_sources; i++)
+            for (size_t f = 0; rc == 0 && f < n_files[i]; f++)
+                rc = read_file(&b, &src[i], files[i][f], err);
+        b.n_index = b.mx ? minhash_index_size(b.mx) : 0;
+        if (rc == 0 && !(b.keep_of = malloc((b.n_index ? b.n_index : 1) * sizeof *b.keep_of)))
+            rc = dk_errf(err, "out of memory");
+        if (rc == 0)
+            rc = minhash_index_cluster(b.mx, b.keep_of, NULL, err);
+        minhash_index_free(b.mx); /* the signatures are no longer needed */
+        b.mx = NULL;
+    }
+    b.phase = 1;
     for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
         src[i].inputs = json_array();
         for (size_t f = 0; rc == 0 && f < n_files[i]; f++) {
@@ -650,8 +827,10 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
         for (int sp = 0; rc == 0 && sp < 2; sp++)
             rc = split_finish(&src[i], sp, err);
     }
+    if (rc == 0 && b.two_pass && (b.fate_no != b.n_fate || b.index_no != b.n_index))
+        rc = dk_errf(err, "a source changed while the build read it");
     if (rc == 0)
-        progress_finish(&b.prog, total / 1e6);
+        progress_finish(&b.prog, (b.two_pass ? 2 : 1) * total / 1e6);
     /* weights: given, or the source's share of training tokens; then normalised */
     uint64_t all_train = 0;
     for (size_t i = 0; i < o->n_sources; i++)
@@ -694,6 +873,33 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
         json_object_set_new(man, "id_bytes", json_integer(b.width));
         json_object_set_new(man, "val_fraction", json_real(o->val_fraction));
         json_object_set_new(man, "pii_scrub", json_boolean(!o->no_scrub));
+        if (b.two_pass) {
+            json_t *nd = json_object();
+            json_object_set_new(nd, "method", json_string("minhash-lsh"));
+            json_object_set_new(nd, "shingles", json_string(mp.kind == MINHASH_CHARS ? "characters" : "words"));
+            json_object_set_new(nd, "n", json_integer(mp.n));
+            json_object_set_new(nd, "hashes", json_integer(mp.bands * mp.rows));
+            json_object_set_new(nd, "bands", json_integer(mp.bands));
+            json_object_set_new(nd, "rows", json_integer(mp.rows));
+            json_object_set_new(nd, "threshold", json_real(mp.threshold));
+            json_object_set_new(nd, "seed", json_integer((json_int_t)(mp.seed & 0x7fffffffffffffffULL)));
+            json_object_set_new(nd, "clusters", json_string(mp.cluster == MINHASH_STARS ? "stars" : "components"));
+            json_object_set_new(nd, "keep", json_string("first by source order, then position"));
+            json_object_set_new(man, "near_dup", nd);
+        } else
+            json_object_set_new(man, "near_dup", json_null());
+        if (b.ct) {
+            json_t *dc = json_object(), *tl = json_array();
+            json_object_set_new(dc, "word_ngram", json_integer(contam_word_n(b.ct)));
+            json_object_set_new(dc, "char_ngram", json_integer(contam_char_n(b.ct)));
+            for (size_t k = 0; k < contam_n_tasks(b.ct); k++)
+                json_array_append_new(tl, json_pack("{s:s, s:s, s:I}", "task", contam_task_name(b.ct, k),
+                                                    "sha256", contam_task_sha256(b.ct, k), "items",
+                                                    (json_int_t)contam_task_items(b.ct, k)));
+            json_object_set_new(dc, "tasks", tl);
+            json_object_set_new(man, "decontaminate", dc);
+        } else
+            json_object_set_new(man, "decontaminate", json_null());
         json_t *sj = json_array();
         for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
             source_state *s = &src[i];
@@ -718,6 +924,8 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
             rep->documents += s->documents;
             rep->duplicates += s->duplicates;
             rep->empty += s->empty;
+            rep->near_duplicates += s->near;
+            rep->contaminated += s->contaminated;
             rep->train_tokens += s->split[0].tokens;
             rep->val_tokens += s->split[1].tokens;
             rep->bytes += s->bytes;
@@ -740,6 +948,10 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
         r->empty = c.empty;
         r->tokens = c.tokens;
         r->duplicate_tokens = c.duplicate_tokens;
+        r->near_duplicates = c.near;
+        r->contaminated = c.contaminated;
+        r->near_duplicate_tokens = c.near_tokens;
+        r->contaminated_tokens = c.contaminated_tokens;
         memcpy(r->pii, c.pii, sizeof r->pii);
         r->pii_documents = c.pii_documents;
         for (int ty = 0; ty < PII_N_TYPES; ty++)
@@ -792,6 +1004,14 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
     free(b.dup_ids);
     pool_free(b.pl);
     free(b.seen.slots);
+    minhash_index_free(b.mx);
+    minhash_free(b.mh);
+    free(b.keep_of);
+    free(b.fate);
+    contam_free(b.ct);
+    for (int i = 0; b.cs && i < nt; i++)
+        contam_scratch_free(&b.cs[i]);
+    free(b.cs);
     tok_free(t);
     rep->seconds = now_seconds() - t0;
     return rc;

@@ -10,7 +10,12 @@
  * A source is a text file (one document per line), a .jsonl file (one JSON object
  * per line, document in its "text" field), or a directory of such files. Documents
  * are read in order; an empty document is skipped; an exact duplicate of an earlier
- * document (of any source: 128-bit hash of its bytes) is dropped; each document is
+ * document (of any source: 128-bit hash of its bytes) is dropped; with decontaminate,
+ * a document containing a long n-gram of a test item (data/contam.h) is dropped; unless
+ * no_near_dup, a near duplicate (MinHash, data/minhash.h, defaults) of an earlier kept
+ * document of any source is dropped: the sources are read twice, first to sign the
+ * documents (signatures in memory, not text), then, after clustering, to tokenize what
+ * is kept; each document is
  * followed by <|eos|>. Personal data in kept documents is replaced by typed
  * placeholders (data/pii.h; plain text, not special tokens) unless no_scrub is set,
  * and counted per source. A document goes to the validation split when its hash falls
@@ -45,19 +50,26 @@ typedef struct {
     int threads;
     int quiet;
     int no_scrub;           /* 1: keep personal data (data/pii.h) as it is */
+    int no_near_dup;        /* 1: no near-duplicate removal (data/minhash.h) */
+    double near_dup;        /* its Jaccard threshold in (0, 1]; 0: the default 0.8 */
+    const char *const *decontaminate; /* task specs (eval/task.h): documents containing */
+    size_t n_decontaminate;           /* an n-gram of an item are dropped (data/contam.h) */
 } data_build_opts;
 
-/* What happened to one source's documents: read = kept + duplicates + empty. */
+/* What happened to one source's documents: read = kept + duplicates + empty +
+ * near_duplicates + contaminated. */
 typedef struct {
     char name[96];
     const char *partner, *licence; /* the spec's, or NULL */
-    uint64_t documents, kept, duplicates, empty;
+    uint64_t documents, kept, duplicates, empty, near_duplicates, contaminated;
     uint64_t tokens, duplicate_tokens; /* kept (train + val, with <|eos|>); dropped */
+    uint64_t near_duplicate_tokens, contaminated_tokens;
     uint64_t pii[PII_N_TYPES], pii_documents;
 } data_source_report;
 
 typedef struct {
     uint64_t documents, duplicates, empty, train_tokens, val_tokens, bytes;
+    uint64_t near_duplicates, contaminated;
     uint64_t pii[PII_N_TYPES];
     double seconds;
     data_source_report *sources; /* n_sources entries, owned: data_build_report_free */

@@ -138,6 +138,30 @@ static long tokenize_item(lm *l, const mc_task *t, size_t i, item_ids *b, size_t
 
 int score_mc_task(lm *l, const mc_task *t, size_t limit, int show, mc_result *r, dk_err *err)
 {
+    return score_mc_task_items(l, t, limit, show, r, NULL, err);
+}
+
+void mc_result_of(const uint8_t *correct, const uint8_t *skip, size_t n, mc_result *r)
+{
+    memset(r, 0, sizeof *r);
+    size_t m = 0, hits = 0, hits_norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (skip && skip[i])
+            continue;
+        m++;
+        hits += correct[i] & 1;
+        hits_norm += correct[i] >> 1 & 1;
+    }
+    r->n = m;
+    r->acc = m ? (double)hits / (double)m : 0;
+    r->acc_norm = m ? (double)hits_norm / (double)m : 0;
+    r->acc_stderr = stderr_of(r->acc, m);
+    r->acc_norm_stderr = stderr_of(r->acc_norm, m);
+}
+
+int score_mc_task_items(lm *l, const mc_task *t, size_t limit, int show, mc_result *r,
+                        uint8_t *correct, dk_err *err)
+{
     memset(r, 0, sizeof *r);
     size_t n = limit && limit < t->n ? limit : t->n, hits = 0, hits_norm = 0;
     float *last = malloc((size_t)l->vocab * sizeof(float));
@@ -186,6 +210,8 @@ int score_mc_task(lm *l, const mc_task *t, size_t limit, int show, mc_result *r,
         }
         hits += pick == it->gold;
         hits_norm += pick_norm == it->gold;
+        if (correct)
+            correct[i] = (uint8_t)((pick == it->gold) | (pick_norm == it->gold) << 1);
         progress_update(&pr, (double)(i + 1));
     }
     progress_finish(&pr, (double)n);

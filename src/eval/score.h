@@ -44,6 +44,12 @@ typedef struct {
 
 /* Scores the first `limit` items (0: all). progress: print progress lines. */
 int score_mc_task(lm *l, const mc_task *t, size_t limit, int progress, mc_result *r, dk_err *err);
+/* The same, and per item scored whether acc (bit 0) and acc_norm (bit 1) picked the gold
+ * choice: correct[i] for the first min(limit, n) items (correct may be NULL). */
+int score_mc_task_items(lm *l, const mc_task *t, size_t limit, int progress, mc_result *r,
+                        uint8_t *correct, dk_err *err);
+/* The scores of correct[0..n) leaving out the items with skip[i] set (skip may be NULL). */
+void mc_result_of(const uint8_t *correct, const uint8_t *skip, size_t n, mc_result *r);
 
 typedef struct {
     size_t docs, tokens, bytes;

@@ -192,3 +192,33 @@ TEST(import_refuses_malformed_tokenizer_files_with_one_line)
     CHECK_EQ(test_run(out, sizeof out, "%s tokenizer info -t %s 2>&1", test_bin(), path), 1);
     CHECK_CONTAINS(out, "pre-tokenizer \"my-own\" is not supported");
 }
+
+/* Found by 30 minutes of fuzz_tokenizer_json: a tokenizer.json whose special tokens
+ * include an empty string made encoding with special-token matching loop forever (the
+ * empty token matched at every position without advancing) until memory ran out. */
+TEST(import_empty_special_token_does_not_hang_encoding)
+{
+    char path[512], cmd[1200];
+    snprintf(path, sizeof path, "%s/empty_special/tokenizer.json", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/empty_special && cp fuzz/corpus/tokenizer_json/regress-empty-special-token.json %s",
+             test_tmpdir(), path);
+    CHECK_EQ(system(cmd), 0);
+    tok *t;
+    dk_err err;
+    if (tok_open_any(&t, path, &err) != 0) { /* refusing it is a correct answer too */
+        CHECK_CONTAINS(err.msg, "tokenizer.json");
+        return;
+    }
+    tok_encoder *e = tok_encoder_new(t);
+    CHECK(e);
+    static const char text[] = "Hello, world! 안녕하세요 <|eos|> end";
+    tok_ids ids = {0};
+    /* it returns (this tokenizer cannot encode every byte: an error is fine), and
+     * whatever it produced is bounded by the text */
+    if (tok_encode(e, (const uint8_t *)text, sizeof text - 1, TOK_ENCODE_SPECIAL, &ids, &err) != 0)
+        CHECK(err.msg[0] != 0);
+    CHECK(ids.n <= 4 * sizeof text);
+    tok_ids_free(&ids);
+    tok_encoder_free(e);
+    tok_free(t);
+}

@@ -308,6 +308,9 @@ int tok_encode(tok_encoder *e, const uint8_t *text, size_t n, int flags, tok_ids
         uint32_t best_id = 0;
         for (uint32_t i = 0; i < t->n_special; i++) {
             size_t l = strlen(t->special[i]);
+            if (l == 0)
+                continue; /* an empty special token (a hostile tokenizer.json) matches everywhere and
+                           * would never advance */
             const uint8_t *hit = memmem(text + pos, n - pos, t->special[i], l);
             if (hit && (!best || hit < best || (hit == best && l > best_len))) {
                 best = hit;

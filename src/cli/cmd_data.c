@@ -85,16 +85,22 @@ static int data_build_cmd(int argc, char **argv)
         case 't': o.tokenizer_path = optarg; break;
         case 'o': o.out_dir = optarg; break;
         case O_VAL:
-            if (cli_parse_double(optarg, 0, 1, &o.val_fraction) != 0 || !(o.val_fraction < 1))
+            if (cli_parse_double(optarg, 0, 1, &o.val_fraction) != 0 || !(o.val_fraction < 1)) {
+                free(decont);
                 return cli_usage(name, "--val-fraction must be a number in [0, 1), got '%s'", optarg);
+            }
             break;
         case O_SHARD:
-            if (cli_parse_u64(optarg, 1, 1ull << 40, &o.shard_tokens) != 0)
+            if (cli_parse_u64(optarg, 1, 1ull << 40, &o.shard_tokens) != 0) {
+                free(decont);
                 return cli_usage(name, "--shard-tokens must be a positive integer, got '%s'", optarg);
+            }
             break;
         case O_THREADS:
-            if (cli_parse_int(optarg, 1, 1024, &o.threads) != 0)
+            if (cli_parse_int(optarg, 1, 1024, &o.threads) != 0) {
+                free(decont);
                 return cli_usage(name, "--threads must be an integer in [1, 1024], got '%s'", optarg);
+            }
             break;
         case O_JSON: json = 1; break;
         case O_SOURCES: sources_file = optarg; break;

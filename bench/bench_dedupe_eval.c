@@ -545,7 +545,7 @@ int main(int argc, char **argv)
         }
         sign_s[t] = now_seconds() - t0;
         t0 = now_seconds();
-        if (minhash_index_cluster(x, keep[t], &dropped, &err) != 0) {
+        if (minhash_index_cluster(x, pp, keep[t], &dropped, &err) != 0) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }

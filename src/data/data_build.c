@@ -805,7 +805,7 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
         if (rc == 0 && !(b.keep_of = malloc((b.n_index ? b.n_index : 1) * sizeof *b.keep_of)))
             rc = dk_errf(err, "out of memory");
         if (rc == 0)
-            rc = minhash_index_cluster(b.mx, b.keep_of, NULL, err);
+            rc = minhash_index_cluster(b.mx, b.pl, b.keep_of, NULL, err);
         minhash_index_free(b.mx); /* the signatures are no longer needed */
         b.mx = NULL;
     }

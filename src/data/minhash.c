@@ -13,39 +13,32 @@
 
 #include <stdlib.h>
 #include <string.h>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
-#include "kernels/isa.h"
+#include "kernels/kern_ops.h"
 #include "util/hash.h"
 #include "util/rng.h"
 #include "util/utf8.h"
 
-#define MERSENNE_61 ((1ULL << 61) - 1)
-
-/* The permutations are evaluated PERM_BLOCK at a time (a loop of constant length the
- * compiler vectorises); the arrays are padded to a multiple of it. */
-#define PERM_BLOCK 8
-#define H_PAD(h) (((h) + PERM_BLOCK - 1) / PERM_BLOCK * PERM_BLOCK)
+/* Densification probes are drawn from a hash of (seed, bin, attempt); the first
+ * PROBES_CACHED of each bin are precomputed, later ones (a document with very few
+ * shingles) computed on the fly: same targets either way. */
+#define PROBES_CACHED 32
+#define MAX_ATTEMPTS(h) (64u * (uint32_t)(h))
+#define FIRST_MAX_H 256   /* MAX_ATTEMPTS(256) = 16384 fits a uint16_t */
+#define NO_PROBE UINT16_MAX
+#define FIRST_PAD(h) (((h) + 15u) / 16u * 16u)
 
 struct minhash {
     minhash_params p;
-    int h;                                /* bands * rows */
-    uint64_t a[MINHASH_MAX_HASHES];       /* (H) in [1, 2^61 - 1) */
-    uint64_t b[MINHASH_MAX_HASHES];       /* (H) in [0, 2^61 - 1) */
-    uint64_t a_lo[MINHASH_MAX_HASHES];    /* (H) a mod 2^32 */
-    uint64_t a_hi[MINHASH_MAX_HASHES];    /* (H) a >> 32, < 2^29 */
-    void (*perm_min)(const struct minhash *m, const uint64_t *xlo, const uint64_t *xhi, int nx,
-                     uint64_t *mins);
+    int h;                /* bands * rows = the number of bins */
+    uint64_t key;         /* mixed into every shingle hash: the seed */
+    uint64_t probe_seed;
+    uint16_t probe[MINHASH_MAX_HASHES][PROBES_CACHED];
+    /* first[j * FIRST_PAD(H) + i]: the first attempt at which bin i's probes reach bin j (NO_PROBE:
+     * not within MAX_ATTEMPTS), for H <= FIRST_MAX_H; NULL above. Row j serves every
+     * empty bin at once: densify's inner loop runs over i and vectorises. */
+    uint16_t *first;
 };
-
-#define PERM_ARGS const minhash *m, const uint64_t *xlo, const uint64_t *xhi, int nx, uint64_t *mins
-static void perm_min_generic(PERM_ARGS);
-#if defined(__x86_64__)
-static void perm_min_avx512(PERM_ARGS);
-static void perm_min_avx2(PERM_ARGS);
-#endif
 
 void minhash_params_default(minhash_params *p)
 {
@@ -70,6 +63,18 @@ int minhash_params_check(const minhash_params *p, dk_err *err)
     return 0;
 }
 
+/* x in [0, 2^64) scaled to [0, k): the high half of x_hi * k (Lemire's reduction, no
+ * division, unbiased to 2^-32). */
+static inline uint32_t scale(uint64_t x, uint32_t k)
+{
+    return (uint32_t)(((x >> 32) * (uint64_t)k) >> 32);
+}
+
+uint32_t minhash_probe(const minhash *m, int bin, uint32_t attempt)
+{
+    return scale(rng_u64(m->probe_seed, ((uint64_t)bin << 32) | attempt), (uint32_t)m->h);
+}
+
 minhash *minhash_new(const minhash_params *p, dk_err *err)
 {
     if (minhash_params_check(p, err) != 0)
@@ -81,171 +86,77 @@ minhash *minhash_new(const minhash_params *p, dk_err *err)
     }
     m->p = *p;
     m->h = p->bands * p->rows;
-    for (int k = 0; k < m->h; k++) {
-        m->a[k] = 1 + rng_u64(p->seed, 2 * (uint64_t)k) % (MERSENNE_61 - 1);
-        m->b[k] = rng_u64(p->seed, 2 * (uint64_t)k + 1) % MERSENNE_61;
+    m->key = rng_u64(p->seed, 0);
+    m->probe_seed = rng_u64(p->seed, 1);
+    for (int b = 0; b < m->h; b++)
+        for (uint32_t t = 0; t < PROBES_CACHED; t++)
+            m->probe[b][t] = (uint16_t)minhash_probe(m, b, t);
+    m->first = NULL;
+    if (m->h <= FIRST_MAX_H) {
+        size_t h = (size_t)m->h, hp = FIRST_PAD(h);
+        m->first = malloc(h * hp * sizeof *m->first);
+        if (!m->first) {
+            free(m);
+            dk_errf(err, "minhash: out of memory");
+            return NULL;
+        }
+        for (size_t k = 0; k < h * hp; k++)
+            m->first[k] = NO_PROBE;
+        for (size_t i = 0; i < h; i++) {
+            size_t seen = 0;
+            for (uint32_t t = 0; t < MAX_ATTEMPTS(h) && seen < h; t++) {
+                uint16_t *f = m->first + (size_t)minhash_probe(m, (int)i, t) * hp + i;
+                if (*f == NO_PROBE) {
+                    *f = (uint16_t)t;
+                    seen++;
+                }
+            }
+        }
     }
-    for (int k = m->h; k < MINHASH_MAX_HASHES; k++)
-        m->a[k] = m->b[k] = 0; /* padding: computed, never read */
-    for (int k = 0; k < MINHASH_MAX_HASHES; k++) {
-        m->a_lo[k] = (uint32_t)m->a[k];
-        m->a_hi[k] = m->a[k] >> 32;
-    }
-    m->perm_min = perm_min_generic;
-#if defined(__x86_64__)
-    /* the kernels' path (kernels/isa.h: the best this CPU runs, or the one forced) */
-    if (isa_current() == DK_ISA_AVX512)
-        m->perm_min = perm_min_avx512;
-    else if (isa_current() == DK_ISA_AVX2)
-        m->perm_min = perm_min_avx2;
-#endif
     return m;
 }
 
-void minhash_free(minhash *m) { free(m); }
+void minhash_free(minhash *m)
+{
+    if (m)
+        free(m->first);
+    free(m);
+}
 const minhash_params *minhash_get_params(const minhash *m) { return &m->p; }
 int minhash_hashes(const minhash *m) { return m->h; }
 
 /* ---- shingles ---------------------------------------------------------------------- */
 
-/* x mod (2^61 - 1) for x < 2^122 + 2^61 (a product plus b). */
-static inline uint64_t mod_m61(unsigned __int128 x)
-{
-    uint64_t r = (uint64_t)(x & MERSENNE_61) + (uint64_t)(x >> 61); /* < 2^62 + 1 */
-    r = (r & MERSENNE_61) + (r >> 61);
-    return r >= MERSENNE_61 ? r - MERSENNE_61 : r;
-}
-
-/* The reference: permutation k of a shingle hash, with a 128-bit product. */
-uint64_t minhash_permute(const minhash *m, int k, uint64_t shingle)
-{
-    uint64_t x = mod_m61(shingle);
-    return mod_m61((unsigned __int128)m->a[k] * x + m->b[k]);
-}
-
-/* mins[k] = min(mins[k], min over i of (a_k x_i + b_k) mod p) for k in [0, H_PAD(h))
- * and a batch of shingles x_i < p given as halves x_i = xhi[i] 2^32 + xlo[i], in
- * 32-bit halves so that it vectorises (no 64x64->128 multiply in SIMD): with
- * a = a1 2^32 + a0 (a1, x1 < 2^29), a x = a1 x1 2^64 + (a1 x0 + a0 x1) 2^32 + a0 x0, and
- * since 2^61 = 1 mod p: 2^64 = 8, mid 2^32 = (mid >> 29) + (mid mod 2^29) 2^32, and
- * lo = (lo >> 61) + (lo mod 2^61). The sum is < 2^63; one fold and one conditional
- * subtraction reduce it. Equal to minhash_permute (tested). The loop over shingles is
- * inside the loop over blocks of hashes, so a block's a, b and minima stay in
- * registers for the whole batch. */
-static void perm_min_generic(const minhash *m, const uint64_t *xlo, const uint64_t *xhi,
-                             int nx, uint64_t *mins)
-{
-    int hp = H_PAD(m->h);
-    for (int k0 = 0; k0 < hp; k0 += PERM_BLOCK) {
-        for (int i = 0; i < nx; i++) {
-            uint64_t x0 = xlo[i], x1 = xhi[i];
-            for (int k = k0; k < k0 + PERM_BLOCK; k++) {
-                uint64_t a0 = m->a_lo[k], a1 = m->a_hi[k];
-                uint64_t lo = a0 * x0, mid = a1 * x0 + a0 * x1, hi = a1 * x1;
-                uint64_t r = (hi << 3) + (mid >> 29) + ((mid & 0x1FFFFFFFu) << 32) +
-                             (lo & MERSENNE_61) + (lo >> 61) + m->b[k];
-                r = (r & MERSENNE_61) + (r >> 61);
-                r = r >= MERSENNE_61 ? r - MERSENNE_61 : r;
-                mins[k] = r < mins[k] ? r : mins[k];
-            }
-        }
-    }
-}
-
-#if defined(__x86_64__)
-/* The same on 8 lanes (AVX-512) or 4 (AVX2); _mm*_mul_epu32 is the 32x32->64 product of
- * each 64-bit lane's low halves. Values stay below 2^63, so AVX2's signed compares
- * order them correctly (the minima start at p, not at UINT64_MAX, for that reason). */
-__attribute__((target("avx512f"))) static void perm_min_avx512(const minhash *m,
-                                                               const uint64_t *xlo,
-                                                               const uint64_t *xhi, int nx,
-                                                               uint64_t *mins)
-{
-    const __m512i p = _mm512_set1_epi64((long long)MERSENNE_61),
-                  m29 = _mm512_set1_epi64(0x1FFFFFFF);
-    int hp = H_PAD(m->h);
-    for (int k = 0; k < hp; k += 8) {
-        const __m512i a0 = _mm512_loadu_si512(m->a_lo + k), a1 = _mm512_loadu_si512(m->a_hi + k),
-                      b = _mm512_loadu_si512(m->b + k);
-        __m512i cur = _mm512_loadu_si512(mins + k);
-        for (int i = 0; i < nx; i++) {
-            __m512i x0 = _mm512_set1_epi64((long long)xlo[i]),
-                    x1 = _mm512_set1_epi64((long long)xhi[i]);
-            __m512i lo = _mm512_mul_epu32(a0, x0), hi = _mm512_mul_epu32(a1, x1);
-            __m512i mid = _mm512_add_epi64(_mm512_mul_epu32(a1, x0), _mm512_mul_epu32(a0, x1));
-            __m512i r = _mm512_add_epi64(_mm512_slli_epi64(hi, 3), _mm512_srli_epi64(mid, 29));
-            r = _mm512_add_epi64(r, _mm512_slli_epi64(_mm512_and_si512(mid, m29), 32));
-            r = _mm512_add_epi64(r, _mm512_and_si512(lo, p));
-            r = _mm512_add_epi64(r, _mm512_srli_epi64(lo, 61));
-            r = _mm512_add_epi64(r, b);
-            r = _mm512_add_epi64(_mm512_and_si512(r, p), _mm512_srli_epi64(r, 61));
-            r = _mm512_min_epu64(r, _mm512_sub_epi64(r, p)); /* r - p wraps when r < p */
-            cur = _mm512_min_epu64(cur, r);
-        }
-        _mm512_storeu_si512(mins + k, cur);
-    }
-}
-
-__attribute__((target("avx2"))) static void perm_min_avx2(const minhash *m, const uint64_t *xlo,
-                                                          const uint64_t *xhi, int nx,
-                                                          uint64_t *mins)
-{
-    const __m256i p = _mm256_set1_epi64x((long long)MERSENNE_61),
-                  m29 = _mm256_set1_epi64x(0x1FFFFFFF), zero = _mm256_setzero_si256();
-    int hp = H_PAD(m->h);
-    for (int k = 0; k < hp; k += 4) {
-        const __m256i a0 = _mm256_loadu_si256((const __m256i *)(m->a_lo + k)),
-                      a1 = _mm256_loadu_si256((const __m256i *)(m->a_hi + k)),
-                      b = _mm256_loadu_si256((const __m256i *)(m->b + k));
-        __m256i cur = _mm256_loadu_si256((const __m256i *)(mins + k));
-        for (int i = 0; i < nx; i++) {
-            __m256i x0 = _mm256_set1_epi64x((long long)xlo[i]),
-                    x1 = _mm256_set1_epi64x((long long)xhi[i]);
-            __m256i lo = _mm256_mul_epu32(a0, x0), hi = _mm256_mul_epu32(a1, x1);
-            __m256i mid = _mm256_add_epi64(_mm256_mul_epu32(a1, x0), _mm256_mul_epu32(a0, x1));
-            __m256i r = _mm256_add_epi64(_mm256_slli_epi64(hi, 3), _mm256_srli_epi64(mid, 29));
-            r = _mm256_add_epi64(r, _mm256_slli_epi64(_mm256_and_si256(mid, m29), 32));
-            r = _mm256_add_epi64(r, _mm256_and_si256(lo, p));
-            r = _mm256_add_epi64(r, _mm256_srli_epi64(lo, 61));
-            r = _mm256_add_epi64(r, b);
-            r = _mm256_add_epi64(_mm256_and_si256(r, p), _mm256_srli_epi64(r, 61));
-            __m256i t = _mm256_sub_epi64(r, p); /* negative when r < p: keep r */
-            r = _mm256_blendv_epi8(t, r, _mm256_cmpgt_epi64(zero, t));
-            cur = _mm256_blendv_epi8(cur, r, _mm256_cmpgt_epi64(cur, r));
-        }
-        _mm256_storeu_si256((__m256i *)(mins + k), cur);
-    }
-}
-#endif
-
-/* Where shingle hashes go: into the running minima of a signature (through a batch of
- * SINK_BATCH shingles), or a list. */
-#define SINK_BATCH 64
-
+/* Where shingle hashes go: into the bins of a signature (one permutation hashing:
+ * the shingle's keyed hash picks a bin with its high half and competes for the bin's
+ * minimum with its low half), or a list. */
 typedef struct {
     const minhash *m;
-    uint64_t *mins; /* (H_PAD) or NULL */
-    uint64_t xlo[SINK_BATCH], xhi[SINK_BATCH];
-    int nx;
+    uint64_t *bins; /* (H) minima; EMPTY_BIN until a shingle falls in */
     uint64_t *out;  /* list mode */
     size_t cap, count;
 } sink;
 
-static void sink_flush(sink *s)
+#define EMPTY_BIN (1ULL << 32) /* above every 32-bit value */
+
+static inline void place(const minhash *m, uint64_t shingle, uint32_t *bin, uint32_t *value)
 {
-    if (s->mins && s->nx)
-        s->m->perm_min(s->m, s->xlo, s->xhi, s->nx, s->mins);
-    s->nx = 0;
+    uint64_t x = hash_u64(shingle ^ m->key);
+    *bin = scale(x, (uint32_t)m->h);
+    *value = (uint32_t)x;
+}
+
+void minhash_place(const minhash *m, uint64_t shingle, uint32_t *bin, uint32_t *value)
+{
+    place(m, shingle, bin, value);
 }
 
 static inline void sink_put(sink *s, uint64_t h)
 {
-    if (s->mins) {
-        uint64_t x = mod_m61(h);
-        s->xlo[s->nx] = (uint32_t)x;
-        s->xhi[s->nx] = x >> 32;
-        if (++s->nx == SINK_BATCH)
-            sink_flush(s);
+    if (s->bins) {
+        uint32_t b, v;
+        place(s->m, h, &b, &v);
+        s->bins[b] = v < s->bins[b] ? v : s->bins[b];
     } else if (s->count < s->cap) {
         s->out[s->count] = h;
     }
@@ -345,16 +256,90 @@ static void shingle_text(const minhash *m, const char *text, size_t len, sink *s
         sink_put(s, hash_u64(w.h + (uint64_t)w.filled));
 }
 
+/* Optimal densification (Shrivastava, ICML 2017): an empty bin i takes the value of
+ * the first bin that is not empty in the probe sequence probe(i, 0), probe(i, 1), ...
+ * (the same sequence for every document), so that two documents agree at bin i with
+ * probability equal to their Jaccard similarity whether or not the bin was empty. A
+ * bin reached after MAX_ATTEMPTS probes (a probability below (1 - 1/H)^(64 H), about
+ * e^-64) takes the next non-empty bin in cyclic order instead: a deterministic end. */
+/* After MAX_ATTEMPTS probes: the next non-empty bin in cyclic order. */
+static uint32_t borrow_cyclic(const uint8_t *full, uint32_t i, uint32_t h)
+{
+    uint32_t j = (i + 1) % h;
+    while (!full[j])
+        j = (j + 1) % h;
+    return j;
+}
+
+/* The bin that empty bin i borrows from, by probing: the cached probes as one mask of
+ * hits (no branch per probe), then on. For H > FIRST_MAX_H. */
+static uint32_t borrow_probing(const minhash *m, int i, const uint8_t *full)
+{
+    uint32_t h = (uint32_t)m->h;
+    const uint16_t *pr = m->probe[i];
+    uint32_t hits = 0;
+    for (int t = 0; t < PROBES_CACHED; t++)
+        hits |= (uint32_t)full[pr[t]] << t;
+    if (hits)
+        return pr[__builtin_ctz(hits)];
+    for (uint32_t t = PROBES_CACHED; t < MAX_ATTEMPTS(h); t++) {
+        uint32_t j = minhash_probe(m, i, t);
+        if (full[j])
+            return j;
+    }
+    return borrow_cyclic(full, (uint32_t)i, h);
+}
+
+static void densify(const minhash *m, const uint64_t *bins, uint32_t *sig)
+{
+    uint32_t h = (uint32_t)m->h;
+    uint8_t full[MINHASH_MAX_HASHES]; /* bins[j] != EMPTY_BIN, as 0/1 */
+    int n_full = 0;
+    for (uint32_t i = 0; i < h; i++) {
+        full[i] = bins[i] != EMPTY_BIN;
+        n_full += full[i];
+    }
+    if (!m->first)
+        n_full = (int)h; /* probing only */
+    if (n_full > (int)h * 3 / 4) { /* few empty bins, each found within a few probes */
+        for (uint32_t i = 0; i < h; i++)
+            sig[i] = (uint32_t)bins[full[i] ? i : borrow_probing(m, (int)i, full)];
+        return;
+    }
+    /* More empty bins: best[i] = min over non-empty j of (the first attempt of i
+     * reaching j) << 8 | j, the bin probing finds (the attempts reaching different bins
+     * differ), in (non-empty bins) x H steps of a vector kernel (rows padded to
+     * FIRST_PAD(H)). */
+    uint32_t best[FIRST_PAD(FIRST_MAX_H)];
+    uint32_t hp = FIRST_PAD(h);
+    for (uint32_t i = 0; i < hp; i++)
+        best[i] = UINT32_MAX;
+    const kern_ops *k = kern();
+    for (uint32_t j = 0; j < h; j++)
+        if (full[j])
+            k->min_tagged_u16(best, m->first + (size_t)j * hp, j, hp);
+    for (uint32_t i = 0; i < h; i++) { /* no branch on full[i]: it is a coin toss */
+        uint32_t keep = 0u - (uint32_t)full[i];
+        sig[i] = (uint32_t)bins[(i & keep) | (best[i] & 0xFF & ~keep)];
+    }
+    for (uint32_t i = 0; i < h; i++) /* no probe of 64 H reached a non-empty bin: rare */
+        if (!full[i] && best[i] >> 8 == NO_PROBE)
+            sig[i] = (uint32_t)bins[borrow_cyclic(full, i, h)];
+}
+
 size_t minhash_signature(const minhash *m, const char *text, size_t len, uint32_t *sig)
 {
-    uint64_t mins[MINHASH_MAX_HASHES];
-    for (int k = 0; k < H_PAD(m->h); k++)
-        mins[k] = MERSENNE_61; /* above every value (they are < p) */
-    sink s = {.m = m, .mins = mins};
-    shingle_text(m, text, len, &s);
-    sink_flush(&s);
+    uint64_t bins[MINHASH_MAX_HASHES];
     for (int k = 0; k < m->h; k++)
-        sig[k] = s.count ? (uint32_t)mins[k] : UINT32_MAX;
+        bins[k] = EMPTY_BIN;
+    sink s = {.m = m, .bins = bins};
+    shingle_text(m, text, len, &s);
+    if (s.count == 0) {
+        for (int k = 0; k < m->h; k++)
+            sig[k] = UINT32_MAX;
+        return 0;
+    }
+    densify(m, bins, sig);
     return s.count;
 }
 
@@ -527,29 +512,108 @@ typedef struct {
     uint32_t id;
 } band_entry;
 
-static int cmp_band(const void *pa, const void *pb)
+/* Sorts e[0..m) by key, equal keys in increasing id, given e in increasing id: a stable
+ * counting scatter on the key's top RADIX_BITS bits into tmp, then insertion sort of
+ * each bucket by key (stable, so ids stay increasing). Keys are hashes, so buckets
+ * hold m / 2^RADIX_BITS entries on average; a bucket of one repeated key (a text in
+ * 10^5 copies) is already in order and costs one pass. Result in tmp. */
+#define RADIX_BITS 16
+
+static void band_radix(const band_entry *e, band_entry *tmp, size_t m, uint32_t *count)
 {
-    const band_entry *a = pa, *b = pb;
-    if (a->key != b->key)
-        return a->key < b->key ? -1 : 1;
-    return a->id < b->id ? -1 : a->id > b->id;
+    const int shift = 64 - RADIX_BITS;
+    memset(count, 0, ((size_t)1 << RADIX_BITS) * sizeof *count);
+    for (size_t i = 0; i < m; i++)
+        count[e[i].key >> shift]++;
+    uint32_t sum = 0;
+    for (size_t b = 0; b < ((size_t)1 << RADIX_BITS); b++) {
+        uint32_t c = count[b];
+        count[b] = sum;
+        sum += c;
+    }
+    for (size_t i = 0; i < m; i++)
+        tmp[count[e[i].key >> shift]++] = e[i];
+    /* count[b] is now the end of bucket b: the start of b + 1 */
+    for (size_t b = 0, start = 0; b < ((size_t)1 << RADIX_BITS); b++) {
+        size_t end = count[b];
+        for (size_t i = start + 1; i < end; i++) {
+            band_entry x = tmp[i];
+            size_t j = i;
+            while (j > start && tmp[j - 1].key > x.key) {
+                tmp[j] = tmp[j - 1];
+                j--;
+            }
+            tmp[j] = x;
+        }
+        start = end;
+    }
 }
 
-/* Sorts band `band`'s (key, id) pairs of the documents with shingles into e; returns
- * their number. Equal keys end up adjacent, in increasing id. */
-static size_t band_sort(const minhash_index *x, int band, band_entry *e)
+/* Per band, the ids of the documents with shingles in bucket order (equal band values
+ * adjacent, ids increasing in each bucket: order[band * n + k], m of them) and each
+ * document's bucket start (start[band * n + id]). */
+typedef struct {
+    const minhash_index *x;
+    uint32_t *order, *start;
+    size_t m;
+    band_entry **e, **tmp; /* per thread: (n) each */
+    uint32_t **count;      /* per thread: (2^RADIX_BITS) */
+} band_job;
+
+static void band_task(void *vc, size_t band, int th)
 {
+    band_job *j = vc;
+    const minhash_index *x = j->x;
     size_t n = x->n, h = (size_t)x->m->h, rows = (size_t)x->m->p.rows, m = 0;
+    band_entry *e = j->e[th], *t = j->tmp[th];
     for (size_t i = 0; i < n; i++) {
         if (!x->has[i])
             continue;
-        const uint32_t *row = x->sigs + i * h + (size_t)band * rows;
+        const uint32_t *row = x->sigs + i * h + band * rows;
         e[m].key = hash_bytes(row, rows * sizeof *row);
         e[m].id = (uint32_t)i;
         m++;
     }
-    qsort(e, m, sizeof *e, cmp_band);
-    return m;
+    band_radix(e, t, m, j->count[th]);
+    uint32_t *ob = j->order + band * n, *sb = j->start + band * n;
+    for (size_t i = 0, g = 0; i < m; i++) {
+        if (t[i].key != t[g].key)
+            g = i;
+        ob[i] = t[i].id;
+        sb[t[i].id] = (uint32_t)g;
+    }
+    j->m = m; /* the same for every band */
+}
+
+/* Fills order and start ((bands, n) each) for every band, in parallel over pl (NULL:
+ * on this thread). Returns the number of documents with shingles, or -1 on out of
+ * memory. */
+static long bands_sort(const minhash_index *x, pool *pl, uint32_t *order, uint32_t *start)
+{
+    int nt = pl ? pool_threads(pl) : 1;
+    size_t n = x->n ? x->n : 1;
+    band_job j = {x, order, start, 0, calloc((size_t)nt, sizeof(band_entry *)),
+                  calloc((size_t)nt, sizeof(band_entry *)), calloc((size_t)nt, sizeof(uint32_t *))};
+    int ok = j.e && j.tmp && j.count;
+    for (int t = 0; ok && t < nt; t++)
+        ok = (j.e[t] = malloc(n * sizeof(band_entry))) && (j.tmp[t] = malloc(n * sizeof(band_entry))) &&
+             (j.count[t] = malloc(((size_t)1 << RADIX_BITS) * sizeof(uint32_t)));
+    if (ok) {
+        if (pl)
+            pool_for(pl, (size_t)x->m->p.bands, band_task, &j);
+        else
+            for (int b = 0; b < x->m->p.bands; b++)
+                band_task(&j, (size_t)b, 0);
+    }
+    for (int t = 0; t < nt; t++) {
+        free(j.e ? j.e[t] : NULL);
+        free(j.tmp ? j.tmp[t] : NULL);
+        free(j.count ? j.count[t] : NULL);
+    }
+    free(j.e);
+    free(j.tmp);
+    free(j.count);
+    return ok ? (long)j.m : -1;
 }
 
 /* Whether documents a and b agree at >= need of the H signature positions. */
@@ -572,60 +636,39 @@ static int verified(const minhash_index *x, uint32_t a, uint32_t b, int need)
 
 /* Connected components (union-find) of the verified candidate pairs. A document is
  * compared with its bucket's first member, then with its nearest predecessors. */
-static void cluster_components(const minhash_index *x, band_entry *e, int need, uint32_t *parent)
+static void cluster_components(const minhash_index *x, const uint32_t *order, const uint32_t *start,
+                               size_t m, int need, uint32_t *parent)
 {
+    size_t n = x->n;
     for (int band = 0; band < x->m->p.bands; band++) {
-        size_t m = band_sort(x, band, e);
-        for (size_t g = 0; g < m;) {
-            size_t end = g + 1;
-            while (end < m && e[end].key == e[g].key)
-                end++;
-            for (size_t j = g + 1; j < end; j++) {
-                uint32_t d = e[j].id;
-                for (size_t t = 0; t < VERIFY_TRIES && t < j - g; t++) {
-                    uint32_t c = t == 0 ? e[g].id : e[j - t].id;
-                    if (t > 0 && j - t == g)
-                        break;
-                    if (uf_find(parent, c) == uf_find(parent, d))
-                        break;
-                    if (need == 0 || verified(x, c, d, need)) {
-                        uf_union(parent, c, d);
-                        break;
-                    }
+        const uint32_t *ob = order + (size_t)band * n, *sb = start + (size_t)band * n;
+        for (size_t j = 0; j < m; j++) {
+            uint32_t d = ob[j];
+            size_t g = sb[d];
+            for (size_t t = 0; t < VERIFY_TRIES && t < j - g; t++) {
+                uint32_t c = t == 0 ? ob[g] : ob[j - t];
+                if (t > 0 && j - t == g)
+                    break;
+                if (uf_find(parent, c) == uf_find(parent, d))
+                    break;
+                if (need == 0 || verified(x, c, d, need)) {
+                    uf_union(parent, c, d);
+                    break;
                 }
             }
-            g = end;
         }
     }
-    for (size_t i = 0; i < x->n; i++)
+    for (size_t i = 0; i < n; i++)
         parent[i] = uf_find(parent, (uint32_t)i);
 }
 
 /* Stars around kept documents: documents in id order; one is dropped for the lowest
- * kept document that shares a band bucket with it and passes the check, else kept.
- * Needs, per band, the ids in bucket order and each document's bucket start. */
-static int cluster_stars(const minhash_index *x, band_entry *e, int need, uint32_t *keep_of,
-                         dk_err *err)
+ * kept document that shares a band bucket with it and passes the check, else kept. */
+static void cluster_stars(const minhash_index *x, const uint32_t *order, const uint32_t *start,
+                          int need, uint32_t *keep_of)
 {
     size_t n = x->n;
     int bands = x->m->p.bands;
-    uint32_t *order = malloc((n ? n : 1) * (size_t)bands * sizeof *order); /* (bands, m) */
-    uint32_t *start = malloc((n ? n : 1) * (size_t)bands * sizeof *start); /* (bands, n) */
-    if (!order || !start) {
-        free(order);
-        free(start);
-        return dk_errf(err, "minhash: out of memory for %zu documents", n);
-    }
-    for (int band = 0; band < bands; band++) {
-        size_t m = band_sort(x, band, e);
-        uint32_t *ob = order + (size_t)band * n, *sb = start + (size_t)band * n;
-        for (size_t i = 0, g = 0; i < m; i++) {
-            if (e[i].key != e[g].key)
-                g = i;
-            ob[i] = e[i].id;
-            sb[e[i].id] = (uint32_t)g;
-        }
-    }
     for (size_t d = 0; d < n; d++) {
         keep_of[d] = (uint32_t)d;
         if (!x->has[d])
@@ -649,37 +692,40 @@ static int cluster_stars(const minhash_index *x, band_entry *e, int need, uint32
         }
         keep_of[d] = best;
     }
-    free(order);
-    free(start);
-    return 0;
 }
 
-int minhash_index_cluster(minhash_index *x, uint32_t *keep_of, size_t *n_dropped, dk_err *err)
+int minhash_index_cluster(minhash_index *x, pool *pl, uint32_t *keep_of, size_t *n_dropped,
+                          dk_err *err)
 {
     size_t n = x->n, h = (size_t)x->m->h;
     const minhash_params *p = &x->m->p;
-    band_entry *e = malloc((n ? n : 1) * sizeof *e);
-    if (!e)
+    size_t cells = (n ? n : 1) * (size_t)p->bands;
+    uint32_t *order = malloc(cells * sizeof *order), *start = malloc(cells * sizeof *start);
+    long m = order && start ? bands_sort(x, pl, order, start) : -1;
+    if (m < 0) {
+        free(order);
+        free(start);
         return dk_errf(err, "minhash: out of memory for %zu documents", n);
+    }
     /* agreement >= threshold, as a count of positions (no rounding surprises) */
     int need = 0;
     while ((double)need < p->threshold * (double)h)
         need++;
-    int rc = 0;
     if (p->cluster == MINHASH_COMPONENTS) {
         for (size_t i = 0; i < n; i++)
             keep_of[i] = (uint32_t)i;
-        cluster_components(x, e, need, keep_of);
+        cluster_components(x, order, start, (size_t)m, need, keep_of);
     } else {
-        rc = cluster_stars(x, e, need, keep_of, err);
+        cluster_stars(x, order, start, need, keep_of);
     }
-    free(e);
+    free(order);
+    free(start);
     size_t dropped = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++)
+    for (size_t i = 0; i < n; i++)
         dropped += keep_of[i] != i;
-    if (rc == 0 && n_dropped)
+    if (n_dropped)
         *n_dropped = dropped;
-    return rc;
+    return 0;
 }
 
 int minhash_dedupe(const minhash_params *p, const char *const *docs, const size_t *lens,
@@ -693,7 +739,7 @@ int minhash_dedupe(const minhash_params *p, const char *const *docs, const size_
     if (rc == 0)
         rc = minhash_index_add_docs(x, docs, lens, n, pl, err);
     if (rc == 0)
-        rc = minhash_index_cluster(x, keep_of, n_dropped, err);
+        rc = minhash_index_cluster(x, pl, keep_of, n_dropped, err);
     minhash_index_free(x);
     minhash_free(m);
     return rc;

@@ -2,11 +2,14 @@
  * hashing (LSH) bands, then clusters, as datatrove and text-dedup do it.
  *
  * A document's text is normalised and cut into shingles (word n-grams or character
- * n-grams, see below); each shingle gets a 64-bit hash; the signature is, for each of
- * H = bands * rows universal hash functions h_k(x) = (a_k x + b_k) mod (2^61 - 1), the
- * minimum of h_k over the document's shingles, kept as its low 32 bits. Two signatures
- * agree at position k with probability equal to the Jaccard similarity of the two
- * shingle sets. LSH: the signature is cut into `bands` bands of `rows` values; two
+ * n-grams, see below); each shingle gets a 64-bit hash, keyed by the seed. The
+ * signature is a one permutation hash (Li, Owen and Zhang 2012) with optimal
+ * densification (Shrivastava 2017): the hash's high half puts the shingle in one of
+ * H = bands * rows bins, its low half competes for the bin's minimum (32 bits); an empty
+ * bin takes the value of the first non-empty bin of a probe sequence that is the same
+ * for every document. Two signatures agree at position k with probability equal to the
+ * Jaccard similarity of the two shingle sets, as with H independent permutations, at
+ * the cost of one hash per shingle instead of H. LSH: the signature is cut into `bands` bands of `rows` values; two
  * documents are candidates when they agree on a whole band, which happens with
  * probability 1 - (1 - s^rows)^bands at Jaccard s (the S-curve, docs/dedupe.md). A
  * candidate pair is a match when its signatures agree at >= threshold of the H
@@ -44,7 +47,7 @@
  * in parallel over a pool but each document's signature is computed by one task from
  * its text alone, and clustering is sequential in document order: the results are
  * identical for any thread count, and for any of the kernels' ISA paths (integer
- * arithmetic; the AVX-512 and AVX2 permutations are tested against the plain one). */
+ * arithmetic, no floating point, no SIMD path). */
 #ifndef DK_DATA_MINHASH_H
 #define DK_DATA_MINHASH_H
 
@@ -94,10 +97,13 @@ int minhash_hashes(const minhash *m); /* H = bands * rows */
  * must not be clustered (minhash_index_add's has_shingles = 0). No allocation. */
 size_t minhash_signature(const minhash *m, const char *text, size_t len, uint32_t *sig);
 
-/* Permutation k (< H) of a shingle hash h: (a_k (h mod p) + b_k) mod p, p = 2^61 - 1,
- * computed plainly with a 128-bit product: the reference the signature is tested
- * against. */
-uint64_t minhash_permute(const minhash *m, int k, uint64_t shingle_hash);
+/* Where a shingle hash goes: its bin (< H) and its value in the bin (the signature keeps
+ * the least value per bin). Exposed for tests. */
+void minhash_place(const minhash *m, uint64_t shingle_hash, uint32_t *bin, uint32_t *value);
+
+/* The densification probe sequence: the bin that empty bin `bin` (< H) looks at on its
+ * attempt'th try. The same for every document: exposed for tests. */
+uint32_t minhash_probe(const minhash *m, int bin, uint32_t attempt);
 
 /* The document's shingle hashes in text order (with repetition): writes at most cap of
  * them to out and returns how many there are. For measuring (true Jaccard) and tests. */
@@ -130,12 +136,14 @@ int minhash_index_add(minhash_index *x, const uint32_t *sig, int has_shingles, d
 int minhash_index_add_docs(minhash_index *x, const char *const *docs, const size_t *lens,
                            size_t n, pool *pl, dk_err *err);
 
-/* Clusters every document added so far: keep_of[i] (room for minhash_index_size) is
+/* Clusters every document added so far (the bands are sorted in parallel over pl, NULL:
+ * on this thread; the clusters are the same for any pool): keep_of[i] (room for minhash_index_size) is
  * the representative of document i, the kept document of its cluster, whose id is the
  * lowest of the cluster (keep_of[i] == i: i is kept). *n_dropped (may be NULL) is the number of documents with keep_of[i] != i.
  * The index stays usable (more documents may be added and clustering run again).
  * 0, or -1 on out of memory. */
-int minhash_index_cluster(minhash_index *x, uint32_t *keep_of, size_t *n_dropped, dk_err *err);
+int minhash_index_cluster(minhash_index *x, pool *pl, uint32_t *keep_of, size_t *n_dropped,
+                          dk_err *err);
 
 /* ---- the whole step, for `dokja data build` ------------------------------------------ */
 

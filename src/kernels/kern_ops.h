@@ -1,8 +1,8 @@
 /* kern_ops.h: one instruction-set path's kernels behind one table, the way ggml's CPU
  * backend keeps one file per architecture behind one set of function pointers. The
  * driver code of kernels/ (matmul.c, mm_pack.c, vexp.c, ...) calls kern()->...; the
- * tables live in x86_avx512/, x86_avx2/ and generic/. Not an API outside kernels/ and
- * the AdamW step.
+ * tables live in x86_avx512/, x86_avx2/ and generic/. Not an API outside kernels/, the
+ * AdamW step and MinHash densification (data/minhash.c).
  *
  * Every entry of every table computes the same bits as the AVX-512 one (see isa.h for
  * the generic path without FMA). */
@@ -10,6 +10,7 @@
 #define DK_KERNELS_KERN_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/isa.h"
 
@@ -61,6 +62,9 @@ typedef struct kern_ops {
      * round); returns a sum that keeps the loop alive. */
     double (*fma_loop)(long iters);
     int fma_flops;
+    /* best[i] = min(best[i], (uint32_t)row[i] << 8 | tag) for i in [0, n), n a multiple
+     * of 16 (integers: every path gives the same result). */
+    void (*min_tagged_u16)(uint32_t *best, const uint16_t *row, uint32_t tag, size_t n);
 } kern_ops;
 
 /* The tables; the x86 ones exist only in an x86-64 build (reach them through kern_of). */

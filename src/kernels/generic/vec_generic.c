@@ -125,6 +125,14 @@ static double fma_loop_generic(long iters)
     return s;
 }
 
+static void min_tagged_generic(uint32_t *best, const uint16_t *row, uint32_t tag, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = (uint32_t)row[i] << 8 | tag;
+        best[i] = c < best[i] ? c : best[i];
+    }
+}
+
 const kern_ops kern_ops_generic = {
     .isa = DK_ISA_GENERIC,
     .tile = generic_tile,
@@ -143,4 +151,5 @@ const kern_ops kern_ops_generic = {
     .read_sum = read_generic,
     .fma_loop = fma_loop_generic,
     .fma_flops = 12 * 4 * 2,
+    .min_tagged_u16 = min_tagged_generic,
 };

@@ -191,6 +191,18 @@ __attribute__((target("avx2,fma"))) static double fma_loop_avx2(long iters)
     return s;
 }
 
+__attribute__((target("avx2"))) static void min_tagged_avx2(uint32_t *best, const uint16_t *row,
+                                                            uint32_t tag, size_t n)
+{
+    const __m256i t = _mm256_set1_epi32((int)tag);
+    for (size_t i = 0; i < n; i += 8) {
+        __m256i c = _mm256_or_si256(
+            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + i))), 8), t);
+        __m256i *b = (__m256i *)(best + i);
+        _mm256_storeu_si256(b, _mm256_min_epu32(_mm256_loadu_si256(b), c));
+    }
+}
+
 const kern_ops kern_ops_avx2 = {
     .isa = DK_ISA_AVX2,
     .tile = avx2_tile,
@@ -209,6 +221,7 @@ const kern_ops kern_ops_avx2 = {
     .read_sum = read_avx2,
     .fma_loop = fma_loop_avx2,
     .fma_flops = ACC * 8 * 2,
+    .min_tagged_u16 = min_tagged_avx2,
 };
 
 #endif /* __x86_64__ */

@@ -168,6 +168,17 @@ __attribute__((target("avx512f"))) static double fma_loop_avx512(long iters)
     return s; /* used, so the loop is not optimised away */
 }
 
+__attribute__((target("avx512f"))) static void min_tagged_avx512(uint32_t *best, const uint16_t *row,
+                                                                uint32_t tag, size_t n)
+{
+    const __m512i t = _mm512_set1_epi32((int)tag);
+    for (size_t i = 0; i < n; i += 16) {
+        __m512i c = _mm512_or_si512(
+            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(row + i))), 8), t);
+        _mm512_storeu_si512(best + i, _mm512_min_epu32(_mm512_loadu_si512(best + i), c));
+    }
+}
+
 const kern_ops kern_ops_avx512 = {
     .isa = DK_ISA_AVX512,
     .tile = avx512_tile,
@@ -186,6 +197,7 @@ const kern_ops kern_ops_avx512 = {
     .read_sum = read_avx512,
     .fma_loop = fma_loop_avx512,
     .fma_flops = ACC * 16 * 2,
+    .min_tagged_u16 = min_tagged_avx512,
 };
 
 #endif /* __x86_64__ */

@@ -12,6 +12,7 @@
 #include "model/model_io.h"
 #include "model/params.h"
 #include "io/safetensors.h"
+#include "util/err.h"
 #include "util/fs.h"
 #include "test.h"
 
@@ -137,6 +138,32 @@ TEST(hardening_strings_from_files_are_escaped_in_messages)
     CHECK(strchr(out, '\n') == out + strlen(out) - 1); /* one line */
     CHECK(!strchr(out, '\x1b') && !strchr(out, '\a'));
     CHECK_CONTAINS(out, "evil\\ndokja: FORGED\\x1b[31m\\x07");
+}
+
+TEST(hardening_library_warnings_are_escaped_too)
+{
+    /* the library's own warnings (a skipped checkpoint, an unwritable cache, select's
+     * progress names) quote paths and names from files: dk_warnf and dk_put_safe give
+     * one line, with no terminal control and no bytes that are not UTF-8 */
+    char path[700];
+    snprintf(path, sizeof path, "%s/warn.txt", test_tmpdir());
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL && saved >= 0);
+    dup2(fileno(f), 2);
+    dk_warnf("skipping checkpoint: %s", "run/evil\ndokja: FORGED\x1b[31m\a\xc2\x9b\xff");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(f);
+    char out[512] = {0};
+    f = fopen(path, "r");
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    fclose(f);
+    CHECK(n > 0 && strchr(out, '\n') == out + n - 1); /* one line */
+    CHECK(!strchr(out, '\x1b') && !strchr(out, '\a') && !strchr(out, '\xff') && !strstr(out, "\xc2\x9b"));
+    CHECK_CONTAINS(out, "dokja: warning: skipping checkpoint: run/evil\\ndokja: FORGED\\x1b[31m\\x07\\x9b\\xff");
 }
 
 /* Address space for the 27 GB mapping below, while an allocation of 50 GB would fail

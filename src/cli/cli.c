@@ -12,30 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cli_put_safe(FILE *f, const char *s, size_t max)
-{
-    const uint8_t *p = (const uint8_t *)s;
-    size_t n = strlen(s), i = 0, shown = 0;
-    for (; i < n && shown < max; shown++) {
-        uint32_t cp;
-        size_t len = utf8_decode(p + i, n - i, &cp);
-        if (len == 0) { /* not UTF-8: the byte, escaped */
-            fprintf(f, "\\x%02x", p[i++]);
-            continue;
-        }
-        if (cp == '\n')
-            fputs("\\n", f);
-        else if (cp == '\t')
-            fputs("\\t", f);
-        else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) /* C0, DEL, C1 (ESC, CSI...) */
-            fprintf(f, "\\x%02x", (unsigned)cp);
-        else
-            fwrite(p + i, 1, len, f);
-        i += len;
-    }
-    if (i < n)
-        fputs("...", f);
-}
+void cli_put_safe(FILE *f, const char *s, size_t max) { dk_put_safe(f, s, max); }
 
 int cli_usage(const char *name, const char *fmt, ...)
 {

@@ -106,8 +106,7 @@ void sel_cache_put(sel_cache *c, const char key[65], const json_t *value)
     if (rc == 0)
         rc = fs_write_file_atomic(path, text, strlen(text), &err);
     if (rc != 0 && !c->warned) {
-        fprintf(stderr, "dokja: warning: the select cache %s cannot be written (%s): results are not kept\n", c->dir,
-                err.msg);
+        dk_warnf("the select cache %s cannot be written (%s): results are not kept", c->dir, err.msg);
         c->warned = 1;
     }
     free(text);

@@ -65,7 +65,13 @@ static void progress(ctx *c, const char *what, const char *a, const char *sep, c
     if (!c->o->progress)
         return;
     double el = now() - c->t0;
-    fprintf(stderr, "select: [%zu/%zu] %s %s%s%s", c->done + 1, c->units, what, a, b ? sep : "", b ? b : "");
+    /* a and b are names from the round file: escaped */
+    fprintf(stderr, "select: [%zu/%zu] %s ", c->done + 1, c->units, what);
+    dk_put_safe(stderr, a, 200);
+    if (b) {
+        fputs(sep, stderr);
+        dk_put_safe(stderr, b, 200);
+    }
     if (c->done > 0)
         fprintf(stderr, " (ETA %.0f s)", el / (double)c->done * (double)(c->units - c->done));
     fputc('\n', stderr);
@@ -1003,8 +1009,11 @@ out:
         json_decref(pairs[p].evidence);
     for (size_t i = 0; ledgers && i < r->n_teams; i++)
         json_decref(ledgers[i]);
-    if (o->progress && c.cache.dir[0])
-        fprintf(stderr, "select: cache %s: %zu hits, %zu misses\n", c.cache.dir, c.cache.hits, c.cache.misses);
+    if (o->progress && c.cache.dir[0]) {
+        fputs("select: cache ", stderr);
+        dk_put_safe(stderr, c.cache.dir, 500);
+        fprintf(stderr, ": %zu hits, %zu misses\n", c.cache.hits, c.cache.misses);
+    }
     free(c.digest);
     lineage_cache_free(c.lc);
     free(c.tasks), free(c.task_group), free(c.ms), free(rel), free(refsc), free(best), free(refidx), free(grel);

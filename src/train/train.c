@@ -122,7 +122,7 @@ static void write_plot(trainer *t)
     dk_err err;
     mkpath(path, sizeof path, t->run, "loss.svg");
     if (plot_svg(path, "dokja training loss", "step", "loss (nats per token)", s, n, &err) != 0)
-        fprintf(stderr, "dokja: warning: %s\n", err.msg);
+        dk_warnf("%s", err.msg);
     free(s);
     free(names);
 }
@@ -555,7 +555,7 @@ static int resume(trainer *t, dk_err *err)
             memcpy(t->sc.adam_m, fm + t->sc.shard_b, shard_len * sizeof *fm);
             memcpy(t->sc.adam_v, fv + t->sc.shard_b, shard_len * sizeof *fv);
         } else if (!o->quiet) {
-            fprintf(stderr, "dokja: skipping checkpoint: %s\n", err->msg);
+            dk_warnf("skipping checkpoint: %s", err->msg);
         }
     }
     free(fm);

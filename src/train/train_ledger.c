@@ -146,7 +146,7 @@ int tl_resume(train_ledger *L, const char *run, long start, int quiet, int *need
     *has_beacon = 0;
     if (access(path, F_OK) != 0) {
         if (!quiet)
-            fprintf(stderr, "dokja: warning: %s: no ledger (a run from before the ledger); none is written\n", run);
+            dk_warnf("%s: no ledger (a run from before the ledger); none is written", run);
         return 0;
     }
     ledger l;

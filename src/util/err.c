@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 /* A message is one line whatever it quotes: a parser's excerpt of a file (jansson quotes
  * the text near an error, newlines included) or a name read from one. Control
  * characters are escaped as \n, \t, \r or \xNN (cut at the buffer's end). */
@@ -55,6 +57,43 @@ int dk_errno(dk_err *err, const char *fmt, ...)
         one_line(err);
     }
     return -1;
+}
+
+void dk_put_safe(FILE *f, const char *s, size_t max)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t n = strlen(s), i = 0, shown = 0;
+    for (; i < n && shown < max; shown++) {
+        uint32_t cp;
+        size_t len = utf8_decode(p + i, n - i, &cp);
+        if (len == 0) { /* not UTF-8: the byte, escaped */
+            fprintf(f, "\\x%02x", p[i++]);
+            continue;
+        }
+        if (cp == '\n')
+            fputs("\\n", f);
+        else if (cp == '\t')
+            fputs("\\t", f);
+        else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) /* C0, DEL, C1 (ESC, CSI...) */
+            fprintf(f, "\\x%02x", (unsigned)cp);
+        else
+            fwrite(p + i, 1, len, f);
+        i += len;
+    }
+    if (i < n)
+        fputs("...", f);
+}
+
+void dk_warnf(const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fputs("dokja: warning: ", stderr);
+    dk_put_safe(stderr, msg, 2000);
+    fputc('\n', stderr);
 }
 
 void dk_assert_fail(const char *file, int line, const char *cond)

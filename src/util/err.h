@@ -12,6 +12,7 @@
 #define DK_UTIL_ERR_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct {
     char msg[768];
@@ -24,6 +25,15 @@ int dk_errf(dk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 
 
 /* Like dk_errf but appends ": strerror(errno)". */
 int dk_errno(dk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes s to f as one safe line: newlines and tabs as \\n and \\t, C0, DEL and C1 control
+ * characters (terminal escapes) and bytes that are not UTF-8 as \\xNN; at most max
+ * characters, then "...". For every string that comes from a file or the user. */
+void dk_put_safe(FILE *f, const char *s, size_t max);
+
+/* "dokja: warning: MESSAGE" on stderr, the message escaped as dk_put_safe does: the
+ * library's warnings quote paths and names from files. */
+void dk_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* DK_ASSERT(cond): if cond is false, prints "dokja: FILE:LINE: assertion failed: cond"
  * on stderr and aborts. Always on (NDEBUG does not remove it): use it where checking

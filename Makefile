@@ -111,7 +111,7 @@ BENCH_LIB_OBJ := $(BENCH_LIB:%.c=$(BUILD)/%.o)
 .PHONY: bench
 bench: $(BENCH_BIN) $(BENCH_LIB_OBJ) ## build the benchmarks bench/bench_*.c into build/ (BLAS=openblas for the comparison)
 $(BUILD)/bench_%: bench/bench_%.c $(BENCH_LIB_OBJ) $(BUILD)/libdokja.a
-	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -o $@ $(filter %.c %.o %.a,$^) $(LDFLAGS) $(LDLIBS)
 -include $(BENCH_LIB_OBJ:.o=.d) $(BENCH_BIN:=.d)
 
 # libFuzzer harnesses (clang): fuzz/fuzz_NAME.c is linked with the library built by

@@ -53,8 +53,8 @@ else
 fi
 
 # Builds: any failure stops the script (set -e) with make's own errors above.
-make -j2 build/dokja
-make -j2 build/bench_synth_mix
+make -j2 build/dokja >&2
+make -j2 build/bench_synth_mix >&2
 DOKJA=$PWD/build/dokja
 NPROC=$(nproc)
 THREADS=(1)

@@ -18,6 +18,9 @@
 # CPU-second from the run with the least user+sys. Each output directory is removed
 # after it is measured.
 #
+# With --big, a projection for 1 TB: from the wall rate and from the CPU time, and the
+# peak RSS per GB of input (the near-duplicate signatures are held in memory).
+#
 # usage: bench/data_build.sh [-r R] [--big BYTES] [--big-only]
 #   -r R         runs per configuration on the dev corpora (default 3; env R)
 #   --big BYTES  also generate the synthetic mix of BYTES (1G = 10^9; cached in CACHE)
@@ -170,7 +173,13 @@ if [ -n "$BIG" ]; then
   : >"$WORK/results"
   run default "$NPROC" "$MIX/data"
   table "$WORK/results" "$BIG_MB"
-  awk -v mb="$BIG_MB" -v t="$NPROC" '{ printf "projection at this rate: 1 TB in %.1f h on this machine (%d threads); %.1f MB/s per core\n", 1e6 / (mb / $3) / 3600, t, mb / $3 / t }' "$WORK/results"
+  # 1 TB = 10^6 MB: at the wall rate measured (the load of other jobs included), and in
+  # CPU time (user + sys), which is what the machine would need were it idle and the
+  # run scaled perfectly over its cores; peak RSS per GB of input.
+  awk -v mb="$BIG_MB" -v t="$NPROC" '{
+    printf "projection for 1 TB: %.1f h at the wall rate measured here (%d threads, %.1f MB/s per thread); ", 1e6 / (mb / $3) / 3600, t, mb / $3 / t
+    printf "%.1f CPU-hours at %.1f MB per CPU-s (%.1f h on %d idle cores, %.2f h on 64); ", 1e6 / (mb / ($4 + $5)) / 3600, mb / ($4 + $5), 1e6 / (mb / ($4 + $5)) / 3600 / t, t, 1e6 / (mb / ($4 + $5)) / 3600 / 64
+    printf "peak RSS %.2f GB per GB of input\n", $6 / 1024 / 1024 / (mb / 1000) }' "$WORK/results"
 fi
 echo
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

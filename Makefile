@@ -95,7 +95,8 @@ test-asan: ## the tests under ASan + UBSan (build in build/asan)
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
-# Benchmarks: bench/bench_NAME.c -> build/bench_NAME, linked with the library.
+# Benchmarks: bench/bench_NAME.c -> build/bench_NAME, linked with the library and with
+# the benchmarks' shared helpers (BENCH_LIB: every other bench/*.c, e.g. dedupe_corpus.c).
 # BLAS=openblas links Debian's OpenBLAS as the optional comparison backend
 # (defines DK_BLAS; needs libopenblas-dev).
 BLAS ?=
@@ -105,10 +106,13 @@ ifeq ($(BLAS),openblas)
 endif
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/%)
+BENCH_LIB := $(filter-out $(BENCH_SRC),$(sort $(wildcard bench/*.c)))
+BENCH_LIB_OBJ := $(BENCH_LIB:%.c=$(BUILD)/%.o)
 .PHONY: bench
-bench: $(BENCH_BIN) ## build the benchmarks bench/bench_*.c into build/ (BLAS=openblas for the comparison)
-$(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libdokja.a
-	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+bench: $(BENCH_BIN) $(BENCH_LIB_OBJ) ## build the benchmarks bench/bench_*.c into build/ (BLAS=openblas for the comparison)
+$(BUILD)/bench_%: bench/bench_%.c $(BENCH_LIB_OBJ) $(BUILD)/libdokja.a
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -o $@ $(filter %.c %.o %.a,$^) $(LDFLAGS) $(LDLIBS)
+-include $(BENCH_LIB_OBJ:.o=.d) $(BENCH_BIN:=.d)
 
 # libFuzzer harnesses (clang): fuzz/fuzz_NAME.c is linked with the library built by
 # clang with the fuzzer, ASan and UBSan; `make fuzz-run` runs each for FUZZ_SECONDS on
@@ -142,7 +146,7 @@ clean: ## remove build/
 comma := ,
 cdb_q = $(subst ",\",$(subst \,\\,$(1)))
 cdb_args = $(subst " ","$(comma) ",$(patsubst %,"%",$(call cdb_q,$(strip $(1)))))
-CDB_SRC = $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(BENCH_SRC) $(FUZZ_SRC)
+CDB_SRC = $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(BENCH_SRC) $(BENCH_LIB) $(FUZZ_SRC)
 CDB_FLAGS = $(filter-out -MMD -MP,$(CPPFLAGS)) $(CFLAGS_ALL)
 cdb_entry = {"directory": "$(call cdb_q,$(CURDIR))", "file": "$(call cdb_q,$(CURDIR)/$(1))", "output": "$(BUILD)/$(1:.c=.o)", "arguments": [$(call cdb_args,$(CC) $(CDB_FLAGS) -c -o $(BUILD)/$(1:.c=.o) $(1))]}
 compile_commands.json: ## write ./compile_commands.json (every .c file with its compile flags)

@@ -39,9 +39,11 @@
  *     it is never clustered (its representative is itself). Dropping such documents
  *     is the job of a length filter, not of near-duplicate removal.
  *
- * Memory: the index holds H 32-bit values and one byte per document; clustering adds
- * 16 bytes per document (components) or 16 + 8 x bands bytes (stars): proportional to
- * the number of documents, never to the text.
+ * Memory: the index holds H 16-bit values (a hash of each value and its position:
+ * b-bit MinHash; a candidate's agreement is counted on them) and one byte per document; clustering adds
+ * 8 x bands bytes per document (each band's bucket order and starts) and, while a band
+ * is sorted, 32 bytes per document per thread: proportional to the number of
+ * documents, never to the text.
  *
  * Determinism: signatures depend only on the text and the parameters; signing runs
  * in parallel over a pool but each document's signature is computed by one task from
@@ -130,6 +132,10 @@ size_t minhash_index_size(const minhash_index *x);
  * has_shingles = 0 for a document that has none (minhash_signature returned 0).
  * 0, or -1 on out of memory (the index is unchanged). */
 int minhash_index_add(minhash_index *x, const uint32_t *sig, int has_shingles, dk_err *err);
+
+/* The 16 bits the index keeps of value v at position k (exposed for the fuzz harness's
+ * check). */
+uint16_t minhash_kept_bits(uint32_t v, int k);
 
 /* Signs docs[0..n) in parallel over pl (NULL: on this thread) and appends them in that
  * order. The texts are not kept. 0, or -1 on out of memory (the index is unchanged). */

@@ -346,8 +346,9 @@ TEST(minhash_rejects_bad_parameters)
 
 TEST(minhash_index_grows_in_batches_like_one_call)
 {
-    /* documents added in two batches (as data build adds them file by file) give the
-     * clusters of one call */
+    /* documents added in batches (as data build adds them file by file), some signed
+     * apart and added one by one (as from another MPI rank), give the clusters of one
+     * call */
     enum { N = 24 };
     char *t[N];
     const char *docs[N];
@@ -366,7 +367,14 @@ TEST(minhash_index_grows_in_batches_like_one_call)
     minhash *m = minhash_new(&p, &err);
     minhash_index *x = minhash_index_new(m);
     CHECK_EQ(minhash_index_add_docs(x, docs, lens, 10, NULL, &err), 0);
-    CHECK_EQ(minhash_index_add_docs(x, docs + 10, lens + 10, N - 10, NULL, &err), 0);
+    uint16_t kept[5 * MINHASH_MAX_HASHES];
+    uint8_t has[5];
+    pool *pl = pool_new(2);
+    minhash_sign_kept(m, docs + 10, lens + 10, 5, pl, kept, has);
+    pool_free(pl);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ(minhash_index_add_kept(x, kept + i * minhash_hashes(m), has[i], &err), 0);
+    CHECK_EQ(minhash_index_add_docs(x, docs + 15, lens + 15, N - 15, NULL, &err), 0);
     CHECK_EQ(minhash_index_size(x), N);
     size_t dropped;
     CHECK_EQ(minhash_index_cluster(x, NULL, parts, &dropped, &err), 0);

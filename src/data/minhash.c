@@ -494,18 +494,34 @@ static void sign_range(void *vc, size_t begin, size_t end)
     }
 }
 
+void minhash_sign_kept(const minhash *m, const char *const *docs, const size_t *lens, size_t n,
+                       pool *pl, uint16_t *kept, uint8_t *has)
+{
+    sign_job j = {m, docs, lens, kept, has};
+    if (pl)
+        pool_for_range(pl, n, 64, sign_range, &j);
+    else
+        sign_range(&j, 0, n);
+}
+
 int minhash_index_add_docs(minhash_index *x, const char *const *docs, const size_t *lens,
                            size_t n, pool *pl, dk_err *err)
 {
     if (index_reserve(x, n, err) != 0)
         return -1;
     size_t h = (size_t)x->m->h;
-    sign_job j = {x->m, docs, lens, x->sigs + x->n * h, x->has + x->n};
-    if (pl)
-        pool_for_range(pl, n, 64, sign_range, &j);
-    else
-        sign_range(&j, 0, n);
+    minhash_sign_kept(x->m, docs, lens, n, pl, x->sigs + x->n * h, x->has + x->n);
     x->n += n;
+    return 0;
+}
+
+int minhash_index_add_kept(minhash_index *x, const uint16_t *kept, int has_shingles, dk_err *err)
+{
+    if (index_reserve(x, 1, err) != 0)
+        return -1;
+    size_t h = (size_t)x->m->h;
+    memcpy(x->sigs + x->n * h, kept, h * sizeof *kept);
+    x->has[x->n++] = has_shingles != 0;
     return 0;
 }
 

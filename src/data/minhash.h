@@ -142,6 +142,14 @@ uint16_t minhash_kept_bits(uint32_t v, int k);
 int minhash_index_add_docs(minhash_index *x, const char *const *docs, const size_t *lens,
                            size_t n, pool *pl, dk_err *err);
 
+/* What minhash_index_add_docs stores, computed apart (for signing on other machines or
+ * processes, then adding there): kept[d * H + k] the 16 bits kept of document d's
+ * value k, has[d] whether it has shingles, for docs[0..n), in parallel over pl (NULL: on
+ * this thread). And the adding of one such document. */
+void minhash_sign_kept(const minhash *m, const char *const *docs, const size_t *lens, size_t n,
+                       pool *pl, uint16_t *kept, uint8_t *has);
+int minhash_index_add_kept(minhash_index *x, const uint16_t *kept, int has_shingles, dk_err *err);
+
 /* Clusters every document added so far (the bands are sorted in parallel over pl, NULL:
  * on this thread; the clusters are the same for any pool): keep_of[i] (room for minhash_index_size) is
  * the representative of document i, the kept document of its cluster, whose id is the

@@ -156,21 +156,22 @@ TEST(data_build_failures_name_the_line_and_leave_nothing)
     CHECK_CONTAINS(err.msg, "already exists");
 }
 
-/* Files are read in chunks of about 1 MiB, in parallel (data_build.c, READ_CHUNK): an
- * error names its line counted over the whole file, and the first error in file order
- * is the one reported. */
+/* Files are read in chunks cut after newlines, in parallel (data_build.c: READ_CHUNK,
+ * 1 MiB, or down to 64 KiB to give each thread about four: 256 KiB for 3 threads here):
+ * an error names its line counted over the whole file, and the first error in file
+ * order is the one reported. */
 TEST(data_build_error_lines_count_across_read_chunks)
 {
     const char *tp = small_tokenizer(10);
     size_t cap = 4u << 20, len = 0;
     char *buf = malloc(cap);
     long line = 1, bad_line = 0;
-    memset(buf, 'x', 1200000); /* line 1 is longer than a chunk */
+    memset(buf, 'x', 1200000); /* line 1 is longer than any chunk */
     len = 1200000;
     buf[len++] = '\n';
     while (len < (3u << 20)) { /* short lines, blank ones, CRLF ones */
         line++;
-        if (!bad_line && len > (2600u << 10)) { /* in the third chunk */
+        if (!bad_line && len > (2600u << 10)) { /* chunks after the first */
             bad_line = line;
             len += (size_t)sprintf(buf + len, "bad \xff line\n");
         } else if (line % 17 == 0)
@@ -405,7 +406,8 @@ TEST(data_build_scrubbed_output_is_identical_for_1_and_2_threads)
 }
 
 /* Duplicates across read chunks and across sources are found in file order, whatever
- * the thread count. */
+ * the thread count (which also changes where the chunks are cut: about 800 KiB for 1
+ * thread, 270 KiB for 3). */
 TEST(data_build_multi_chunk_input_is_identical_for_1_and_3_threads)
 {
     const char *tp = small_tokenizer(300);

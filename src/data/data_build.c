@@ -21,7 +21,8 @@
 #include "util/progress.h"
 #include "util/utf8.h"
 
-#define BLOCK_BYTES (1u << 20)
+#define BLOCK_BYTES (1u << 20)      /* document bytes per tokenising task */
+#define BLOCK_BYTES_MIN (64u << 10) /* ... or fewer, down to this, for small files */
 #define BATCH_BLOCKS 32
 
 /* Why a document is dropped (0: kept). A dropped document is tokenised only to count
@@ -191,6 +192,15 @@ static int split_finish(source_state *s, int sp, dk_err *err)
     return shard_writer_close(&o->w, err);
 }
 
+/* Bytes per piece of work for `size` bytes on `threads` threads: at most `most`, and
+ * small inputs in about four pieces per thread (at least `least` bytes each), so that
+ * every thread has work. Where the work is cut never changes the output. */
+static size_t piece_bytes(size_t size, int threads, size_t least, size_t most)
+{
+    size_t c = size / (4 * (size_t)(threads > 0 ? threads : 1));
+    return c < least ? least : c > most ? most : c;
+}
+
 /* ---- tokenising a batch of documents in parallel ----------------------------------- */
 
 typedef struct {
@@ -258,10 +268,14 @@ static int process_docs(builder *b, source_state *s, const doc *docs, size_t n, 
     if (!starts)
         return dk_errf(err, "out of memory");
     size_t acc = 0;
+    for (size_t d = 0; d < n; d++)
+        acc += docs[d].len;
+    size_t block = piece_bytes(acc, pool_threads(b->pl), BLOCK_BYTES_MIN, BLOCK_BYTES);
+    acc = 0;
     starts[nb] = 0;
     for (size_t d = 0; d < n; d++) {
         acc += docs[d].len;
-        if (acc >= BLOCK_BYTES || d + 1 == n) {
+        if (acc >= block || d + 1 == n) {
             if (nb + 2 > cap) {
                 cap *= 2;
                 size_t *ns = realloc(starts, cap * sizeof *ns);
@@ -431,7 +445,8 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
 
 /* ---- reading a file: chunks in parallel, then fates in file order ------------------ */
 
-#define READ_CHUNK (1u << 20) /* bytes per read task, cut after a newline */
+#define READ_CHUNK (1u << 20)      /* bytes per read task, cut after a newline */
+#define READ_CHUNK_MIN (64u << 10) /* ... or fewer, down to this, for small files */
 #define READ_BATCH 64         /* chunks read in parallel before their fates are decided */
 
 enum { READ_OK = 0, READ_BAD_UTF8, READ_BAD_JSON, READ_OOM };
@@ -531,24 +546,23 @@ static void read_chunk_task(void *vc, size_t i, int th)
         c->err_line = c->lines;
 }
 
-/* Cuts [0, size) into chunks of about READ_CHUNK bytes, each ending just after a
- * newline (or at the end of the file); a longer line is a chunk of its own. Returns
- * their number (0 for an empty file), or SIZE_MAX on out of memory. */
-static size_t cut_chunks(const uint8_t *data, size_t size, read_chunk **out)
+/* Cuts [0, size) into chunks of about `chunk` bytes, each ending just after a newline
+ * (or at the end of the file); a longer line is a chunk of its own. Returns their
+ * number (0 for an empty file), or SIZE_MAX on out of memory. */
+static size_t cut_chunks(const uint8_t *data, size_t size, size_t chunk, read_chunk **out)
 {
-    size_t n = 0, cap = size / READ_CHUNK + 1;
+    size_t n = 0, cap = size / chunk + 1;
     read_chunk *c = calloc(cap, sizeof *c);
     if (!c)
         return SIZE_MAX;
     for (size_t start = 0; start < size;) {
         size_t end = size;
-        if (size - start > READ_CHUNK) {
-            const uint8_t *nl = memchr(data + start + READ_CHUNK - 1, '\n',
-                                       size - (start + READ_CHUNK - 1));
+        if (size - start > chunk) {
+            const uint8_t *nl = memchr(data + start + chunk - 1, '\n', size - (start + chunk - 1));
             end = nl ? (size_t)(nl - data) + 1 : size;
         }
         c[n].start = start;
-        c[n++].end = end; /* at most cap chunks: every one but the last is >= READ_CHUNK */
+        c[n++].end = end; /* at most cap chunks: every one but the last is >= chunk */
         start = end;
     }
     *out = c;
@@ -572,7 +586,8 @@ static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
             rc = dk_errf(err, "%s: out of memory", path);
     }
     read_chunk *ch = NULL;
-    size_t n_ch = rc == 0 ? cut_chunks(m.data, m.size, &ch) : 0;
+    size_t piece = piece_bytes(m.size, pool_threads(b->pl), READ_CHUNK_MIN, READ_CHUNK);
+    size_t n_ch = rc == 0 ? cut_chunks(m.data, m.size, piece, &ch) : 0;
     if (n_ch == SIZE_MAX) {
         n_ch = 0;
         rc = dk_errf(err, "%s: out of memory", path);

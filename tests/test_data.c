@@ -156,6 +156,65 @@ TEST(data_build_failures_name_the_line_and_leave_nothing)
     CHECK_CONTAINS(err.msg, "already exists");
 }
 
+/* Files are read in chunks cut after newlines, in parallel (data_build.c: READ_CHUNK,
+ * 1 MiB, or down to 64 KiB to give each thread about four: 256 KiB for 3 threads here):
+ * an error names its line counted over the whole file, and the first error in file
+ * order is the one reported. */
+TEST(data_build_error_lines_count_across_read_chunks)
+{
+    const char *tp = small_tokenizer(10);
+    size_t cap = 4u << 20, len = 0;
+    char *buf = malloc(cap);
+    long line = 1, bad_line = 0;
+    memset(buf, 'x', 1200000); /* line 1 is longer than any chunk */
+    len = 1200000;
+    buf[len++] = '\n';
+    while (len < (3u << 20)) { /* short lines, blank ones, CRLF ones */
+        line++;
+        if (!bad_line && len > (2600u << 10)) { /* chunks after the first */
+            bad_line = line;
+            len += (size_t)sprintf(buf + len, "bad \xff line\n");
+        } else if (line % 17 == 0)
+            buf[len++] = '\n';
+        else
+            len += (size_t)sprintf(buf + len, "line %ld of a file of chunks%s\n", line,
+                                   line % 5 ? "" : "\r");
+    }
+    /* a second invalid line later: the first one is reported */
+    len += (size_t)sprintf(buf + len, "also \xfe bad\n");
+    test_write_file("big.txt", buf, len);
+    data_source_spec s1[1] = {{path_in("big.txt"), -1, NULL, NULL}};
+    dk_err err;
+    char want[256], *out = path_in("ds_big_bad");
+    CHECK(build(tp, out, s1, 1, 3, &err) != 0);
+    snprintf(want, sizeof want, "big.txt:%ld: invalid UTF-8 at byte 5 of the line", bad_line);
+    CHECK_CONTAINS(err.msg, want);
+    CHECK(access(out, F_OK) != 0);
+    /* the same for JSONL, whose blank lines are no documents but count as lines */
+    len = 0;
+    line = 0;
+    bad_line = 0;
+    while (len < (3u << 20)) {
+        line++;
+        if (!bad_line && len > (2600u << 10)) {
+            bad_line = line;
+            len += (size_t)sprintf(buf + len, "{\"txt\": \"no text\"}\n");
+        } else if (line % 17 == 0)
+            buf[len++] = '\n';
+        else
+            len += (size_t)sprintf(buf + len, "{\"text\": \"document %ld \\uc548\\ub155\"}%s\n", line,
+                                   line % 5 ? "" : "\r");
+    }
+    len += (size_t)sprintf(buf + len, "[1]\n");
+    test_write_file("big.jsonl", buf, len);
+    data_source_spec s2[1] = {{path_in("big.jsonl"), -1, NULL, NULL}};
+    CHECK(build(tp, out, s2, 1, 2, &err) != 0);
+    snprintf(want, sizeof want, "big.jsonl:%ld: not a JSON object with a string \"text\"", bad_line);
+    CHECK_CONTAINS(err.msg, want);
+    CHECK(access(out, F_OK) != 0);
+    free(buf);
+}
+
 TEST(dataset_open_detects_corrupted_and_truncated_shards)
 {
     const char *tp = small_tokenizer(10);
@@ -343,6 +402,48 @@ TEST(data_build_scrubbed_output_is_identical_for_1_and_2_threads)
     json_t *m = manifest_of(o1);
     json_t *s0 = json_array_get(json_object_get(m, "sources"), 0);
     CHECK(jint(s0, "pii", "phone") >= 4 && jint(s0, "pii", "email") >= 3);
+    json_decref(m);
+}
+
+/* Duplicates across read chunks and across sources are found in file order, whatever
+ * the thread count (which also changes where the chunks are cut: about 800 KiB for 1
+ * thread, 270 KiB for 3). */
+TEST(data_build_multi_chunk_input_is_identical_for_1_and_3_threads)
+{
+    const char *tp = small_tokenizer(300);
+    enum { K = 48000 };
+    size_t cap = 6u << 20, len = 0;
+    char *buf = malloc(cap);
+    for (int i = 0; i < K; i++) /* about 2.2 MB of distinct lines */
+        len += (size_t)sprintf(buf + len, "문서 %d: 여러 조각 %d 에 걸친 줄\n", i, i * 7919 % 10007);
+    for (int i = 0; i < K; i += 2) /* then every other one again, chunks later */
+        len += (size_t)sprintf(buf + len, "문서 %d: 여러 조각 %d 에 걸친 줄\n", i, i * 7919 % 10007);
+    CHECK(len > (5u << 19)); /* over 2.5 MiB: three chunks or more */
+    test_write_file("multi.txt", buf, len);
+    len = 0;
+    for (int i = 0; i < K; i++) /* a third of them repeat multi.txt's lines */
+        if (i % 3 == 0)
+            len += (size_t)sprintf(buf + len, "{\"text\": \"문서 %d: 여러 조각 %d 에 걸친 줄\"}\n", i, i * 7919 % 10007);
+        else
+            len += (size_t)sprintf(buf + len, "{\"id\": %d, \"text\": \"JSON document %d\\n두 줄\"}\n", i, i);
+    test_write_file("multi.jsonl", buf, len);
+    free(buf);
+    data_source_spec src[2] = {{path_in("multi.txt"), -1, NULL, NULL},
+                               {path_in("multi.jsonl"), -1, NULL, NULL}};
+    dk_err err;
+    char *o1 = path_in("ds_multi_t1"), *o3 = path_in("ds_multi_t3");
+    shard_tokens = 1 << 18;
+    int rc1 = build(tp, o1, src, 2, 1, &err), rc3 = build(tp, o3, src, 2, 3, &err);
+    shard_tokens = 100;
+    CHECK_MSG(rc1 == 0 && rc3 == 0, "%s", err.msg);
+    CHECK_EQ(test_run(NULL, 0, "diff -r %s %s >/dev/null", o1, o3), 0);
+    json_t *m = manifest_of(o1);
+    json_t *s0 = json_array_get(json_object_get(m, "sources"), 0);
+    json_t *s1 = json_array_get(json_object_get(m, "sources"), 1);
+    CHECK_EQ(jint(s0, "documents", NULL), K + K / 2);
+    CHECK_EQ(jint(s0, "dropped", "exact_duplicate"), K / 2);
+    CHECK_EQ(jint(s1, "documents", NULL), K);
+    CHECK_EQ(jint(s1, "dropped", "exact_duplicate"), (K + 2) / 3);
     json_decref(m);
 }
 

@@ -21,7 +21,8 @@
 #include "util/progress.h"
 #include "util/utf8.h"
 
-#define BLOCK_BYTES (1u << 20)
+#define BLOCK_BYTES (1u << 20)      /* document bytes per tokenising task */
+#define BLOCK_BYTES_MIN (64u << 10) /* ... or fewer, down to this, for small files */
 #define BATCH_BLOCKS 32
 
 /* Why a document is dropped (0: kept). A dropped document is tokenised only to count
@@ -191,6 +192,15 @@ static int split_finish(source_state *s, int sp, dk_err *err)
     return shard_writer_close(&o->w, err);
 }
 
+/* Bytes per piece of work for `size` bytes on `threads` threads: at most `most`, and
+ * small inputs in about four pieces per thread (at least `least` bytes each), so that
+ * every thread has work. Where the work is cut never changes the output. */
+static size_t piece_bytes(size_t size, int threads, size_t least, size_t most)
+{
+    size_t c = size / (4 * (size_t)(threads > 0 ? threads : 1));
+    return c < least ? least : c > most ? most : c;
+}
+
 /* ---- tokenising a batch of documents in parallel ----------------------------------- */
 
 typedef struct {
@@ -258,10 +268,14 @@ static int process_docs(builder *b, source_state *s, const doc *docs, size_t n, 
     if (!starts)
         return dk_errf(err, "out of memory");
     size_t acc = 0;
+    for (size_t d = 0; d < n; d++)
+        acc += docs[d].len;
+    size_t block = piece_bytes(acc, pool_threads(b->pl), BLOCK_BYTES_MIN, BLOCK_BYTES);
+    acc = 0;
     starts[nb] = 0;
     for (size_t d = 0; d < n; d++) {
         acc += docs[d].len;
-        if (acc >= BLOCK_BYTES || d + 1 == n) {
+        if (acc >= block || d + 1 == n) {
             if (nb + 2 > cap) {
                 cap *= 2;
                 size_t *ns = realloc(starts, cap * sizeof *ns);
@@ -366,23 +380,29 @@ static long mark_contaminated(builder *b, doc *docs, size_t n)
     return k;
 }
 
-/* Returns 0, -1 on out of memory, -2 when the input changed between the passes. */
+/* A non-empty document of a file, as a read task found it: its text (in the mapped
+ * file, or decoded into the arena), its two hashes and its split. */
+typedef struct {
+    const uint8_t *p;
+    uint64_t h1, h2;
+    uint32_t len;
+    uint8_t val;
+} read_doc;
+
+/* Appends the non-empty document x to docs[], deciding its fate in file order: exact
+ * dedupe against everything read before it (phase 0 or one pass), or the fate phase 0
+ * recorded (phase 1 of two). Returns 0, -1 on out of memory, -2 when the input
+ * changed between the passes. */
 static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *cap,
-                   const uint8_t *p, size_t len)
+                   const read_doc *x)
 {
     if (b->phase == 1)
         s->documents++;
-    if (len == 0) {
-        s->empty += b->phase == 1;
-        return 0;
-    }
-    uint64_t h1 = hash_bytes(p, len);
-    uint64_t h2 = hash_u64(h1 ^ 0x5851f42d4c957f2dULL) ^ hash_bytes(p, len / 2 + 1);
     int drop;
     if (!b->two_pass) {
-        drop = first_fate(b, p, len, h1, h2);
+        drop = first_fate(b, x->p, x->len, x->h1, x->h2);
     } else if (b->phase == 0) {
-        drop = first_fate(b, p, len, h1, h2);
+        drop = first_fate(b, x->p, x->len, x->h1, x->h2);
         if (drop >= 0 && b->n_fate == b->cap_fate) {
             size_t nc = b->cap_fate ? b->cap_fate * 2 : 4096;
             uint8_t *nf = realloc(b->fate, nc);
@@ -419,10 +439,134 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
             return -1;
         *docs = nd;
     }
-    /* validation split: the document's hash in [0, val_fraction) of the space */
-    int val = (double)(h2 >> 11) * 0x1.0p-53 < b->o->val_fraction;
-    (*docs)[(*n)++] = (doc){p, (uint32_t)len, (uint8_t)val, (uint8_t)drop};
+    (*docs)[(*n)++] = (doc){x->p, x->len, x->val, (uint8_t)drop};
     return 0;
+}
+
+/* ---- reading a file: chunks in parallel, then fates in file order ------------------ */
+
+#define READ_CHUNK (1u << 20)      /* bytes per read task, cut after a newline */
+#define READ_CHUNK_MIN (64u << 10) /* ... or fewer, down to this, for small files */
+#define READ_BATCH 64         /* chunks read in parallel before their fates are decided */
+
+enum { READ_OK = 0, READ_BAD_UTF8, READ_BAD_JSON, READ_OOM };
+
+typedef struct {
+    size_t start, end;  /* bytes [start, end) of the file: whole lines */
+    size_t lines;       /* lines read (up to the error, if any) */
+    size_t empty;       /* empty documents among them */
+    read_doc *d;        /* the non-empty documents before the error, in order */
+    size_t n, cap;
+    int error;          /* READ_*: the first problem */
+    size_t err_line;    /* its line, counted from 0 in the chunk */
+    size_t err_byte;    /* READ_BAD_UTF8: the byte of the line, from 1 */
+} read_chunk;
+
+typedef struct {
+    const builder *b;
+    const uint8_t *data;
+    uint8_t *arena; /* JSONL: decoded texts, chunk k's at arena + its start; else NULL */
+    read_chunk *c;
+} read_job;
+
+static int chunk_push(read_chunk *c, const uint8_t *p, size_t len, double val_fraction)
+{
+    if (len == 0) {
+        c->empty++;
+        return 0;
+    }
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 256;
+        read_doc *nd = realloc(c->d, nc * sizeof *nd);
+        if (!nd)
+            return -1;
+        c->d = nd;
+        c->cap = nc;
+    }
+    uint64_t h1 = hash_bytes(p, len);
+    uint64_t h2 = hash_u64(h1 ^ 0x5851f42d4c957f2dULL) ^ hash_bytes(p, len / 2 + 1);
+    /* validation split: the document's hash in [0, val_fraction) of the space */
+    int val = (double)(h2 >> 11) * 0x1.0p-53 < val_fraction;
+    c->d[c->n++] = (read_doc){p, h1, h2, (uint32_t)len, (uint8_t)val};
+    return 0;
+}
+
+/* Reads chunk i: finds its lines, validates them, decodes JSONL and hashes each
+ * document. Depends only on the chunk's bytes; stops at the chunk's first problem. */
+static void read_chunk_task(void *vc, size_t i, int th)
+{
+    (void)th;
+    read_job *j = vc;
+    read_chunk *c = &j->c[i];
+    double vf = j->b->o->val_fraction;
+    size_t arena_len = c->start; /* each chunk decodes into arena[start..end) */
+    for (size_t pos = c->start; pos < c->end; c->lines++) {
+        const uint8_t *nl = memchr(j->data + pos, '\n', c->end - pos);
+        size_t end = nl ? (size_t)(nl - j->data) : c->end;
+        const uint8_t *p = j->data + pos;
+        size_t len = end - pos;
+        pos = end + 1;
+        if (len && p[len - 1] == '\r')
+            len--;
+        size_t bad = utf8_validate(p, len);
+        if (bad != len) {
+            c->error = READ_BAD_UTF8;
+            c->err_byte = bad + 1;
+            break;
+        }
+        if (!j->arena) {
+            if (chunk_push(c, p, len, vf) != 0) {
+                c->error = READ_OOM;
+                break;
+            }
+            continue;
+        }
+        if (len == 0) /* a blank line of a JSONL file is no document */
+            continue;
+        json_error_t je;
+        json_t *o = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &je);
+        json_t *txt = o ? json_object_get(o, "text") : NULL;
+        if (!o || !json_is_object(o) || !json_is_string(txt)) {
+            json_decref(o);
+            c->error = READ_BAD_JSON;
+            break;
+        }
+        /* The decoded text is never longer than its line, so the chunk's part of the
+         * arena (the file's size, never reallocated) holds them all. */
+        size_t tl = json_string_length(txt);
+        memcpy(j->arena + arena_len, json_string_value(txt), tl);
+        json_decref(o);
+        if (chunk_push(c, j->arena + arena_len, tl, vf) != 0) {
+            c->error = READ_OOM;
+            break;
+        }
+        arena_len += tl;
+    }
+    if (c->error)
+        c->err_line = c->lines;
+}
+
+/* Cuts [0, size) into chunks of about `chunk` bytes, each ending just after a newline
+ * (or at the end of the file); a longer line is a chunk of its own. Returns their
+ * number (0 for an empty file), or SIZE_MAX on out of memory. */
+static size_t cut_chunks(const uint8_t *data, size_t size, size_t chunk, read_chunk **out)
+{
+    size_t n = 0, cap = size / chunk + 1;
+    read_chunk *c = calloc(cap, sizeof *c);
+    if (!c)
+        return SIZE_MAX;
+    for (size_t start = 0; start < size;) {
+        size_t end = size;
+        if (size - start > chunk) {
+            const uint8_t *nl = memchr(data + start + chunk - 1, '\n', size - (start + chunk - 1));
+            end = nl ? (size_t)(nl - data) + 1 : size;
+        }
+        c[n].start = start;
+        c[n++].end = end; /* at most cap chunks: every one but the last is >= chunk */
+        start = end;
+    }
+    *out = c;
+    return n;
 }
 
 static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
@@ -434,59 +578,58 @@ static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
     doc *docs = NULL;
     size_t n = 0, cap = 0;
     uint8_t *arena = NULL; /* decoded JSONL texts */
-    size_t arena_len = 0, fate_start = b->n_fate; /* phase 0: docs[d] is fate[fate_start + d] */
+    size_t fate_start = b->n_fate; /* phase 0: docs[d] is fate[fate_start + d] */
     int rc = 0;
     if (jsonl && m.size) {
         arena = malloc(m.size);
         if (!arena)
             rc = dk_errf(err, "%s: out of memory", path);
     }
-    size_t line = 0;
-    for (size_t pos = 0; rc == 0 && pos < m.size; line++) {
-        const uint8_t *nl = memchr(m.data + pos, '\n', m.size - pos);
-        size_t end = nl ? (size_t)(nl - m.data) : m.size;
-        const uint8_t *p = m.data + pos;
-        size_t len = end - pos;
-        if (len && p[len - 1] == '\r')
-            len--;
-        size_t bad = utf8_validate(p, len);
-        if (bad != len) {
-            rc = dk_errf(err, "%s:%zu: invalid UTF-8 at byte %zu of the line", path, line + 1,
-                         bad + 1);
-            break;
-        }
-        if (jsonl) {
-            if (len == 0) {
-                pos = end + 1;
-                continue;
-            }
-            json_error_t je;
-            json_t *o = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &je);
-            json_t *txt = o ? json_object_get(o, "text") : NULL;
-            if (!o || !json_is_object(o) || !json_is_string(txt)) {
-                json_decref(o);
-                rc = dk_errf(err, "%s:%zu: not a JSON object with a string \"text\"", path,
-                             line + 1);
-                break;
-            }
-            /* The decoded text is never longer than its line, so the arena (the file's
-             * size, never reallocated) holds them all and the pointers stay valid. */
-            size_t tl = json_string_length(txt);
-            memcpy(arena + arena_len, json_string_value(txt), tl);
-            json_decref(o);
-            int ar = add_doc(b, s, &docs, &n, &cap, arena + arena_len, tl);
-            if (ar != 0) {
-                rc = dk_errf(err, ar == -2 ? "%s: changed while the build read it" : "%s: out of memory", path);
-                break;
-            }
-            arena_len += tl;
-        } else {
-            int ar = add_doc(b, s, &docs, &n, &cap, p, len);
-            if (ar != 0)
-                rc = dk_errf(err, ar == -2 ? "%s: changed while the build read it" : "%s: out of memory", path);
-        }
-        pos = end + 1;
+    read_chunk *ch = NULL;
+    size_t piece = piece_bytes(m.size, pool_threads(b->pl), READ_CHUNK_MIN, READ_CHUNK);
+    size_t n_ch = rc == 0 ? cut_chunks(m.data, m.size, piece, &ch) : 0;
+    if (n_ch == SIZE_MAX) {
+        n_ch = 0;
+        rc = dk_errf(err, "%s: out of memory", path);
     }
+    size_t line = 0; /* lines of the chunks before */
+    for (size_t c0 = 0; rc == 0 && c0 < n_ch; c0 += READ_BATCH) {
+        size_t k = n_ch - c0 < READ_BATCH ? n_ch - c0 : READ_BATCH;
+        read_job j = {b, m.data, arena, ch + c0};
+        pool_for(b->pl, k, read_chunk_task, &j);
+        /* in file order: the documents before the first problem, then the problem */
+        for (size_t i = c0; rc == 0 && i < c0 + k; i++) {
+            read_chunk *c = &ch[i];
+            if (b->phase == 1) {
+                s->documents += c->empty;
+                s->empty += c->empty;
+            }
+            int exact = !b->two_pass || b->phase == 0;
+            for (size_t d = 0; d < c->n; d++) {
+                if (exact && d + 8 < c->n) /* the set's slot, a cache miss otherwise */
+                    __builtin_prefetch(&b->seen.slots[c->d[d + 8].h1 & b->seen.mask]);
+                int ar = add_doc(b, s, &docs, &n, &cap, &c->d[d]);
+                if (ar != 0) {
+                    rc = dk_errf(err, ar == -2 ? "%s: changed while the build read it" : "%s: out of memory", path);
+                    break;
+                }
+            }
+            if (rc == 0 && c->error == READ_BAD_UTF8)
+                rc = dk_errf(err, "%s:%zu: invalid UTF-8 at byte %zu of the line", path,
+                             line + c->err_line + 1, c->err_byte);
+            else if (rc == 0 && c->error == READ_BAD_JSON)
+                rc = dk_errf(err, "%s:%zu: not a JSON object with a string \"text\"", path,
+                             line + c->err_line + 1);
+            else if (rc == 0 && c->error == READ_OOM)
+                rc = dk_errf(err, "%s: out of memory", path);
+            line += c->lines;
+        }
+        for (size_t i = c0; i < c0 + k; i++) {
+            free(ch[i].d);
+            ch[i].d = NULL;
+        }
+    }
+    free(ch);
     if (rc == 0 && b->ct && (b->phase == 0 || !b->two_pass)) { /* the first time it is read */
         long k = mark_contaminated(b, docs, n);
         if (k < 0)

@@ -20,9 +20,10 @@
  * placeholders (data/pii.h; plain text, not special tokens) unless no_scrub is set,
  * and counted per source. A document goes to the validation split when its hash falls
  * in the first val_fraction of the hash space: deterministic, and stable when other
- * documents are added or removed. Tokenisation runs in parallel over blocks of
- * documents and the results are written in document order, so the output does not
- * depend on the thread count. The directory is built under a temporary name and
+ * documents are added or removed. Files are read (lines, UTF-8 validation, JSONL
+ * decoding, hashing) in parallel over chunks cut after newlines, and dedupe decided in
+ * file order; tokenisation runs in parallel over blocks of documents and the results
+ * are written in document order, so the output does not depend on the thread count. The directory is built under a temporary name and
  * renamed into place at the end: a failed build leaves nothing behind. */
 #ifndef DK_DATA_BUILD_H
 #define DK_DATA_BUILD_H

@@ -21,8 +21,15 @@
 # With --big, a projection for 1 TB: from the wall rate and from the CPU time, and the
 # peak RSS per GB of input (the near-duplicate signatures are held in memory).
 #
-# usage: bench/data_build.sh [-r R] [--big BYTES] [--big-only]
+# With --long, the same dev text cut into documents of about 2 KB (consecutive lines
+# joined by a space until 2,000 bytes): the dev corpora are mostly one short line per
+# document (82 bytes on average), where each document's fixed costs (its signature's
+# 112 bins, its hash-set slot, its <|eos|>) dominate; web and book documents are
+# kilobytes long.
+#
+# usage: bench/data_build.sh [-r R] [--long] [--big BYTES] [--big-only]
 #   -r R         runs per configuration on the dev corpora (default 3; env R)
+#   --long       also the table for the dev text in ~2 KB documents (cached in CACHE)
 #   --big BYTES  also generate the synthetic mix of BYTES (1G = 10^9; cached in CACHE)
 #                and run the default configuration on it once on all threads
 #   --big-only   skip the dev-corpora table (with --big)
@@ -35,12 +42,14 @@ SEED=${SEED:-2026}
 R=${R:-3}
 BIG=
 DEV=1
+LONG=0
 while [ $# -gt 0 ]; do
   case $1 in
     -r|--runs) R=$2; shift 2 ;;
     --big) BIG=$2; shift 2 ;;
     --big-only) DEV=0; shift ;;
-    *) echo "usage: $0 [-r R] [--big BYTES] [--big-only]" >&2; exit 2 ;;
+    --long) LONG=1; shift ;;
+    *) echo "usage: $0 [-r R] [--long] [--big BYTES] [--big-only]" >&2; exit 2 ;;
   esac
 done
 [ -x /usr/bin/time ] || { echo "$0: /usr/bin/time is needed (apt-get install time)" >&2; exit 1; }
@@ -151,6 +160,35 @@ if [ "$DEV" = 1 ]; then
     done
   done
   table "$WORK/results" "$DEV_MB"
+fi
+
+if [ "$LONG" = 1 ]; then
+  LONGDIR=$CACHE/long-2k
+  if [ ! -f "$LONGDIR/done" ]; then
+    rm -rf "$LONGDIR"
+    for d in "${SOURCES[@]}"; do
+      mkdir -p "$LONGDIR/${d##*/}"
+      find "$d" -type f | LC_ALL=C sort | xargs cat |
+        awk '{ buf = buf (buf == "" ? "" : " ") $0 } length(buf) >= 2000 { print buf; buf = "" } END { if (buf != "") print buf }' \
+          >"$LONGDIR/${d##*/}/text.txt"
+    done
+    touch "$LONGDIR/done"
+  fi
+  LSOURCES=()
+  for d in "${SOURCES[@]}"; do LSOURCES+=("$LONGDIR/${d##*/}"); done
+  LONG_BYTES=$(bytes_of "${LSOURCES[@]}")
+  LONG_MB=$(awk -v b="$LONG_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')
+  echo
+  echo "dev text in ~2 KB documents: ${#LSOURCES[@]} sources in $LONGDIR, $LONG_BYTES bytes ($LONG_MB MB); $R runs each"
+  : >"$WORK/results"
+  for ((r = 1; r <= R; r++)); do
+    for t in "${THREADS[@]}"; do
+      run default "$t" "${LSOURCES[@]}"
+      run --no-near-dup "$t" --no-near-dup "${LSOURCES[@]}"
+      run --no-near-dup_--no-scrub "$t" --no-near-dup --no-scrub "${LSOURCES[@]}"
+    done
+  done
+  table "$WORK/results" "$LONG_MB"
 fi
 
 if [ -n "$BIG" ]; then

@@ -311,3 +311,164 @@ TEST(contam_long_documents_are_scanned_in_overlapping_pieces)
     free(t);
     contam_free(c);
 }
+
+/* Three sources whose documents hold the same items more than once, shards of 16 ids
+ * (most documents continue across a shard boundary), scanned on 1, 2 and 3 threads in
+ * blocks of 1 id (one document each), 7 ids and the default: the first occurrence is
+ * the lowest (source, split, document) and the counts are those of the text. */
+static const char *const CS_KO = "척후병들이 촉각을 날카롭게 해 가지고 밤을 지키는 접적 지구를 나그네는 홀로 가고 있었다";
+static const char *const CS_EN = "the old lighthouse keeper walked down the narrow stone stairs every night to light the "
+                                 "lamp for passing ships";
+static const char *const CS_NONE = "이 문장은 어느 문서에도 나오지 않는 시험 항목이다";
+
+static int cs_scan(const char *ds, int threads, uint64_t block, contam_where *w[2], contam_stats *st)
+{
+    contam *c = contam_new(0, 0);
+    dk_err err;
+    if (!c)
+        return -1;
+    int rc = contam_add_item(c, 0, 0, CS_KO, strlen(CS_KO)) || contam_add_item(c, 0, 1, CS_EN, strlen(CS_EN)) ||
+             contam_add_item(c, 1, 0, CS_NONE, strlen(CS_NONE));
+    if (rc == 0)
+        rc = contam_finish(c, &err);
+    memset(w[0], 0, 2 * sizeof *w[0]);
+    memset(w[1], 0, sizeof *w[1]);
+    contam_set_block_tokens(block);
+    if (rc == 0)
+        rc = contam_scan_dataset(c, ds, w, threads, NULL, NULL, st, &err);
+    contam_set_block_tokens(0);
+    contam_free(c);
+    return rc;
+}
+
+TEST(contam_dataset_scan_same_first_occurrences_on_any_thread_count)
+{
+    const char *tp = tokenizer();
+    CHECK(tp[0]);
+    char ko[512], en[512], ko2[512], en2[512], ko3[512], en3[512];
+    snprintf(ko, sizeof ko, "어제 읽은 소설의 한 구절: %s. 오래 기억에 남았다.", CS_KO);
+    snprintf(en, sizeof en, "From a story: %s, and he never missed one.", CS_EN);
+    snprintf(ko2, sizeof ko2, "%s", CS_KO);
+    snprintf(en2, sizeof en2, "Again, %s.", CS_EN);
+    snprintf(ko3, sizeof ko3, "세 번째 출처에서 또: %s", CS_KO);
+    snprintf(en3, sizeof en3, "Third time: %s!", CS_EN);
+    /* source 0: the English item first in document 2; source 1: the Korean item in
+     * documents 0 and 3, the English one in 2; source 2: both again (every document
+     * different: exact duplicates would be dropped) */
+    const char *docs[3][4] = {{"첫 번째 문서는 날씨 이야기다. 오늘은 맑고 바람이 분다.",
+                               "The second document is about cooking rice with a little salt.", en,
+                               "마지막 문서는 짧다."},
+                              {ko, "Nothing to see here, only a few ordinary words.", en2, ko2},
+                              {"세 번째 출처의 첫 문서.", ko3, en3}};
+    const char *names[3] = {"cs_a.txt", "cs_b.txt", "cs_c.txt"};
+    char paths[3][600], text[4096];
+    uint64_t bytes = 0;
+    for (int s = 0; s < 3; s++) {
+        text[0] = 0;
+        for (int d = 0; d < 4 && docs[s][d]; d++) {
+            strcat(text, docs[s][d]);
+            strcat(text, "\n");
+            bytes += strlen(docs[s][d]);
+        }
+        snprintf(paths[s], sizeof paths[s], "%s", test_write_file(names[s], text, strlen(text)));
+    }
+    char ds[600], ds_val[600];
+    snprintf(ds, sizeof ds, "%s/cs_ds", test_tmpdir());
+    snprintf(ds_val, sizeof ds_val, "%s/cs_ds_val", test_tmpdir());
+    CHECK_EQ(test_run(NULL, 0, "%s data build -q -t %s -o %s --shard-tokens 16 --val-fraction 0 --no-near-dup "
+                      "--no-scrub %s %s %s >/dev/null", test_bin(), tp, ds, paths[0], paths[1], paths[2]), 0);
+    CHECK_EQ(test_run(NULL, 0, "%s data build -q -t %s -o %s --shard-tokens 16 --val-fraction 0.5 --no-near-dup "
+                      "--no-scrub %s %s %s >/dev/null", test_bin(), tp, ds_val, paths[0], paths[1], paths[2]), 0);
+    char sp[700];
+    snprintf(sp, sizeof sp, "%s/manifest.json", ds);
+    json_t *m = load_json(sp);
+    CHECK(m);
+    CHECK_EQ(jget(source_of(m, 1), "documents", NULL), 4);
+    json_decref(m);
+    contam_where a[2], b[1], *w[2] = {a, b};
+    contam_stats st;
+    /* the expected positions, by hand */
+    CHECK_EQ(cs_scan(ds, 1, 0, w, &st), 0);
+    CHECK_EQ(st.documents, 11);
+    CHECK_EQ(st.bytes, bytes);
+    CHECK(a[0].found && a[0].source == 1 && a[0].split == 0 && a[0].document == 0);
+    CHECK(strncmp(a[0].excerpt, "어제 읽은 소설의", strlen("어제 읽은 소설의")) == 0);
+    CHECK(strlen(a[0].excerpt) <= 96 && strlen(a[0].excerpt) > 90);
+    CHECK(a[1].found && a[1].source == 0 && a[1].split == 0 && a[1].document == 2);
+    CHECK(strncmp(a[1].excerpt, "From a story: the old", 21) == 0);
+    CHECK(!b[0].found);
+    contam_where ref[2][2];
+    contam_stats ref_st[2];
+    const char *sets[2] = {ds, ds_val};
+    for (int k = 0; k < 2; k++) {
+        CHECK_EQ(cs_scan(sets[k], 1, 0, w, &ref_st[k]), 0);
+        memcpy(ref[k], a, sizeof a);
+        CHECK(!b[0].found);
+        CHECK_EQ(ref_st[k].documents, 11);
+        CHECK_EQ(ref_st[k].bytes, bytes);
+        const uint64_t blocks[3] = {0, 1, 7};
+        for (int th = 1; th <= 3; th++)
+            for (int bl = 0; bl < 3; bl++)
+                for (int rep = 0; rep < (th > 1 ? 3 : 1); rep++) {
+                    CHECK_EQ(cs_scan(sets[k], th, blocks[bl], w, &st), 0);
+                    CHECK_MSG(memcmp(a, ref[k], sizeof a) == 0, "dataset %d, %d threads, blocks of %llu ids", k, th,
+                              (unsigned long long)blocks[bl]);
+                    CHECK(!b[0].found);
+                    CHECK_EQ(st.documents, ref_st[k].documents);
+                    CHECK_EQ(st.bytes, ref_st[k].bytes);
+                }
+    }
+    /* with half held out: the items are found again, each no later than by hand */
+    CHECK(ref[1][0].found && ref[1][0].source == 1 && ref[1][1].found && ref[1][1].source == 0);
+    /* the command: --threads, the same JSON for any N */
+    char out[3][1 << 14];
+    for (int th = 1; th <= 3; th++) {
+        CHECK_EQ(test_run(out[th - 1], sizeof out[0], "%s data contamination %s --task " COPA " --threads %d --json",
+                          test_bin(), ds, th), 0);
+        CHECK_STR(out[th - 1], out[0]);
+    }
+    CHECK_CONTAINS(out[0], "\"documents\":11");
+    CHECK_EQ(test_run(out[0], sizeof out[0], "%s data contamination %s --task " COPA " --threads 0 2>&1", test_bin(),
+                      ds), 2);
+    CHECK_CONTAINS(out[0], "--threads");
+}
+
+/* The first occurrence at the end of a 3 MB document (source 0) is found after the
+ * same item's later occurrences (source 1), which other threads scan meanwhile: the
+ * lower position must replace the one recorded first. */
+TEST(contam_dataset_scan_lower_position_found_late_replaces_the_first_found)
+{
+    const char *tp = tokenizer();
+    CHECK(tp[0]);
+    size_t n = 3u << 20;
+    char *big = malloc(n + 512);
+    CHECK(big);
+    for (size_t i = 0; i < n; i++)
+        big[i] = "abc de "[i % 7];
+    size_t len = n + (size_t)snprintf(big + n, 512, " %s.\n", CS_KO);
+    const char *a = test_write_file("cs_slow_a.txt", big, len);
+    char pa[600], small[4096] = "";
+    snprintf(pa, sizeof pa, "%s", a);
+    free(big);
+    for (int d = 0; d < 8; d++) {
+        char line[512];
+        snprintf(line, sizeof line, "작은 문서 %d번: %s\n", d, CS_KO);
+        strcat(small, line);
+    }
+    const char *b = test_write_file("cs_slow_b.txt", small, strlen(small));
+    char ds[600];
+    snprintf(ds, sizeof ds, "%s/cs_slow_ds", test_tmpdir());
+    CHECK_EQ(test_run(NULL, 0, "%s data build -q -t %s -o %s --val-fraction 0 --no-near-dup --no-scrub %s %s "
+                      ">/dev/null", test_bin(), tp, ds, pa, b), 0);
+    contam_where w0[2], w1[1], *w[2] = {w0, w1};
+    contam_stats st;
+    for (int th = 1; th <= 3; th++)
+        for (int rep = 0; rep < 3; rep++) {
+            CHECK_EQ(cs_scan(ds, th, 1, w, &st), 0);
+            CHECK_MSG(w0[0].found && w0[0].source == 0 && w0[0].document == 0, "%d threads: source %u document %llu",
+                      th, w0[0].source, (unsigned long long)w0[0].document);
+            CHECK(strncmp(w0[0].excerpt, "abc de abc", 10) == 0);
+            CHECK_EQ(st.documents, 9);
+            CHECK_EQ(st.bytes, len - 1 + strlen(small) - 8);
+        }
+}

@@ -263,7 +263,7 @@ static int data_info_cmd(int argc, char **argv)
 
 static const char CONTAM_HELP[] =
     "usage: dokja data contamination DATA --task SPEC [--task SPEC ...] [--json]\n"
-    "                                [--word-ngram N] [--char-ngram N]\n"
+    "                                [--word-ngram N] [--char-ngram N] [--threads N]\n"
     "\n"
     "Reports, for each item of each task, whether a long n-gram of its text occurs in\n"
     "the training data: DATA is a dataset built by `dokja data build`; its shards are\n"
@@ -277,7 +277,9 @@ static const char CONTAM_HELP[] =
     "shard order) of its first occurrence. SPEC as `dokja eval --task` takes it.\n"
     "--json: {\"tasks\":[{\"task\":NAME,\"n\":N,\"contaminated\":[ITEM,...],\n"
     "\"where\":[{\"item\",\"source\",\"split\",\"document\",\"excerpt\"},...]}], ...}\n"
-    "(0-based items; excerpt: the document's first characters).\n";
+    "(0-based items; excerpt: the document's first characters).\n"
+    "--threads N: decode and scan on N threads (default: all CPUs); the report is the\n"
+    "same for any N.\n";
 
 static int data_contam_cmd(int argc, char **argv)
 {
@@ -285,16 +287,17 @@ static int data_contam_cmd(int argc, char **argv)
         fputs(CONTAM_HELP, stdout);
         return 0;
     }
-    enum { O_TASK = 256, O_JSON, O_WN, O_CN };
+    enum { O_TASK = 256, O_JSON, O_WN, O_CN, O_THREADS };
     static const struct option opts[] = {{"task", required_argument, 0, O_TASK},
                                          {"json", no_argument, 0, O_JSON},
                                          {"word-ngram", required_argument, 0, O_WN},
                                          {"char-ngram", required_argument, 0, O_CN},
+                                         {"threads", required_argument, 0, O_THREADS},
                                          {0, 0, 0, 0}};
     const char *name = argv[0];
     const char **specs = calloc((size_t)argc, sizeof *specs);
     size_t nt = 0;
-    int json = 0, wn = 0, cn = 0, c;
+    int json = 0, wn = 0, cn = 0, threads = 0, c;
     if (!specs)
         return DK_EXIT_FAIL;
     optind = 1;
@@ -306,6 +309,7 @@ static int data_contam_cmd(int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_WN: bad = cli_parse_int(optarg, 1, 256, &wn); break;
         case O_CN: bad = cli_parse_int(optarg, 1, 256, &cn); break;
+        case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &threads); break;
         default: free(specs); return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (bad) {
@@ -335,7 +339,7 @@ static int data_contam_cmd(int argc, char **argv)
     if (rc == 0)
         rc = contam_finish(ct, &err);
     if (rc == 0)
-        rc = contam_scan_dataset(ct, dir, where, &names, &ns, &st, &err);
+        rc = contam_scan_dataset(ct, dir, where, threads, &names, &ns, &st, &err);
     if (rc == 0) {
         json_t *out = json_object(), *ta = json_array();
         if (!json)

@@ -42,9 +42,10 @@ static const char HELP[] =
     "stdout with every number, the SHA-256 of models and tasks, the template version\n"
     "and dokja's version. Scores do not depend on the thread count.\n"
     "--exclude-contaminated DATA: find each multiple-choice item in the training text of\n"
-    "the dataset DATA as `dokja data contamination` does, and report the scores on the\n"
-    "clean items too (\"clean\" in --json, with the contaminated items' indices); the\n"
-    "relative scores and the verdict stay those of all items. Text tasks are scored whole.\n";
+    "the dataset DATA as `dokja data contamination` does (on --threads threads), and\n"
+    "report the scores on the clean items too (\"clean\" in --json, with the contaminated\n"
+    "items' indices); the relative scores and the verdict stay those of all items. Text\n"
+    "tasks are scored whole.\n";
 
 typedef struct {
     const char *spec;
@@ -297,7 +298,7 @@ int cmd_eval(int argc, char **argv)
         if (rc == 0)
             rc = contam_finish(ct, &err);
         if (rc == 0)
-            rc = contam_scan_dataset(ct, excl, where, NULL, NULL, &st, &err);
+            rc = contam_scan_dataset(ct, excl, where, threads, NULL, NULL, &st, &err);
         for (size_t k = 0; k < nc && rc == 0; k++)
             for (size_t m = 0; m < tasks[ci[k]].mc.n; m++)
                 tasks[ci[k]].contaminated[m] = (uint8_t)where[k][m].found;

@@ -1,6 +1,8 @@
 /* contam.c: n-grams of test items, looked up in training text (see contam.h). */
 #include "data/contam.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 #include "tokenizer/tokenizer.h"
 #include "util/fs.h"
 #include "util/hash.h"
+#include "util/pool.h"
 #include "util/progress.h"
 #include "util/utf8.h"
 
@@ -420,8 +423,86 @@ long contam_scan(const contam *c, const char *text, size_t len, contam_scratch *
 
 /* ---- scanning a dataset ---------------------------------------------------------------- */
 
+/* A block: whole documents of one split of one source, decoded and scanned by one task.
+ * Its documents are first_doc .. first_doc + n_docs - 1 of the split; the first starts
+ * at id `offset` of shard `shard`, and the last may run on into the following shards. */
 typedef struct {
+    uint32_t source;
+    int split;
+    size_t shard;
+    uint64_t offset;
+    uint64_t first_doc, n_docs;
+    uint64_t bytes; /* decoded: set by its task */
+} block;
+
+#define BLOCK_TOKENS ((uint64_t)1 << 20)
+static uint64_t block_tokens = BLOCK_TOKENS;
+
+void contam_set_block_tokens(uint64_t n) { block_tokens = n ? n : BLOCK_TOKENS; }
+
+static int push_block(block **b, size_t *nb, size_t *cap, block x)
+{
+    if (*nb == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        block *n = realloc(*b, nc * sizeof *n);
+        if (!n)
+            return -1;
+        *b = n;
+        *cap = nc;
+    }
+    (*b)[(*nb)++] = x;
+    return 0;
+}
+
+/* The blocks, in dataset order: one sequential look at every id for <|eos|>. A block
+ * closes at the first document end at or after block_tokens ids. Ids after a split's
+ * last <|eos|> are no document (never decoded, as before blocks). -1 on OOM. */
+static int cut_blocks(const dataset *d, block **out, size_t *n_out)
+{
+    block *b = NULL;
+    size_t nb = 0, cap = 0;
+    for (size_t s = 0; s < d->n_sources; s++)
+        for (int sp = 0; sp < 2; sp++) {
+            const dataset_source *src = &d->sources[s];
+            block cur = {(uint32_t)s, sp, 0, 0, 0, 0, 0};
+            uint64_t ids = 0;
+            for (size_t k = 0; k < src->n_shards[sp]; k++) {
+                const shard *sh = &src->shards[sp][k];
+                for (uint64_t i = 0; i < sh->count; i++) {
+                    ids++;
+                    if (shard_get(sh, i) != d->eos_id)
+                        continue;
+                    cur.n_docs++;
+                    if (ids < block_tokens)
+                        continue;
+                    if (push_block(&b, &nb, &cap, cur) != 0) {
+                        free(b);
+                        return -1;
+                    }
+                    cur.first_doc += cur.n_docs;
+                    cur.n_docs = 0;
+                    cur.shard = i + 1 < sh->count ? k : k + 1;
+                    cur.offset = i + 1 < sh->count ? i + 1 : 0;
+                    ids = 0;
+                }
+            }
+            if (cur.n_docs && push_block(&b, &nb, &cap, cur) != 0) {
+                free(b);
+                return -1;
+            }
+        }
+    *out = b;
+    *n_out = nb;
+    return 0;
+}
+
+typedef struct {
+    pthread_mutex_t mu;
     contam_where *const *where;
+} hit_table;
+
+typedef struct {
+    hit_table *h;
     uint32_t source;
     int split;
     uint64_t document;
@@ -429,12 +510,19 @@ typedef struct {
     size_t len;
 } where_ctx;
 
+/* Keeps the lowest (source, split, document) of each item, whatever order the blocks
+ * are scanned in: the result does not depend on the thread count. */
 static void note_hit(void *vc, uint32_t task, uint32_t item)
 {
     where_ctx *w = vc;
-    contam_where *x = &w->where[task][item];
-    if (x->found)
+    pthread_mutex_lock(&w->h->mu);
+    contam_where *x = &w->h->where[task][item];
+    if (x->found && (x->source != w->source ? x->source < w->source
+                     : x->split != w->split ? x->split < w->split
+                                            : x->document <= w->document)) {
+        pthread_mutex_unlock(&w->h->mu);
         return;
+    }
     *x = (contam_where){1, w->source, w->split, w->document, ""};
     size_t k = 0;
     while (k < w->len) {
@@ -447,9 +535,95 @@ static void note_hit(void *vc, uint32_t task, uint32_t item)
         k += n;
     }
     x->excerpt[k] = 0;
+    pthread_mutex_unlock(&w->h->mu);
 }
 
-int contam_scan_dataset(const contam *c, const char *dir, contam_where **where,
+typedef struct { /* one per thread */
+    dk_token *ids;
+    size_t cap;
+    uint8_t *text;
+    size_t tcap;
+    contam_scratch cs;
+} scan_buffers;
+
+typedef struct {
+    const contam *c;
+    const dataset *d;
+    const tok *t;
+    block *blocks;
+    scan_buffers *buf;
+    hit_table hits;
+    atomic_int failed;
+    pthread_mutex_t err_mu;
+    dk_err err; /* the first failure */
+} scan_job;
+
+static void scan_fail(scan_job *j, const dk_err *e)
+{
+    pthread_mutex_lock(&j->err_mu);
+    if (!atomic_load(&j->failed))
+        j->err = *e;
+    atomic_store(&j->failed, 1);
+    pthread_mutex_unlock(&j->err_mu);
+}
+
+static void scan_block(void *vj, size_t bi, int thread)
+{
+    scan_job *j = vj;
+    if (atomic_load_explicit(&j->failed, memory_order_relaxed))
+        return;
+    block *b = &j->blocks[bi];
+    scan_buffers *sb = &j->buf[thread];
+    const dataset_source *src = &j->d->sources[b->source];
+    const dk_token eos = j->d->eos_id;
+    where_ctx w = {&j->hits, b->source, b->split, 0, NULL, 0};
+    size_t k = b->shard, nid = 0;
+    uint64_t i = b->offset, doc = 0, bytes = 0;
+    dk_err err;
+    while (doc < b->n_docs) { /* cut_blocks saw n_docs <|eos|> from here on */
+        const shard *sh = &src->shards[b->split][k];
+        if (i == sh->count) { /* a document continues in the next shard */
+            k++;
+            i = 0;
+            continue;
+        }
+        dk_token id = shard_get(sh, i++);
+        if (id != eos) {
+            if (nid == sb->cap) {
+                size_t cap = sb->cap ? sb->cap * 2 : 4096;
+                dk_token *ni = realloc(sb->ids, cap * sizeof *ni);
+                if (!ni) {
+                    dk_errf(&err, "out of memory");
+                    scan_fail(j, &err);
+                    return;
+                }
+                sb->ids = ni;
+                sb->cap = cap;
+            }
+            sb->ids[nid++] = id;
+            continue;
+        }
+        size_t tlen = 0;
+        if (tok_decode(j->t, sb->ids, nid, &sb->text, &tlen, &sb->tcap, &err) != 0) {
+            scan_fail(j, &err);
+            return;
+        }
+        w.document = b->first_doc + doc;
+        w.text = sb->text;
+        w.len = tlen;
+        if (contam_scan(j->c, (const char *)sb->text, tlen, &sb->cs, note_hit, &w) < 0) {
+            dk_errf(&err, "out of memory");
+            scan_fail(j, &err);
+            return;
+        }
+        bytes += tlen;
+        doc++;
+        nid = 0;
+    }
+    b->bytes = bytes;
+}
+
+int contam_scan_dataset(const contam *c, const char *dir, contam_where **where, int threads,
                         char (**names)[96], size_t *n_sources, contam_stats *st, dk_err *err)
 {
     double t0 = now_seconds();
@@ -474,53 +648,45 @@ int contam_scan_dataset(const contam *c, const char *dir, contam_where **where,
     }
     if (n_sources)
         *n_sources = d.n_sources;
-    dk_token *ids = NULL;
-    size_t nid = 0, cap = 0, tcap = 0, tlen = 0;
-    uint8_t *text = NULL;
-    contam_scratch cs = {0};
-    where_ctx w = {where, 0, 0, 0, NULL, 0};
-    for (size_t s = 0; rc == 0 && s < d.n_sources; s++)
-        for (int sp = 0; rc == 0 && sp < 2; sp++) {
-            w.source = (uint32_t)s;
-            w.split = sp;
-            w.document = 0;
-            nid = 0;
-            for (size_t k = 0; rc == 0 && k < d.sources[s].n_shards[sp]; k++) {
-                const shard *sh = &d.sources[s].shards[sp][k];
-                for (uint64_t i = 0; rc == 0 && i < sh->count; i++) {
-                    dk_token id = shard_get(sh, i);
-                    if (id != d.eos_id) {
-                        if (nid == cap) {
-                            cap = cap ? cap * 2 : 4096;
-                            dk_token *ni = realloc(ids, cap * sizeof *ni);
-                            if (!ni) {
-                                rc = dk_errf(err, "out of memory");
-                                break;
-                            }
-                            ids = ni;
-                        }
-                        ids[nid++] = id;
-                        continue;
-                    }
-                    tlen = 0;
-                    if (tok_decode(t, ids, nid, &text, &tlen, &tcap, err) != 0) {
-                        rc = -1;
-                        break;
-                    }
-                    w.text = text;
-                    w.len = tlen;
-                    if (contam_scan(c, (const char *)text, tlen, &cs, note_hit, &w) < 0)
-                        rc = dk_errf(err, "out of memory");
-                    st->documents++;
-                    st->bytes += tlen;
-                    w.document++;
-                    nid = 0;
-                }
-            }
+    block *blocks = NULL;
+    size_t nb = 0;
+    if (rc == 0 && cut_blocks(&d, &blocks, &nb) != 0)
+        rc = dk_errf(err, "out of memory");
+    pool *pl = NULL;
+    if (threads <= 0)
+        threads = pool_cpu_count();
+    if ((size_t)threads > nb) /* no idle threads for a small dataset */
+        threads = nb ? (int)nb : 1;
+    if (rc == 0 && nb > 0 && !(pl = pool_new(threads)))
+        rc = dk_errf(err, "cannot start %d threads", threads);
+    int nt = pl ? pool_threads(pl) : 0;
+    scan_job j = {.c = c, .d = &d, .t = t, .blocks = blocks, .hits = {.where = where}};
+    if (rc == 0 && nb > 0 && !(j.buf = calloc((size_t)nt, sizeof *j.buf)))
+        rc = dk_errf(err, "out of memory");
+    if (rc == 0 && nb > 0) {
+        pthread_mutex_init(&j.hits.mu, NULL);
+        pthread_mutex_init(&j.err_mu, NULL);
+        atomic_init(&j.failed, 0);
+        pool_for(pl, nb, scan_block, &j);
+        pthread_mutex_destroy(&j.hits.mu);
+        pthread_mutex_destroy(&j.err_mu);
+        if (atomic_load(&j.failed)) {
+            *err = j.err;
+            rc = -1;
         }
-    free(ids);
-    free(text);
-    contam_scratch_free(&cs);
+        for (size_t b = 0; rc == 0 && b < nb; b++) {
+            st->documents += blocks[b].n_docs;
+            st->bytes += blocks[b].bytes;
+        }
+    }
+    for (int i = 0; j.buf && i < nt; i++) {
+        free(j.buf[i].ids);
+        free(j.buf[i].text);
+        contam_scratch_free(&j.buf[i].cs);
+    }
+    free(j.buf);
+    pool_free(pl);
+    free(blocks);
     tok_free(t);
     dataset_close(&d);
     st->seconds = now_seconds() - t0;

@@ -99,8 +99,17 @@ typedef struct {
  * its own tokenizer copy and scans it; where[t] (contam_task_items(c, t) entries each,
  * allocated by the caller, zeroed) gets the first occurrence of each item: the lowest
  * source, then split, then document. names (may be NULL): *names gets a malloc'd array
- * of the sources' names (n_sources entries of 96 bytes). 0, or -1 with err. */
-int contam_scan_dataset(const contam *c, const char *dir, contam_where **where,
+ * of the sources' names (n_sources entries of 96 bytes). 0, or -1 with err.
+ * On `threads` threads (0: all CPUs): a sequential pass over the ids finds the
+ * documents' ends and cuts each split into blocks of whole documents (about 2^20 ids
+ * each; a document may continue across shards); the blocks are decoded and scanned in
+ * parallel, each hit keeping the lowest position, so where and st's counts are the
+ * same for any thread count. */
+int contam_scan_dataset(const contam *c, const char *dir, contam_where **where, int threads,
                         char (**names)[96], size_t *n_sources, contam_stats *st, dk_err *err);
+
+/* For tests: the ids per block of contam_scan_dataset (0: the default 2^20), so that a
+ * small dataset is cut into many blocks. Set it before scanning, not during. */
+void contam_set_block_tokens(uint64_t n);
 
 #endif

@@ -589,7 +589,10 @@ static void band_radix(const band_entry *e, band_entry *tmp, size_t m, uint32_t 
 
 /* Per band, the ids of the documents with shingles in bucket order (equal band values
  * adjacent, ids increasing in each bucket: order[band * n + k], m of them) and each
- * document's bucket start (start[band * n + id]). */
+ * document's bucket start (start[band * n + id]), or FIRST_IN_BUCKET for the lowest id
+ * of its bucket: most documents share no bucket, and the clustering passes over them
+ * reading start[] in order, without a random access into order[]. */
+#define FIRST_IN_BUCKET UINT32_MAX
 typedef struct {
     const minhash_index *x;
     uint32_t *order, *start;
@@ -605,6 +608,9 @@ static void band_task(void *vc, size_t band, int th)
     size_t n = x->n, h = (size_t)x->m->h, rows = (size_t)x->m->p.rows, m = 0;
     band_entry *e = j->e[th], *t = j->tmp[th];
     for (size_t i = 0; i < n; i++) {
+        /* a line of each 224-byte signature: too far apart for the hardware prefetcher */
+        if (i + 32 < n)
+            __builtin_prefetch(x->sigs + (i + 32) * h + band * rows);
         if (!x->has[i])
             continue;
         const mh_val *row = x->sigs + i * h + band * rows;
@@ -618,7 +624,7 @@ static void band_task(void *vc, size_t band, int th)
         if (t[i].key != t[g].key)
             g = i;
         ob[i] = t[i].id;
-        sb[t[i].id] = (uint32_t)g;
+        sb[t[i].id] = i == g ? FIRST_IN_BUCKET : (uint32_t)g;
     }
     j->m = m; /* the same for every band */
 }
@@ -682,6 +688,8 @@ static void cluster_components(const minhash_index *x, const uint32_t *order, co
         const uint32_t *ob = order + (size_t)band * n, *sb = start + (size_t)band * n;
         for (size_t j = 0; j < m; j++) {
             uint32_t d = ob[j];
+            if (sb[d] == FIRST_IN_BUCKET)
+                continue;
             size_t g = sb[d];
             for (size_t t = 0; t < VERIFY_TRIES && t < j - g; t++) {
                 uint32_t c = t == 0 ? ob[g] : ob[j - t];
@@ -714,9 +722,12 @@ static void cluster_stars(const minhash_index *x, const uint32_t *order, const u
         uint32_t best = (uint32_t)d;
         for (int band = 0; band < bands; band++) {
             const uint32_t *ob = order + (size_t)band * n;
+            uint32_t first = start[(size_t)band * n + d];
+            if (first == FIRST_IN_BUCKET)
+                continue;
             int tries = 0;
             /* members before d in its bucket are exactly the earlier ids */
-            for (size_t i = start[(size_t)band * n + d], k = 0;
+            for (size_t i = first, k = 0;
                  ob[i] != d && ob[i] < best && tries < VERIFY_TRIES && k < SCAN_LIMIT; i++, k++) {
                 uint32_t c = ob[i];
                 if (keep_of[c] != c)

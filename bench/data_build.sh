@@ -141,6 +141,21 @@ table() {
     }' "$1"
 }
 
+# sweep MB SOURCES...: the three configurations on each thread count, R rounds
+# alternating, then their table
+sweep() {
+  local mb=$1; shift
+  : >"$WORK/results"
+  for ((r = 1; r <= R; r++)); do
+    for t in "${THREADS[@]}"; do
+      run default "$t" "$@"
+      run --no-near-dup "$t" --no-near-dup "$@"
+      run --no-near-dup_--no-scrub "$t" --no-near-dup --no-scrub "$@"
+    done
+  done
+  table "$WORK/results" "$mb"
+}
+
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1); avx512f: $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no); nproc $NPROC"
 echo "$("$DOKJA" --version 2>&1 | head -n 1); commit $(git rev-parse --short HEAD)$(git status --porcelain | grep -q . && echo -dirty)"
 echo "tokenizer: $TOK (8k, trained on ko_nsmc, ko_laws, en_tinyshakespeare)"
@@ -151,15 +166,7 @@ if [ "$DEV" = 1 ]; then
   DEV_MB=$(awk -v b="$DEV_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')
   echo
   echo "dev corpora: ${#SOURCES[@]} sources, $DEV_BYTES bytes ($DEV_MB MB): ${SOURCES[*]##*/}; $R runs each"
-  : >"$WORK/results"
-  for ((r = 1; r <= R; r++)); do
-    for t in "${THREADS[@]}"; do
-      run default "$t" "${SOURCES[@]}"
-      run --no-near-dup "$t" --no-near-dup "${SOURCES[@]}"
-      run --no-near-dup_--no-scrub "$t" --no-near-dup --no-scrub "${SOURCES[@]}"
-    done
-  done
-  table "$WORK/results" "$DEV_MB"
+  sweep "$DEV_MB" "${SOURCES[@]}"
 fi
 
 if [ "$LONG" = 1 ]; then
@@ -180,15 +187,7 @@ if [ "$LONG" = 1 ]; then
   LONG_MB=$(awk -v b="$LONG_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')
   echo
   echo "dev text in ~2 KB documents: ${#LSOURCES[@]} sources in $LONGDIR, $LONG_BYTES bytes ($LONG_MB MB); $R runs each"
-  : >"$WORK/results"
-  for ((r = 1; r <= R; r++)); do
-    for t in "${THREADS[@]}"; do
-      run default "$t" "${LSOURCES[@]}"
-      run --no-near-dup "$t" --no-near-dup "${LSOURCES[@]}"
-      run --no-near-dup_--no-scrub "$t" --no-near-dup --no-scrub "${LSOURCES[@]}"
-    done
-  done
-  table "$WORK/results" "$LONG_MB"
+  sweep "$LONG_MB" "${LSOURCES[@]}"
 fi
 
 if [ -n "$BIG" ]; then

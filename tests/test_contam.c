@@ -149,8 +149,9 @@ TEST(contam_decontaminate_drops_exactly_the_planted_documents)
     /* kept + every reason = documents read */
     json_t *s0 = source_of(m, 0);
     long long sum = jget(s0, "kept", "documents");
-    const char *reasons[] = {"exact_duplicate", "empty", "near_duplicate", "contaminated"};
-    for (int r = 0; r < 4; r++)
+    const char *reasons[] = {"exact_duplicate", "empty", "near_duplicate", "contaminated", "too_short",
+                             "quality", "repetition"};
+    for (int r = 0; r < 7; r++)
         sum += jget(s0, "dropped", reasons[r]);
     CHECK_EQ(sum, jget(s0, "documents", NULL));
     json_decref(m);

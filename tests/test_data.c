@@ -450,7 +450,7 @@ TEST(data_build_multi_chunk_input_is_identical_for_1_and_3_threads)
 TEST(data_build_sources_file_records_partner_licence_and_per_partner_counts)
 {
     const char *tp = small_tokenizer(10);
-    const char *pa = "가나다 010-1234-5678\n라마바\n라마바\n\n", *pb = "사아자\nx@y.com\n";
+    const char *pa = "가나다라마 전화 010-1234-5678 입니다\n라마바\n라마바\n\n", *pb = "사아자\nx@y.com\n";
     test_write_file("pa.txt", pa, strlen(pa));
     test_write_file("pb.txt", pb, strlen(pb));
     test_write_file("pc.txt", "차카타\n", strlen("차카타\n"));
@@ -618,4 +618,44 @@ TEST(sampler_draws_by_weight_covers_every_window_and_replays_from_its_state)
     sampler_free(&s);
     sampler_free(&r);
     dataset_close(&d);
+}
+
+TEST(data_build_quality_filters_count_each_reason_and_can_be_turned_off)
+{
+    const char *tp = small_tokenizer(10);
+    const char *docs = "굿\n이 영화 정말 재미있어요\n* * * * * * * *\n1. 삭제 <2016.2.3>\n최고!!\n"
+                       "menu\nx\n배우들의 연기가 좋았다\n";
+    test_write_file("q.txt", docs, strlen(docs));
+    const char *out = path_in("ds_quality"), *off = path_in("ds_quality_off"), *two = path_in("ds_quality_2");
+    /* through the CLI: its defaults (too short < 3, letters < 25 %, no repetition) */
+    CHECK_EQ(test_run(NULL, 0, "%s data build -q -t %s -o %s --no-near-dup --threads 1 %s", test_bin(), tp,
+                      out, path_in("q.txt")), 0);
+    json_t *m = manifest_of(out);
+    CHECK(m);
+    json_t *s0 = json_array_get(json_object_get(m, "sources"), 0);
+    CHECK_EQ(jint(s0, "documents", NULL), 8);
+    CHECK_EQ(jint(s0, "dropped", "too_short"), 2);  /* 굿, x */
+    CHECK_EQ(jint(s0, "dropped", "quality"), 2);    /* the stars, the deletion marker */
+    CHECK_EQ(jint(s0, "dropped", "repetition"), 0);
+    CHECK_EQ(jint(s0, "kept", "documents"), 4);
+    CHECK(jint(s0, "dropped_tokens", "quality") > 4);
+    CHECK_EQ(jint(json_object_get(m, "quality"), "min_chars", NULL), 3);
+    json_decref(m);
+    /* all threads alike */
+    CHECK_EQ(test_run(NULL, 0, "%s data build -q -t %s -o %s --no-near-dup --threads 3 %s", test_bin(), tp,
+                      two, path_in("q.txt")), 0);
+    CHECK_EQ(test_run(NULL, 0, "diff -r %s %s >/dev/null", out, two), 0);
+    /* off: everything kept, the manifest says so */
+    CHECK_EQ(test_run(NULL, 0, "%s data build -q -t %s -o %s --no-near-dup --no-quality %s", test_bin(), tp,
+                      off, path_in("q.txt")), 0);
+    m = manifest_of(off);
+    s0 = json_array_get(json_object_get(m, "sources"), 0);
+    CHECK_EQ(jint(s0, "kept", "documents"), 8);
+    CHECK(json_is_null(json_object_get(m, "quality")));
+    json_decref(m);
+    /* a bad value is a usage error naming the option */
+    char msg[512];
+    CHECK_EQ(test_run(msg, sizeof msg, "%s data build -q -t %s -o %s --min-letter-share 2 %s 2>&1", test_bin(),
+                      tp, path_in("ds_quality_bad"), path_in("q.txt")), 2);
+    CHECK_CONTAINS(msg, "--min-letter-share");
 }

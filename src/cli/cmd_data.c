@@ -35,6 +35,14 @@ static const char BUILD_HELP[] =
     "twice (signatures in memory, not text). --decontaminate SPEC drops documents that\n"
     "contain a long n-gram of a test item (as `dokja data contamination`).\n"
     "\n"
+    "Quality filters drop, in this order and each counted in the manifest: documents\n"
+    "with fewer than N characters that are not white space (too_short), documents whose\n"
+    "letters (Hangul, Latin, other scripts) are less than a share F of those characters\n"
+    "(quality: tables of numbers, rows of symbols, junk), and, with --repetition-filter,\n"
+    "repetitive documents by Gopher's rules on duplicate lines and repeated word n-grams\n"
+    "(repetition; off by default: its English-tuned thresholds drop real Korean statutes\n"
+    "and manuals). docs/data.md measures each filter on the dev corpora.\n"
+    "\n"
     "A sources file names each source's partner and licence:\n"
     "  {\"sources\": [{\"path\": \"a.jsonl\", \"partner\": \"telecom\", \"licence\": \"CC-BY-4.0\",\n"
     "                \"weight\": 2}, ...]}\n"
@@ -53,6 +61,10 @@ static const char BUILD_HELP[] =
     "  --no-near-dup          keep near duplicates (same as --near-dup 0)\n"
     "  --decontaminate SPEC   drop documents containing a test item of task SPEC (as\n"
     "                         `dokja eval --task` takes it); repeatable\n"
+    "  --min-chars N          too short below N non-space characters (3); 0: off\n"
+    "  --min-letter-share F   letters' share of non-space characters below F (0.25); 0: off\n"
+    "  --repetition-filter    drop repetitive documents (Gopher's rules)\n"
+    "  --no-quality           no quality filter at all\n"
     "  --json                 print the report as one JSON object\n"
     "  -q, --quiet            no progress lines\n";
 
@@ -62,7 +74,8 @@ static int data_build_cmd(int argc, char **argv)
         fputs(BUILD_HELP, stdout);
         return 0;
     }
-    enum { O_VAL = 256, O_SHARD, O_THREADS, O_JSON, O_SOURCES, O_NO_SCRUB, O_NEAR, O_NO_NEAR, O_DECONT };
+    enum { O_VAL = 256, O_SHARD, O_THREADS, O_JSON, O_SOURCES, O_NO_SCRUB, O_NEAR, O_NO_NEAR, O_DECONT,
+           O_MIN_CHARS, O_MIN_LETTERS, O_REPEAT, O_NO_QUALITY };
     static const struct option opts[] = {
         {"tokenizer", required_argument, 0, 't'}, {"output", required_argument, 0, 'o'},
         {"val-fraction", required_argument, 0, O_VAL}, {"shard-tokens", required_argument, 0, O_SHARD},
@@ -70,8 +83,14 @@ static int data_build_cmd(int argc, char **argv)
         {"quiet", no_argument, 0, 'q'}, {"sources", required_argument, 0, O_SOURCES},
         {"no-scrub", no_argument, 0, O_NO_SCRUB}, {"no-pii-scrub", no_argument, 0, O_NO_SCRUB},
         {"near-dup", required_argument, 0, O_NEAR}, {"no-near-dup", no_argument, 0, O_NO_NEAR},
-        {"decontaminate", required_argument, 0, O_DECONT}, {0, 0, 0, 0}};
+        {"decontaminate", required_argument, 0, O_DECONT}, {"min-chars", required_argument, 0, O_MIN_CHARS},
+        {"min-letter-share", required_argument, 0, O_MIN_LETTERS},
+        {"repetition-filter", no_argument, 0, O_REPEAT}, {"no-quality", no_argument, 0, O_NO_QUALITY},
+        {0, 0, 0, 0}};
     data_build_opts o = {.val_fraction = 0.01, .shard_tokens = 1ull << 26};
+    quality_params qp;
+    quality_params_default(&qp);
+    int no_quality = 0;
     int json = 0, c;
     const char *name = argv[0], *sources_file = NULL;
     const char **decont = calloc((size_t)argc, sizeof *decont);
@@ -114,6 +133,20 @@ static int data_build_cmd(int argc, char **argv)
             break;
         case O_NO_NEAR: o.no_near_dup = 1; break;
         case O_DECONT: decont[o.n_decontaminate++] = optarg; break;
+        case O_MIN_CHARS:
+            if (cli_parse_int(optarg, 0, 1 << 30, &qp.min_chars) != 0) {
+                free(decont);
+                return cli_usage(name, "--min-chars must be an integer >= 0, got '%s'", optarg);
+            }
+            break;
+        case O_MIN_LETTERS:
+            if (cli_parse_double(optarg, 0, 1, &qp.min_letter_share) != 0) {
+                free(decont);
+                return cli_usage(name, "--min-letter-share must be a number in [0, 1], got '%s'", optarg);
+            }
+            break;
+        case O_REPEAT: qp.repetition = 1; break;
+        case O_NO_QUALITY: no_quality = 1; break;
         case 'q': o.quiet = 1; break;
         default: free(decont); return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -159,6 +192,7 @@ static int data_build_cmd(int argc, char **argv)
     }
     o.sources = src;
     o.n_sources = n;
+    o.quality = no_quality ? NULL : &qp;
     data_build_report rep;
     int rc = data_build(&o, &rep, &err);
     free(decont);
@@ -176,6 +210,8 @@ static int data_build_cmd(int argc, char **argv)
         json_object_set_new(j, "empty", json_integer((json_int_t)rep.empty));
         json_object_set_new(j, "near_duplicates", json_integer((json_int_t)rep.near_duplicates));
         json_object_set_new(j, "contaminated", json_integer((json_int_t)rep.contaminated));
+        for (int q = 0; q < 3; q++)
+            json_object_set_new(j, quality_reason_name[q + 1], json_integer((json_int_t)rep.filtered[q]));
         json_object_set_new(j, "train_tokens", json_integer((json_int_t)rep.train_tokens));
         json_object_set_new(j, "val_tokens", json_integer((json_int_t)rep.val_tokens));
         json_object_set_new(j, "bytes", json_integer((json_int_t)rep.bytes));
@@ -201,6 +237,11 @@ static int data_build_cmd(int argc, char **argv)
                (unsigned long long)rep.train_tokens, (unsigned long long)rep.val_tokens,
                rep.seconds);
     if (!json) {
+        printf("  quality filters %s\n", o.quality ? "dropped (too short, too few letters, repetitive):" : "off (--no-quality)");
+        for (size_t i = 0; i < rep.n_sources && o.quality; i++)
+            printf("    %-24s %llu, %llu, %llu documents\n", rep.sources[i].name,
+                   (unsigned long long)rep.sources[i].filtered[0], (unsigned long long)rep.sources[i].filtered[1],
+                   (unsigned long long)rep.sources[i].filtered[2]);
         printf("  near duplicates %s\n", o.no_near_dup ? "kept (--no-near-dup)" : "dropped:");
         for (size_t i = 0; i < rep.n_sources && !o.no_near_dup; i++)
             printf("    %-24s %llu documents, %llu tokens\n", rep.sources[i].name,

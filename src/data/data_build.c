@@ -13,6 +13,7 @@
 
 #include "data/contam.h"
 #include "data/minhash.h"
+#include "data/quality.h"
 #include "data/shard.h"
 #include "tokenizer/tokenizer.h"
 #include "util/fs.h"
@@ -27,7 +28,11 @@
 
 /* Why a document is dropped (0: kept). A dropped document is tokenised only to count
  * the tokens dropped. */
-enum { KEEP = 0, DROP_EXACT, DROP_NEAR, DROP_CONTAM, N_DROP };
+enum { KEEP = 0, DROP_EXACT, DROP_NEAR, DROP_CONTAM, DROP_SHORT, DROP_LETTERS, DROP_REPEAT, N_DROP };
+
+/* The manifest's name of each reason (DROP_SHORT + k - 1 is QUALITY_* k). */
+static const char *const DROP_NAME[N_DROP] = {"", "exact_duplicate", "near_duplicate", "contaminated",
+                                              "too_short", "quality", "repetition"};
 
 typedef struct {
     const uint8_t *p;
@@ -107,8 +112,9 @@ typedef struct {
     char name[96];
     const char *path, *partner, *licence;
     double weight_given;
-    uint64_t documents, duplicates, empty, bytes, near, contaminated;
-    uint64_t duplicate_tokens, near_tokens, contaminated_tokens, pii[PII_N_TYPES], pii_documents;
+    uint64_t documents, empty, bytes;
+    uint64_t dropped[N_DROP], dropped_tokens[N_DROP]; /* by reason (KEEP unused) */
+    uint64_t pii[PII_N_TYPES], pii_documents;
     split_out split[2]; /* train, val */
     json_t *inputs;
 } source_state;
@@ -139,6 +145,8 @@ typedef struct {
     uint8_t *fate;
     size_t n_fate, cap_fate, fate_no;
     contam *ct; /* decontamination, or NULL */
+    quality_params qp;      /* all off without o->quality */
+    quality_scratch *qs;    /* per thread */
     contam_scratch *cs; /* per thread */
 } builder;
 
@@ -308,9 +316,8 @@ static int process_docs(builder *b, source_state *s, const doc *docs, size_t n, 
             for (int t = 0; t < PII_N_TYPES; t++)
                 s->pii[t] += st[i].pii[t];
             s->pii_documents += st[i].pii_documents;
-            s->duplicate_tokens += st[i].dropped_tokens[DROP_EXACT];
-            s->near_tokens += st[i].dropped_tokens[DROP_NEAR];
-            s->contaminated_tokens += st[i].dropped_tokens[DROP_CONTAM];
+            for (int r = 1; r < N_DROP; r++)
+                s->dropped_tokens[r] += st[i].dropped_tokens[r];
             for (int sp = 0; sp < 2 && rc == 0; sp++)
                 rc = split_append(b, s, sp, out[i][sp].ids, out[i][sp].n, err);
             tok_ids_free(&out[i][0]);
@@ -387,6 +394,7 @@ typedef struct {
     uint64_t h1, h2;
     uint32_t len;
     uint8_t val;
+    uint8_t filtered; /* KEEP, or the DROP_* of a quality filter (data/quality.h) */
 } read_doc;
 
 /* Appends the non-empty document x to docs[], deciding its fate in file order: exact
@@ -399,10 +407,11 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
     if (b->phase == 1)
         s->documents++;
     int drop;
+    /* the quality filters come first: a filtered document is not a dedupe original */
     if (!b->two_pass) {
-        drop = first_fate(b, x->p, x->len, x->h1, x->h2);
+        drop = x->filtered ? x->filtered : first_fate(b, x->p, x->len, x->h1, x->h2);
     } else if (b->phase == 0) {
-        drop = first_fate(b, x->p, x->len, x->h1, x->h2);
+        drop = x->filtered ? x->filtered : first_fate(b, x->p, x->len, x->h1, x->h2);
         if (drop >= 0 && b->n_fate == b->cap_fate) {
             size_t nc = b->cap_fate ? b->cap_fate * 2 : 4096;
             uint8_t *nf = realloc(b->fate, nc);
@@ -428,9 +437,7 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
     if (drop < 0)
         return -1;
     if (b->phase == 1) {
-        s->duplicates += drop == DROP_EXACT;
-        s->near += drop == DROP_NEAR;
-        s->contaminated += drop == DROP_CONTAM;
+        s->dropped[drop]++;
     }
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 1024;
@@ -469,7 +476,8 @@ typedef struct {
     read_chunk *c;
 } read_job;
 
-static int chunk_push(read_chunk *c, const uint8_t *p, size_t len, double val_fraction)
+static int chunk_push(read_chunk *c, const uint8_t *p, size_t len, double val_fraction,
+                      uint8_t filtered)
 {
     if (len == 0) {
         c->empty++;
@@ -487,15 +495,24 @@ static int chunk_push(read_chunk *c, const uint8_t *p, size_t len, double val_fr
     uint64_t h2 = hash_u64(h1 ^ 0x5851f42d4c957f2dULL) ^ hash_bytes(p, len / 2 + 1);
     /* validation split: the document's hash in [0, val_fraction) of the space */
     int val = (double)(h2 >> 11) * 0x1.0p-53 < val_fraction;
-    c->d[c->n++] = (read_doc){p, h1, h2, (uint32_t)len, (uint8_t)val};
+    c->d[c->n++] = (read_doc){p, h1, h2, (uint32_t)len, (uint8_t)val, filtered};
     return 0;
 }
 
 /* Reads chunk i: finds its lines, validates them, decodes JSONL and hashes each
  * document. Depends only on the chunk's bytes; stops at the chunk's first problem. */
+/* The quality filters' verdict as a DROP_* (KEEP: passes), or -1 on out of memory. In
+ * the second pass of two the fate recorded in the first decides: not computed again. */
+static int filter_doc(const builder *b, const uint8_t *p, size_t len, int th)
+{
+    if (len == 0 || (b->two_pass && b->phase == 1))
+        return KEEP;
+    int q = quality_check(&b->qp, p, len, &b->qs[th]);
+    return q <= 0 ? q : DROP_SHORT + q - 1;
+}
+
 static void read_chunk_task(void *vc, size_t i, int th)
 {
-    (void)th;
     read_job *j = vc;
     read_chunk *c = &j->c[i];
     double vf = j->b->o->val_fraction;
@@ -515,7 +532,8 @@ static void read_chunk_task(void *vc, size_t i, int th)
             break;
         }
         if (!j->arena) {
-            if (chunk_push(c, p, len, vf) != 0) {
+            int f = filter_doc(j->b, p, len, th);
+            if (f < 0 || chunk_push(c, p, len, vf, (uint8_t)f) != 0) {
                 c->error = READ_OOM;
                 break;
             }
@@ -536,7 +554,8 @@ static void read_chunk_task(void *vc, size_t i, int th)
         size_t tl = json_string_length(txt);
         memcpy(j->arena + arena_len, json_string_value(txt), tl);
         json_decref(o);
-        if (chunk_push(c, j->arena + arena_len, tl, vf) != 0) {
+        int f = filter_doc(j->b, j->arena + arena_len, tl, th);
+        if (f < 0 || chunk_push(c, j->arena + arena_len, tl, vf, (uint8_t)f) != 0) {
             c->error = READ_OOM;
             break;
         }
@@ -638,7 +657,7 @@ static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
             for (size_t d = 0; d < n; d++)
                 b->fate[fate_start + d] = docs[d].drop;
         else
-            s->contaminated += (uint64_t)k;
+            s->dropped[DROP_CONTAM] += (uint64_t)k;
     }
     if (b->phase == 1) {
         s->bytes += m.size;
@@ -725,19 +744,21 @@ static void source_name(source_state *all, size_t i, const char *path)
 /* ---- what each source (and partner) kept and dropped ------------------------------- */
 
 typedef struct {
-    uint64_t documents, kept, duplicates, empty, near, contaminated, tokens, duplicate_tokens;
-    uint64_t near_tokens, contaminated_tokens;
+    uint64_t documents, kept, empty, tokens;
+    uint64_t dropped[N_DROP], dropped_tokens[N_DROP];
     uint64_t pii[PII_N_TYPES], pii_documents;
 } counts;
 
 static counts source_counts(const source_state *s)
 {
-    counts c = {.documents = s->documents, .duplicates = s->duplicates, .empty = s->empty,
-                .near = s->near, .contaminated = s->contaminated,
-                .tokens = s->split[0].tokens + s->split[1].tokens,
-                .duplicate_tokens = s->duplicate_tokens, .near_tokens = s->near_tokens,
-                .contaminated_tokens = s->contaminated_tokens, .pii_documents = s->pii_documents};
-    c.kept = s->documents - s->duplicates - s->empty - s->near - s->contaminated;
+    counts c = {.documents = s->documents, .empty = s->empty,
+                .tokens = s->split[0].tokens + s->split[1].tokens, .pii_documents = s->pii_documents};
+    c.kept = s->documents - s->empty;
+    for (int r = 1; r < N_DROP; r++) {
+        c.dropped[r] = s->dropped[r];
+        c.dropped_tokens[r] = s->dropped_tokens[r];
+        c.kept -= s->dropped[r];
+    }
     memcpy(c.pii, s->pii, sizeof c.pii);
     return c;
 }
@@ -746,14 +767,12 @@ static void counts_add(counts *a, const counts *b)
 {
     a->documents += b->documents;
     a->kept += b->kept;
-    a->duplicates += b->duplicates;
     a->empty += b->empty;
     a->tokens += b->tokens;
-    a->duplicate_tokens += b->duplicate_tokens;
-    a->near += b->near;
-    a->contaminated += b->contaminated;
-    a->near_tokens += b->near_tokens;
-    a->contaminated_tokens += b->contaminated_tokens;
+    for (int r = 1; r < N_DROP; r++) {
+        a->dropped[r] += b->dropped[r];
+        a->dropped_tokens[r] += b->dropped_tokens[r];
+    }
     a->pii_documents += b->pii_documents;
     for (int t = 0; t < PII_N_TYPES; t++)
         a->pii[t] += b->pii[t];
@@ -766,15 +785,13 @@ static void counts_json(json_t *x, const counts *c, int scrub)
     json_object_set_new(kept, "documents", json_integer((json_int_t)c->kept));
     json_object_set_new(kept, "tokens", json_integer((json_int_t)c->tokens));
     json_object_set_new(x, "kept", kept);
-    json_object_set_new(dd, "exact_duplicate", json_integer((json_int_t)c->duplicates));
     json_object_set_new(dd, "empty", json_integer((json_int_t)c->empty));
-    json_object_set_new(dd, "near_duplicate", json_integer((json_int_t)c->near));
-    json_object_set_new(dd, "contaminated", json_integer((json_int_t)c->contaminated));
-    json_object_set_new(x, "dropped", dd);
-    json_object_set_new(dt, "exact_duplicate", json_integer((json_int_t)c->duplicate_tokens));
     json_object_set_new(dt, "empty", json_integer(0));
-    json_object_set_new(dt, "near_duplicate", json_integer((json_int_t)c->near_tokens));
-    json_object_set_new(dt, "contaminated", json_integer((json_int_t)c->contaminated_tokens));
+    for (int r = 1; r < N_DROP; r++) {
+        json_object_set_new(dd, DROP_NAME[r], json_integer((json_int_t)c->dropped[r]));
+        json_object_set_new(dt, DROP_NAME[r], json_integer((json_int_t)c->dropped_tokens[r]));
+    }
+    json_object_set_new(x, "dropped", dd);
     json_object_set_new(x, "dropped_tokens", dt);
     if (scrub) {
         json_t *pj = json_object();
@@ -862,6 +879,8 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
     builder b;
     memset(&b, 0, sizeof b);
     b.o = o;
+    if (o->quality)
+        b.qp = *o->quality; /* else all zero: every filter off */
     tok *t;
     if (tok_load(&t, o->tokenizer_path, err) != 0)
         return -1;
@@ -887,7 +906,8 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
                     !(b.scratch = calloc((size_t)nt, sizeof *b.scratch)) ||
                     !(b.scratch_cap = calloc((size_t)nt, sizeof *b.scratch_cap)) ||
                     !(b.dup_ids = calloc((size_t)nt, sizeof *b.dup_ids)) ||
-                    !(b.cs = calloc((size_t)nt, sizeof *b.cs))))
+                    !(b.cs = calloc((size_t)nt, sizeof *b.cs)) ||
+                    !(b.qs = calloc((size_t)nt, sizeof *b.qs))))
         rc = dk_errf(err, "out of memory");
     for (int i = 0; rc == 0 && i < nt; i++)
         if (!(b.enc[i] = tok_encoder_new(t)))
@@ -1043,6 +1063,13 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
             json_object_set_new(man, "decontaminate", dc);
         } else
             json_object_set_new(man, "decontaminate", json_null());
+        if (o->quality) {
+            json_object_set_new(man, "quality", json_pack("{s:i, s:f, s:b}", "min_chars", b.qp.min_chars,
+                                                          "min_letter_share", b.qp.min_letter_share,
+                                                          "repetition", b.qp.repetition));
+        } else {
+            json_object_set_new(man, "quality", json_null());
+        }
         json_t *sj = json_array();
         for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
             source_state *s = &src[i];
@@ -1053,7 +1080,7 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
             json_object_set_new(x, "weight_given", json_boolean(s->weight_given > 0));
             json_object_set_new(x, "bytes", json_integer((json_int_t)s->bytes));
             json_object_set_new(x, "documents", json_integer((json_int_t)s->documents));
-            json_object_set_new(x, "duplicates", json_integer((json_int_t)s->duplicates));
+            json_object_set_new(x, "duplicates", json_integer((json_int_t)s->dropped[DROP_EXACT]));
             json_object_set_new(x, "empty", json_integer((json_int_t)s->empty));
             json_object_set_new(x, "partner", s->partner ? json_string(s->partner) : json_null());
             json_object_set_new(x, "licence", s->licence ? json_string(s->licence) : json_null());
@@ -1065,10 +1092,12 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
                 json_object_set_new(x, SPLIT_NAME[sp], split_json(&b, &s->split[sp], err, &rc));
             json_array_append_new(sj, x);
             rep->documents += s->documents;
-            rep->duplicates += s->duplicates;
+            rep->duplicates += s->dropped[DROP_EXACT];
             rep->empty += s->empty;
-            rep->near_duplicates += s->near;
-            rep->contaminated += s->contaminated;
+            rep->near_duplicates += s->dropped[DROP_NEAR];
+            rep->contaminated += s->dropped[DROP_CONTAM];
+            for (int q = 0; q < 3; q++)
+                rep->filtered[q] += s->dropped[DROP_SHORT + q];
             rep->train_tokens += s->split[0].tokens;
             rep->val_tokens += s->split[1].tokens;
             rep->bytes += s->bytes;
@@ -1087,14 +1116,18 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
         r->licence = src[i].licence;
         r->documents = src[i].documents;
         r->kept = c.kept;
-        r->duplicates = c.duplicates;
+        r->duplicates = c.dropped[DROP_EXACT];
         r->empty = c.empty;
         r->tokens = c.tokens;
-        r->duplicate_tokens = c.duplicate_tokens;
-        r->near_duplicates = c.near;
-        r->contaminated = c.contaminated;
-        r->near_duplicate_tokens = c.near_tokens;
-        r->contaminated_tokens = c.contaminated_tokens;
+        r->duplicate_tokens = c.dropped_tokens[DROP_EXACT];
+        r->near_duplicates = c.dropped[DROP_NEAR];
+        r->contaminated = c.dropped[DROP_CONTAM];
+        r->near_duplicate_tokens = c.dropped_tokens[DROP_NEAR];
+        r->contaminated_tokens = c.dropped_tokens[DROP_CONTAM];
+        for (int q = 0; q < 3; q++) {
+            r->filtered[q] = c.dropped[DROP_SHORT + q];
+            r->filtered_tokens[q] = c.dropped_tokens[DROP_SHORT + q];
+        }
         memcpy(r->pii, c.pii, sizeof r->pii);
         r->pii_documents = c.pii_documents;
         for (int ty = 0; ty < PII_N_TYPES; ty++)
@@ -1155,6 +1188,9 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
     for (int i = 0; b.cs && i < nt; i++)
         contam_scratch_free(&b.cs[i]);
     free(b.cs);
+    for (int i = 0; b.qs && i < nt; i++)
+        quality_scratch_free(&b.qs[i]);
+    free(b.qs);
     tok_free(t);
     rep->seconds = now_seconds() - t0;
     return rc;

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "data/pii.h"
+#include "data/quality.h"
 #include "util/err.h"
 
 typedef struct {
@@ -55,6 +56,7 @@ typedef struct {
     double near_dup;        /* its Jaccard threshold in (0, 1]; 0: the default 0.8 */
     const char *const *decontaminate; /* task specs (eval/task.h): documents containing */
     size_t n_decontaminate;           /* an n-gram of an item are dropped (data/contam.h) */
+    const quality_params *quality;    /* the quality filters (data/quality.h); NULL: none */
 } data_build_opts;
 
 /* What happened to one source's documents: read = kept + duplicates + empty +
@@ -66,11 +68,13 @@ typedef struct {
     uint64_t tokens, duplicate_tokens; /* kept (train + val, with <|eos|>); dropped */
     uint64_t near_duplicate_tokens, contaminated_tokens;
     uint64_t pii[PII_N_TYPES], pii_documents;
+    uint64_t filtered[3], filtered_tokens[3]; /* by the quality filters: too short, letters, repetition */
 } data_source_report;
 
 typedef struct {
     uint64_t documents, duplicates, empty, train_tokens, val_tokens, bytes;
     uint64_t near_duplicates, contaminated;
+    uint64_t filtered[3]; /* too short, too few letters, repetitive */
     uint64_t pii[PII_N_TYPES];
     double seconds;
     data_source_report *sources; /* n_sources entries, owned: data_build_report_free */

@@ -2,9 +2,11 @@
 # scripts/test.sh: builds dokja and runs the whole test suite twice: optimised, then
 # under AddressSanitizer + UndefinedBehaviorSanitizer; then the kernel and whole-model
 # tests once more on every lower kernel path this CPU runs (avx2, generic: see
-# src/kernels/isa.h). Installs missing Debian build dependencies first. The last line
-# is the combined "N passed, N failed". Every pass runs the slow tests too
-# (DOKJA_TEST_FULL=1; the sanitizer build compiles the slowest ones out).
+# src/kernels/isa.h). After the optimised pass, tests/hostile.sh runs every command
+# against hostile inputs (its failures count like the tests'). Installs missing Debian
+# build dependencies first. The last line is the combined "N passed, N failed". Every
+# pass runs the slow tests too (DOKJA_TEST_FULL=1; the sanitizer build compiles the
+# slowest ones out).
 # --aarch64 (CI does it): then also the kernel and model tests cross-built for 64-bit
 # ARM and run under qemu-user (scripts/test-aarch64.sh; it installs a cross compiler,
 # qemu and arm64 multiarch libraries, so it is not the default).
@@ -37,6 +39,9 @@ run() { # run LABEL make-target | run LABEL -- command...
   [ "$rc" -eq 0 ] || status=1
 }
 run "tests (-O2)" test-full
+# every command against hostile inputs, on the optimised build/dokja just built (the
+# sanitizer build needs more address space than the sweep's 1 GB limit): docs/reliability.md
+run "hostile inputs (tests/hostile.sh)" -- bash tests/hostile.sh
 run "tests (ASan + UBSan)" test-asan
 case $(build/dokja version | sed -n 's/^kernel path: \([a-z0-9]*\).*/\1/p') in
   avx512) lower="avx2 generic" ;;

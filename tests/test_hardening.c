@@ -235,3 +235,81 @@ TEST(hardening_debris_of_dead_writers_is_cleaned_up)
     CHECK_CONTAINS(out, other); /* another path's: not ours to judge */
     CHECK_CONTAINS(out, "out.json ");
 }
+
+/* A small trained run (2 steps on a test dataset) for the command-line cases below; its
+ * directory into run, the dataset into data, the config into cfg. */
+static int small_run(char *run, char *data, char *cfg)
+{
+    static const char CFG[] = "{\"hidden_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,"
+                              " \"intermediate_size\": 32, \"vocab_size\": 300, \"max_position_embeddings\": 32}";
+    const char *d = test_dataset("hardening");
+    if (!d)
+        return -1;
+    strcpy(data, d);
+    strcpy(cfg, test_write_file("hardening_cfg.json", CFG, strlen(CFG)));
+    sprintf(run, "%s/hardening_run", test_tmpdir());
+    if (access(run, F_OK) == 0)
+        return 0;
+    return test_run(NULL, 0, "%s train -q --data %s --model %s -o %s --steps 2 --batch-size 2 --seq-len 8 --threads 1"
+                             " >/dev/null 2>&1", test_bin(), data, cfg, run);
+}
+
+/* A command that fails on its own stdout says so once (it used to add main's line:
+ * two lines), and generate stops at the first failed write: one line, no speeds after it
+ * (it used to generate every token into the full disk and print its speeds). */
+TEST(hardening_unwritable_stdout_gives_one_line)
+{
+    char run[700], data[600], cfg[600], out[4096];
+    CHECK(small_run(run, data, cfg) == 0);
+    CHECK_EQ(test_run(out, sizeof out, "%s tokenizer encode -t %s/dokja_tokenizer.json %s/config.json 2>&1 >/dev/full",
+                      test_bin(), run, run), 1);
+    CHECK(strchr(out, '\n') == out + strlen(out) - 1);
+    CHECK_CONTAINS(out, "stdout");
+    for (int json = 0; json < 2; json++) {
+        CHECK_EQ(test_run(out, sizeof out, "%s generate -m %s -p hello -n 4 %s 2>&1 >/dev/full", test_bin(), run,
+                          json ? "--json" : ""), 1);
+        CHECK(strchr(out, '\n') == out + strlen(out) - 1);
+        CHECK_CONTAINS(out, "dokja: cannot write standard output: No space left on device");
+        CHECK(strstr(out, "tokens/s") == NULL);
+    }
+    /* and a writable stdout still works */
+    CHECK_EQ(test_run(out, sizeof out, "%s generate -m %s -p hello -n 4 2>/dev/null", test_bin(), run), 0);
+    CHECK_CONTAINS(out, "hello");
+}
+
+/* --resume of a path that is no run fails without making it one (it used to create
+ * RUN/checkpoints and RUN/.lock first), and a run.json that is there but unreadable is
+ * refused (it used to be taken for a run from before run.json: the options unchecked). */
+TEST(hardening_resume_refuses_what_is_no_run_and_leaves_nothing)
+{
+    char run[700], data[600], cfg[600], out[4096], d[800];
+    CHECK(small_run(run, data, cfg) == 0);
+    snprintf(d, sizeof d, "%s/resume_cases", test_tmpdir());
+    CHECK_EQ(test_run(out, sizeof out, "mkdir -p %s/empty && touch %s/file", d, d), 0);
+    static const struct { const char *path, *msg; } cases[] = {
+        {"missing", "missing: cannot resume: No such file or directory"},
+        {"file", "file: cannot resume: not a directory"},
+        {"empty", "empty: nothing to resume (no checkpoints and no run.json)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CHECK_EQ(test_run(out, sizeof out, "%s train -q --resume %s/%s --data %s --model %s --steps 4 --batch-size 2"
+                                           " --seq-len 8 --threads 1 2>&1", test_bin(), d, cases[i].path, data, cfg), 1);
+        CHECK_CONTAINS(out, cases[i].msg);
+    }
+    CHECK_EQ(test_run(out, sizeof out, "(ls -A %s; ls -A %s/empty) | tr '\\n' ' '", d, d), 0);
+    CHECK_STR(out, "empty file "); /* nothing created: no missing/, nothing in empty/ */
+    static const char *bad[] = {"mkfifo %s/r/run.json", "printf '' > %s/r/run.json", "printf '[1]' > %s/r/run.json"};
+    static const char *msg[] = {"run.json: not a regular file", "run.json: invalid JSON at line 1", "run.json: not a JSON object"};
+    for (int i = 0; i < 3; i++) {
+        char make[900];
+        snprintf(make, sizeof make, bad[i], d);
+        CHECK_EQ(test_run(out, sizeof out, "rm -rf %s/r && cp -r %s %s/r && rm %s/r/run.json && %s", d, run, d, d, make), 0);
+        CHECK_EQ(test_run(out, sizeof out, "timeout 20 %s train -q --resume %s/r --data %s --model %s --steps 4"
+                                           " --batch-size 2 --seq-len 8 --threads 1 2>&1", test_bin(), d, data, cfg), 1);
+        CHECK_CONTAINS(out, msg[i]);
+    }
+    /* a run without run.json (from before it) still resumes */
+    CHECK_EQ(test_run(out, sizeof out, "rm -rf %s/r && cp -r %s %s/r && rm %s/r/run.json", d, run, d, d), 0);
+    CHECK_EQ(test_run(out, sizeof out, "%s train -q --resume %s/r --data %s --model %s --steps 4 --batch-size 2"
+                                       " --seq-len 8 --threads 1 2>&1", test_bin(), d, data, cfg), 0);
+}

@@ -1,6 +1,7 @@
 /* cmd_generate.c: `dokja generate`: continue a prompt with a trained model, streaming
  * the text as it is produced. The loop is the library's lm_generate (infer/generate.h);
  * this file parses arguments, reads prompts and prints on UTF-8 boundaries. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ typedef struct {
     uint8_t *buf;
     size_t len, cap, shown;
     int oom;
+    int unwritable; /* stdout failed (a full disk, a closed pipe): generation stops */
     json_t *ids; /* --json: the ids, printed at the end instead of streamed text */
 } stream;
 
@@ -57,9 +59,20 @@ static int on_token(void *ctx, dk_token id, const uint8_t *bytes, size_t n)
     }
     memcpy(s->buf + s->len, bytes, n);
     s->len += n;
-    if (!s->ids)
+    if (!s->ids) {
         cli_stream_utf8(stdout, s->buf, s->len, &s->shown, 0);
+        if (ferror(stdout))
+            return s->unwritable = 1;
+    }
     return 0;
+}
+
+/* rc, or the failure of standard output: one error line, and no speeds after it. */
+static int stdout_status(int rc, dk_err *err)
+{
+    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+        rc = dk_errf(err, "cannot write standard output: %s", errno ? strerror(errno) : "write error");
+    return rc;
 }
 
 /* Text as a JSON string: a generated text may end inside a character or hold invalid
@@ -95,23 +108,30 @@ static int generate_one(lm_gen *g, const lm_gen_opts *o, lm_gen_stats *st, const
     stream s = {0};
     if (json && !(s.ids = json_array()))
         return dk_errf(err, "out of memory");
+    errno = 0;
     if (!json) {
         fwrite(text, 1, len, stdout);
         fflush(stdout);
     }
-    int rc = lm_generate(g, (const uint8_t *)text, len, o, on_token, &s, st, err);
+    int rc = stdout_status(0, err);
+    if (rc == 0)
+        rc = lm_generate(g, (const uint8_t *)text, len, o, on_token, &s, st, err);
     if (rc == 0 && s.oom)
         rc = dk_errf(err, "out of memory");
+    if (rc == 0 && s.unwritable)
+        rc = stdout_status(0, err);
     if (rc == 0 && json) {
         /* fewer tokens than asked: only <|eos|> ends generation early */
         int eos = json_array_size(s.ids) < (size_t)o->n_new;
         json_t *out = json_pack("{s:o, s:O, s:o, s:b}", "prompt", lossy_string((const uint8_t *)text, len),
                                 "ids", s.ids, "text", lossy_string(s.buf, s.len), "eos", eos);
         char *d = out ? json_dumps(out, JSON_COMPACT) : NULL;
-        if (d)
+        if (d) {
             puts(d);
-        else
+            rc = stdout_status(0, err);
+        } else {
             rc = dk_errf(err, "out of memory");
+        }
         free(d);
         json_decref(out);
         json_decref(s.ids);
@@ -125,7 +145,7 @@ static int generate_one(lm_gen *g, const lm_gen_opts *o, lm_gen_stats *st, const
     if (rc == 0) {
         cli_stream_utf8(stdout, s.buf, s.len, &s.shown, 1);
         putchar('\n');
-        fflush(stdout);
+        rc = stdout_status(0, err);
     }
     free(s.buf);
     return rc;

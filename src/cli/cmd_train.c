@@ -1,13 +1,17 @@
 /* cmd_train.c: `dokja train`. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "ledger/records.h"
 #include "mpi/mpi.h"
 #include "train/train.h"
+#include "util/fs.h"
 
 static const char HELP[] =
     "usage: dokja train --data DIR --model CONFIG -o RUN [options]\n"
@@ -79,6 +83,36 @@ static void print_event(void *ctx, const train_event *e)
         fprintf(stderr, "step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  MFU %.1f%%  ETA %.0fs%s\n", e->step,
                 e->steps, e->loss, e->lr, e->tokens_per_s, 100.0 * e->mfu, e->eta_s,
                 e->evaluated ? "  (evaluated)" : "");
+}
+
+/* --resume RUN, checked before the run is claimed (which creates RUN/checkpoints and
+ * RUN/.lock): a path that is no run must not become one, nor get debris; and a run.json
+ * that is there but cannot be read is refused, not skipped (the trainer takes a missing
+ * one for a run from before run.json and would skip the options' checks). */
+static int resumable(const char *run, dk_err *err)
+{
+    char rj[4400], ck[4400];
+    snprintf(rj, sizeof rj, "%s/run.json", run);
+    snprintf(ck, sizeof ck, "%s/checkpoints", run);
+    struct stat st;
+    if (access(run, F_OK) != 0)
+        return dk_errno(err, "%s: cannot resume", run);
+    if (!fs_is_dir(run))
+        return dk_errf(err, "%s: cannot resume: not a directory", run);
+    if (lstat(rj, &st) != 0)
+        return fs_is_dir(ck) ? 0 : dk_errf(err, "%s: nothing to resume (no checkpoints and no run.json)", run);
+    FILE *f = fs_open_regular(rj, err);
+    if (!f)
+        return -1;
+    json_error_t je;
+    json_t *j = json_loadf(f, 0, &je);
+    fclose(f);
+    int loaded = j != NULL, ok = json_is_object(j);
+    json_decref(j);
+    if (!ok)
+        return loaded ? dk_errf(err, "%s: not a JSON object", rj)
+                      : dk_errf(err, "%s: invalid JSON at line %d: %s", rj, je.line, je.text);
+    return 0;
 }
 
 int cmd_train(int argc, char **argv)
@@ -159,6 +193,8 @@ int cmd_train(int argc, char **argv)
     if (o.beacon_source && !*o.beacon_source)
         return cli_usage(name, "--beacon-source is empty");
     dk_err err;
+    if (o.resume && resumable(o.out_dir, &err) != 0)
+        return cli_fail(&err);
     if (dist_init(&argc, &argv, &err) != 0)
         return cli_fail(&err);
     if (!o.quiet)

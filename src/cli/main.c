@@ -41,7 +41,8 @@ static const cli_sub COMMANDS[] = {
 
 /* Output that could not be written is a failure, not a silent success: a full disk or a
  * closed pipe behind stdout turns exit 0 into exit 1 with one line. (The commands print
- * with stdio; the error sticks to the stream until here.) */
+ * with stdio; the error sticks to the stream until here.) A command that failed has
+ * already printed its line, often about this same stream: no second line then. */
 static int finish_stdout(int rc)
 {
     errno = 0;
@@ -49,11 +50,11 @@ static int finish_stdout(int rc)
     int e = errno;
     if (fclose(stdout) != 0 && !bad)
         bad = 1, e = errno;
-    if (bad) {
+    if (bad && rc == 0) {
         fprintf(stderr, "dokja: cannot write standard output: %s\n", e ? strerror(e) : "write error");
-        return rc ? rc : 1;
+        return 1;
     }
-    return rc;
+    return rc; /* a failed command has printed its one line (often this same failure) */
 }
 
 int main(int argc, char **argv)

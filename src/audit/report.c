@@ -23,7 +23,9 @@ static const char *verdict(const verify_report *r)
 
 void verify_print(const verify_report *r, FILE *f)
 {
-    fprintf(f, "dokja ledger verify: %s\n", r->run);
+    fputs("dokja ledger verify: ", f);
+    dk_put_safe(f, r->run, 500); /* the user's path, with whatever bytes it has */
+    fputc('\n', f);
     for (int i = 0; i < r->n; i++)
         fprintf(f, "  %s  %-16s %s\n", status_name(r->c[i].st), r->c[i].name, r->c[i].detail);
     fprintf(f, "%s: %d check(s) failed%s%s\n", verdict(r), r->failed, r->head[0] ? ", head " : "", r->head);

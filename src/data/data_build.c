@@ -1007,8 +1007,9 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
                                        : (all_train ? (double)src[i].split[0].tokens / all_train : 0);
         wsum += w[i];
     }
-    if (rc == 0 && !(wsum > 0))
-        rc = dk_errf(err, "no training tokens: every source is empty");
+    if (rc == 0 && !(wsum > 0)) /* name the sources: the one or few given are all empty */
+        rc = dk_errf(err, "%s%s: no training tokens: %s", src[0].path, o->n_sources > 1 ? " and the other sources" : "",
+                     o->n_sources > 1 ? "every source is empty (or all filtered)" : "the source is empty (or all filtered)");
     json_t *man = NULL;
     if (rc == 0) {
         char tokcopy[4400];

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/fs.h"
+
 static const char *const KEYS[] = {"path", "partner", "licence", "weight"};
 
 /* A copy of the string field key of o (checked: present, non-empty, at most max bytes
@@ -99,13 +101,13 @@ int data_sources_load(const char *file, data_source_spec **specs, size_t *n, dk_
     *specs = NULL;
     *n = 0;
     json_error_t je;
-    json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        struct stat st;
-        if (stat(file, &st) != 0)
-            return dk_errno(err, "%s: cannot read", file);
+    FILE *f = fs_open_regular(file, err); /* a FIFO or a device: refused, never read forever */
+    if (!f)
+        return -1;
+    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+    fclose(f);
+    if (!root)
         return dk_errf(err, "%s:%d: invalid JSON: %s", file, je.line, je.text);
-    }
     json_t *arr = json_object_get(root, "sources");
     int rc = 0;
     if (!json_is_object(root) || !json_is_array(arr))

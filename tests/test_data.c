@@ -533,7 +533,7 @@ TEST(data_build_sources_file_errors_name_the_field_and_write_nothing)
     int rc = test_run(out, sizeof out, "%s data build -q -t %s -o %s --sources %s/none.json 2>&1",
                       test_bin(), tp, dir, test_tmpdir());
     CHECK_EQ(rc, 1);
-    CHECK_CONTAINS(out, "none.json: cannot read");
+    CHECK_CONTAINS(out, "none.json: cannot open");
     CHECK(access(dir, F_OK) != 0);
 }
 

@@ -2,6 +2,7 @@
  * malformed numbers, usage errors that must name the option, output that cannot be
  * written, invalid UTF-8 prompts, an edit that would overwrite its input, weights holding
  * NaN. Each of these passed silently before. */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,4 +313,70 @@ TEST(hardening_resume_refuses_what_is_no_run_and_leaves_nothing)
     CHECK_EQ(test_run(out, sizeof out, "rm -rf %s/r && cp -r %s %s/r && rm %s/r/run.json", d, run, d, d), 0);
     CHECK_EQ(test_run(out, sizeof out, "%s train -q --resume %s/r --data %s --model %s --steps 4 --batch-size 2"
                                        " --seq-len 8 --threads 1 2>&1", test_bin(), d, data, cfg), 0);
+}
+
+/* A copy of a small dataset whose manifest is changed by `edit` (a jq-free edit through
+ * jansson); returns the copy's directory. */
+static const char *dataset_with(const char *name, void (*edit)(json_t *))
+{
+    static char dir[800];
+    const char *ds = test_dataset("hard_ds");
+    if (!ds)
+        return NULL;
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    if (test_run(NULL, 0, "rm -rf %s && cp -r %s %s", dir, ds, dir) != 0)
+        return NULL;
+    char mp[900];
+    snprintf(mp, sizeof mp, "%s/manifest.json", dir);
+    json_error_t je;
+    json_t *m = json_load_file(mp, 0, &je);
+    if (!m)
+        return NULL;
+    edit(m);
+    int rc = json_dump_file(m, mp, JSON_INDENT(2));
+    json_decref(m);
+    return rc == 0 ? dir : NULL;
+}
+
+static void wide_ids(json_t *m) { json_object_set_new(m, "id_bytes", json_integer(4)); }
+static void zero_weights(json_t *m)
+{
+    json_t *s = json_object_get(m, "sources");
+    for (size_t i = 0; i < json_array_size(s); i++)
+        json_object_set_new(json_array_get(s, i), "weight", json_real(0));
+}
+static void same_names(json_t *m)
+{
+    json_t *s = json_object_get(m, "sources");
+    json_array_append(s, json_array_get(s, 0)); /* the first source twice */
+}
+
+TEST(hardening_manifests_that_contradict_their_shards_are_not_verified)
+{
+    char out[2048];
+    const char *d = dataset_with("ds_wide", wide_ids);
+    CHECK(d);
+    CHECK_EQ(test_run(out, sizeof out, "%s data info %s 2>&1", test_bin(), d), 1);
+    CHECK_CONTAINS(out, "2-byte ids, the manifest says 4");
+    CHECK(strchr(out, '\n') == out + strlen(out) - 1);
+    d = dataset_with("ds_zero", zero_weights);
+    CHECK(d);
+    CHECK_EQ(test_run(out, sizeof out, "%s data info %s 2>&1", test_bin(), d), 1);
+    CHECK_CONTAINS(out, "every source's weight is 0");
+    d = dataset_with("ds_twice", same_names);
+    CHECK(d);
+    CHECK_EQ(test_run(out, sizeof out, "%s data info %s 2>&1", test_bin(), d), 1);
+    CHECK_CONTAINS(out, "two sources are named");
+}
+
+TEST(hardening_stray_arguments_are_usage_errors_on_stderr)
+{
+    char out[2048];
+    CHECK_EQ(test_run(out, sizeof out, "%s version --bogus 2>&1", test_bin()), 2);
+    CHECK_CONTAINS(out, "unexpected argument '--bogus'");
+    /* usage errors go to stderr: stdout stays empty */
+    CHECK_EQ(test_run(out, sizeof out, "%s data info 2>/dev/null", test_bin()), 2);
+    CHECK_STR(out, "");
+    CHECK_EQ(test_run(out, sizeof out, "%s data info 2>&1 >/dev/null", test_bin()), 2);
+    CHECK_CONTAINS(out, "DIR is required");
 }

@@ -275,11 +275,13 @@ static int data_build_cmd(int argc, char **argv)
 
 static int data_info_cmd(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv) || argc != 2) {
+    if (cli_wants_help(argc, argv)) {
         printf("usage: dokja data info DIR\n\nVerifies a dataset (manifest, every shard's "
                "SHA-256, header and ids, the tokenizer's hash) and summarises it.\n");
-        return argc == 2 || cli_wants_help(argc, argv) ? 0 : DK_EXIT_USAGE;
+        return 0;
     }
+    if (argc != 2)
+        return cli_usage(argv[0], argc < 2 ? "DIR is required" : "one DIR, got %d arguments", argc - 1);
     dataset d;
     dk_err err;
     if (dataset_open(&d, argv[1], &err) != 0)

@@ -17,6 +17,8 @@ static int cmd_version(int argc, char **argv)
         printf("usage: dokja version\nPrints dokja's version and the kernel path in use (DOKJA_ISA).\n");
         return 0;
     }
+    if (argc > 1) /* nothing to take: an argument is a mistake, not ignored */
+        return cli_usage(argv[0], "unexpected argument '%s'", argv[1]);
     printf("dokja %s\nkernel path: %s (CPU: %s)\n", DOKJA_VERSION, isa_name(isa_current()), isa_cpu_features());
     return 0;
 }

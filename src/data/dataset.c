@@ -53,6 +53,8 @@ static int open_split(dataset *d, dataset_source *s, int sp, json_t *j, const ch
         if (shard_open(&s->shards[sp][i], path, d->vocab_size, err) != 0)
             return -1;
         s->n_shards[sp]++;
+        if (s->shards[sp][i].width != d->id_bytes)
+            return dk_errf(err, "%s: %d-byte ids, the manifest says %d", path, s->shards[sp][i].width, d->id_bytes);
         if (s->shards[sp][i].count != tokens)
             return dk_errf(err, "%s: %llu ids, the manifest says %llu", path,
                            (unsigned long long)s->shards[sp][i].count, (unsigned long long)tokens);
@@ -84,7 +86,7 @@ int dataset_open(dataset *d, const char *dir, dk_err *err)
     int rc = 0;
     json_t *fmt = json_object_get(root, "format"), *tj = json_object_get(root, "tokenizer");
     json_t *sources = json_object_get(root, "sources");
-    uint64_t version = 0, vocab = 0, eos = 0;
+    uint64_t version = 0, vocab = 0, eos = 0, id_bytes = 0;
     if (!json_is_string(fmt) || strcmp(json_string_value(fmt), "dokja-data") != 0)
         rc = dk_errf(err, "%s: not a dokja dataset manifest", mpath);
     else if (get_u64(root, "version", &version) != 0 || version != 1)
@@ -95,8 +97,12 @@ int dataset_open(dataset *d, const char *dir, dk_err *err)
         rc = dk_errf(err, "%s: malformed \"tokenizer\"", mpath);
     else if (!json_is_array(sources) || json_array_size(sources) == 0)
         rc = dk_errf(err, "%s: no sources", mpath);
+    else if (get_u64(root, "id_bytes", &id_bytes) != 0 || (id_bytes != 2 && id_bytes != 4) ||
+             (id_bytes == 2 && vocab > 65536))
+        rc = dk_errf(err, "%s: \"id_bytes\" must be 2 (a vocabulary of at most 65536) or 4", mpath);
     if (rc == 0) {
         d->vocab_size = (uint32_t)vocab;
+        d->id_bytes = (int)id_bytes;
         d->eos_id = (dk_token)eos;
         snprintf(d->tokenizer_sha256, sizeof d->tokenizer_sha256, "%s",
                  json_string_value(json_object_get(tj, "sha256")));
@@ -125,10 +131,20 @@ int dataset_open(dataset *d, const char *dir, dk_err *err)
         }
         snprintf(ds->name, sizeof ds->name, "%s", json_string_value(name));
         ds->weight = json_number_value(w);
+        for (size_t k = 0; k < i; k++) /* names key the sampler's state and every report */
+            if (strcmp(d->sources[k].name, ds->name) == 0)
+                rc = dk_errf(err, "%s: two sources are named \"%s\"", mpath, ds->name);
+        if (rc != 0)
+            break;
         rc = open_split(d, ds, 0, json_object_get(s, "train"), mpath, err);
         if (rc == 0)
             rc = open_split(d, ds, 1, json_object_get(s, "val"), mpath, err);
     }
+    double wsum = 0;
+    for (size_t i = 0; rc == 0 && i < d->n_sources; i++)
+        wsum += d->sources[i].weight;
+    if (rc == 0 && !(wsum > 0))
+        rc = dk_errf(err, "%s: every source's weight is 0: nothing to sample", mpath);
     json_decref(root);
     if (rc != 0)
         dataset_close(d);

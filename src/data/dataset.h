@@ -23,6 +23,7 @@ typedef struct {
     char tokenizer_sha256[65];
     char manifest_sha256[65];
     uint32_t vocab_size; /* at most 2^31 */
+    int id_bytes;        /* 2 or 4: the width of every shard's ids */
     dk_token eos_id;
     dataset_source *sources;
     size_t n_sources;

@@ -109,26 +109,6 @@ void dist_allgather_blocks_f64(double *x, size_t n, size_t block)
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x, g_counts, g_displs, MPI_DOUBLE, MPI_COMM_WORLD);
 }
 
-/* Point to point, in pieces of at most PIECE bytes (MPI counts are int). Tags below
- * SCATTER_TAG, away from the gathers' 7. */
-void dist_send_bytes(const void *buf, size_t n, int to, int tag)
-{
-    const char *p = buf;
-    for (size_t o = 0; o < n; o += PIECE) {
-        int k = (int)(n - o < PIECE ? n - o : PIECE);
-        MPI_Send(p + o, k, MPI_BYTE, to, tag, MPI_COMM_WORLD);
-    }
-}
-
-void dist_recv_bytes(void *buf, size_t n, int from, int tag)
-{
-    char *p = buf;
-    for (size_t o = 0; o < n; o += PIECE) {
-        int k = (int)(n - o < PIECE ? n - o : PIECE);
-        MPI_Recv(p + o, k, MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    }
-}
-
 int dist_any(int flag)
 {
     if (g_size == 1)

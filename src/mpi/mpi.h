@@ -42,12 +42,6 @@ void dist_allgather_f64(double *all, size_t count);
  * values; block divides DIST_SHARD_ALIGN); rank r has filled those of the blocks of its
  * shard. Afterwards every rank holds all of them. */
 void dist_allgather_blocks_f64(double *x, size_t n, size_t block);
-/* n bytes from this rank to rank `to` (blocking), and their receipt on that rank from
- * `from`, under a tag in [8, 1023]: messages between two ranks with one tag arrive in
- * the order sent. */
-void dist_send_bytes(const void *buf, size_t n, int to, int tag);
-void dist_recv_bytes(void *buf, size_t n, int from, int tag);
-
 /* The same OR of a flag over ranks (e.g. "my step failed"). */
 int dist_any(int flag);
 

@@ -19,6 +19,7 @@ void quality_params_default(quality_params *p)
 void quality_scratch_free(quality_scratch *s)
 {
     free(s->h);
+    free(s->cur);
     free(s->key);
     free(s->chars);
     free(s->idx);
@@ -35,13 +36,14 @@ static int reserve(quality_scratch *s, size_t words, size_t lines)
         size_t c = words + words / 2 + 64, tab = 1;
         while (tab < 2 * c)
             tab <<= 1;
-        free(s->h), free(s->key), free(s->chars), free(s->idx), free(s->covered);
+        free(s->h), free(s->cur), free(s->key), free(s->chars), free(s->idx), free(s->covered);
         s->h = malloc(c * sizeof *s->h);
+        s->cur = malloc(c * sizeof *s->cur);
         s->key = malloc(tab * sizeof *s->key); /* the n-gram table: 2x the n-grams or more */
         s->chars = malloc(c * sizeof *s->chars);
         s->idx = malloc((c + tab) * sizeof *s->idx); /* per n-gram its slot; per slot its count */
         s->covered = malloc(c);
-        if (!s->h || !s->key || !s->chars || !s->idx || !s->covered) {
+        if (!s->h || !s->cur || !s->key || !s->chars || !s->idx || !s->covered) {
             s->cap_words = 0;
             return -1;
         }
@@ -68,9 +70,9 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Gopher's line rules: duplicate lines (a line equal to an earlier one) over 30 % of the
- * lines, or their characters over 20 % of all. Sorts s->lines (hashes with their
- * character counts packed: the count is recovered from line_chars by a parallel sort
- * being unnecessary: equal hashes are equal lines, whose counts are equal). */
+ * lines, or their characters over 20 % of all. Each line's character count is packed
+ * into the low 20 bits of its hash, so one sort of s->lines brings equal lines together
+ * with their counts (equal lines have equal counts). */
 static int lines_repeat(quality_scratch *s, size_t n, uint64_t total_chars)
 {
     if (n < 2)
@@ -91,9 +93,10 @@ static int lines_repeat(quality_scratch *s, size_t n, uint64_t total_chars)
 
 #define ROLL 0x9E3779B97F4A7C15ULL
 
-/* Counts the n-grams whose hashes are key-slot-hashed in s->h-derived cur[0..m): fills
- * slot_of[i] (the table slot of n-gram i) and count[slot]. Returns the table mask. */
-static size_t count_ngrams(quality_scratch *s, const uint64_t *cur, size_t m, uint32_t *slot_of,
+/* Counts the n-grams of hashes cur[0..m) in an open-addressing table (keys in s->key, a
+ * slot is empty while its count is 0): slot_of[i] is n-gram i's slot, count[slot] how
+ * often it occurs. */
+static void count_ngrams(quality_scratch *s, const uint64_t *cur, size_t m, uint32_t *slot_of,
                            uint32_t *count)
 {
     size_t tab = 1;
@@ -102,7 +105,7 @@ static size_t count_ngrams(quality_scratch *s, const uint64_t *cur, size_t m, ui
     size_t mask = tab - 1;
     memset(count, 0, tab * sizeof *count);
     for (size_t i = 0; i < m; i++) {
-        uint64_t k = cur[i] | 1; /* 0 marks an empty slot */
+        uint64_t k = cur[i];
         size_t j = (size_t)(hash_u64(k) & mask);
         while (count[j] && s->key[j] != k)
             j = (j + 1) & mask;
@@ -110,7 +113,6 @@ static size_t count_ngrams(quality_scratch *s, const uint64_t *cur, size_t m, ui
         count[j]++;
         slot_of[i] = (uint32_t)j;
     }
-    return mask;
 }
 
 /* Gopher's n-gram rules presuppose documents of at least 50 words (its length filter):
@@ -127,9 +129,7 @@ static int words_repeat(quality_scratch *s, size_t w)
         total += s->chars[i];
     if (w < REPEAT_MIN_WORDS || total == 0)
         return 0;
-    uint64_t *cur = malloc(w * sizeof *cur);
-    if (!cur)
-        return -1;
+    uint64_t *cur = s->cur; /* the n-gram at each position, grown from the (n-1)-gram */
     memcpy(cur, s->h, w * sizeof *cur);
     uint32_t *slot_of = s->idx, *count = s->idx + s->cap_words;
     int verdict = 0;
@@ -161,7 +161,6 @@ static int words_repeat(quality_scratch *s, size_t w)
             verdict = (double)c > dup[n] * (double)total;
         }
     }
-    free(cur);
     return verdict;
 }
 
@@ -220,10 +219,7 @@ int quality_check(const quality_params *p, const uint8_t *t, size_t len, quality
     if (p->repetition) {
         if (lines_repeat(s, lines, chars))
             return QUALITY_REPETITION;
-        int r = words_repeat(s, words);
-        if (r < 0)
-            return -1;
-        if (r)
+        if (words_repeat(s, words))
             return QUALITY_REPETITION;
     }
     return QUALITY_OK;

@@ -40,9 +40,10 @@ void quality_params_default(quality_params *p);
 
 /* Work space for one thread; zero-initialise, free with quality_scratch_free. */
 typedef struct {
-    uint64_t *h, *key;   /* per word: hash; per n-gram: hash, then sorted */
+    uint64_t *h, *cur;   /* per word: its hash; the n-gram starting there */
+    uint64_t *key;       /* the n-gram table's keys */
     uint32_t *chars;     /* per word: its characters */
-    uint32_t *idx;       /* per n-gram: its first word, sorted with key */
+    uint32_t *idx;       /* per n-gram its table slot, then per slot its count */
     uint8_t *covered;    /* per word */
     uint64_t *lines;     /* per line: hash */
     uint32_t *line_chars;

@@ -1,4 +1,4 @@
-/* cmd_data.c: `dokja data build|info`. */
+/* cmd_data.c: `dokja data build|sign|info|contamination`. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -65,17 +65,77 @@ static const char BUILD_HELP[] =
     "  --min-letter-share F   letters' share of non-space characters below F (0.25); 0: off\n"
     "  --repetition-filter    drop repetitive documents (Gopher's rules)\n"
     "  --no-quality           no quality filter at all\n"
+    "  --signatures FILE.sig  the first pass (filters, hashes, MinHash signatures) of the\n"
+    "                         input files FILE holds, made by `dokja data sign` on other\n"
+    "                         machines: those files are read once, not twice; repeatable.\n"
+    "                         Same shards and counts as without (docs/data.md)\n"
     "  --json                 print the report as one JSON object\n"
     "  -q, --quiet            no progress lines\n";
 
-static int data_build_cmd(int argc, char **argv)
+static const char SIGN_HELP[] =
+    "usage: dokja data sign -o FILE.sig [options] SOURCE[:WEIGHT]...\n"
+    "       dokja data sign -o FILE.sig [options] --sources FILE.json [SOURCE...]\n"
+    "\n"
+    "The first pass of `dokja data build` for near-duplicate removal, on this machine:\n"
+    "reads every file of the sources, applies the quality filters and --decontaminate,\n"
+    "and writes each file's document hashes, fates and MinHash signatures (224 bytes per\n"
+    "kept document) to FILE.sig, keyed by the file's SHA-256. Partners sign their own\n"
+    "files in parallel, on their own machines; `dokja data build --signatures FILE.sig...`\n"
+    "then reads those files once instead of twice and merges the signatures in the\n"
+    "build's source order (exact and near duplicates across partners are decided there),\n"
+    "with the same shards and counts as a build that signed everything itself. The\n"
+    "quality and --decontaminate options must be the build's: the file records them and\n"
+    "a build with other settings refuses it. No tokenizer is needed. WEIGHT is accepted\n"
+    "and ignored, so the build's SOURCE arguments can be passed as they are.\n"
+    "\n"
+    "  -o, --output FILE.sig  signature file to write (atomically)\n"
+    "  --sources FILE.json    sources file, as `dokja data build` takes it\n"
+    "  --threads N            threads (default: all CPUs)\n"
+    "  --decontaminate SPEC   as `dokja data build`; repeatable\n"
+    "  --min-chars N, --min-letter-share F, --repetition-filter, --no-quality\n"
+    "                         the quality filters, as `dokja data build`\n"
+    "  --json                 print the report as one JSON object\n"
+    "  -q, --quiet            no progress lines\n";
+
+static int sign_report(const data_build_opts *o, const char *out, int json, dk_err *err)
+{
+    data_sign_report r;
+    if (data_sign(o, out, &r, err) != 0)
+        return cli_fail(err);
+    if (json) {
+        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "output", out, "files",
+                              (json_int_t)r.files, "documents", (json_int_t)r.documents, "signed",
+                              (json_int_t)r.signed_documents, "contaminated", (json_int_t)r.contaminated,
+                              quality_reason_name[1], (json_int_t)r.filtered[0], quality_reason_name[2],
+                              (json_int_t)r.filtered[1], quality_reason_name[3], (json_int_t)r.filtered[2],
+                              "bytes", (json_int_t)r.bytes, "seconds", r.seconds);
+        json_object_set_new(j, "signature_bytes", json_integer((json_int_t)r.sig_bytes));
+        char *txt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+        json_decref(j);
+        if (txt)
+            puts(txt);
+        free(txt);
+    } else {
+        printf("signatures: %s\n  %llu files, %.1f MB, %llu non-empty documents: %llu signed, %llu contaminated,\n"
+               "  %llu/%llu/%llu dropped by the quality filters (too short, too few letters, repetitive)\n"
+               "  %.1f MB written, %.2f s\n",
+               out, (unsigned long long)r.files, (double)r.bytes / 1e6, (unsigned long long)r.documents,
+               (unsigned long long)r.signed_documents, (unsigned long long)r.contaminated,
+               (unsigned long long)r.filtered[0], (unsigned long long)r.filtered[1], (unsigned long long)r.filtered[2],
+               (double)r.sig_bytes / 1e6, r.seconds);
+    }
+    return 0;
+}
+
+/* `data build` and `data sign` (sign: 1) share their options and sources. */
+static int data_build_or_sign(int argc, char **argv, int sign)
 {
     if (cli_wants_help(argc, argv)) {
-        fputs(BUILD_HELP, stdout);
+        fputs(sign ? SIGN_HELP : BUILD_HELP, stdout);
         return 0;
     }
     enum { O_VAL = 256, O_SHARD, O_THREADS, O_JSON, O_SOURCES, O_NO_SCRUB, O_NEAR, O_NO_NEAR, O_DECONT,
-           O_MIN_CHARS, O_MIN_LETTERS, O_REPEAT, O_NO_QUALITY };
+           O_MIN_CHARS, O_MIN_LETTERS, O_REPEAT, O_NO_QUALITY, O_SIGS };
     static const struct option opts[] = {
         {"tokenizer", required_argument, 0, 't'}, {"output", required_argument, 0, 'o'},
         {"val-fraction", required_argument, 0, O_VAL}, {"shard-tokens", required_argument, 0, O_SHARD},
@@ -86,20 +146,30 @@ static int data_build_cmd(int argc, char **argv)
         {"decontaminate", required_argument, 0, O_DECONT}, {"min-chars", required_argument, 0, O_MIN_CHARS},
         {"min-letter-share", required_argument, 0, O_MIN_LETTERS},
         {"repetition-filter", no_argument, 0, O_REPEAT}, {"no-quality", no_argument, 0, O_NO_QUALITY},
-        {0, 0, 0, 0}};
+        {"signatures", required_argument, 0, O_SIGS}, {0, 0, 0, 0}};
+    /* what does not apply to signing: the second pass's options */
+    static const int BUILD_ONLY[] = {'t', O_VAL, O_SHARD, O_NO_SCRUB, O_NEAR, O_NO_NEAR, O_SIGS};
     data_build_opts o = {.val_fraction = 0.01, .shard_tokens = 1ull << 26};
     quality_params qp;
     quality_params_default(&qp);
     int no_quality = 0;
     int json = 0, c;
     const char *name = argv[0], *sources_file = NULL;
-    const char **decont = calloc((size_t)argc, sizeof *decont);
+    /* one block: the --decontaminate specs, then the --signatures files */
+    const char **decont = calloc(2 * (size_t)argc, sizeof *decont);
     if (!decont)
         return DK_EXIT_FAIL;
+    const char **sigs = decont + argc;
     o.decontaminate = decont;
+    o.signatures = sigs;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "t:o:q", opts, NULL)) != -1) {
+        for (size_t k = 0; sign && k < sizeof BUILD_ONLY / sizeof *BUILD_ONLY; k++)
+            if (c == BUILD_ONLY[k]) {
+                free(decont);
+                return cli_usage(name, "'%s' is an option of `dokja data build`, not of signing", argv[optind - 1]);
+            }
         switch (c) {
         case 't': o.tokenizer_path = optarg; break;
         case 'o': o.out_dir = optarg; break;
@@ -133,6 +203,7 @@ static int data_build_cmd(int argc, char **argv)
             break;
         case O_NO_NEAR: o.no_near_dup = 1; break;
         case O_DECONT: decont[o.n_decontaminate++] = optarg; break;
+        case O_SIGS: sigs[o.n_signatures++] = optarg; break;
         case O_MIN_CHARS:
             if (cli_parse_int(optarg, 0, 1 << 30, &qp.min_chars) != 0) {
                 free(decont);
@@ -151,14 +222,18 @@ static int data_build_cmd(int argc, char **argv)
         default: free(decont); return cli_usage(name, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (!o.tokenizer_path || !o.out_dir || (optind >= argc && !sources_file))
+    if ((!o.tokenizer_path && !sign) || !o.out_dir || (optind >= argc && !sources_file))
         free(decont);
-    if (!o.tokenizer_path)
+    if (!o.tokenizer_path && !sign)
         return cli_usage(name, "-t TOKENIZER is required");
     if (!o.out_dir)
-        return cli_usage(name, "-o DIR is required");
+        return cli_usage(name, sign ? "-o FILE.sig is required" : "-o DIR is required");
     if (optind >= argc && !sources_file)
         return cli_usage(name, "no SOURCE given");
+    if (o.n_signatures && o.no_near_dup) {
+        free(decont);
+        return cli_usage(name, "--signatures hold the first pass of near-duplicate removal, which is off");
+    }
     dk_err err;
     data_source_spec *from_file = NULL;
     size_t nf = 0;
@@ -193,6 +268,14 @@ static int data_build_cmd(int argc, char **argv)
     o.sources = src;
     o.n_sources = n;
     o.quality = no_quality ? NULL : &qp;
+    if (sign) {
+        int rs = sign_report(&o, o.out_dir, json, &err);
+        free(decont);
+        free(src);
+        free(paths);
+        data_sources_free(from_file, nf);
+        return rs;
+    }
     data_build_report rep;
     int rc = data_build(&o, &rep, &err);
     free(decont);
@@ -217,6 +300,8 @@ static int data_build_cmd(int argc, char **argv)
         json_object_set_new(j, "bytes", json_integer((json_int_t)rep.bytes));
         json_object_set_new(j, "seconds", json_real(rep.seconds));
         json_object_set_new(j, "pii_scrub", json_boolean(!o.no_scrub));
+        json_object_set_new(j, "files", json_integer((json_int_t)rep.files));
+        json_object_set_new(j, "files_from_signatures", json_integer((json_int_t)rep.files_from_signatures));
         json_t *pj = json_object();
         for (int t = 0; t < PII_N_TYPES; t++)
             json_object_set_new(pj, pii_type_name[t], json_integer((json_int_t)rep.pii[t]));
@@ -242,6 +327,9 @@ static int data_build_cmd(int argc, char **argv)
             printf("    %-24s %llu, %llu, %llu documents\n", rep.sources[i].name,
                    (unsigned long long)rep.sources[i].filtered[0], (unsigned long long)rep.sources[i].filtered[1],
                    (unsigned long long)rep.sources[i].filtered[2]);
+        if (o.n_signatures)
+            printf("  first pass of %llu of the %llu input files from the signature files\n",
+                   (unsigned long long)rep.files_from_signatures, (unsigned long long)rep.files);
         printf("  near duplicates %s\n", o.no_near_dup ? "kept (--no-near-dup)" : "dropped:");
         for (size_t i = 0; i < rep.n_sources && !o.no_near_dup; i++)
             printf("    %-24s %llu documents, %llu tokens\n", rep.sources[i].name,
@@ -272,6 +360,9 @@ static int data_build_cmd(int argc, char **argv)
     data_sources_free(from_file, nf);
     return 0;
 }
+
+static int data_build_cmd(int argc, char **argv) { return data_build_or_sign(argc, argv, 0); }
+static int data_sign_cmd(int argc, char **argv) { return data_build_or_sign(argc, argv, 1); }
 
 static int data_info_cmd(int argc, char **argv)
 {
@@ -446,6 +537,7 @@ int cmd_data(int argc, char **argv)
 {
     static const cli_sub subs[] = {
         {"build", data_build_cmd, "tokenize text sources into verified token shards"},
+        {"sign", data_sign_cmd, "the first pass of a build, elsewhere: MinHash signatures of sources"},
         {"info", data_info_cmd, "verify a dataset directory and summarise it"},
         {"contamination", data_contam_cmd, "find test items of eval tasks in a dataset's text"},
         {NULL, NULL, NULL}};

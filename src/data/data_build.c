@@ -15,6 +15,7 @@
 #include "data/minhash.h"
 #include "data/quality.h"
 #include "data/shard.h"
+#include "data/sigfile.h"
 #include "tokenizer/tokenizer.h"
 #include "util/fs.h"
 #include "util/hash.h"
@@ -36,6 +37,7 @@ static const char *const DROP_NAME[N_DROP] = {"", "exact_duplicate", "near_dupli
 
 typedef struct {
     const uint8_t *p;
+    uint64_t h1, h2; /* exact dedupe's hashes (a signature file keeps them) */
     uint32_t len;
     uint8_t val;
     uint8_t drop; /* KEEP or DROP_* */
@@ -148,6 +150,18 @@ typedef struct {
     quality_params qp;      /* all off without o->quality */
     quality_scratch *qs;    /* per thread */
     contam_scratch *cs; /* per thread */
+    int nt;             /* threads */
+    minhash_params mp;
+    /* data_sign: the first pass goes to a signature file (no exact dedupe, no index) */
+    sig_writer *sw;
+    /* data build --signatures: first passes made elsewhere, by file content */
+    sig_set *sigs;
+    uint64_t files_from_signatures;
+    /* the sources and their files */
+    source_state *src;
+    char ***files;
+    size_t *n_files;
+    double total; /* bytes of all files */
 } builder;
 
 static const char *SPLIT_NAME[2] = {"train", "val"};
@@ -397,6 +411,21 @@ typedef struct {
     uint8_t filtered; /* KEEP, or the DROP_* of a quality filter (data/quality.h) */
 } read_doc;
 
+/* Records the fate of the next document of the first pass. 0, or -1 on out of memory. */
+static int fate_push(builder *b, int drop)
+{
+    if (b->n_fate == b->cap_fate) {
+        size_t nc = b->cap_fate ? b->cap_fate * 2 : 4096;
+        uint8_t *nf = realloc(b->fate, nc);
+        if (!nf)
+            return -1;
+        b->fate = nf;
+        b->cap_fate = nc;
+    }
+    b->fate[b->n_fate++] = (uint8_t)drop;
+    return 0;
+}
+
 /* Appends the non-empty document x to docs[], deciding its fate in file order: exact
  * dedupe against everything read before it (phase 0 or one pass), or the fate phase 0
  * recorded (phase 1 of two). Returns 0, -1 on out of memory, -2 when the input
@@ -410,18 +439,12 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
     /* the quality filters come first: a filtered document is not a dedupe original */
     if (!b->two_pass) {
         drop = x->filtered ? x->filtered : first_fate(b, x->p, x->len, x->h1, x->h2);
+    } else if (b->sw) { /* signing: exact dedupe waits for the merge */
+        drop = x->filtered;
     } else if (b->phase == 0) {
         drop = x->filtered ? x->filtered : first_fate(b, x->p, x->len, x->h1, x->h2);
-        if (drop >= 0 && b->n_fate == b->cap_fate) {
-            size_t nc = b->cap_fate ? b->cap_fate * 2 : 4096;
-            uint8_t *nf = realloc(b->fate, nc);
-            if (!nf)
-                return -1;
-            b->fate = nf;
-            b->cap_fate = nc;
-        }
-        if (drop >= 0)
-            b->fate[b->n_fate++] = (uint8_t)drop;
+        if (drop >= 0 && fate_push(b, drop) != 0)
+            return -1;
     } else {
         if (b->fate_no >= b->n_fate)
             return -2;
@@ -446,7 +469,7 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
             return -1;
         *docs = nd;
     }
-    (*docs)[(*n)++] = (doc){x->p, x->len, x->val, (uint8_t)drop};
+    (*docs)[(*n)++] = (doc){x->p, x->h1, x->h2, x->len, x->val, (uint8_t)drop};
     return 0;
 }
 
@@ -588,6 +611,9 @@ static size_t cut_chunks(const uint8_t *data, size_t size, size_t chunk, read_ch
     return n;
 }
 
+static int sign_section(builder *b, source_state *s, const fs_map *m, const doc *docs, size_t n,
+                        dk_err *err);
+
 static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
 {
     fs_map m;
@@ -623,7 +649,7 @@ static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
                 s->documents += c->empty;
                 s->empty += c->empty;
             }
-            int exact = !b->two_pass || b->phase == 0;
+            int exact = !b->sw && (!b->two_pass || b->phase == 0);
             for (size_t d = 0; d < c->n; d++) {
                 if (exact && d + 8 < c->n) /* the set's slot, a cache miss otherwise */
                     __builtin_prefetch(&b->seen.slots[c->d[d + 8].h1 & b->seen.mask]);
@@ -653,16 +679,18 @@ static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
         long k = mark_contaminated(b, docs, n);
         if (k < 0)
             rc = dk_errf(err, "out of memory");
-        else if (b->two_pass)
+        else if (b->two_pass && !b->sw)
             for (size_t d = 0; d < n; d++)
                 b->fate[fate_start + d] = docs[d].drop;
-        else
+        else if (!b->two_pass)
             s->dropped[DROP_CONTAM] += (uint64_t)k;
     }
     if (b->phase == 1) {
         s->bytes += m.size;
         if (rc == 0)
             rc = process_docs(b, s, docs, n, err);
+    } else if (rc == 0 && b->sw) {
+        rc = sign_section(b, s, &m, docs, n, err);
     } else if (rc == 0) { /* sign the documents kept so far; only the signatures stay */
         const char **tx = malloc((n ? n : 1) * sizeof *tx);
         size_t *ln = malloc((n ? n : 1) * sizeof *ln), k = 0;
@@ -684,6 +712,148 @@ static int read_file(builder *b, source_state *s, const char *path, dk_err *err)
     free(docs);
     fs_map_close(&m);
     return rc;
+}
+
+/* ---- the first pass kept in signature files (data/sigfile.h) ----------------------- */
+
+#define SIGN_BATCH 16384 /* kept documents signed at a time */
+
+/* A first-pass fate as the signature file writes it, and back. */
+static uint8_t sig_fate(int drop)
+{
+    return drop == KEEP ? SIG_KEEP : drop == DROP_CONTAM ? SIG_CONTAMINATED
+                                                         : (uint8_t)(SIG_TOO_SHORT + (drop - DROP_SHORT));
+}
+
+/* Writes the section of a file whose first pass is done (docs: its non-empty documents,
+ * fates without exact dedupe), signing the kept ones in batches. */
+static int sign_section(builder *b, source_state *s, const fs_map *m, const doc *docs, size_t n,
+                        dk_err *err)
+{
+    int H = minhash_hashes(b->mh);
+    uint8_t sha[32];
+    sha256_buf(m->data, m->size, sha);
+    uint64_t(*h)[2] = malloc((n ? n : 1) * sizeof *h);
+    uint8_t *fates = malloc(n ? n : 1), *has = malloc(SIGN_BATCH);
+    const char **tx = malloc(SIGN_BATCH * sizeof *tx);
+    size_t *ln = malloc(SIGN_BATCH * sizeof *ln);
+    uint16_t *kept = malloc((size_t)SIGN_BATCH * (size_t)H * sizeof *kept);
+    int rc = 0;
+    if (!h || !fates || !has || !tx || !ln || !kept)
+        rc = dk_errf(err, "out of memory");
+    for (size_t d = 0; rc == 0 && d < n; d++) {
+        h[d][0] = docs[d].h1;
+        h[d][1] = docs[d].h2;
+        fates[d] = sig_fate(docs[d].drop);
+        s->documents++;
+        s->dropped[docs[d].drop]++;
+    }
+    if (rc == 0)
+        sig_writer_file(b->sw, sha, m->size, n, (const uint64_t(*)[2])h, fates);
+    for (size_t d = 0; rc == 0 && d < n;) {
+        size_t k = 0;
+        for (; d < n && k < SIGN_BATCH; d++)
+            if (docs[d].drop == KEEP) {
+                tx[k] = (const char *)docs[d].p;
+                ln[k++] = docs[d].len;
+            }
+        minhash_sign_kept(b->mh, tx, ln, k, b->pl, kept, has);
+        sig_writer_kept(b->sw, kept, has, k);
+    }
+    if (rc == 0)
+        sig_writer_file_end(b->sw);
+    free(h);
+    free(fates);
+    free(has);
+    free(tx);
+    free(ln);
+    free(kept);
+    return rc;
+}
+
+/* The first pass of one file taken from its section: exact dedupe against everything
+ * before it, in the build's order, then the kept documents' signatures into the index;
+ * the same fates and index as read_file's first pass of the same bytes. */
+static int replay_section(builder *b, const sig_section *x, dk_err *err)
+{
+    size_t H = (size_t)minhash_hashes(b->mh);
+    uint64_t k = 0;
+    for (uint64_t d = 0; d < x->n_docs; d++) {
+        uint8_t f = x->fates[d];
+        int drop;
+        if (f >= SIG_TOO_SHORT) { /* filtered: never a dedupe original */
+            drop = DROP_SHORT + (f - SIG_TOO_SHORT);
+        } else {
+            uint64_t hh[2];
+            memcpy(hh, x->hashes + 16 * d, 16);
+            if (d + 8 < x->n_docs) {
+                uint64_t ahead;
+                memcpy(&ahead, x->hashes + 16 * (d + 8), 8);
+                __builtin_prefetch(&b->seen.slots[ahead & b->seen.mask]);
+            }
+            int fresh = hs_insert(&b->seen, hh[0], hh[1]);
+            if (fresh < 0)
+                return dk_errf(err, "out of memory");
+            drop = !fresh ? DROP_EXACT : f == SIG_CONTAMINATED ? DROP_CONTAM : KEEP;
+        }
+        if (fate_push(b, drop) != 0)
+            return dk_errf(err, "out of memory");
+        if (f == SIG_KEEP) {
+            if (drop == KEEP && minhash_index_add_kept(b->mx, x->kept + k * H, x->has[k], err) != 0)
+                return -1;
+            k++;
+        }
+    }
+    return 0;
+}
+
+/* The first pass of one input file: from a signature file holding its content, else by
+ * reading it. */
+static int first_pass_file(builder *b, source_state *s, const char *path, dk_err *err)
+{
+    if (!b->sigs)
+        return read_file(b, s, path, err);
+    fs_map m;
+    if (fs_map_open(&m, path, (size_t)1 << 40, err) != 0)
+        return -1;
+    uint8_t sha[32];
+    sha256_buf(m.data, m.size, sha);
+    size_t size = m.size;
+    fs_map_close(&m);
+    const sig_section *x = sig_set_find(b->sigs, sha, size);
+    if (!x)
+        return read_file(b, s, path, err);
+    b->files_from_signatures++;
+    int rc = replay_section(b, x, err);
+    sig_section_release(x);
+    b->done_bytes += (double)size;
+    progress_update(&b->prog, b->done_bytes / 1e6);
+    return rc;
+}
+
+/* Everything that changes a first pass's output, as one line: a signature file made
+ * with other settings is refused. FIRST_PASS names the code's own version: raise it
+ * whenever hashing, signing, filtering or decontamination give other results. */
+#define FIRST_PASS "dokja-first-pass-2"
+static int first_pass_settings(const builder *b, char *out, size_t cap)
+{
+    const minhash_params *p = &b->mp;
+    int k = snprintf(out, cap,
+                     FIRST_PASS "; exact 128-bit; minhash %s %d-grams, %d hashes in %d bands x %d rows, seed 0x%llx, 16 bits kept; ",
+                     p->kind == MINHASH_CHARS ? "character" : "word", p->n, p->bands * p->rows, p->bands, p->rows,
+                     (unsigned long long)p->seed);
+    if (b->o->quality)
+        k += snprintf(out + k, cap - (size_t)k, "quality min_chars %d, min_letter_share %.17g, repetition %s; ",
+                      b->qp.min_chars, b->qp.min_letter_share, b->qp.repetition ? "on" : "off");
+    else
+        k += snprintf(out + k, cap - (size_t)k, "quality off; ");
+    if (!b->ct)
+        return snprintf(out + k, cap - (size_t)k, "decontaminate none") + k;
+    k += snprintf(out + k, cap - (size_t)k, "decontaminate %d words, %d characters, tasks", contam_word_n(b->ct),
+                  contam_char_n(b->ct));
+    for (size_t t = 0; t < contam_n_tasks(b->ct) && (size_t)k < cap; t++)
+        k += snprintf(out + k, cap - (size_t)k, " %s", contam_task_sha256(b->ct, t));
+    return k;
 }
 
 /* ---- manifest ---------------------------------------------------------------------- */
@@ -866,6 +1036,171 @@ int data_parse_source(const char *arg, char *path, size_t path_cap, double *weig
     return 0;
 }
 
+/* Sets up what both passes need: sources and their files, the pool and per-thread
+ * state, the tokenizer (unless signing), MinHash (two passes or signing) and the
+ * decontamination tasks. On failure the caller still calls builder_close. */
+static int builder_open(builder *b, const data_build_opts *o, int signing, dk_err *err)
+{
+    memset(b, 0, sizeof *b);
+    b->o = o;
+    if (o->quality)
+        b->qp = *o->quality; /* else all zero: every filter off */
+    if (o->n_sources == 0)
+        return dk_errf(err, "no sources given");
+    if (!signing) {
+        tok *t;
+        if (tok_load(&t, o->tokenizer_path, err) != 0)
+            return -1;
+        b->t = t;
+        dk_token eos = tok_special_id(t, "<|eos|>");
+        if (eos < 0)
+            return dk_errf(err, "%s: the tokenizer has no <|eos|> token", o->tokenizer_path);
+        b->eos = eos;
+        b->width = tok_vocab_size(t) <= 65536 ? 2 : 4;
+    }
+    if (!(b->src = calloc(o->n_sources, sizeof *b->src)) || hs_init(&b->seen) != 0 ||
+        !(b->pl = pool_new(o->threads)))
+        return dk_errf(err, "out of memory");
+    int nt = b->nt = pool_threads(b->pl);
+    if (!(b->enc = calloc((size_t)nt, sizeof *b->enc)) || !(b->scratch = calloc((size_t)nt, sizeof *b->scratch)) ||
+        !(b->scratch_cap = calloc((size_t)nt, sizeof *b->scratch_cap)) ||
+        !(b->dup_ids = calloc((size_t)nt, sizeof *b->dup_ids)) || !(b->cs = calloc((size_t)nt, sizeof *b->cs)) ||
+        !(b->qs = calloc((size_t)nt, sizeof *b->qs)))
+        return dk_errf(err, "out of memory");
+    for (int i = 0; b->t && i < nt; i++)
+        if (!(b->enc[i] = tok_encoder_new(b->t)))
+            return dk_errf(err, "out of memory");
+    /* the inputs, expanded, and their total size for progress */
+    if (!(b->files = calloc(o->n_sources, sizeof *b->files)) || !(b->n_files = calloc(o->n_sources, sizeof *b->n_files)))
+        return dk_errf(err, "out of memory");
+    for (size_t i = 0; i < o->n_sources; i++) {
+        source_state *s = &b->src[i];
+        s->path = o->sources[i].path;
+        s->weight_given = o->sources[i].weight;
+        s->partner = o->sources[i].partner;
+        s->licence = o->sources[i].licence;
+        source_name(b->src, i, o->sources[i].path);
+        char *arg = (char *)o->sources[i].path;
+        if (fs_expand_inputs(&arg, 1, &b->files[i], &b->n_files[i], err) != 0)
+            return -1;
+        if (b->n_files[i] == 0)
+            return dk_errf(err, "%s: no files in this source", o->sources[i].path);
+        for (size_t f = 0; f < b->n_files[i]; f++) {
+            struct stat st;
+            if (stat(b->files[i][f], &st) != 0)
+                return dk_errno(err, "%s: cannot read", b->files[i][f]);
+            b->total += (double)st.st_size;
+        }
+    }
+    minhash_params_default(&b->mp);
+    if (o->near_dup > 0)
+        b->mp.threshold = o->near_dup;
+    b->two_pass = signing || !o->no_near_dup;
+    if (b->two_pass) {
+        if (!(o->near_dup >= 0 && o->near_dup <= 1))
+            return dk_errf(err, "near-duplicate threshold %g is not in (0, 1]", o->near_dup);
+        if (!(b->mh = minhash_new(&b->mp, err)))
+            return -1;
+        if (!signing && !(b->mx = minhash_index_new(b->mh)))
+            return dk_errf(err, "out of memory");
+    }
+    if (o->n_decontaminate) {
+        if (!(b->ct = contam_new(0, 0)))
+            return dk_errf(err, "out of memory");
+        for (size_t k = 0; k < o->n_decontaminate; k++)
+            if (contam_add_task(b->ct, o->decontaminate[k], err) < 0)
+                return -1;
+        if (contam_finish(b->ct, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void builder_close(builder *b)
+{
+    const data_build_opts *o = b->o;
+    for (size_t i = 0; b->src && i < o->n_sources; i++) {
+        json_decref(b->src[i].inputs);
+        free(b->src[i].split[0].shards);
+        free(b->src[i].split[1].shards);
+        if (b->files)
+            fs_free_list(b->files[i], b->n_files[i]);
+    }
+    free(b->files);
+    free(b->n_files);
+    free(b->src);
+    for (int i = 0; i < b->nt; i++) {
+        if (b->enc)
+            tok_encoder_free(b->enc[i]);
+        if (b->scratch)
+            free(b->scratch[i]);
+        if (b->dup_ids)
+            tok_ids_free(&b->dup_ids[i]);
+        if (b->cs)
+            contam_scratch_free(&b->cs[i]);
+        if (b->qs)
+            quality_scratch_free(&b->qs[i]);
+    }
+    free(b->enc);
+    free(b->scratch);
+    free(b->scratch_cap);
+    free(b->dup_ids);
+    free(b->cs);
+    free(b->qs);
+    pool_free(b->pl);
+    free(b->seen.slots);
+    minhash_index_free(b->mx);
+    minhash_free(b->mh);
+    free(b->keep_of);
+    free(b->fate);
+    contam_free(b->ct);
+    sig_set_free(b->sigs);
+    tok_free((tok *)b->t);
+}
+
+int data_sign(const data_build_opts *o, const char *out_path, data_sign_report *rep, dk_err *err)
+{
+    memset(rep, 0, sizeof *rep);
+    double t0 = now_seconds();
+    builder b;
+    int rc = builder_open(&b, o, 1, err);
+    char settings[4096];
+    if (rc == 0) {
+        first_pass_settings(&b, settings, sizeof settings);
+        rc = sig_writer_open(&b.sw, out_path, settings, minhash_hashes(b.mh), err);
+    }
+    if (rc == 0)
+        progress_start(&b.prog, "sign", "MB", b.total / 1e6, o->quiet);
+    for (size_t i = 0; rc == 0 && i < o->n_sources; i++)
+        for (size_t f = 0; rc == 0 && f < b.n_files[i]; f++) {
+            rc = read_file(&b, &b.src[i], b.files[i][f], err);
+            rep->files++;
+        }
+    if (rc == 0) {
+        progress_finish(&b.prog, b.total / 1e6);
+        rc = sig_writer_commit(b.sw, err);
+    } else {
+        sig_writer_abort(b.sw);
+    }
+    b.sw = NULL;
+    for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
+        const source_state *s = &b.src[i];
+        rep->documents += s->documents;
+        rep->signed_documents += s->dropped[KEEP];
+        rep->contaminated += s->dropped[DROP_CONTAM];
+        for (int q = 0; q < 3; q++)
+            rep->filtered[q] += s->dropped[DROP_SHORT + q];
+    }
+    rep->bytes = (uint64_t)b.total;
+    builder_close(&b);
+    if (rc == 0) {
+        struct stat st;
+        rep->sig_bytes = stat(out_path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    }
+    rep->seconds = now_seconds() - t0;
+    return rc;
+}
+
 int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
 {
     memset(rep, 0, sizeof *rep);
@@ -876,94 +1211,33 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
         return dk_errf(err, "validation fraction %g is not in [0, 1)", o->val_fraction);
     if (access(o->out_dir, F_OK) == 0)
         return dk_errf(err, "%s: already exists (remove it or choose another output)", o->out_dir);
+    if (o->n_signatures && o->no_near_dup)
+        return dk_errf(err, "signature files are the first pass of near-duplicate removal, which is off");
     builder b;
-    memset(&b, 0, sizeof b);
-    b.o = o;
-    if (o->quality)
-        b.qp = *o->quality; /* else all zero: every filter off */
-    tok *t;
-    if (tok_load(&t, o->tokenizer_path, err) != 0)
-        return -1;
-    b.t = t;
-    dk_token eos = tok_special_id(t, "<|eos|>");
-    if (eos < 0) {
-        tok_free(t);
-        return dk_errf(err, "%s: the tokenizer has no <|eos|> token", o->tokenizer_path);
-    }
-    b.eos = eos;
-    b.width = tok_vocab_size(t) <= 65536 ? 2 : 4;
+    int rc = builder_open(&b, o, 0, err);
+    source_state *src = b.src;
+    const tok *t = b.t;
     snprintf(b.tmp_dir, sizeof b.tmp_dir, "%s.partial.%ld", o->out_dir, (long)getpid());
     fs_remove_dead_debris(o->out_dir); /* DIR.partial.PID of builds that were killed */
-    source_state *src = calloc(o->n_sources, sizeof *src);
-    int rc = 0;
-    if (!src || hs_init(&b.seen) != 0)
-        rc = dk_errf(err, "out of memory");
-    else if (fs_mkdirs(b.tmp_dir, err) != 0)
-        rc = -1;
-    b.pl = rc == 0 ? pool_new(o->threads) : NULL;
-    int nt = pool_threads(b.pl);
-    if (rc == 0 && (!b.pl || !(b.enc = calloc((size_t)nt, sizeof *b.enc)) ||
-                    !(b.scratch = calloc((size_t)nt, sizeof *b.scratch)) ||
-                    !(b.scratch_cap = calloc((size_t)nt, sizeof *b.scratch_cap)) ||
-                    !(b.dup_ids = calloc((size_t)nt, sizeof *b.dup_ids)) ||
-                    !(b.cs = calloc((size_t)nt, sizeof *b.cs)) ||
-                    !(b.qs = calloc((size_t)nt, sizeof *b.qs))))
-        rc = dk_errf(err, "out of memory");
-    for (int i = 0; rc == 0 && i < nt; i++)
-        if (!(b.enc[i] = tok_encoder_new(t)))
-            rc = dk_errf(err, "out of memory");
-    /* the inputs, expanded, and their total size for progress */
-    char ***files = calloc(o->n_sources, sizeof *files);
-    size_t *n_files = calloc(o->n_sources, sizeof *n_files);
-    double total = 0;
-    if (rc == 0 && (!files || !n_files))
-        rc = dk_errf(err, "out of memory");
-    for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
-        src[i].path = o->sources[i].path;
-        src[i].weight_given = o->sources[i].weight;
-        src[i].partner = o->sources[i].partner;
-        src[i].licence = o->sources[i].licence;
-        source_name(src, i, o->sources[i].path);
-        char *arg = (char *)o->sources[i].path;
-        if (fs_expand_inputs(&arg, 1, &files[i], &n_files[i], err) != 0)
+    int made_tmp = 0;
+    if (rc == 0 && (rc = fs_mkdirs(b.tmp_dir, err)) == 0)
+        made_tmp = 1;
+    if (rc == 0 && o->n_signatures) {
+        char settings[4096];
+        first_pass_settings(&b, settings, sizeof settings);
+        if (!(b.sigs = sig_set_open(o->signatures, o->n_signatures, settings, minhash_hashes(b.mh), err)))
             rc = -1;
-        else if (n_files[i] == 0)
-            rc = dk_errf(err, "%s: no files in this source", o->sources[i].path);
-        for (size_t f = 0; rc == 0 && f < n_files[i]; f++) {
-            struct stat st;
-            if (stat(files[i][f], &st) != 0)
-                rc = dk_errno(err, "%s: cannot read", files[i][f]);
-            else
-                total += (double)st.st_size;
-        }
     }
-    minhash_params mp;
-    minhash_params_default(&mp);
-    if (o->near_dup > 0)
-        mp.threshold = o->near_dup;
-    b.two_pass = !o->no_near_dup;
-    if (rc == 0 && b.two_pass) {
-        if (!(o->near_dup >= 0 && o->near_dup <= 1))
-            rc = dk_errf(err, "near-duplicate threshold %g is not in (0, 1]", o->near_dup);
-        else if (!(b.mh = minhash_new(&mp, err)))
-            rc = -1;
-        else if (!(b.mx = minhash_index_new(b.mh)))
-            rc = dk_errf(err, "out of memory");
-    }
-    if (rc == 0 && o->n_decontaminate) {
-        if (!(b.ct = contam_new(0, 0)))
-            rc = dk_errf(err, "out of memory");
-        for (size_t k = 0; rc == 0 && k < o->n_decontaminate; k++)
-            if (contam_add_task(b.ct, o->decontaminate[k], err) < 0)
-                rc = -1;
-        if (rc == 0)
-            rc = contam_finish(b.ct, err);
-    }
-    progress_start(&b.prog, "data", "MB", (b.two_pass ? 2 : 1) * total / 1e6, o->quiet);
-    if (b.two_pass) { /* phase 0: sign what survives exact dedupe and decontamination */
+    minhash_params mp = b.mp;
+    double total = b.total;
+    char ***files = b.files;
+    size_t *n_files = b.n_files;
+    if (rc == 0)
+        progress_start(&b.prog, "data", "MB", (b.two_pass ? 2 : 1) * total / 1e6, o->quiet);
+    if (rc == 0 && b.two_pass) { /* phase 0: sign what survives exact dedupe and decontamination */
         for (size_t i = 0; rc == 0 && i < o->n_sources; i++)
             for (size_t f = 0; rc == 0 && f < n_files[i]; f++)
-                rc = read_file(&b, &src[i], files[i][f], err);
+                rc = first_pass_file(&b, &src[i], files[i][f], err);
         b.n_index = b.mx ? minhash_index_size(b.mx) : 0;
         if (rc == 0 && !(b.keep_of = malloc((b.n_index ? b.n_index : 1) * sizeof *b.keep_of)))
             rc = dk_errf(err, "out of memory");
@@ -996,7 +1270,7 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
         progress_finish(&b.prog, (b.two_pass ? 2 : 1) * total / 1e6);
     /* weights: given, or the source's share of training tokens; then normalised */
     uint64_t all_train = 0;
-    for (size_t i = 0; i < o->n_sources; i++)
+    for (size_t i = 0; src && i < o->n_sources; i++)
         all_train += src[i].split[0].tokens;
     double wsum = 0;
     double *w = calloc(o->n_sources, sizeof *w);
@@ -1049,6 +1323,14 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
             json_object_set_new(nd, "seed", json_integer((json_int_t)(mp.seed & 0x7fffffffffffffffULL)));
             json_object_set_new(nd, "clusters", json_string(mp.cluster == MINHASH_STARS ? "stars" : "components"));
             json_object_set_new(nd, "keep", json_string("first by source order, then position"));
+            if (b.sigs) { /* first passes made elsewhere (absent otherwise: same manifest as before) */
+                json_t *sf = json_array();
+                for (size_t k = 0; k < sig_set_files(b.sigs); k++)
+                    json_array_append_new(sf, json_pack("{s:s, s:s, s:I}", "path", sig_set_path(b.sigs, k), "sha256",
+                                                        sig_set_sha256(b.sigs, k), "input_files",
+                                                        (json_int_t)sig_set_used(b.sigs, k)));
+                json_object_set_new(nd, "signature_files", sf);
+            }
             json_object_set_new(man, "near_dup", nd);
         } else
             json_object_set_new(man, "near_dup", json_null());
@@ -1135,6 +1417,9 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
             rep->pii[ty] += c.pii[ty];
     }
     rep->n_sources = rep->sources ? o->n_sources : 0;
+    for (size_t i = 0; src && i < o->n_sources; i++)
+        rep->files += b.n_files[i];
+    rep->files_from_signatures = b.files_from_signatures;
     if (rc == 0) {
         char *text = json_dumps(man, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
         char mpath[4400];
@@ -1155,44 +1440,12 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
             for (int sp = 0; sp < 2; sp++)
                 if (src[i].split[sp].open)
                     shard_writer_abort(&src[i].split[sp].w);
-        fs_remove_flat_dir(b.tmp_dir);
+        if (made_tmp)
+            fs_remove_flat_dir(b.tmp_dir);
     }
     json_decref(man);
-    for (size_t i = 0; src && i < o->n_sources; i++) {
-        json_decref(src[i].inputs);
-        free(src[i].split[0].shards);
-        free(src[i].split[1].shards);
-        if (files)
-            fs_free_list(files[i], n_files[i]);
-    }
     free(w);
-    free(files);
-    free(n_files);
-    free(src);
-    for (int i = 0; b.enc && i < nt; i++)
-        tok_encoder_free(b.enc[i]);
-    for (int i = 0; b.scratch && i < nt; i++)
-        free(b.scratch[i]);
-    for (int i = 0; b.dup_ids && i < nt; i++)
-        tok_ids_free(&b.dup_ids[i]);
-    free(b.enc);
-    free(b.scratch);
-    free(b.scratch_cap);
-    free(b.dup_ids);
-    pool_free(b.pl);
-    free(b.seen.slots);
-    minhash_index_free(b.mx);
-    minhash_free(b.mh);
-    free(b.keep_of);
-    free(b.fate);
-    contam_free(b.ct);
-    for (int i = 0; b.cs && i < nt; i++)
-        contam_scratch_free(&b.cs[i]);
-    free(b.cs);
-    for (int i = 0; b.qs && i < nt; i++)
-        quality_scratch_free(&b.qs[i]);
-    free(b.qs);
-    tok_free(t);
+    builder_close(&b);
     rep->seconds = now_seconds() - t0;
     return rc;
 }

@@ -57,6 +57,8 @@ typedef struct {
     const char *const *decontaminate; /* task specs (eval/task.h): documents containing */
     size_t n_decontaminate;           /* an n-gram of an item are dropped (data/contam.h) */
     const quality_params *quality;    /* the quality filters (data/quality.h); NULL: none */
+    const char *const *signatures;    /* signature files (data/sigfile.h, data_sign): the first */
+    size_t n_signatures;              /* pass of the input files they hold, not read again */
 } data_build_opts;
 
 /* What happened to one source's documents: read = kept + duplicates + empty +
@@ -75,6 +77,7 @@ typedef struct {
     uint64_t documents, duplicates, empty, train_tokens, val_tokens, bytes;
     uint64_t near_duplicates, contaminated;
     uint64_t filtered[3]; /* too short, too few letters, repetitive */
+    uint64_t files, files_from_signatures; /* input files; those whose first pass was signed elsewhere */
     uint64_t pii[PII_N_TYPES];
     double seconds;
     data_source_report *sources; /* n_sources entries, owned: data_build_report_free */
@@ -85,6 +88,17 @@ typedef struct {
  * NULL. On success the caller frees rep with data_build_report_free. */
 int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err);
 void data_build_report_free(data_build_report *rep);
+
+/* The first pass of a build with near-duplicate removal (quality filters, exact-dedupe
+ * hashes, decontamination, MinHash signatures; data/sigfile.h) over o's sources, written
+ * to the signature file out_path (atomically) for `data build --signatures` elsewhere.
+ * Uses o's sources, threads, quality, decontaminate and quiet; no tokenizer. */
+typedef struct {
+    uint64_t files, documents, signed_documents, contaminated, bytes, sig_bytes;
+    uint64_t filtered[3];
+    double seconds;
+} data_sign_report;
+int data_sign(const data_build_opts *o, const char *out_path, data_sign_report *rep, dk_err *err);
 
 /* Parses "PATH[:WEIGHT]" (WEIGHT a positive number). */
 int data_parse_source(const char *arg, char *path, size_t path_cap, double *weight);

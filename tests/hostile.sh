@@ -99,6 +99,9 @@ data build         | path                 | data build -q -t @TOK@ -o @OUT@/d @I
 data build         | path |ext=.jsonl     | data build -q -t @TOK@ -o @OUT@/d @IN@
 data build         | path |ext=.json      | data build -q -t @TOK@ -o @OUT@/d --sources @IN@
 data build         | path |ext=.jsonl     | data build -q -t @TOK@ -o @OUT@/d --decontaminate @IN@ @CORPUS@
+data build         | path                 | data build -q -t @TOK@ -o @OUT@/d --signatures @IN@ @CORPUS@
+data sign          | path                 | data sign -q -o @OUT@/s.sig @IN@
+data sign          | path |ext=.json      | data sign -q -o @OUT@/s.sig --sources @IN@
 data info          | path                 | data info @IN@
 data info          | data:manifest.json   | data info @IN@
 data info          | data:corpus.train.0000.tok | data info @IN@
@@ -165,6 +168,7 @@ declare -A BASE=(
     ["tokenizer stats"]="tokenizer stats -t @TOK@ @CORPUS@"
     ["tokenizer info"]="tokenizer info -t @TOK@"
     ["data build"]="data build -q -t @TOK@ -o @OUT@/d @CORPUS@"
+    ["data sign"]="data sign -q -o @OUT@/s.sig @CORPUS@"
     ["data info"]="data info @DATA@"
     ["data contamination"]="data contamination @DATA@ --task @TASK@"
     ["train"]="train -q --data @DATA@ --model @CFG@ -o @OUT@/r --steps 2 --batch-size 2 --seq-len 16 --threads 1"
@@ -233,6 +237,9 @@ declare -A ALLOW=(
     # a text source: one document per line; U+0000 is valid UTF-8 (invalid UTF-8 is refused)
     ["data build arg8|path|bigline"]="one 100 MiB document is a document"
     ["data build arg8|path|nul"]="NUL is a character of a document"
+    ["data sign arg6|path|bigline"]="one 100 MiB document is a document"
+    ["data sign arg6|path|empty"]="no documents: an empty section (as a build takes an empty file among other sources)"
+    ["data sign arg6|path|nul"]="NUL is a character of a document"
     # --resume of a run whose run.json is missing: runs from before run.json resume on the
     # checkpoint's own checks (src/train/train.c, check_resumed_options); a run without
     # ledger.jsonl is a run from before the ledger: it resumes with a warning and writes none

@@ -27,11 +27,21 @@
 # 112 bins, its hash-set slot, its <|eos|>) dominate; web and book documents are
 # kilobytes long.
 #
-# usage: bench/data_build.sh [-r R] [--long] [--big BYTES] [--big-only]
+# With --signed, the first pass signed elsewhere (issue 16's "many machines"): each
+# source signed by its own `dokja data sign` process (as each partner would, on its own
+# machine), then `dokja data build --signatures` on all of them, beside the default
+# build in alternating rounds; the two datasets are compared (shards byte for byte, the
+# manifests but for the list of signature files). Reported: the signing processes' sum
+# and longest (the critical path when partners sign in parallel), the signature bytes,
+# and the build's wall, CPU and peak RSS with and without the signatures.
+#
+# usage: bench/data_build.sh [-r R] [--long] [--signed] [--big BYTES] [--big-only]
 #   -r R         runs per configuration on the dev corpora (default 3; env R)
 #   --long       also the table for the dev text in ~2 KB documents (cached in CACHE)
 #   --big BYTES  also generate the synthetic mix of BYTES (1G = 10^9; cached in CACHE)
 #                and run the default configuration on it once on all threads
+#   --signed     also the signed-elsewhere comparison (on the dev corpora, and on the
+#                mix with --big)
 #   --big-only   skip the dev-corpora table (with --big)
 # env: DATA (../shared/data), CACHE (${TMPDIR:-/tmp}/dokja-bench-data), SEED (2026)
 set -euo pipefail
@@ -43,13 +53,15 @@ R=${R:-3}
 BIG=
 DEV=1
 LONG=0
+SIGNED=0
 while [ $# -gt 0 ]; do
   case $1 in
     -r|--runs) R=$2; shift 2 ;;
     --big) BIG=$2; shift 2 ;;
     --big-only) DEV=0; shift ;;
     --long) LONG=1; shift ;;
-    *) echo "usage: $0 [-r R] [--long] [--big BYTES] [--big-only]" >&2; exit 2 ;;
+    --signed) SIGNED=1; shift ;;
+    *) echo "usage: $0 [-r R] [--long] [--signed] [--big BYTES] [--big-only]" >&2; exit 2 ;;
   esac
 done
 [ -x /usr/bin/time ] || { echo "$0: /usr/bin/time is needed (apt-get install time)" >&2; exit 1; }
@@ -156,6 +168,58 @@ sweep() {
   table "$WORK/results" "$mb"
 }
 
+# signed MB THREADS SOURCES...: each source signed by its own process, then the build
+# with the signatures, beside the default build; R rounds alternating; then the summary
+signed() {
+  local mb=$1 t=$2; shift 2
+  local tf=$WORK/time log=$WORK/log sigs=() i r
+  : >"$WORK/signed"
+  for ((r = 1; r <= R; r++)); do
+    sigs=()
+    i=0
+    for src in "$@"; do
+      i=$((i + 1))
+      rm -f "$WORK/p$i.sig"
+      /usr/bin/time -f '%e %U %S %M' -o "$tf" "$DOKJA" data sign -q --threads "$t" -o "$WORK/p$i.sig" "$src" >"$log" 2>&1 ||
+        { echo "$0: dokja data sign failed on $src:" >&2; cat "$log" "$tf" >&2; exit 1; }
+      echo "sign $r $(tail -n 1 "$tf") $(stat -c %s "$WORK/p$i.sig")" >>"$WORK/signed"
+      sigs+=(--signatures "$WORK/p$i.sig")
+    done
+    for mode in default signed; do
+      rm -rf "$WORK/ds-$mode"
+      local extra=()
+      [ "$mode" = signed ] && extra=("${sigs[@]}")
+      /usr/bin/time -f '%e %U %S %M' -o "$tf" "$DOKJA" data build -q -t "$TOK" -o "$WORK/ds-$mode" --threads "$t" \
+        "${extra[@]}" "$@" >"$log" 2>&1 || { echo "$0: dokja data build ($mode) failed:" >&2; cat "$log" "$tf" >&2; exit 1; }
+      echo "build-$mode $r $(tail -n 1 "$tf") 0" >>"$WORK/signed"
+    done
+    # the same dataset: every shard byte for byte, the manifest but for signature_files
+    local same=yes
+    (cd "$WORK/ds-default" && sha256sum -- *.tok) >"$WORK/a.sum"
+    (cd "$WORK/ds-signed" && sha256sum -- *.tok) >"$WORK/b.sum"
+    cmp -s "$WORK/a.sum" "$WORK/b.sum" || same=no
+    python3 -c 'import json,sys
+a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); del b["near_dup"]["signature_files"]
+sys.exit(0 if a == b else 1)' "$WORK/ds-default/manifest.json" "$WORK/ds-signed/manifest.json" || same=no
+    echo "round $r: the dataset built with signatures is identical to the default build's: $same"
+    [ "$same" = yes ] || exit 1
+    rm -rf "$WORK/ds-default" "$WORK/ds-signed" "$WORK"/p*.sig
+  done
+  awk -v mb="$mb" -v n="$#" -v t="$t" '
+    $1 == "sign" { r = $2; w[r] += $3; c[r] += $4 + $5; if ($3 > mx[r]) mx[r] = $3; if ($6 > srss) srss = $6; bytes[r] += $7 }
+    $1 ~ /^build-/ { k = $1; cpu = $4 + $5
+      if (!(k in bw) || $3 < bw[k]) bw[k] = $3
+      if (!(k in bc) || cpu < bc[k]) bc[k] = cpu
+      if ($6 > rss[k]) rss[k] = $6 }
+    END {
+      for (r in w) { if (!(bsw) || w[r] < bsw) bsw = w[r]; if (!(bsc) || c[r] < bsc) bsc = c[r]; if (!(bmx) || mx[r] < bmx) bmx = mx[r]; sb = bytes[r] }
+      printf "signing, %d processes (one per source) of %d threads: sum of walls %.2f s, longest %.2f s (the critical path when partners sign in parallel), %.2f CPU-s (%.1f MB per CPU-s), peak RSS %.0f MB each at most; signatures %.1f MB (%.2f bytes per input byte)\n", n, t, bsw, bmx, bsc, mb / bsc, srss / 1024, sb / 1e6, sb / (mb * 1e6)
+      printf "| build (%d threads) | best wall s | MB/s | CPU-s (least) | MB per CPU-s | peak RSS MB |\n|---|---|---|---|---|---|\n", t
+      for (k in bw) printf "| %s | %.2f | %.1f | %.2f | %.1f | %.0f |\n", k == "build-default" ? "default (reads every file twice)" : "with --signatures (reads once)", bw[k], mb / bw[k], bc[k], mb / bc[k], rss[k] / 1024
+      printf "build with signatures / default: %.2f of the wall, %.2f of the CPU\n", bw["build-signed"] / bw["build-default"], bc["build-signed"] / bc["build-default"]
+    }' "$WORK/signed"
+}
+
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1); avx512f: $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no); nproc $NPROC"
 echo "$("$DOKJA" --version 2>&1 | head -n 1); commit $(git rev-parse --short HEAD)$(git status --porcelain | grep -q . && echo -dirty)"
 echo "tokenizer: $TOK (8k, trained on ko_nsmc, ko_laws, en_tinyshakespeare)"
@@ -167,6 +231,14 @@ if [ "$DEV" = 1 ]; then
   echo
   echo "dev corpora: ${#SOURCES[@]} sources, $DEV_BYTES bytes ($DEV_MB MB): ${SOURCES[*]##*/}; $R runs each"
   sweep "$DEV_MB" "${SOURCES[@]}"
+fi
+
+if [ "$SIGNED" = 1 ] && [ "$DEV" = 1 ]; then
+  DEV_BYTES=$(bytes_of "${SOURCES[@]}")
+  DEV_MB=$(awk -v b="$DEV_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')
+  echo
+  echo "dev corpora signed elsewhere: ${#SOURCES[@]} sources ($DEV_MB MB), one signing process per source; $R rounds"
+  signed "$DEV_MB" "$NPROC" "${SOURCES[@]}"
 fi
 
 if [ "$LONG" = 1 ]; then
@@ -217,6 +289,13 @@ if [ -n "$BIG" ]; then
     printf "projection for 1 TB: %.1f h at the wall rate measured here (%d threads, %.1f MB/s per thread); ", 1e6 / (mb / $3) / 3600, t, mb / $3 / t
     printf "%.1f CPU-hours at %.1f MB per CPU-s (%.1f h on %d idle cores, %.2f h on 64); ", 1e6 / (mb / ($4 + $5)) / 3600, mb / ($4 + $5), 1e6 / (mb / ($4 + $5)) / 3600 / t, t, 1e6 / (mb / ($4 + $5)) / 3600 / 64
     printf "peak RSS %.2f GB per GB of input\n", $6 / 1024 / 1024 / (mb / 1000) }' "$WORK/results"
+  if [ "$SIGNED" = 1 ]; then
+    # the mix's files as partners: each file its own source and signing process
+    mapfile -t MIXFILES < <(find "$MIX/data" -type f | LC_ALL=C sort)
+    echo
+    echo "synthetic mix signed elsewhere: ${#MIXFILES[@]} files, one signing process each, one source each in the build; $R rounds"
+    signed "$BIG_MB" "$NPROC" "${MIXFILES[@]}"
+  fi
 fi
 echo
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -24,7 +24,9 @@
  * decoding, hashing) in parallel over chunks cut after newlines, and dedupe decided in
  * file order; tokenisation runs in parallel over blocks of documents and the results
  * are written in document order, so the output does not depend on the thread count. The directory is built under a temporary name and
- * renamed into place at the end: a failed build leaves nothing behind. */
+ * renamed into place at the end: a failed build leaves nothing behind. The first pass
+ * of an input file may come from a signature file (data_sign on another machine,
+ * data/sigfile.h): the same output. */
 #ifndef DK_DATA_BUILD_H
 #define DK_DATA_BUILD_H
 

@@ -626,7 +626,6 @@ static void band_task(void *vc, size_t band, int th)
         ob[i] = t[i].id;
         sb[t[i].id] = i == g ? FIRST_IN_BUCKET : (uint32_t)g;
     }
-    j->m = m; /* the same for every band */
 }
 
 /* Fills order and start ((bands, n) each) for every band, in parallel over pl (NULL:
@@ -639,6 +638,8 @@ static long bands_sort(const minhash_index *x, pool *pl, uint32_t *order, uint32
     band_job j = {x, order, start, 0, calloc((size_t)nt, sizeof(band_entry *)),
                   calloc((size_t)nt, sizeof(band_entry *)), calloc((size_t)nt, sizeof(uint32_t *))};
     int ok = j.e && j.tmp && j.count;
+    for (size_t i = 0; i < x->n; i++) /* every band holds the documents with shingles */
+        j.m += x->has[i] != 0;
     for (int t = 0; ok && t < nt; t++)
         ok = (j.e[t] = malloc(n * sizeof(band_entry))) && (j.tmp[t] = malloc(n * sizeof(band_entry))) &&
              (j.count[t] = malloc(((size_t)1 << RADIX_BITS) * sizeof(uint32_t)));

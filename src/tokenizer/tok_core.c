@@ -202,17 +202,14 @@ const char *tok_special_text(const tok *t, uint32_t index)
     return index < t->n_special ? t->special[index] : NULL;
 }
 
-int tok_ids_push(tok_ids *v, dk_token id)
+int tok_ids_grow(tok_ids *v)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 256;
-        dk_token *p = realloc(v->ids, cap * sizeof *p);
-        if (!p)
-            return -1;
-        v->ids = p;
-        v->cap = cap;
-    }
-    v->ids[v->n++] = id;
+    size_t cap = v->cap ? v->cap * 2 : 256;
+    dk_token *p = realloc(v->ids, cap * sizeof *p);
+    if (!p)
+        return -1;
+    v->ids = p;
+    v->cap = cap;
     return 0;
 }
 

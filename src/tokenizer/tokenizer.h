@@ -101,7 +101,16 @@ typedef struct {
     dk_token *ids;
     size_t n, cap;
 } tok_ids;
-int tok_ids_push(tok_ids *v, dk_token id);
+/* Doubles v's room (256 at first): 0, or -1 on out of memory (v unchanged). */
+int tok_ids_grow(tok_ids *v);
+/* Appends id: 0, or -1 on out of memory. Inline: it runs once per token encoded. */
+static inline int tok_ids_push(tok_ids *v, dk_token id)
+{
+    if (v->n == v->cap && tok_ids_grow(v) != 0)
+        return -1;
+    v->ids[v->n++] = id;
+    return 0;
+}
 void tok_ids_free(tok_ids *v);
 
 /* An encoder holds per-thread state (a chunk cache and scratch buffers); the tok

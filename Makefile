@@ -38,7 +38,7 @@ endif
 MPI_CFLAGS := -I$(MPI_LIBDIR)/openmpi/include
 endif
 CPPFLAGS += $(MPI_CFLAGS)
-LDLIBS += -ljansson -lcrypto -ledit -lm -pthread $(MPI_LIBS)
+LDLIBS += -ljansson -lcrypto -ledit -lutf8proc -lm -pthread $(MPI_LIBS)
 
 LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/kernels/*.c src/kernels/*/*.c src/model/*.c src/train/*.c src/data/*.c src/mpi/*.c src/interop/*.c src/ledger/*.c src/audit/*.c \
                             src/tokenizer/*.c src/corpus/*.c src/infer/*.c src/eval/*.c src/lineage/*.c \

@@ -35,7 +35,7 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   $SUDO apt-get update -qq || exit 1
 fi
 scripts/deps.sh make gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
-  libjansson-dev:arm64 libssl-dev:arm64 libedit-dev:arm64 \
+  libjansson-dev:arm64 libssl-dev:arm64 libedit-dev:arm64 libutf8proc-dev:arm64 \
   libhwloc15:arm64 libevent-core-2.1-7:arm64 libevent-pthreads-2.1-7:arm64 zlib1g:arm64 libudev1:arm64 || exit 1
 
 # Open MPI for arm64, unpacked (not installed) once.

@@ -349,6 +349,30 @@ static int hf_pretok(json_t *pre, enum tok_pretok *k, int *spm, const char *orig
                         "GPT-2, Llama 3, Qwen 2, EXAONE or EXAONE-MoE then ByteLevel, or Metaspace)", origin);
 }
 
+/* A byte-level BPE's normalizer: none, or NFC (alone or as the one step of a Sequence:
+ * Qwen 2, 2.5, 3). Any other would change the text in a way dokja does not: refused, not
+ * ignored (ids that differ from the model's own on some text would go unnoticed). */
+static int hf_normalizer(json_t *norm, enum tok_norm *out, const char *origin, dk_err *err)
+{
+    *out = TOK_NORM_NONE;
+    if (!norm || json_is_null(norm))
+        return 0;
+    const char *type = jstr(norm, "type");
+    json_t *steps = json_object_get(norm, "normalizers");
+    if (type && strcmp(type, "Sequence") == 0 && json_is_array(steps) && json_array_size(steps) <= 1) {
+        if (json_array_size(steps) == 0)
+            return 0;
+        norm = json_array_get(steps, 0);
+        type = jstr(norm, "type");
+    }
+    if (type && strcmp(type, "NFC") == 0) {
+        *out = TOK_NORM_NFC;
+        return 0;
+    }
+    return dk_errf(err, "%s: its normalizer (%s) is not one dokja applies (none, or NFC)", origin,
+                   type ? type : "of no type");
+}
+
 static int tok_from_hf_json(tok **out, const char *path, dk_err *err)
 {
     *out = NULL;
@@ -367,7 +391,9 @@ static int tok_from_hf_json(tok **out, const char *path, dk_err *err)
     json_t *cfg = NULL;
     struct stat st;
     if (stat(cpath, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (16 << 20)) {
-        cfg = json_load_file(cpath, 0, &je);
+        /* DECODE_INT_AS_REAL: Hugging Face writes model_max_length as 10^30 (its "no limit"),
+         * beyond a JSON integer here; only strings and booleans are read from this file */
+        cfg = json_load_file(cpath, JSON_DECODE_INT_AS_REAL, &je);
         if (!cfg) {
             json_decref(root);
             return dk_errf(err, "%s:%d: %s", cpath, je.line, je.text);
@@ -455,6 +481,8 @@ static int tok_from_hf_json(tok **out, const char *path, dk_err *err)
         free(d);
     } else {
         if (hf_pretok(pre, &spec.pretok, &spm, path, err) != 0)
+            goto done;
+        if (!spm && hf_normalizer(json_object_get(root, "normalizer"), &spec.norm, path, err) != 0)
             goto done;
         if (spm)
             spec.spm_prefix = !json_is_string(json_object_get(pre, "prepend_scheme")) ||

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tokenizer/hangul.h"
+#include "tokenizer/nfc.h"
 #include "tokenizer/pretok.h"
 #include "tokenizer/tok_internal.h"
 #include "util/err.h"
@@ -274,7 +275,13 @@ static int encode_plain(tok_encoder *e, const uint8_t *s, size_t n, tok_ids *out
 {
     if (e->t->spm)
         return tok_spm_encode(e->t, s, n, out, err);
-    if (e->t->norm == TOK_NORM_HANGUL_COMPOSE && hangul_needs_compose(s, n)) {
+    if (e->t->norm == TOK_NORM_NFC && nfc_may_change(s, n)) {
+        long k = nfc_compose(s, n, &e->norm, &e->norm_cap);
+        if (k < 0)
+            return dk_errf(err, "out of memory normalising %zu bytes", n);
+        n = (size_t)k;
+        s = e->norm;
+    } else if (e->t->norm == TOK_NORM_HANGUL_COMPOSE && hangul_needs_compose(s, n)) {
         if (e->norm_cap < n) {
             uint8_t *p = realloc(e->norm, n);
             if (!p)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tokenizer/hangul.h"
+#include "tokenizer/nfc.h"
 #include "tokenizer/pretok.h"
 #include "util/fs.h"
 #include "util/progress.h"
@@ -95,7 +96,16 @@ static void stats_block(void *vctx, size_t i, int th)
         c->failed = 1;
         return;
     }
-    if (tok_norm(c->t) == TOK_NORM_HANGUL_COMPOSE && hangul_needs_compose(s, n)) {
+    if (tok_norm(c->t) == TOK_NORM_NFC && nfc_may_change(s, n)) {
+        uint8_t *tmp = NULL;
+        size_t cap = 0;
+        long k = nfc_compose(s, n, &tmp, &cap);
+        if (k < 0)
+            c->failed = 1;
+        else
+            count_text(tmp, (size_t)k, st);
+        free(tmp);
+    } else if (tok_norm(c->t) == TOK_NORM_HANGUL_COMPOSE && hangul_needs_compose(s, n)) {
         uint8_t *tmp = malloc(n);
         if (!tmp) {
             c->failed = 1;

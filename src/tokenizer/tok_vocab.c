@@ -47,7 +47,11 @@ int tok_build_vocab(tok **out, const tok_vocab_spec *v, const char *origin, dk_e
     if (!t)
         return oom(err, origin);
     t->foreign = 1;
-    t->norm = TOK_NORM_NONE;
+    if (v->norm != TOK_NORM_NONE && (v->norm != TOK_NORM_NFC || v->spm)) {
+        free(t);
+        return dk_errf(err, "%s: a normaliser this kind of tokenizer cannot have", origin);
+    }
+    t->norm = v->norm;
     t->pretok = v->pretok;
     t->n_vocab = v->n_vocab;
     t->bos = v->bos;

@@ -31,7 +31,9 @@
 
 typedef struct tok tok;
 
-enum tok_norm { TOK_NORM_NONE = 0, TOK_NORM_HANGUL_COMPOSE = 1 };
+/* NONE and HANGUL_COMPOSE (hangul.h) for dokja's own tokenizers; NFC (nfc.h) for
+ * imported ones whose tokenizer.json asks for it. */
+enum tok_norm { TOK_NORM_NONE = 0, TOK_NORM_HANGUL_COMPOSE = 1, TOK_NORM_NFC = 2 };
 
 /* Builds a tokenizer from its parts (copies them). merges[k] = {left, right} ids,
  * each smaller than 256 + n_special + k and not special; pretok is the pre-tokenizer
@@ -64,6 +66,7 @@ typedef struct {
     int ignore_merges;       /* a chunk that is a token is that token (Llama 3) */
     dk_token bos, eos;       /* -1: none */
     int add_bos;             /* the model wants bos in front of every text */
+    enum tok_norm norm;      /* NONE, or NFC (byte-level BPE whose tokenizer.json says so) */
 } tok_vocab_spec;
 int tok_build_vocab(tok **out, const tok_vocab_spec *spec, const char *origin, dk_err *err);
 

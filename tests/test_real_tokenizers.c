@@ -6,8 +6,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 
+#include "interop/interop.h"
 #include "test.h"
 #include "tokenizer/nfc.h"
+#include "tokenizer/tokenizer.h"
 
 static int nfc_is(const char *in, const char *want)
 {
@@ -128,4 +130,57 @@ TEST(real_tokenizer_configs_load_and_unknown_normalizers_are_refused)
     CHECK_EQ(test_run(b, sizeof b, "printf '\\341\\204\\222\\341\\205\\241\\341\\206\\253 cafe\\314\\201\\n' | %s tokenizer encode -t %s/tokenizer.json",
                       test_bin(), model_dir("gpt2")), 0);
     CHECK(strcmp(a, b) != 0); /* without the normalizer the decomposed text is other bytes */
+}
+
+/* llama.cpp's vocabulary tests for these families (tests/fixtures/llama.cpp/README.md):
+ * its 46 test texts, which llama.cpp's `convert_hf_to_gguf_update.py` encodes with Hugging
+ * Face's tokenizer (add_special_tokens=False) to make the expected ids of
+ * `ggml-vocab-{gpt-2,llama-bpe,qwen2,...}.gguf.out`, plus Korean cases of our own: dokja's
+ * ids on each model's real vocabulary equal what that procedure gives (the Rust library
+ * Python's transformers runs). */
+TEST(real_tokenizers_pass_llama_cpp_vocabulary_tests)
+{
+    if (!test_have_node())
+        return;
+    static char inp[1 << 16];
+    FILE *f = fopen("tests/fixtures/llama.cpp/vocab_tests.inp", "rb");
+    CHECK(f);
+    size_t n = fread(inp, 1, sizeof inp - 1, f);
+    fclose(f);
+    inp[n] = 0;
+    const char *sep = "\n__ggml_vocab_test__\n";
+    for (size_t m = 0; m < sizeof MODELS / sizeof *MODELS; m++) {
+        char path[700], want_path[700];
+        snprintf(path, sizeof path, "%s/tokenizer.json", model_dir(MODELS[m]));
+        snprintf(want_path, sizeof want_path, "%s/rt_cases_%s.txt", test_tmpdir(), MODELS[m]);
+        CHECK_EQ(test_run(NULL, 0, "node tests/node/hf_tokenize.mjs %s tests/fixtures/llama.cpp/vocab_tests.inp --cases --no-special --impl rust > %s",
+                          model_dir(MODELS[m]), want_path), 0);
+        FILE *w = fopen(want_path, "r");
+        CHECK(w);
+        tok *t;
+        dk_err err;
+        CHECK_MSG(tok_open_any(&t, path, &err) == 0, "%s", err.msg);
+        tok_encoder *e = tok_encoder_new(t);
+        tok_ids ids = {0};
+        static char want[1 << 14], got[1 << 14];
+        int cases = 0, bad = 0;
+        for (char *c = inp, *end; (end = strstr(c, sep)); c = end + strlen(sep), cases++) {
+            ids.n = 0;
+            CHECK(tok_encode(e, (const uint8_t *)c, (size_t)(end - c), 0, &ids, &err) == 0);
+            size_t k = (size_t)snprintf(got, sizeof got, "[");
+            for (size_t i = 0; i < ids.n && k < sizeof got - 16; i++)
+                k += (size_t)snprintf(got + k, sizeof got - k, "%s%d", i ? "," : "", ids.ids[i]);
+            snprintf(got + k, sizeof got - k, "]");
+            CHECK(fgets(want, sizeof want, w));
+            want[strcspn(want, "\n")] = 0;
+            if (strcmp(want, got) != 0 && bad++ < 3)
+                printf("    %s, case %d: dokja %.200s, Hugging Face %.200s\n", MODELS[m], cases, got, want);
+        }
+        tok_ids_free(&ids);
+        tok_encoder_free(e);
+        tok_free(t);
+        fclose(w);
+        CHECK_EQ(cases, 53);
+        CHECK_MSG(bad == 0, "%s: %d of %d cases differ", MODELS[m], bad, cases);
+    }
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// hf_tokenize.mjs DIR TEXTFILE [--lines] [--no-special] [--impl transformers|rust]
+// hf_tokenize.mjs DIR TEXTFILE [--lines|--cases] [--no-special] [--impl transformers|rust]
 // hf_tokenize.mjs DIR --decode [--skip-special] [--impl transformers|rust] < IDS.jsonl
 // A Hugging Face tokenizer from a local folder (tokenizer.json, tokenizer_config.json;
 // nothing is fetched). Encoding prints the ids of the file (or of each line, without its
-// "\n", with --lines), one JSON array a line; special tokens (the post-processor's, e.g.
+// "\n", with --lines; of each case of llama.cpp's vocabulary-test format, texts each
+// followed by a line "__ggml_vocab_test__", with --cases), one JSON array a line; special tokens (the post-processor's, e.g.
 // a BOS) are added unless --no-special. --decode reads JSON id arrays from stdin, one a
 // line, and prints {"text", "hex"} for each (the decoder's clean-up of spaces as the
 // tokenizer_config says; special tokens dropped with --skip-special).
@@ -14,9 +15,9 @@ import path from "node:path";
 import fs from "node:fs";
 import { setUsage, usage, parseArgs, readUtf8, splitLines, readStdinLines, parseIdLines, utf8Hex, fail } from "./lib.mjs";
 
-setUsage("node hf_tokenize.mjs DIR TEXTFILE [--lines] [--no-special] [--impl transformers|rust]\n" +
+setUsage("node hf_tokenize.mjs DIR TEXTFILE [--lines|--cases] [--no-special] [--impl transformers|rust]\n" +
   "       node hf_tokenize.mjs DIR --decode [--skip-special] [--impl transformers|rust] < IDS.jsonl");
-const a = parseArgs(process.argv.slice(2), { flags: ["--lines", "--no-special", "--decode", "--skip-special"], values: ["--impl"] });
+const a = parseArgs(process.argv.slice(2), { flags: ["--lines", "--cases", "--no-special", "--decode", "--skip-special"], values: ["--impl"] });
 const impl = a["--impl"] ?? "transformers";
 if (impl !== "transformers" && impl !== "rust") usage("--impl is transformers or rust");
 const decode = !!a["--decode"];
@@ -25,7 +26,12 @@ if (decode && (a["--lines"] || a["--no-special"])) usage("--lines and --no-speci
 if (!decode && a["--skip-special"]) usage("--skip-special is for --decode");
 const dir = path.resolve(a.positional[0]);
 if (!fs.existsSync(path.join(dir, "tokenizer.json"))) fail(`${dir}: no tokenizer.json`);
-const inputs = decode ? parseIdLines(readStdinLines()) : (a["--lines"] ? splitLines(readUtf8(a.positional[1])) : [readUtf8(a.positional[1])]);
+if (a["--lines"] && a["--cases"]) usage("--lines and --cases exclude each other");
+// --cases: llama.cpp's vocabulary-test format, texts each followed by "\n__ggml_vocab_test__\n"
+const cases = (t) => t.split("\n__ggml_vocab_test__\n").slice(0, -1);
+const inputs = decode ? parseIdLines(readStdinLines())
+  : a["--lines"] ? splitLines(readUtf8(a.positional[1]))
+  : a["--cases"] ? cases(readUtf8(a.positional[1])) : [readUtf8(a.positional[1])];
 
 let encode, decodeIds;
 if (impl === "transformers") {

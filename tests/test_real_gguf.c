@@ -198,3 +198,26 @@ TEST(real_gguf_passes_llama_cpp_tokenizer_tests_for_its_vocabulary)
     fclose(g);
     CHECK_EQ(cases, 11);
 }
+
+/* The GGUF's tokenizer matches its SentencePiece model: Debian's spm_encode on the same
+ * vocabulary as a SentencePiece model file (tests/fixtures/ollama/README.md) gives
+ * dokja's ids on 600 lines of the Korean and English dev corpora and the hard cases. */
+TEST(real_gguf_tokenizer_matches_its_sentencepiece_model)
+{
+    if (test_run(NULL, 0, "command -v spm_encode >/dev/null") != 0) {
+        printf("    skipped: spm_encode not installed (Debian package sentencepiece)\n");
+        return;
+    }
+    char lines[600], spm[600], dk[600], out[4096];
+    snprintf(lines, sizeof lines, "%s/rg_spm_lines.txt", test_tmpdir());
+    snprintf(spm, sizeof spm, "%s/rg_spm.txt", test_tmpdir());
+    snprintf(dk, sizeof dk, "%s/rg_spm_dk.txt", test_tmpdir());
+    CHECK_EQ(test_run(NULL, 0, "(head -n 300 ../shared/data/ko_nsmc/nsmc_dev_01.txt; head -n 150 ../shared/data/en_tinyshakespeare/*.txt; "
+                      "cat ../shared/data/ko_laws/* | head -n 150; printf '탭\\t과  두 칸 😀 漢字 かな Ünïcödé\\n') | grep -v '^$' > %s", lines), 0);
+    CHECK_EQ(test_run(NULL, 0, "spm_encode --model tests/fixtures/ollama/llama-2-tiny-random.model --output_format=id < %s > %s", lines, spm), 0);
+    CHECK_EQ(test_run(NULL, 0, "%s tokenizer encode -t " GGUF " %s > %s", test_bin(), lines, dk), 0);
+    CHECK_EQ(test_run(out, sizeof out, "wc -l < %s", dk), 0);
+    CHECK(atoi(out) >= 550);
+    CHECK_EQ(test_run(out, sizeof out, "diff %s %s | head -n 4", spm, dk), 0);
+    CHECK_STR(out, "");
+}

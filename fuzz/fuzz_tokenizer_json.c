@@ -12,7 +12,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char TEXT[] = "Hello, world! 안녕하세요, 대한민국 2026년 12월 <|eos|> don't  \t\n"
-                           "\xe2\x96\x81 spaces\xc3\xa9 \xf0\x9f\x99\x82 \xff\xfe end";
+                           "\xe2\x96\x81 spaces\xc3\xa9 \xf0\x9f\x99\x82 \xff\xfe end"
+                           /* for an NFC normalizer: e + U+0301, 한 as Jamo, U+F900, a Jamo
+                            * cut by an invalid byte */
+                           " cafe\xcc\x81 \xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab \xef\xa4\x80 \xe1\x84\x92\xff\xe1\x85\xa1";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

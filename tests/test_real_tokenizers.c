@@ -16,7 +16,7 @@ static int nfc_is(const char *in, const char *want)
     uint8_t *buf = NULL;
     size_t cap = 0;
     long k = nfc_compose((const uint8_t *)in, strlen(in), &buf, &cap);
-    int ok = k == (long)strlen(want) && memcmp(buf, want, (size_t)k) == 0;
+    int ok = k == (long)strlen(want) && (k == 0 || memcmp(buf, want, (size_t)k) == 0);
     free(buf);
     return ok;
 }

@@ -1,5 +1,6 @@
 /* view.c: see view.h. */
 #include "audit/view.h"
+#include "util/grow.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -169,14 +170,10 @@ static int add_step(ledger_view *v, size_t i, long total, size_t *cap, dk_err *e
     ledger_num(&v->l.r[i], "lr", &ok);
     if (!ok || !is_hash(b) || !(gn >= 0) || !isfinite(loss))
         return at(v, i, err, "step %ld: malformed (batch_sha256, loss, grad_norm, lr)", step);
-    if (v->n_steps == (long)*cap) {
-        size_t nc = *cap ? *cap * 2 : 1024;
-        view_step *ns = realloc(v->st, nc * sizeof *ns);
-        if (!ns)
-            return dk_errf(err, "out of memory");
-        v->st = ns;
-        *cap = nc;
-    }
+    view_step *ns = dk_grow(v->st, cap, (size_t)v->n_steps + 1, sizeof *ns, 1024);
+    if (!ns)
+        return dk_errf(err, "out of memory");
+    v->st = ns;
     v->st[v->n_steps++] = (view_step){step, i, total};
     return 0;
 }
@@ -192,14 +189,10 @@ static int add_ckpt(ledger_view *v, size_t i, size_t *cap, dk_err *err)
         !is_hash(ledger_str(&v->l.r[i], "optimizer_sha256", &ok)) || strstr(f, "..") || f[0] == '/' ||
         !json_is_array(json_object_get(v->l.r[i].j, "cursors")))
         return at(v, i, err, "checkpoint %ld: malformed", step);
-    if (v->n_ck == *cap) {
-        size_t nc = *cap ? *cap * 2 : 64;
-        view_ckpt *nk = realloc(v->ck, nc * sizeof *nk);
-        if (!nk)
-            return dk_errf(err, "out of memory");
-        v->ck = nk;
-        *cap = nc;
-    }
+    view_ckpt *nk = dk_grow(v->ck, cap, v->n_ck + 1, sizeof *nk, 64);
+    if (!nk)
+        return dk_errf(err, "out of memory");
+    v->ck = nk;
     v->ck[v->n_ck++] = (view_ckpt){step, i, f};
     return 0;
 }

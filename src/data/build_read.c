@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data/build.h"
+#include "util/grow.h"
 #include "util/hash.h"
 #include "util/utf8.h"
 
@@ -116,14 +117,10 @@ typedef struct {
 /* Records the fate of the next document of the first pass. 0, or -1 on out of memory. */
 int fate_push(builder *b, int drop)
 {
-    if (b->n_fate == b->cap_fate) {
-        size_t nc = b->cap_fate ? b->cap_fate * 2 : 4096;
-        uint8_t *nf = realloc(b->fate, nc);
-        if (!nf)
-            return -1;
-        b->fate = nf;
-        b->cap_fate = nc;
-    }
+    uint8_t *nf = dk_grow(b->fate, &b->cap_fate, b->n_fate + 1, 1, 4096);
+    if (!nf)
+        return -1;
+    b->fate = nf;
     b->fate[b->n_fate++] = (uint8_t)drop;
     return 0;
 }
@@ -164,13 +161,10 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
     if (b->phase == 1) {
         s->dropped[drop]++;
     }
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 1024;
-        doc *nd = realloc(*docs, *cap * sizeof *nd);
-        if (!nd)
-            return -1;
-        *docs = nd;
-    }
+    doc *nd = dk_grow(*docs, cap, *n + 1, sizeof *nd, 1024);
+    if (!nd)
+        return -1;
+    *docs = nd;
     (*docs)[(*n)++] = (doc){x->p, x->h1, x->h2, x->len, x->val, (uint8_t)drop};
     return 0;
 }
@@ -208,14 +202,10 @@ static int chunk_push(read_chunk *c, const uint8_t *p, size_t len, double val_fr
         c->empty++;
         return 0;
     }
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 256;
-        read_doc *nd = realloc(c->d, nc * sizeof *nd);
-        if (!nd)
-            return -1;
-        c->d = nd;
-        c->cap = nc;
-    }
+    read_doc *nd = dk_grow(c->d, &c->cap, c->n + 1, sizeof *nd, 256);
+    if (!nd)
+        return -1;
+    c->d = nd;
     uint64_t h1 = hash_bytes(p, len);
     uint64_t h2 = hash_u64(h1 ^ 0x5851f42d4c957f2dULL) ^ hash_bytes(p, len / 2 + 1);
     /* validation split: the document's hash in [0, val_fraction) of the space */

@@ -10,6 +10,7 @@
 #include "eval/task.h"
 #include "tokenizer/tokenizer.h"
 #include "util/fs.h"
+#include "util/grow.h"
 #include "util/hash.h"
 #include "util/pool.h"
 #include "util/progress.h"
@@ -168,14 +169,10 @@ static inline uint64_t window_key(const contam *c, const uint64_t *h, size_t i, 
 
 static int push(contam *c, uint64_t key, uint32_t task, uint32_t item)
 {
-    if (c->ne == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 4096;
-        entry *ne = realloc(c->e, cap * sizeof *ne);
-        if (!ne)
-            return -1;
-        c->e = ne;
-        c->cap = cap;
-    }
+    entry *ne = dk_grow(c->e, &c->cap, c->ne + 1, sizeof *ne, 4096);
+    if (!ne)
+        return -1;
+    c->e = ne;
     c->e[c->ne++] = (entry){key, task, item};
     return 0;
 }
@@ -442,14 +439,10 @@ void contam_set_block_tokens(uint64_t n) { block_tokens = n ? n : BLOCK_TOKENS; 
 
 static int push_block(block **b, size_t *nb, size_t *cap, block x)
 {
-    if (*nb == *cap) {
-        size_t nc = *cap ? *cap * 2 : 64;
-        block *n = realloc(*b, nc * sizeof *n);
-        if (!n)
-            return -1;
-        *b = n;
-        *cap = nc;
-    }
+    block *n = dk_grow(*b, cap, *nb + 1, sizeof *n, 64);
+    if (!n)
+        return -1;
+    *b = n;
     (*b)[(*nb)++] = x;
     return 0;
 }
@@ -590,15 +583,13 @@ static void scan_block(void *vj, size_t bi, int thread)
         dk_token id = shard_get(sh, i++);
         if (id != eos) {
             if (nid == sb->cap) {
-                size_t cap = sb->cap ? sb->cap * 2 : 4096;
-                dk_token *ni = realloc(sb->ids, cap * sizeof *ni);
+                dk_token *ni = dk_grow(sb->ids, &sb->cap, nid + 1, sizeof *ni, 4096);
                 if (!ni) {
                     dk_errf(&err, "out of memory");
                     scan_fail(j, &err);
                     return;
                 }
                 sb->ids = ni;
-                sb->cap = cap;
             }
             sb->ids[nid++] = id;
             continue;

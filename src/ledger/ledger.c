@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "util/fs.h"
+#include "util/grow.h"
 #include "util/hash.h"
 
 static const uint8_t ZERO[32];
@@ -140,16 +141,12 @@ int ledger_read_ex(ledger *l, const char *path, int torn_ok, dk_err *err)
             rc = bad(l, line, err, "the last record has no newline (the file was cut short)");
             break;
         }
-        if (l->n == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            ledger_rec *nr = realloc(l->r, nc * sizeof *nr);
-            if (!nr) {
-                rc = dk_errf(err, "%s: out of memory", path);
-                break;
-            }
-            l->r = nr;
-            cap = nc;
+        ledger_rec *nr = dk_grow(l->r, &cap, l->n + 1, sizeof *nr, 1024);
+        if (!nr) {
+            rc = dk_errf(err, "%s: out of memory", path);
+            break;
         }
+        l->r = nr;
         ledger_rec *r = &l->r[l->n];
         memset(r, 0, sizeof *r);
         r->line = line;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "lineage/lineage_cache_internal.h"
+#include "util/grow.h"
 
 typedef struct lc_blob {
     int kind;
@@ -62,15 +63,12 @@ static void put(buf *b, const void *x, size_t n)
     if (b->oom)
         return;
     if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->n + n)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
+        unsigned char *p = dk_grow(b->p, &b->cap, b->n + n, 1, 1024);
         if (!p) {
             b->oom = 1;
             return;
         }
-        b->p = p, b->cap = cap;
+        b->p = p;
     }
     memcpy(b->p + b->n, x, n);
     b->n += n;
@@ -102,15 +100,12 @@ static int identity(const char *path, unsigned char **out, size_t *out_n)
         for (struct dirent *e; (e = readdir(d)) != NULL && !oom;) {
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                 continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 16;
-                char **p = realloc(names, cap * sizeof *p);
-                if (!p) {
-                    oom = 1;
-                    break;
-                }
-                names = p;
+            char **p = dk_grow(names, &cap, n + 1, sizeof *p, 16);
+            if (!p) {
+                oom = 1;
+                break;
             }
+            names = p;
             if (!(names[n] = strdup(e->d_name)))
                 oom = 1;
             else

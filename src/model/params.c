@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
 #include "util/hash.h"
 #include "util/rng.h"
 
@@ -19,16 +20,12 @@ static void add(builder *b, param_kind kind, int64_t rows, int64_t cols, const c
 {
     if (b->oom)
         return;
-    if (b->n == b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 64;
-        param_info *nv = realloc(b->v, nc * sizeof *nv);
-        if (!nv) {
-            b->oom = 1;
-            return;
-        }
-        b->v = nv;
-        b->cap = nc;
+    param_info *nv = dk_grow(b->v, &b->cap, b->n + 1, sizeof *nv, 64);
+    if (!nv) {
+        b->oom = 1;
+        return;
     }
+    b->v = nv;
     param_info *p = &b->v[b->n++];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, fmt, layer);

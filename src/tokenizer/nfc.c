@@ -5,6 +5,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "util/grow.h"
 #include "util/utf8.h"
 
 /* A code point that is its own NFC, has combining class 0 and composes with nothing
@@ -37,16 +38,10 @@ int nfc_may_change(const uint8_t *s, size_t n)
 
 static int grow(uint8_t **buf, size_t *cap, size_t need)
 {
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 256;
-    while (c < need)
-        c *= 2;
-    uint8_t *p = realloc(*buf, c);
+    uint8_t *p = dk_grow(*buf, cap, need ? need : 1, 1, 256);
     if (!p)
         return -1;
     *buf = p;
-    *cap = c;
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tokenizer/tok_internal.h"
+#include "util/grow.h"
 #include "util/utf8.h"
 
 void tok_free(tok *t)
@@ -204,12 +205,10 @@ const char *tok_special_text(const tok *t, uint32_t index)
 
 int tok_ids_grow(tok_ids *v)
 {
-    size_t cap = v->cap ? v->cap * 2 : 256;
-    dk_token *p = realloc(v->ids, cap * sizeof *p);
+    dk_token *p = dk_grow(v->ids, &v->cap, v->cap + 1, sizeof *p, 256);
     if (!p)
         return -1;
     v->ids = p;
-    v->cap = cap;
     return 0;
 }
 

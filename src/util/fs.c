@@ -1,5 +1,6 @@
 /* fs.c: mapped reads and crash-safe writes. */
 #include "util/fs.h"
+#include "util/grow.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -295,16 +296,12 @@ static int strlist_push(strlist *l, char *s)
 {
     if (!s)
         return -1;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        char **nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv) {
-            free(s);
-            return -1;
-        }
-        l->v = nv;
-        l->cap = nc;
+    char **nv = dk_grow(l->v, &l->cap, l->n + 1, sizeof *nv, 16);
+    if (!nv) {
+        free(s);
+        return -1;
     }
+    l->v = nv;
     l->v[l->n++] = s;
     return 0;
 }

@@ -222,6 +222,27 @@ static int bad_fate(const char *from, const char *to)
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
+/* Makes the first section of signature file `path` claim to be file `target`'s: its
+ * table row's SHA-256 and size set to target's (the trailing SHA-256 left to reseal). */
+static int claim_file(const char *path, const char *target)
+{
+    FILE *t = fopen(target, "rb");
+    if (!t)
+        return -1;
+    static uint8_t buf[1 << 22];
+    size_t n = fread(buf, 1, sizeof buf, t);
+    fclose(t);
+    uint8_t row[40];
+    sha256_buf(buf, n, row);
+    uint64_t size = n;
+    memcpy(row + 32, &size, 8);
+    FILE *f = fopen(path, "r+b");
+    if (!f)
+        return -1;
+    int ok = fseek(f, -56 - 64, SEEK_END) == 0 && fwrite(row, 1, 40, f) == 40;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
 TEST(data_build_refuses_bad_signature_files_with_one_line)
 {
     const char *tp = tokenizer(), *d = partners();
@@ -261,6 +282,21 @@ TEST(data_build_refuses_bad_signature_files_with_one_line)
         CHECK_MSG(strstr(out, cases[i].says), "case %zu: %s", i, out);
         CHECK_EQ(test_run(NULL, 0, "ls -d %s* 2>/dev/null | grep -q .", ds), 1); /* nothing left */
     }
+    /* a section that holds another file's first pass under this file's SHA-256 (a forged
+     * or mixed-up signature file, sealed again): refused, naming both files, nothing left */
+    char other[700], forged[700];
+    snprintf(other, sizeof other, "%s/sgb_other.sig", T);
+    snprintf(forged, sizeof forged, "%s/sgb_forged.sig", T);
+    CHECK_EQ(test_run(out, sizeof out, "%s data sign -q -o %s %s/c/c1.txt 2>&1", test_bin(), other, d), 0);
+    CHECK_EQ(test_run(NULL, 0, "cp %s %s", other, forged), 0);
+    char target[700];
+    snprintf(target, sizeof target, "%s/a.txt", d);
+    CHECK_EQ(claim_file(forged, target), 0);
+    CHECK_EQ(reseal(forged), 0);
+    CHECK_EQ(test_run(out, sizeof out, "%s data build -q -t %s -o %s/sgb_fout --signatures %s %s/a.txt 2>&1", test_bin(), tp, T, forged, d), 1);
+    CHECK_CONTAINS(out, "does not match its section in the signature file");
+    CHECK_CONTAINS(out, "sgb_forged.sig");
+    CHECK_EQ(test_run(NULL, 0, "ls -d %s/sgb_fout* 2>/dev/null | grep -q .", T), 1);
     /* other first-pass settings: refused, naming both */
     CHECK_EQ(test_run(out, sizeof out, "%s data build -q -t %s -o %s/sgb_q --min-chars 9 --signatures %s %s/a.txt 2>&1",
                       test_bin(), tp, T, good, d), 1);

@@ -114,6 +114,12 @@ typedef struct {
     /* data build --signatures: first passes made elsewhere, by file content */
     sig_set *sigs;
     uint64_t files_from_signatures;
+    /* per input file in build order: where the first pass's fates of its documents end
+     * (n_fate after it), and the signature file it came from (NULL: read); phase 1
+     * checks each file against them */
+    size_t *file_end;
+    const char **file_from;
+    size_t n_file_first, file_no;
     /* the sources and their files */
     source_state *src;
     char ***files;

@@ -343,6 +343,11 @@ int read_file(builder *b, source_state *s, const char *path, dk_err *err)
                 if (exact && d + 8 < c->n) /* the set's slot, a cache miss otherwise */
                     __builtin_prefetch(&b->seen.slots[c->d[d + 8].h1 & b->seen.mask]);
                 int ar = add_doc(b, s, &docs, &n, &cap, &c->d[d]);
+                if (ar == -2 && b->file_from && b->file_from[b->file_no]) {
+                    rc = dk_errf(err, "%s: does not match its section in the signature file %s (more documents here)",
+                                 path, b->file_from[b->file_no]);
+                    break;
+                }
                 if (ar != 0) {
                     rc = dk_errf(err, ar == -2 ? "%s: changed while the build read it" : "%s: out of memory", path);
                     break;

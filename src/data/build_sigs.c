@@ -117,6 +117,7 @@ int first_pass_file(builder *b, source_state *s, const char *path, dk_err *err)
     if (!x)
         return read_file(b, s, path, err);
     b->files_from_signatures++;
+    b->file_from[b->n_file_first] = x->from;
     int rc = replay_section(b, x, err);
     sig_section_release(x);
     b->done_bytes += (double)size;

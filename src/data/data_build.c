@@ -109,6 +109,7 @@ static int builder_open(builder *b, const data_build_opts *o, int signing, dk_er
     /* the inputs, expanded, and their total size for progress */
     if (!(b->files = calloc(o->n_sources, sizeof *b->files)) || !(b->n_files = calloc(o->n_sources, sizeof *b->n_files)))
         return dk_errf(err, "out of memory");
+    size_t n_all = 0;
     for (size_t i = 0; i < o->n_sources; i++) {
         source_state *s = &b->src[i];
         s->path = o->sources[i].path;
@@ -127,7 +128,11 @@ static int builder_open(builder *b, const data_build_opts *o, int signing, dk_er
                 return dk_errno(err, "%s: cannot read", b->files[i][f]);
             b->total += (double)st.st_size;
         }
+        n_all += b->n_files[i];
     }
+    if (!(b->file_end = calloc(n_all ? n_all : 1, sizeof *b->file_end)) ||
+        !(b->file_from = calloc(n_all ? n_all : 1, sizeof *b->file_from)))
+        return dk_errf(err, "out of memory");
     minhash_params_default(&b->mp);
     if (o->near_dup > 0)
         b->mp.threshold = o->near_dup;
@@ -164,6 +169,8 @@ static void builder_close(builder *b)
     }
     free(b->files);
     free(b->n_files);
+    free(b->file_end);
+    free(b->file_from);
     free(b->src);
     for (int i = 0; i < b->nt; i++) {
         if (b->enc)
@@ -270,8 +277,11 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
         progress_start(&b.prog, "data", "MB", (b.two_pass ? 2 : 1) * total / 1e6, o->quiet);
     if (rc == 0 && b.two_pass) { /* phase 0: sign what survives exact dedupe and decontamination */
         for (size_t i = 0; rc == 0 && i < o->n_sources; i++)
-            for (size_t f = 0; rc == 0 && f < n_files[i]; f++)
+            for (size_t f = 0; rc == 0 && f < n_files[i]; f++) {
+                b.file_from[b.n_file_first] = NULL;
                 rc = first_pass_file(&b, &src[i], files[i][f], err);
+                b.file_end[b.n_file_first++] = b.n_fate;
+            }
         b.n_index = b.mx ? minhash_index_size(b.mx) : 0;
         if (rc == 0 && !(b.keep_of = malloc((b.n_index ? b.n_index : 1) * sizeof *b.keep_of)))
             rc = dk_errf(err, "out of memory");
@@ -285,6 +295,17 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
         src[i].inputs = json_array();
         for (size_t f = 0; rc == 0 && f < n_files[i]; f++) {
             rc = read_file(&b, &src[i], files[i][f], err);
+            if (rc == 0 && b.two_pass && b.fate_no != b.file_end[b.file_no]) {
+                /* the first pass saw another number of documents in this file */
+                const char *from = b.file_from[b.file_no];
+                if (from)
+                    rc = dk_errf(err, "%s: does not match its section in the signature file %s (%zu documents there, %zu here)",
+                                 files[i][f], from, b.file_end[b.file_no] - (b.file_no ? b.file_end[b.file_no - 1] : 0),
+                                 b.fate_no - (b.file_no ? b.file_end[b.file_no - 1] : 0));
+                else
+                    rc = dk_errf(err, "%s: changed while the build read it", files[i][f]);
+            }
+            b.file_no++;
             uint8_t d[32];
             char hex[65];
             if (rc == 0 && (rc = sha256_file(files[i][f], d, err)) == 0) {

@@ -332,18 +332,13 @@ sig_set *sig_set_open(const char *const *paths, size_t n, const char *settings, 
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
+        s->n_src = i + 1; /* sig_set_free releases whatever this entry got */
         if (!(s->src[i].path = strdup(paths[i])))
             rc = dk_errf(err, "out of memory");
         else if (fs_map_open(&s->src[i].m, paths[i], SIZE_MAX, err) != 0)
             rc = -1;
-        else {
-            s->n_src = i + 1;
+        else
             rc = open_one(s, i, settings, hashes, err);
-        }
-        if (rc != 0 && s->n_src < i + 1) {
-            free(s->src[i].path);
-            s->src[i].path = NULL;
-        }
     }
     if (rc != 0) {
         sig_set_free(s);

@@ -14,6 +14,7 @@ N=${3:-64}
 source bench/torch_env.sh
 make -s -j2 build/dokja
 echo "dokja kernel path: $(build/dokja version | sed -n 's/^kernel path: //p') (DOKJA_ISA=${DOKJA_ISA:-auto})"
+echo "PyTorch: $TORCH_ISA"
 num() { echo "$1" | sed -E "s/.*\"$2\": ([0-9.]+).*/\\1/"; }
 printf '%-6s %14s %10s %14s %10s %12s %12s\n' config "prompt tok/s" "of peak" "decode tok/s" "of bw" "torch prompt" "torch decode"
 for name in b a; do

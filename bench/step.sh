@@ -12,6 +12,7 @@ STEPS=${2:-5}
 source bench/torch_env.sh
 make -s -j2 build/dokja
 echo "dokja kernel path: $(build/dokja version | sed -n 's/^kernel path: //p') (DOKJA_ISA=${DOKJA_ISA:-auto})"
+echo "PyTorch: $TORCH_ISA"
 printf '%-6s %-12s %12s %10s %8s %12s %12s %10s %10s\n' config "batch" "dokja tok/s" "GFLOP/s" "MFU" "bf16 tok/s" "torch tok/s" "ratio" "bf16 ratio"
 for cfg in a:8:256 b:4:512; do
   IFS=: read -r name B T <<< "$cfg"

@@ -7,6 +7,7 @@
 #include "data/build.h"
 #include "util/grow.h"
 #include "util/hash.h"
+#include "util/hugemem.h"
 #include "util/utf8.h"
 
 int hs_init(hash_set *s)
@@ -28,6 +29,7 @@ int hs_insert(hash_set *s, uint64_t a, uint64_t b)
         uint64_t(*ns)[2] = calloc(nc, sizeof *ns);
         if (!ns)
             return -1;
+        hugemem_advise(ns, nc * sizeof *ns); /* before the rehash touches it */
         for (size_t i = 0; i <= s->mask; i++) {
             if (!s->slots[i][0] && !s->slots[i][1])
                 continue;

@@ -16,6 +16,7 @@
 
 #include "kernels/kern_ops.h"
 #include "util/hash.h"
+#include "util/hugemem.h"
 #include "util/rng.h"
 #include "util/utf8.h"
 
@@ -314,15 +315,20 @@ static void densify(const minhash *m, const uint64_t *bins, uint32_t *sig)
     uint32_t hp = FIRST_PAD(h);
     for (uint32_t i = 0; i < hp; i++)
         best[i] = UINT32_MAX;
-    const kern_ops *k = kern();
-    for (uint32_t j = 0; j < h; j++)
-        if (full[j])
-            k->min_tagged_u16(best, m->first + (size_t)j * hp, j, hp);
+    uint8_t rows[FIRST_MAX_H]; /* the non-empty bins (< 256), gathered without a branch */
+    size_t nr = 0;
+    for (uint32_t j = 0; j < h; j++) {
+        rows[nr] = (uint8_t)j;
+        nr += full[j];
+    }
+    kern()->min_tagged_rows_u16(best, m->first, hp, rows, nr, hp);
+    uint32_t missed = 0;
     for (uint32_t i = 0; i < h; i++) { /* no branch on full[i]: it is a coin toss */
         uint32_t keep = 0u - (uint32_t)full[i];
         sig[i] = (uint32_t)bins[(i & keep) | (best[i] & 0xFF & ~keep)];
+        missed |= ~keep & (uint32_t)(best[i] >> 8 == NO_PROBE);
     }
-    for (uint32_t i = 0; i < h; i++) /* no probe of 64 H reached a non-empty bin: rare */
+    for (uint32_t i = 0; missed && i < h; i++) /* no probe of 64 H reached a non-empty bin: rare */
         if (!full[i] && best[i] >> 8 == NO_PROBE)
             sig[i] = (uint32_t)bins[borrow_cyclic(full, i, h)];
 }
@@ -417,6 +423,7 @@ struct minhash_index {
     mh_val *sigs;    /* (cap, H): the low 16 bits of each value (b-bit MinHash) */
     uint8_t *has;    /* (cap) 1: the document has shingles */
     size_t n, cap;
+    hugemem_vec sig_mem, has_mem; /* grown in place: hundreds of MB, never copied */
 };
 
 minhash_index *minhash_index_new(const minhash *m)
@@ -431,8 +438,8 @@ void minhash_index_free(minhash_index *x)
 {
     if (!x)
         return;
-    free(x->sigs);
-    free(x->has);
+    hugemem_vec_free(&x->sig_mem);
+    hugemem_vec_free(&x->has_mem);
     free(x);
 }
 
@@ -449,14 +456,11 @@ static int index_reserve(minhash_index *x, size_t more, dk_err *err)
     while (cap < x->n + more)
         cap *= 2;
     size_t h = (size_t)x->m->h;
-    mh_val *s = realloc(x->sigs, cap * h * sizeof *s);
-    if (!s)
+    if (hugemem_vec_reserve(&x->sig_mem, cap * h * sizeof *x->sigs) != 0 ||
+        hugemem_vec_reserve(&x->has_mem, cap) != 0)
         return dk_errf(err, "minhash: out of memory for %zu signatures", cap);
-    x->sigs = s;
-    uint8_t *has = realloc(x->has, cap);
-    if (!has)
-        return dk_errf(err, "minhash: out of memory for %zu signatures", cap);
-    x->has = has;
+    x->sigs = x->sig_mem.p;
+    x->has = x->has_mem.p;
     x->cap = cap;
     return 0;
 }
@@ -643,6 +647,10 @@ static long bands_sort(const minhash_index *x, pool *pl, uint32_t *order, uint32
     for (int t = 0; ok && t < nt; t++)
         ok = (j.e[t] = malloc(n * sizeof(band_entry))) && (j.tmp[t] = malloc(n * sizeof(band_entry))) &&
              (j.count[t] = malloc(((size_t)1 << RADIX_BITS) * sizeof(uint32_t)));
+    for (int t = 0; ok && t < nt; t++) {
+        hugemem_advise(j.e[t], n * sizeof(band_entry));
+        hugemem_advise(j.tmp[t], n * sizeof(band_entry));
+    }
     if (ok) {
         if (pl)
             pool_for(pl, (size_t)x->m->p.bands, band_task, &j);
@@ -751,6 +759,8 @@ int minhash_index_cluster(minhash_index *x, pool *pl, uint32_t *keep_of, size_t 
     const minhash_params *p = &x->m->p;
     size_t cells = (n ? n : 1) * (size_t)p->bands;
     uint32_t *order = malloc(cells * sizeof *order), *start = malloc(cells * sizeof *start);
+    hugemem_advise(order, cells * sizeof *order);
+    hugemem_advise(start, cells * sizeof *start);
     long m = order && start ? bands_sort(x, pl, order, start) : -1;
     if (m < 0) {
         free(order);

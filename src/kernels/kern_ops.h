@@ -62,9 +62,12 @@ typedef struct kern_ops {
      * round); returns a sum that keeps the loop alive. */
     double (*fma_loop)(long iters);
     int fma_flops;
-    /* best[i] = min(best[i], (uint32_t)row[i] << 8 | tag) for i in [0, n), n a multiple
-     * of 16 (integers: every path gives the same result). */
-    void (*min_tagged_u16)(uint32_t *best, const uint16_t *row, uint32_t tag, size_t n);
+    /* MinHash densification (data/minhash.c): for i in [0, n), n a multiple of 16,
+     * best[i] = min(best[i], min over r < nrows of (uint32_t)table[rows[r] stride + i] << 8
+     * | rows[r]): all of a document's non-empty bins in one call, best kept in registers
+     * (integers: every path gives the same result). */
+    void (*min_tagged_rows_u16)(uint32_t *best, const uint16_t *table, size_t stride,
+                                const uint8_t *rows, size_t nrows, size_t n);
 } kern_ops;
 
 /* The tables; the x86 ones exist only in an x86-64 build (reach them through kern_of). */

@@ -1,6 +1,7 @@
 /* hugemem.c: see hugemem.h. */
 #include "util/hugemem.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,4 +20,42 @@ void *hugemem_alloc(size_t n)
     (void)madvise(p, rounded, MADV_HUGEPAGE);
     memset(p, 0, rounded);
     return p;
+}
+
+void hugemem_advise(void *p, size_t n)
+{
+    if (!p || n < 2 * HUGE_PAGE)
+        return;
+    uintptr_t b = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE_PAGE - 1);
+    if (e > b)
+        (void)madvise((void *)b, e - b, MADV_HUGEPAGE);
+}
+
+int hugemem_vec_reserve(hugemem_vec *v, size_t bytes)
+{
+    if (bytes <= v->cap)
+        return 0;
+    size_t cap = v->cap ? v->cap : 4096;
+    while (cap < bytes) {
+        if (cap > SIZE_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    void *p = v->p ? mremap(v->p, v->cap, cap, MREMAP_MAYMOVE)
+                   : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    hugemem_advise(p, cap);
+    v->p = p;
+    v->cap = cap;
+    return 0;
+}
+
+void hugemem_vec_free(hugemem_vec *v)
+{
+    if (v->p)
+        munmap(v->p, v->cap);
+    v->p = NULL;
+    v->cap = 0;
 }

@@ -125,11 +125,15 @@ static double fma_loop_generic(long iters)
     return s;
 }
 
-static void min_tagged_generic(uint32_t *best, const uint16_t *row, uint32_t tag, size_t n)
+static void min_tagged_rows_generic(uint32_t *best, const uint16_t *table, size_t stride,
+                                    const uint8_t *rows, size_t nrows, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        uint32_t c = (uint32_t)row[i] << 8 | tag;
-        best[i] = c < best[i] ? c : best[i];
+    for (size_t r = 0; r < nrows; r++) {
+        const uint16_t *row = table + rows[r] * stride;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t c = (uint32_t)row[i] << 8 | rows[r];
+            best[i] = c < best[i] ? c : best[i];
+        }
     }
 }
 
@@ -151,5 +155,5 @@ const kern_ops kern_ops_generic = {
     .read_sum = read_generic,
     .fma_loop = fma_loop_generic,
     .fma_flops = 12 * 4 * 2,
-    .min_tagged_u16 = min_tagged_generic,
+    .min_tagged_rows_u16 = min_tagged_rows_generic,
 };

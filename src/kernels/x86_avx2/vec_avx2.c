@@ -191,15 +191,23 @@ __attribute__((target("avx2,fma"))) static double fma_loop_avx2(long iters)
     return s;
 }
 
-__attribute__((target("avx2"))) static void min_tagged_avx2(uint32_t *best, const uint16_t *row,
-                                                            uint32_t tag, size_t n)
+__attribute__((target("avx2"))) static void min_tagged_rows_avx2(uint32_t *best, const uint16_t *table,
+                                                                 size_t stride, const uint8_t *rows,
+                                                                 size_t nrows, size_t n)
 {
-    const __m256i t = _mm256_set1_epi32((int)tag);
-    for (size_t i = 0; i < n; i += 8) {
-        __m256i c = _mm256_or_si256(
-            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + i))), 8), t);
-        __m256i *b = (__m256i *)(best + i);
-        _mm256_storeu_si256(b, _mm256_min_epu32(_mm256_loadu_si256(b), c));
+    for (size_t i = 0; i < n; i += 16) { /* two registers of best, every row */
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(best + i));
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(best + i + 8));
+        for (size_t r = 0; r < nrows; r++) {
+            const uint16_t *row = table + rows[r] * stride + i;
+            const __m256i t = _mm256_set1_epi32(rows[r]);
+            __m256i c0 = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)row));
+            __m256i c1 = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + 8)));
+            b0 = _mm256_min_epu32(b0, _mm256_or_si256(_mm256_slli_epi32(c0, 8), t));
+            b1 = _mm256_min_epu32(b1, _mm256_or_si256(_mm256_slli_epi32(c1, 8), t));
+        }
+        _mm256_storeu_si256((__m256i *)(best + i), b0);
+        _mm256_storeu_si256((__m256i *)(best + i + 8), b1);
     }
 }
 
@@ -221,7 +229,7 @@ const kern_ops kern_ops_avx2 = {
     .read_sum = read_avx2,
     .fma_loop = fma_loop_avx2,
     .fma_flops = ACC * 8 * 2,
-    .min_tagged_u16 = min_tagged_avx2,
+    .min_tagged_rows_u16 = min_tagged_rows_avx2,
 };
 
 #endif /* __x86_64__ */

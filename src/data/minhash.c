@@ -591,19 +591,51 @@ static void band_radix(const band_entry *e, band_entry *tmp, size_t m, uint32_t 
     }
 }
 
-/* Per band, the ids of the documents with shingles in bucket order (equal band values
- * adjacent, ids increasing in each bucket: order[band * n + k], m of them) and each
- * document's bucket start (start[band * n + id]), or FIRST_IN_BUCKET for the lowest id
- * of its bucket: most documents share no bucket, and the clustering passes over them
- * reading start[] in order, without a random access into order[]. */
-#define FIRST_IN_BUCKET UINT32_MAX
+/* Per band, only the buckets that hold two documents or more: nearly every document
+ * of a real corpus is alone in its bucket in every band, cannot cluster there, and is
+ * kept with no work. A band's buckets of two or more: their members in bucket order
+ * (equal band values adjacent, ids increasing in a bucket), where each bucket starts,
+ * and for every member but a bucket's first (its lowest id) an entry {id, its bucket's
+ * start}, in increasing id: clustering reads these only, so its memory and time follow
+ * the candidates, not documents x bands (a full order and start per band cost 8 bytes
+ * x bands per document, a sixth of a one-line corpus's build in page faults alone). */
+typedef struct {
+    uint32_t *members, *groups; /* members[groups[k] .. groups[k + 1]): bucket k */
+    uint32_t (*later)[2];       /* {id, bucket start in members}, ids increasing */
+    size_t n_members, n_groups, n_later;
+} band_buckets;
+
 typedef struct {
     const minhash_index *x;
-    uint32_t *order, *start;
-    size_t m;
+    band_buckets *bb;      /* (bands) */
     band_entry **e, **tmp; /* per thread: (n) each */
     uint32_t **count;      /* per thread: (2^RADIX_BITS) */
+    int failed;            /* out of memory in some band */
 } band_job;
+
+/* Sorts later[0..n) by id (ids distinct, < 2^32): two stable counting passes of 16 bits
+ * through tmp. */
+static void later_sort(uint32_t (*later)[2], uint32_t (*tmp)[2], size_t n, uint32_t *count)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t(*from)[2] = pass ? tmp : later, (*to)[2] = pass ? later : tmp;
+        int shift = 16 * pass;
+        memset(count, 0, ((size_t)1 << 16) * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(from[i][0] >> shift) & 0xFFFF]++;
+        uint32_t sum = 0;
+        for (size_t b = 0; b < ((size_t)1 << 16); b++) {
+            uint32_t c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint32_t *dst = to[count[(from[i][0] >> shift) & 0xFFFF]++];
+            dst[0] = from[i][0];
+            dst[1] = from[i][1];
+        }
+    }
+}
 
 static void band_task(void *vc, size_t band, int th)
 {
@@ -623,27 +655,66 @@ static void band_task(void *vc, size_t band, int th)
         m++;
     }
     band_radix(e, t, m, j->count[th]);
-    uint32_t *ob = j->order + band * n, *sb = j->start + band * n;
-    for (size_t i = 0, g = 0; i < m; i++) {
+    band_buckets *bb = &j->bb[band];
+    size_t nm = 0, ng = 0;
+    for (size_t i = 1, g = 0; i < m; i++) { /* g: where t[i]'s bucket starts */
         if (t[i].key != t[g].key)
             g = i;
-        ob[i] = t[i].id;
-        sb[t[i].id] = i == g ? FIRST_IN_BUCKET : (uint32_t)g;
+        else if (i == g + 1)
+            nm += 2, ng++;
+        else
+            nm++;
     }
+    bb->n_members = nm;
+    bb->n_groups = ng;
+    bb->n_later = nm - ng;
+    bb->members = malloc((nm ? nm : 1) * sizeof *bb->members);
+    bb->groups = malloc((ng + 1) * sizeof *bb->groups);
+    bb->later = malloc((nm - ng ? nm - ng : 1) * sizeof *bb->later);
+    uint32_t(*scratch)[2] = malloc((nm - ng ? nm - ng : 1) * sizeof *scratch);
+    if (!bb->members || !bb->groups || !bb->later || !scratch) {
+        free(scratch);
+        j->failed = 1; /* the caller frees every band's arrays */
+        return;
+    }
+    size_t k = 0, l = 0, gi = 0;
+    for (size_t i = 1, g = 0; i < m; i++) {
+        if (t[i].key != t[g].key) {
+            g = i;
+            continue;
+        }
+        if (i == g + 1) { /* a bucket of two or more begins: its first member */
+            bb->groups[gi++] = (uint32_t)k;
+            bb->members[k++] = t[g].id;
+        }
+        bb->later[l][0] = t[i].id;
+        bb->later[l++][1] = bb->groups[gi - 1];
+        bb->members[k++] = t[i].id;
+    }
+    bb->groups[gi] = (uint32_t)k;
+    later_sort(bb->later, scratch, l, j->count[th]);
+    free(scratch);
 }
 
-/* Fills order and start ((bands, n) each) for every band, in parallel over pl (NULL:
- * on this thread). Returns the number of documents with shingles, or -1 on out of
- * memory. */
-static long bands_sort(const minhash_index *x, pool *pl, uint32_t *order, uint32_t *start)
+static void band_buckets_free(band_buckets *bb, int bands)
 {
-    int nt = pl ? pool_threads(pl) : 1;
+    for (int b = 0; bb && b < bands; b++) {
+        free(bb[b].members);
+        free(bb[b].groups);
+        free(bb[b].later);
+    }
+    free(bb);
+}
+
+/* The buckets of two or more of every band, in parallel over pl (NULL: on this
+ * thread); NULL on out of memory. */
+static band_buckets *bands_sort(const minhash_index *x, pool *pl)
+{
+    int nt = pl ? pool_threads(pl) : 1, bands = x->m->p.bands;
     size_t n = x->n ? x->n : 1;
-    band_job j = {x, order, start, 0, calloc((size_t)nt, sizeof(band_entry *)),
-                  calloc((size_t)nt, sizeof(band_entry *)), calloc((size_t)nt, sizeof(uint32_t *))};
-    int ok = j.e && j.tmp && j.count;
-    for (size_t i = 0; i < x->n; i++) /* every band holds the documents with shingles */
-        j.m += x->has[i] != 0;
+    band_job j = {x, calloc((size_t)bands, sizeof(band_buckets)), calloc((size_t)nt, sizeof(band_entry *)),
+                  calloc((size_t)nt, sizeof(band_entry *)), calloc((size_t)nt, sizeof(uint32_t *)), 0};
+    int ok = j.bb && j.e && j.tmp && j.count;
     for (int t = 0; ok && t < nt; t++)
         ok = (j.e[t] = malloc(n * sizeof(band_entry))) && (j.tmp[t] = malloc(n * sizeof(band_entry))) &&
              (j.count[t] = malloc(((size_t)1 << RADIX_BITS) * sizeof(uint32_t)));
@@ -653,9 +724,9 @@ static long bands_sort(const minhash_index *x, pool *pl, uint32_t *order, uint32
     }
     if (ok) {
         if (pl)
-            pool_for(pl, (size_t)x->m->p.bands, band_task, &j);
+            pool_for(pl, (size_t)bands, band_task, &j);
         else
-            for (int b = 0; b < x->m->p.bands; b++)
+            for (int b = 0; b < bands; b++)
                 band_task(&j, (size_t)b, 0);
     }
     for (int t = 0; t < nt; t++) {
@@ -666,7 +737,11 @@ static long bands_sort(const minhash_index *x, pool *pl, uint32_t *order, uint32
     free(j.e);
     free(j.tmp);
     free(j.count);
-    return ok ? (long)j.m : -1;
+    if (!ok || j.failed) {
+        band_buckets_free(j.bb, bands);
+        return NULL;
+    }
+    return j.bb;
 }
 
 /* Whether documents a and b agree at >= need of the H signature positions. */
@@ -687,28 +762,28 @@ static int verified(const minhash_index *x, uint32_t a, uint32_t b, int need)
 #define VERIFY_TRIES 8
 #define SCAN_LIMIT 256
 
-/* Connected components (union-find) of the verified candidate pairs. A document is
- * compared with its bucket's first member, then with its nearest predecessors. */
-static void cluster_components(const minhash_index *x, const uint32_t *order, const uint32_t *start,
-                               size_t m, int need, uint32_t *parent)
+/* Connected components (union-find) of the verified candidate pairs, band by band in
+ * bucket order. A document is compared with its bucket's first member, then with its
+ * nearest predecessors. */
+static void cluster_components(const minhash_index *x, const band_buckets *bb, int need, uint32_t *parent)
 {
     size_t n = x->n;
     for (int band = 0; band < x->m->p.bands; band++) {
-        const uint32_t *ob = order + (size_t)band * n, *sb = start + (size_t)band * n;
-        for (size_t j = 0; j < m; j++) {
-            uint32_t d = ob[j];
-            if (sb[d] == FIRST_IN_BUCKET)
-                continue;
-            size_t g = sb[d];
-            for (size_t t = 0; t < VERIFY_TRIES && t < j - g; t++) {
-                uint32_t c = t == 0 ? ob[g] : ob[j - t];
-                if (t > 0 && j - t == g)
-                    break;
-                if (uf_find(parent, c) == uf_find(parent, d))
-                    break;
-                if (need == 0 || verified(x, c, d, need)) {
-                    uf_union(parent, c, d);
-                    break;
+        const uint32_t *ob = bb[band].members;
+        for (size_t k = 0; k < bb[band].n_groups; k++) {
+            size_t g = bb[band].groups[k], e = bb[band].groups[k + 1];
+            for (size_t j = g + 1; j < e; j++) {
+                uint32_t d = ob[j];
+                for (size_t t = 0; t < VERIFY_TRIES && t < j - g; t++) {
+                    uint32_t c = t == 0 ? ob[g] : ob[j - t];
+                    if (t > 0 && j - t == g)
+                        break;
+                    if (uf_find(parent, c) == uf_find(parent, d))
+                        break;
+                    if (need == 0 || verified(x, c, d, need)) {
+                        uf_union(parent, c, d);
+                        break;
+                    }
                 }
             }
         }
@@ -718,22 +793,31 @@ static void cluster_components(const minhash_index *x, const uint32_t *order, co
 }
 
 /* Stars around kept documents: documents in id order; one is dropped for the lowest
- * kept document that shares a band bucket with it and passes the check, else kept. */
-static void cluster_stars(const minhash_index *x, const uint32_t *order, const uint32_t *start,
-                          int need, uint32_t *keep_of)
+ * kept document that shares a band bucket with it and passes the check, else kept. A
+ * document that is first in its bucket in every band is kept without a look. */
+static void cluster_stars(const minhash_index *x, const band_buckets *bb, int need, uint32_t *keep_of)
 {
     size_t n = x->n;
     int bands = x->m->p.bands;
-    for (size_t d = 0; d < n; d++) {
+    for (size_t d = 0; d < n; d++)
         keep_of[d] = (uint32_t)d;
-        if (!x->has[d])
-            continue;
-        uint32_t best = (uint32_t)d;
+    size_t cur[MINHASH_MAX_HASHES] = {0}; /* each band's next later entry */
+    for (;;) {
+        uint32_t d = UINT32_MAX; /* the next document with an earlier bucket mate */
+        int any = 0;
+        for (int band = 0; band < bands; band++)
+            if (cur[band] < bb[band].n_later && bb[band].later[cur[band]][0] <= d) {
+                d = bb[band].later[cur[band]][0];
+                any = 1;
+            }
+        if (!any)
+            break;
+        uint32_t best = d;
         for (int band = 0; band < bands; band++) {
-            const uint32_t *ob = order + (size_t)band * n;
-            uint32_t first = start[(size_t)band * n + d];
-            if (first == FIRST_IN_BUCKET)
+            if (cur[band] >= bb[band].n_later || bb[band].later[cur[band]][0] != d)
                 continue;
+            const uint32_t *ob = bb[band].members;
+            uint32_t first = bb[band].later[cur[band]++][1];
             int tries = 0;
             /* members before d in its bucket are exactly the earlier ids */
             for (size_t i = first, k = 0;
@@ -742,7 +826,7 @@ static void cluster_stars(const minhash_index *x, const uint32_t *order, const u
                 if (keep_of[c] != c)
                     continue; /* dropped: not a representative */
                 tries++;
-                if (need == 0 || verified(x, c, (uint32_t)d, need)) {
+                if (need == 0 || verified(x, c, d, need)) {
                     best = c;
                     break;
                 }
@@ -757,16 +841,9 @@ int minhash_index_cluster(minhash_index *x, pool *pl, uint32_t *keep_of, size_t 
 {
     size_t n = x->n, h = (size_t)x->m->h;
     const minhash_params *p = &x->m->p;
-    size_t cells = (n ? n : 1) * (size_t)p->bands;
-    uint32_t *order = malloc(cells * sizeof *order), *start = malloc(cells * sizeof *start);
-    hugemem_advise(order, cells * sizeof *order);
-    hugemem_advise(start, cells * sizeof *start);
-    long m = order && start ? bands_sort(x, pl, order, start) : -1;
-    if (m < 0) {
-        free(order);
-        free(start);
+    band_buckets *bb = bands_sort(x, pl);
+    if (!bb)
         return dk_errf(err, "minhash: out of memory for %zu documents", n);
-    }
     /* agreement >= threshold, as a count of positions (no rounding surprises) */
     int need = 0;
     while ((double)need < p->threshold * (double)h)
@@ -774,12 +851,11 @@ int minhash_index_cluster(minhash_index *x, pool *pl, uint32_t *keep_of, size_t 
     if (p->cluster == MINHASH_COMPONENTS) {
         for (size_t i = 0; i < n; i++)
             keep_of[i] = (uint32_t)i;
-        cluster_components(x, order, start, (size_t)m, need, keep_of);
+        cluster_components(x, bb, need, keep_of);
     } else {
-        cluster_stars(x, order, start, need, keep_of);
+        cluster_stars(x, bb, need, keep_of);
     }
-    free(order);
-    free(start);
+    band_buckets_free(bb, p->bands);
     size_t dropped = 0;
     for (size_t i = 0; i < n; i++)
         dropped += keep_of[i] != i;

@@ -40,10 +40,12 @@
  *     is the job of a length filter, not of near-duplicate removal.
  *
  * Memory: the index holds H 16-bit values (a hash of each value and its position:
- * b-bit MinHash; a candidate's agreement is counted on them) and one byte per document; clustering adds
- * 8 x bands bytes per document (each band's bucket order and starts) and, while a band
- * is sorted, 32 bytes per document per thread: proportional to the number of
- * documents, never to the text.
+ * b-bit MinHash; a candidate's agreement is counted on them) and one byte per document;
+ * clustering adds, while a band is sorted, 32 bytes per document per thread, and keeps
+ * of each band only its buckets of two documents or more (12 bytes per member but a
+ * bucket's first, 8 per bucket): proportional to the number of documents (at most
+ * 12 x bands more per document when every document has a bucket mate in every band),
+ * never to the text.
  *
  * Determinism: signatures depend only on the text and the parameters; signing runs
  * in parallel over a pool but each document's signature is computed by one task from

@@ -11,8 +11,37 @@
 
 /* Decodes one code point at s[0..n). Returns its length (1..4) and stores it in *cp,
  * or returns 0 if s[0] does not start a valid sequence (then *cp = s[0]).
- * n must be >= 1. */
-size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp);
+ * n must be >= 1. Inline: it runs once per character in the shingling, filtering and
+ * scrubbing loops, where a call per character cost about 5 % of a data build. */
+static inline size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
+{
+    uint8_t c = s[0];
+    *cp = c;
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    uint32_t v, min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2; v = c & 0x1F; min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3; v = c & 0x0F; min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4; v = c & 0x07; min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = v;
+    return len;
+}
 
 /* Encodes cp (must be a valid scalar value) into out (>= 4 bytes); returns length. */
 size_t utf8_encode(uint32_t cp, uint8_t *out);

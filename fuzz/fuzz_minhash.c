@@ -6,7 +6,7 @@
  * into documents at each 0x1e byte (at most 64). Checked for every document i: its
  * representative r = keep_of[i] is not later (r <= i) and is kept (keep_of[r] == r); a
  * document without shingles keeps itself; with stars, r == i or the two signatures
- * agree at >= the threshold (on the 16 bits of each value the index keeps). */
+ * agree at >= the threshold (on the 8 bits of each value the index keeps). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (p.cluster == MINHASH_STARS && r != i) {
             minhash_signature(m, docs[r], lens[r], sig_r);
-            int same = 0; /* on the 16 bits the index keeps */
+            int same = 0; /* on the 8 bits the index keeps */
             for (int k = 0; k < h; k++)
                 same += minhash_kept_bits(sig_i[k], k) == minhash_kept_bits(sig_r[k], k);
             if ((double)same / h + 1e-9 < p.threshold)

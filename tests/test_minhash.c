@@ -367,7 +367,7 @@ TEST(minhash_index_grows_in_batches_like_one_call)
     minhash *m = minhash_new(&p, &err);
     minhash_index *x = minhash_index_new(m);
     CHECK_EQ(minhash_index_add_docs(x, docs, lens, 10, NULL, &err), 0);
-    uint16_t kept[5 * MINHASH_MAX_HASHES];
+    uint8_t kept[5 * MINHASH_MAX_HASHES];
     uint8_t has[5];
     pool *pl = pool_new(2);
     minhash_sign_kept(m, docs + 10, lens + 10, 5, pl, kept, has);
@@ -459,9 +459,9 @@ TEST(minhash_signature_matches_the_plain_definition_on_every_path)
 TEST(minhash_many_short_distinct_documents_are_not_merged)
 {
     /* 30,000 distinct documents of four Hangul syllables: one shingle each, so every
-     * position of a signature holds the same value; the index's 16 bits per position
-     * must not let two of them collide everywhere (the low 16 bits of the value would:
-     * about 7,000 pairs among 30,000) */
+     * position of a signature holds the same value; the index's 8 bits per position
+     * must not let two of them collide everywhere (the low 8 bits of the value would:
+     * about 1.8 million pairs among 30,000) */
     size_t n = 30000;
     char **docs = malloc(n * sizeof *docs);
     size_t *lens = malloc(n * sizeof *lens);

@@ -260,7 +260,8 @@ TEST(data_build_refuses_bad_signature_files_with_one_line)
         {"printf 'x' | dd of=$F bs=1 seek=5000 conv=notrunc 2>/dev/null", "damaged or truncated", 0},
         {"head -c 40 $F > $F.h && mv $F.h $F", "not a dokja signature file", 0},
         {"echo hello > $F", "not a dokja signature file", 0},
-        {"printf '\\002' | dd of=$F bs=1 seek=8 conv=notrunc 2>/dev/null", "version 2", 1},
+        {"printf '\\001' | dd of=$F bs=1 seek=8 conv=notrunc 2>/dev/null", "version 1, this dokja reads version 2 (made by an older dokja", 1},
+        {"printf '\\003' | dd of=$F bs=1 seek=8 conv=notrunc 2>/dev/null", "version 3, this dokja reads version 2", 1},
         /* the first table row's n_docs (bytes 40..47 of the row; the table is 64 + 56 bytes from the end) */
         {"printf '\\377\\377\\377\\377' | dd of=$F bs=1 seek=$(( $(stat -c %s $F) - 56 - 64 + 40 )) conv=notrunc 2>/dev/null",
          "corrupt section 0", 1},

@@ -78,7 +78,7 @@ static const char SIGN_HELP[] =
     "\n"
     "The first pass of `dokja data build` for near-duplicate removal, on this machine:\n"
     "reads every file of the sources, applies the quality filters and --decontaminate,\n"
-    "and writes each file's document hashes, fates and MinHash signatures (241 bytes per\n"
+    "and writes each file's document hashes, fates and MinHash signatures (130 bytes per\n"
     "kept document) to FILE.sig, keyed by the file's SHA-256. Partners sign their own\n"
     "files in parallel, on their own machines; `dokja data build --signatures FILE.sig...`\n"
     "then reads those files once instead of twice and merges the signatures in the\n"

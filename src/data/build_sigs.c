@@ -30,7 +30,7 @@ int sign_section(builder *b, source_state *s, const fs_map *m, const doc *docs, 
     uint8_t *fates = malloc(n ? n : 1), *has = malloc(SIGN_BATCH);
     const char **tx = malloc(SIGN_BATCH * sizeof *tx);
     size_t *ln = malloc(SIGN_BATCH * sizeof *ln);
-    uint16_t *kept = malloc((size_t)SIGN_BATCH * (size_t)H * sizeof *kept);
+    uint8_t *kept = malloc((size_t)SIGN_BATCH * (size_t)H * sizeof *kept);
     int rc = 0;
     if (!h || !fates || !has || !tx || !ln || !kept)
         rc = dk_errf(err, "out of memory");
@@ -128,12 +128,12 @@ int first_pass_file(builder *b, source_state *s, const char *path, dk_err *err)
 /* Everything that changes a first pass's output, as one line: a signature file made
  * with other settings is refused. FIRST_PASS names the code's own version: raise it
  * whenever hashing, signing, filtering or decontamination give other results. */
-#define FIRST_PASS "dokja-first-pass-2"
+#define FIRST_PASS "dokja-first-pass-3"
 int first_pass_settings(const builder *b, char *out, size_t cap)
 {
     const minhash_params *p = &b->mp;
     int k = snprintf(out, cap,
-                     FIRST_PASS "; exact 128-bit; minhash %s %d-grams, %d hashes in %d bands x %d rows, seed 0x%llx, 16 bits kept; ",
+                     FIRST_PASS "; exact 128-bit; minhash %s %d-grams, %d hashes in %d bands x %d rows, seed 0x%llx, 8 bits kept; ",
                      p->kind == MINHASH_CHARS ? "character" : "word", p->n, p->bands * p->rows, p->bands, p->rows,
                      (unsigned long long)p->seed);
     if (b->o->quality)

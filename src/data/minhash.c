@@ -403,24 +403,31 @@ double minhash_agreement(const uint32_t *a, const uint32_t *b, int hashes)
 
 /* ---- the index --------------------------------------------------------------------- */
 
-/* The index keeps 16 bits per position (b-bit minwise hashing, Li and König, WWW 2010):
- * half the memory. The 16 bits are a hash of (value, position), not the value's low
- * half: a short document's densified signature repeats a few values over all
- * positions, and two short documents whose values merely shared their low 16 bits would
- * agree everywhere (a birthday collision among many short documents); hashed with the
- * position, two different minima agree by chance at each position independently, with
- * probability 2^-16, which moves a pair's agreement by about 112 / 65536 of a position:
- * nothing next to its standard error (4 positions at s = 0.8). */
-typedef uint16_t mh_val;
+/* The index keeps 8 bits per position (b-bit minwise hashing, Li and König, WWW 2010):
+ * a quarter of the 32-bit values' memory. The 8 bits are a hash of (value, position),
+ * not the value's low byte: a short document's densified signature repeats a few
+ * values over all positions, and two short documents whose values merely shared their
+ * low bits would agree everywhere (a birthday collision among many short documents);
+ * hashed with the position, two different minima agree by chance at each position
+ * independently, with probability C = 2^-8. A pair of Jaccard s then agrees at a share
+ * s + (1 - s) C of the positions; the match test corrects for it (minhash_index_cluster),
+ * and what remains is a spread of about sqrt(112 C) = 0.66 of a position, beside the
+ * estimate's own 4 positions at s = 0.8. A band of 8 positions agrees by chance with
+ * probability 2^-64. Measured against 16 bits on the planted near-copies
+ * (bench/bench_dedupe_eval, docs/dedupe.md): the same recall, no false merge at
+ * Jaccard <= 0.5 either way; the index and the signature files are half the size, and a
+ * one-line corpus's build 3 % faster (its pages are first touched once fewer). */
+typedef uint8_t mh_val;
+#define KEPT_CHANCE (1.0 / 256) /* C: two different values agree at a position */
 
 static inline mh_val keep_bits(uint32_t v, size_t k)
 {
-    return (mh_val)(hash_u64(((uint64_t)k << 32) | v) >> 48);
+    return (mh_val)(hash_u64(((uint64_t)k << 32) | v) >> 56);
 }
 
 struct minhash_index {
     const minhash *m;
-    mh_val *sigs;    /* (cap, H): the low 16 bits of each value (b-bit MinHash) */
+    mh_val *sigs;    /* (cap, H): 8 bits of each value (b-bit MinHash) */
     uint8_t *has;    /* (cap) 1: the document has shingles */
     size_t n, cap;
     hugemem_vec sig_mem, has_mem; /* grown in place: hundreds of MB, never copied */
@@ -465,7 +472,7 @@ static int index_reserve(minhash_index *x, size_t more, dk_err *err)
     return 0;
 }
 
-uint16_t minhash_kept_bits(uint32_t v, int k) { return keep_bits(v, (size_t)k); }
+uint8_t minhash_kept_bits(uint32_t v, int k) { return keep_bits(v, (size_t)k); }
 
 int minhash_index_add(minhash_index *x, const uint32_t *sig, int has_shingles, dk_err *err)
 {
@@ -499,7 +506,7 @@ static void sign_range(void *vc, size_t begin, size_t end)
 }
 
 void minhash_sign_kept(const minhash *m, const char *const *docs, const size_t *lens, size_t n,
-                       pool *pl, uint16_t *kept, uint8_t *has)
+                       pool *pl, uint8_t *kept, uint8_t *has)
 {
     sign_job j = {m, docs, lens, kept, has};
     if (pl)
@@ -519,7 +526,7 @@ int minhash_index_add_docs(minhash_index *x, const char *const *docs, const size
     return 0;
 }
 
-int minhash_index_add_kept(minhash_index *x, const uint16_t *kept, int has_shingles, dk_err *err)
+int minhash_index_add_kept(minhash_index *x, const uint8_t *kept, int has_shingles, dk_err *err)
 {
     if (index_reserve(x, 1, err) != 0)
         return -1;
@@ -555,20 +562,32 @@ typedef struct {
 } band_entry;
 
 /* Sorts e[0..m) by key, equal keys in increasing id, given e in increasing id: a stable
- * counting scatter on the key's top RADIX_BITS bits into tmp, then insertion sort of
- * each bucket by key (stable, so ids stay increasing). Keys are hashes, so buckets
- * hold m / 2^RADIX_BITS entries on average; a bucket of one repeated key (a text in
- * 10^5 copies) is already in order and costs one pass. Result in tmp. */
-#define RADIX_BITS 16
+ * counting scatter on the key's top `bits` bits into tmp, then insertion sort of each
+ * bucket by key (stable, so ids stay increasing). Keys are hashes, so with bits about
+ * log2(m) (radix_bits) buckets hold one or two entries on average (with 16 bits, 14 at
+ * 900k documents: the insertion sorts were most of a band's time); a bucket of one
+ * repeated key (a text in 10^5 copies) is already in order and costs one pass. Result
+ * in tmp; count has 2^bits entries. */
+#define RADIX_MIN_BITS 8
+#define RADIX_MAX_BITS 22
 
-static void band_radix(const band_entry *e, band_entry *tmp, size_t m, uint32_t *count)
+static int radix_bits(size_t m)
 {
-    const int shift = 64 - RADIX_BITS;
-    memset(count, 0, ((size_t)1 << RADIX_BITS) * sizeof *count);
+    int bits = RADIX_MIN_BITS;
+    while (bits < RADIX_MAX_BITS && ((size_t)1 << bits) < m)
+        bits++;
+    return bits;
+}
+
+static void band_radix(const band_entry *e, band_entry *tmp, size_t m, uint32_t *count, int bits)
+{
+    const int shift = 64 - bits;
+    const size_t nb = (size_t)1 << bits;
+    memset(count, 0, nb * sizeof *count);
     for (size_t i = 0; i < m; i++)
         count[e[i].key >> shift]++;
     uint32_t sum = 0;
-    for (size_t b = 0; b < ((size_t)1 << RADIX_BITS); b++) {
+    for (size_t b = 0; b < nb; b++) {
         uint32_t c = count[b];
         count[b] = sum;
         sum += c;
@@ -576,7 +595,7 @@ static void band_radix(const band_entry *e, band_entry *tmp, size_t m, uint32_t 
     for (size_t i = 0; i < m; i++)
         tmp[count[e[i].key >> shift]++] = e[i];
     /* count[b] is now the end of bucket b: the start of b + 1 */
-    for (size_t b = 0, start = 0; b < ((size_t)1 << RADIX_BITS); b++) {
+    for (size_t b = 0, start = 0; b < nb; b++) {
         size_t end = count[b];
         for (size_t i = start + 1; i < end; i++) {
             band_entry x = tmp[i];
@@ -609,7 +628,8 @@ typedef struct {
     const minhash_index *x;
     band_buckets *bb;      /* (bands) */
     band_entry **e, **tmp; /* per thread: (n) each */
-    uint32_t **count;      /* per thread: (2^RADIX_BITS) */
+    uint32_t **count;      /* per thread: (2^bits, at least 2^16 for later_sort) */
+    int bits;              /* band_radix's */
     int failed;            /* out of memory in some band */
 } band_job;
 
@@ -654,7 +674,7 @@ static void band_task(void *vc, size_t band, int th)
         e[m].id = (uint32_t)i;
         m++;
     }
-    band_radix(e, t, m, j->count[th]);
+    band_radix(e, t, m, j->count[th], j->bits);
     band_buckets *bb = &j->bb[band];
     size_t nm = 0, ng = 0;
     for (size_t i = 1, g = 0; i < m; i++) { /* g: where t[i]'s bucket starts */
@@ -713,11 +733,13 @@ static band_buckets *bands_sort(const minhash_index *x, pool *pl)
     int nt = pl ? pool_threads(pl) : 1, bands = x->m->p.bands;
     size_t n = x->n ? x->n : 1;
     band_job j = {x, calloc((size_t)bands, sizeof(band_buckets)), calloc((size_t)nt, sizeof(band_entry *)),
-                  calloc((size_t)nt, sizeof(band_entry *)), calloc((size_t)nt, sizeof(uint32_t *)), 0};
+                  calloc((size_t)nt, sizeof(band_entry *)), calloc((size_t)nt, sizeof(uint32_t *)),
+                  radix_bits(x->n), 0};
+    size_t count_len = (size_t)1 << (j.bits > 16 ? j.bits : 16);
     int ok = j.bb && j.e && j.tmp && j.count;
     for (int t = 0; ok && t < nt; t++)
         ok = (j.e[t] = malloc(n * sizeof(band_entry))) && (j.tmp[t] = malloc(n * sizeof(band_entry))) &&
-             (j.count[t] = malloc(((size_t)1 << RADIX_BITS) * sizeof(uint32_t)));
+             (j.count[t] = malloc(count_len * sizeof(uint32_t)));
     for (int t = 0; ok && t < nt; t++) {
         hugemem_advise(j.e[t], n * sizeof(band_entry));
         hugemem_advise(j.tmp[t], n * sizeof(band_entry));
@@ -844,9 +866,10 @@ int minhash_index_cluster(minhash_index *x, pool *pl, uint32_t *keep_of, size_t 
     band_buckets *bb = bands_sort(x, pl);
     if (!bb)
         return dk_errf(err, "minhash: out of memory for %zu documents", n);
-    /* agreement >= threshold, as a count of positions (no rounding surprises) */
+    /* estimated Jaccard >= threshold: (agreement - C) / (1 - C) >= t, as a count of
+     * positions (no rounding surprises) */
     int need = 0;
-    while ((double)need < p->threshold * (double)h)
+    while (p->threshold > 0 && (double)need < (p->threshold * (1 - KEPT_CHANCE) + KEPT_CHANCE) * (double)h)
         need++;
     if (p->cluster == MINHASH_COMPONENTS) {
         for (size_t i = 0; i < n; i++)

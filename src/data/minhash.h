@@ -12,8 +12,9 @@
  * the cost of one hash per shingle instead of H. LSH: the signature is cut into `bands` bands of `rows` values; two
  * documents are candidates when they agree on a whole band, which happens with
  * probability 1 - (1 - s^rows)^bands at Jaccard s (the S-curve, docs/dedupe.md). A
- * candidate pair is a match when its signatures agree at >= threshold of the H
- * positions (the estimated Jaccard; threshold 0: every candidate is a match). Two ways
+ * candidate pair is a match when the Jaccard its signatures estimate is >= threshold
+ * (the share of the H positions where they agree, corrected for the index's chance
+ * agreements, see below; threshold 0: every candidate is a match). Two ways
  * to make clusters of the matches, each keeping the first document in the caller's
  * order (source order, then position) and dropping the rest:
  *   - MINHASH_STARS (the default): documents in id order; a document is dropped for the
@@ -39,7 +40,7 @@
  *     it is never clustered (its representative is itself). Dropping such documents
  *     is the job of a length filter, not of near-duplicate removal.
  *
- * Memory: the index holds H 16-bit values (a hash of each value and its position:
+ * Memory: the index holds H 8-bit values (a hash of each value and its position:
  * b-bit MinHash; a candidate's agreement is counted on them) and one byte per document;
  * clustering adds, while a band is sorted, 32 bytes per document per thread, and keeps
  * of each band only its buckets of two documents or more (12 bytes per member but a
@@ -72,8 +73,8 @@ typedef struct {
     int n;            /* shingle size in words or characters, 1..MINHASH_MAX_N */
     int bands, rows;  /* H = bands * rows hash functions, 1..MINHASH_MAX_HASHES */
     uint64_t seed;    /* draws the hash functions' (a, b) */
-    double threshold; /* a candidate pair matches when its signatures agree at >= this
-                         share of positions; 0: every LSH candidate matches */
+    double threshold; /* a candidate pair matches when its signatures' estimated
+                         Jaccard is >= this; 0: every LSH candidate matches */
     minhash_cluster cluster;
 } minhash_params;
 
@@ -135,9 +136,9 @@ size_t minhash_index_size(const minhash_index *x);
  * 0, or -1 on out of memory (the index is unchanged). */
 int minhash_index_add(minhash_index *x, const uint32_t *sig, int has_shingles, dk_err *err);
 
-/* The 16 bits the index keeps of value v at position k (exposed for the fuzz harness's
+/* The 8 bits the index keeps of value v at position k (exposed for the fuzz harness's
  * check). */
-uint16_t minhash_kept_bits(uint32_t v, int k);
+uint8_t minhash_kept_bits(uint32_t v, int k);
 
 /* Signs docs[0..n) in parallel over pl (NULL: on this thread) and appends them in that
  * order. The texts are not kept. 0, or -1 on out of memory (the index is unchanged). */
@@ -145,12 +146,12 @@ int minhash_index_add_docs(minhash_index *x, const char *const *docs, const size
                            size_t n, pool *pl, dk_err *err);
 
 /* What minhash_index_add_docs stores, computed apart (for signing on other machines or
- * processes, then adding there): kept[d * H + k] the 16 bits kept of document d's
+ * processes, then adding there): kept[d * H + k] the 8 bits kept of document d's
  * value k, has[d] whether it has shingles, for docs[0..n), in parallel over pl (NULL: on
  * this thread). And the adding of one such document. */
 void minhash_sign_kept(const minhash *m, const char *const *docs, const size_t *lens, size_t n,
-                       pool *pl, uint16_t *kept, uint8_t *has);
-int minhash_index_add_kept(minhash_index *x, const uint16_t *kept, int has_shingles, dk_err *err);
+                       pool *pl, uint8_t *kept, uint8_t *has);
+int minhash_index_add_kept(minhash_index *x, const uint8_t *kept, int has_shingles, dk_err *err);
 
 /* Clusters every document added so far (the bands are sorted in parallel over pl, NULL:
  * on this thread; the clusters are the same for any pool): keep_of[i] (room for minhash_index_size) is

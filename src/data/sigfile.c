@@ -10,7 +10,7 @@
 #include "util/hash.h"
 
 static const char MAGIC[8] = {'D', 'O', 'K', 'J', 'A', 'S', 'I', 'G'};
-#define VERSION 1u
+#define VERSION 2u /* 2: 8 bits kept per position (1: 16) */
 #define TABLE_ROW 64u
 #define FOOTER 56u
 #define MAX_SETTINGS (1u << 20)
@@ -118,11 +118,11 @@ void sig_writer_file(sig_writer *w, const uint8_t sha256[32], uint64_t size, siz
     w->open = 1;
 }
 
-void sig_writer_kept(sig_writer *w, const uint16_t *kept, const uint8_t *has, size_t n)
+void sig_writer_kept(sig_writer *w, const uint8_t *kept, const uint8_t *has, size_t n)
 {
     if (!w->open || w->signed_now + n > w->rows[w->n_rows - 1].n_signed)
         { misuse(w, "more signatures than kept documents"); return; }
-    put(w, kept, n * (size_t)w->hashes * 2);
+    put(w, kept, n * (size_t)w->hashes);
     memcpy(w->has + w->signed_now, has, n);
     w->signed_now += n;
 }
@@ -263,7 +263,8 @@ static int open_one(sig_set *s, size_t fi, const char *settings, int hashes, dk_
     memcpy(&version, p + 8, 4);
     memcpy(&sl, p + 12, 4);
     if (version != VERSION)
-        return dk_errf(err, "%s: signature file version %u, this dokja reads version %u", path, version, VERSION);
+        return dk_errf(err, "%s: signature file version %u, this dokja reads version %u%s", path, version, VERSION,
+                       version < VERSION ? " (made by an older dokja: sign the sources again)" : "");
     uint8_t d[32];
     if (whole_sha256(p, size - 32, d) != 0)
         return dk_errf(err, "%s: out of memory", path);
@@ -299,8 +300,8 @@ static int open_one(sig_set *s, size_t fi, const char *settings, int hashes, dk_
             return dk_errf(err, "%s: corrupt section %llu (%llu documents at offset %llu)", path,
                            (unsigned long long)i, (unsigned long long)nd, (unsigned long long)off);
         uint64_t kept_at = up8(off + 17 * nd);
-        uint64_t kept_bytes = ns * (uint64_t)hashes * 2;
-        if (kept_at > table || ns > (table - kept_at) / ((uint64_t)hashes * 2 + 1) ||
+        uint64_t kept_bytes = ns * (uint64_t)hashes;
+        if (kept_at > table || ns > (table - kept_at) / ((uint64_t)hashes + 1) ||
             up8(kept_at + kept_bytes + ns) > table)
             return dk_errf(err, "%s: corrupt section %llu (%llu signatures)", path, (unsigned long long)i,
                            (unsigned long long)ns);
@@ -315,7 +316,7 @@ static int open_one(sig_set *s, size_t fi, const char *settings, int hashes, dk_
         if (keeps != ns)
             return dk_errf(err, "%s: corrupt section %llu (%llu signatures for %llu kept documents)", path,
                            (unsigned long long)i, (unsigned long long)ns, (unsigned long long)keeps);
-        x->sec = (sig_section){nd, ns, p + off, fates, (const uint16_t *)(p + kept_at), p + kept_at + kept_bytes, path};
+        x->sec = (sig_section){nd, ns, p + off, fates, p + kept_at, p + kept_at + kept_bytes, path};
         x->file = fi;
         s->n_e++;
     }

@@ -12,7 +12,7 @@
  *
  * What a file's section holds, for its non-empty documents in file order: the two
  * 64-bit hashes of exact dedupe, a fate byte (SIG_*: kept, contaminated, or dropped by a
- * quality filter), and for each kept document the 16 bits per position the index keeps
+ * quality filter), and for each kept document the 8 bits per position the index keeps
  * (minhash_sign_kept) and whether it has shingles. Exact dedupe is not decided here: a
  * duplicate of a document of another file or partner is only known when all are merged
  * in the build's order.
@@ -20,7 +20,7 @@
  * Layout (little-endian, every section 8-byte aligned):
  *   "DOKJASIG" | u32 version (1) | u32 settings length L | settings text (L bytes, pad)
  *   sections: per file, n_docs x (u64 h1, u64 h2) | n_docs fate bytes (pad)
- *             | n_signed x H u16 kept bits | n_signed has-shingles bytes (pad)
+ *             | n_signed x H kept bytes | n_signed has-shingles bytes (pad)
  *   table: per file 64 bytes: SHA-256 | u64 size | u64 n_docs | u64 n_signed | u64 offset
  *   footer: u64 table offset | u64 n_files | u64 H | SHA-256 of every byte before it
  * The settings text names everything that changes the first pass (shingles, hashes,
@@ -53,7 +53,7 @@ int sig_writer_open(sig_writer **out, const char *path, const char *settings, in
  * checks that n_signed were given. Errors are reported by sig_writer_commit. */
 void sig_writer_file(sig_writer *w, const uint8_t sha256[32], uint64_t size, size_t n_docs,
                      const uint64_t (*hashes)[2], const uint8_t *fates);
-void sig_writer_kept(sig_writer *w, const uint16_t *kept, const uint8_t *has, size_t n);
+void sig_writer_kept(sig_writer *w, const uint8_t *kept, const uint8_t *has, size_t n);
 void sig_writer_file_end(sig_writer *w);
 
 /* Writes the table and footer and moves the file into place; or removes it. */
@@ -66,7 +66,7 @@ typedef struct {
     uint64_t n_docs, n_signed;
     const uint8_t *hashes;  /* n_docs x 16 bytes: h1, h2 (read with memcpy) */
     const uint8_t *fates;   /* n_docs SIG_* */
-    const uint16_t *kept;   /* n_signed x H */
+    const uint8_t *kept;    /* n_signed x H */
     const uint8_t *has;     /* n_signed */
     const char *from;       /* the signature file's path */
 } sig_section;

@@ -179,8 +179,8 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
 
 enum { READ_OK = 0, READ_BAD_UTF8, READ_BAD_JSON, READ_OOM };
 
-typedef struct {
-    size_t start, end;  /* bytes [start, end) of the file: whole lines */
+typedef struct { /* a line apart from its neighbours: its task counts into it per line */
+    _Alignas(64) size_t start, end; /* bytes [start, end) of the file: whole lines */
     size_t lines;       /* lines read (up to the error, if any) */
     size_t empty;       /* empty documents among them */
     read_doc *d;        /* the non-empty documents before the error, in order */
@@ -288,9 +288,10 @@ static void read_chunk_task(void *vc, size_t i, int th)
 static size_t cut_chunks(const uint8_t *data, size_t size, size_t chunk, read_chunk **out)
 {
     size_t n = 0, cap = size / chunk + 1;
-    read_chunk *c = calloc(cap, sizeof *c);
+    read_chunk *c = aligned_alloc(_Alignof(read_chunk), cap * sizeof *c); /* sizeof: a multiple of 64 */
     if (!c)
         return SIZE_MAX;
+    memset(c, 0, cap * sizeof *c);
     for (size_t start = 0; start < size;) {
         size_t end = size;
         if (size - start > chunk) {

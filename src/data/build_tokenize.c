@@ -75,12 +75,20 @@ typedef struct {
     uint64_t pii[PII_N_TYPES], pii_documents, dropped_tokens[N_DROP];
 } block_stats;
 
+/* A block's output: its train and val ids and its counts, summed in block order
+ * afterwards. Cache-line aligned: blocks on different threads write their own ids'
+ * counts once per token, and two blocks sharing a line made the tokenising pool 1.46x
+ * faster on 2 threads instead of 2x (false sharing). */
+typedef struct {
+    _Alignas(64) tok_ids out[2];
+    block_stats st;
+} block_out;
+
 typedef struct {
     builder *b;
     const doc *docs;
     size_t *block_start; /* block i = docs [block_start[i], block_start[i+1]) */
-    tok_ids (*out)[2];
-    block_stats *st; /* per block, summed in block order afterwards */
+    block_out *bo;
     int failed;
 } tok_job;
 
@@ -89,7 +97,7 @@ static void tok_block(void *vc, size_t i, int th)
 {
     tok_job *j = vc;
     builder *b = j->b;
-    block_stats *st = &j->st[i];
+    block_stats *st = &j->bo[i].st;
     for (size_t d = j->block_start[i]; d < j->block_start[i + 1]; d++) {
         const doc *x = &j->docs[d];
         const uint8_t *p = x->p;
@@ -123,7 +131,7 @@ static void tok_block(void *vc, size_t i, int th)
             st->dropped_tokens[x->drop] += o->n + 1; /* with its <|eos|> */
             continue;
         }
-        tok_ids *o = &j->out[i][x->val];
+        tok_ids *o = &j->bo[i].out[x->val];
         if (tok_encode(b->enc[th], p, len, 0, o, NULL) != 0 || tok_ids_push(o, b->eos) != 0)
             j->failed = 1;
     }
@@ -160,31 +168,29 @@ int process_docs(builder *b, source_state *s, const doc *docs, size_t n, dk_err 
     int rc = 0;
     for (size_t b0 = 0; rc == 0 && b0 < nb; b0 += BATCH_BLOCKS) {
         size_t m = nb - b0 < BATCH_BLOCKS ? nb - b0 : BATCH_BLOCKS;
-        tok_ids(*out)[2] = calloc(m, sizeof *out);
-        block_stats *st = calloc(m, sizeof *st);
-        if (!out || !st) {
-            free(out);
-            free(st);
+        block_out *bo = aligned_alloc(64, m * sizeof *bo); /* sizeof is a multiple of 64 */
+        if (!bo) {
             rc = dk_errf(err, "out of memory");
             break;
         }
-        tok_job j = {b, docs, starts + b0, out, st, 0};
+        memset(bo, 0, m * sizeof *bo);
+        tok_job j = {b, docs, starts + b0, bo, 0};
         pool_for(b->pl, m, tok_block, &j);
         if (j.failed)
             rc = dk_errf(err, "out of memory while tokenizing");
         for (size_t i = 0; i < m; i++) {
+            const block_stats *st = &bo[i].st;
             for (int t = 0; t < PII_N_TYPES; t++)
-                s->pii[t] += st[i].pii[t];
-            s->pii_documents += st[i].pii_documents;
+                s->pii[t] += st->pii[t];
+            s->pii_documents += st->pii_documents;
             for (int r = 1; r < N_DROP; r++)
-                s->dropped_tokens[r] += st[i].dropped_tokens[r];
+                s->dropped_tokens[r] += st->dropped_tokens[r];
             for (int sp = 0; sp < 2 && rc == 0; sp++)
-                rc = split_append(b, s, sp, out[i][sp].ids, out[i][sp].n, err);
-            tok_ids_free(&out[i][0]);
-            tok_ids_free(&out[i][1]);
+                rc = split_append(b, s, sp, bo[i].out[sp].ids, bo[i].out[sp].n, err);
+            tok_ids_free(&bo[i].out[0]);
+            tok_ids_free(&bo[i].out[1]);
         }
-        free(out);
-        free(st);
+        free(bo);
     }
     free(starts);
     return rc;

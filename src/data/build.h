@@ -120,6 +120,7 @@ typedef struct {
     size_t *file_end;
     const char **file_from;
     size_t n_file_first, file_no;
+    uint8_t file_sha[32]; /* the second pass (or the one): SHA-256 of the file just read */
     /* the sources and their files */
     source_state *src;
     char ***files;

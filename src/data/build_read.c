@@ -195,6 +195,8 @@ typedef struct {
     const uint8_t *data;
     uint8_t *arena; /* JSONL: decoded texts, chunk k's at arena + its start; else NULL */
     read_chunk *c;
+    uint8_t *sha;   /* non-NULL: task 0 digests the whole file into it, chunks follow */
+    size_t size;
 } read_job;
 
 static int chunk_push(read_chunk *c, const uint8_t *p, size_t len, double val_fraction,
@@ -282,6 +284,18 @@ static void read_chunk_task(void *vc, size_t i, int th)
         c->err_line = c->lines;
 }
 
+/* A batch's task i: the file's SHA-256 (task 0 of the first batch of the pass that
+ * records it: the digest of the very bytes read, computed beside the chunks instead of
+ * by reading the file once more afterwards), else a chunk. */
+static void read_batch_task(void *vc, size_t i, int th)
+{
+    read_job *j = vc;
+    if (j->sha && i == 0)
+        sha256_buf(j->data, j->size, j->sha);
+    else
+        read_chunk_task(vc, i - (j->sha != NULL), th);
+}
+
 /* Cuts [0, size) into chunks of about `chunk` bytes, each ending just after a newline
  * (or at the end of the file); a longer line is a chunk of its own. Returns their
  * number (0 for an empty file), or SIZE_MAX on out of memory. */
@@ -332,8 +346,8 @@ int read_file(builder *b, source_state *s, const char *path, dk_err *err)
     size_t line = 0; /* lines of the chunks before */
     for (size_t c0 = 0; rc == 0 && c0 < n_ch; c0 += READ_BATCH) {
         size_t k = n_ch - c0 < READ_BATCH ? n_ch - c0 : READ_BATCH;
-        read_job j = {b, m.data, arena, ch + c0};
-        pool_for(b->pl, k, read_chunk_task, &j);
+        read_job j = {b, m.data, arena, ch + c0, b->phase == 1 && c0 == 0 ? b->file_sha : NULL, m.size};
+        pool_for(b->pl, k + (j.sha != NULL), read_batch_task, &j);
         /* in file order: the documents before the first problem, then the problem */
         for (size_t i = c0; rc == 0 && i < c0 + k; i++) {
             read_chunk *c = &ch[i];
@@ -382,6 +396,8 @@ int read_file(builder *b, source_state *s, const char *path, dk_err *err)
         else if (!b->two_pass)
             s->dropped[DROP_CONTAM] += (uint64_t)k;
     }
+    if (b->phase == 1 && n_ch == 0)
+        sha256_buf(m.data, m.size, b->file_sha); /* empty: no batch digested it */
     if (b->phase == 1) {
         s->bytes += m.size;
         if (rc == 0)

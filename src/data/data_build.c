@@ -306,10 +306,9 @@ int data_build(const data_build_opts *o, data_build_report *rep, dk_err *err)
                     rc = dk_errf(err, "%s: changed while the build read it", files[i][f]);
             }
             b.file_no++;
-            uint8_t d[32];
             char hex[65];
-            if (rc == 0 && (rc = sha256_file(files[i][f], d, err)) == 0) {
-                sha256_hex(d, hex);
+            if (rc == 0) { /* the digest of the bytes read_file read */
+                sha256_hex(b.file_sha, hex);
                 json_t *in = json_object();
                 json_object_set_new(in, "path", json_string(files[i][f]));
                 json_object_set_new(in, "sha256", json_string(hex));

@@ -46,7 +46,10 @@ int hugemem_vec_reserve(hugemem_vec *v, size_t bytes)
                    : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return -1;
-    hugemem_advise(p, cap);
+    /* the whole mapping, not its aligned interior as hugemem_advise would: advice on a
+     * part splits the mapping in two or three, and mremap refuses a range that spans
+     * more than one (EFAULT): the next growth would fail as if out of memory */
+    (void)madvise(p, cap, MADV_HUGEPAGE);
     v->p = p;
     v->cap = cap;
     return 0;

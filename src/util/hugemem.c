@@ -42,10 +42,17 @@ int hugemem_vec_reserve(hugemem_vec *v, size_t bytes)
             return -1;
         cap *= 2;
     }
-    void *p = v->p ? mremap(v->p, v->cap, cap, MREMAP_MAYMOVE)
-                   : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return -1;
+    void *p = v->p ? mremap(v->p, v->cap, cap, MREMAP_MAYMOVE) : MAP_FAILED;
+    if (p == MAP_FAILED) { /* the first time, or mremap refused (an emulator): map and copy */
+        p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return -1;
+        (void)madvise(p, cap, MADV_HUGEPAGE); /* before the copy touches it */
+        if (v->p) {
+            memcpy(p, v->p, v->cap);
+            munmap(v->p, v->cap);
+        }
+    }
     /* the whole mapping, not its aligned interior as hugemem_advise would: advice on a
      * part splits the mapping in two or three, and mremap refuses a range that spans
      * more than one (EFAULT): the next growth would fail as if out of memory */

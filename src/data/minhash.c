@@ -622,6 +622,7 @@ typedef struct {
     uint32_t *members, *groups; /* members[groups[k] .. groups[k + 1]): bucket k */
     uint32_t (*later)[2];       /* {id, bucket start in members}, ids increasing */
     size_t n_members, n_groups, n_later;
+    int failed; /* out of memory (each band's own flag: no write shared between threads) */
 } band_buckets;
 
 typedef struct {
@@ -630,7 +631,6 @@ typedef struct {
     band_entry **e, **tmp; /* per thread: (n) each */
     uint32_t **count;      /* per thread: (2^bits, at least 2^16 for later_sort) */
     int bits;              /* band_radix's */
-    int failed;            /* out of memory in some band */
 } band_job;
 
 /* Sorts later[0..n) by id (ids distinct, < 2^32): two stable counting passes of 16 bits
@@ -694,7 +694,7 @@ static void band_task(void *vc, size_t band, int th)
     uint32_t(*scratch)[2] = malloc((nm - ng ? nm - ng : 1) * sizeof *scratch);
     if (!bb->members || !bb->groups || !bb->later || !scratch) {
         free(scratch);
-        j->failed = 1; /* the caller frees every band's arrays */
+        bb->failed = 1; /* the caller frees every band's arrays */
         return;
     }
     size_t k = 0, l = 0, gi = 0;
@@ -734,7 +734,7 @@ static band_buckets *bands_sort(const minhash_index *x, pool *pl)
     size_t n = x->n ? x->n : 1;
     band_job j = {x, calloc((size_t)bands, sizeof(band_buckets)), calloc((size_t)nt, sizeof(band_entry *)),
                   calloc((size_t)nt, sizeof(band_entry *)), calloc((size_t)nt, sizeof(uint32_t *)),
-                  radix_bits(x->n), 0};
+                  radix_bits(x->n)};
     size_t count_len = (size_t)1 << (j.bits > 16 ? j.bits : 16);
     int ok = j.bb && j.e && j.tmp && j.count;
     for (int t = 0; ok && t < nt; t++)
@@ -759,7 +759,9 @@ static band_buckets *bands_sort(const minhash_index *x, pool *pl)
     free(j.e);
     free(j.tmp);
     free(j.count);
-    if (!ok || j.failed) {
+    for (int b = 0; ok && b < bands; b++)
+        ok = !j.bb[b].failed;
+    if (!ok) {
         band_buckets_free(j.bb, bands);
         return NULL;
     }

@@ -1,6 +1,8 @@
 /* test_pii.c: the personal-data scanner (data/pii.h): synthetic positives of every
  * type, near-miss negatives, boundaries. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "data/pii.h"
 #include "test.h"
@@ -215,4 +217,25 @@ TEST(pii_scrub_stays_within_its_bound_on_dense_short_matches)
     CHECK(m <= pii_scrub_bound(n));
     free(s);
     free(out);
+}
+
+TEST(pii_finds_the_same_with_or_without_an_at_sign_in_the_text)
+{
+    /* With no '@' ahead the scan skips letters (no e-mail can start); an '@' elsewhere
+     * that makes no address must not change what else is found, and vice versa. */
+    const char *texts[] = {
+        "연락처 010-1234-5678 또는 02-345-6789, 주민 900101-1234568, 카드 4111 1111 1111 1111",
+        "server at 192.168.0.1 and fe80::1ff:fe23:4567:890a, call +82 10 1234 5678 now",
+        "deadbeef cafe face 1.2.3 version 10.0.19045 (02)345-6789 abc:def",
+        "no numbers here at all, only words and a plus + sign",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        char plain[2048], with_at[2048], in[2048], want[2100];
+        strcpy(plain, scrub(texts[i]));
+        snprintf(in, sizeof in, "%s x@ @y", texts[i]); /* '@'s that make no address */
+        strcpy(with_at, scrub(in));
+        snprintf(want, sizeof want, "%s x@ @y", plain);
+        CHECK_STR(with_at, want);
+    }
+    CHECK_STR(scrub("mail a.b@example.com or 010-1234-5678"), "mail <|email|> or <|phone|>");
 }

@@ -488,13 +488,21 @@ static size_t match_email(const uint8_t *s, size_t n, size_t i, size_t at)
 int pii_find(const uint8_t *s, size_t n, size_t from, pii_match *m)
 {
     size_t word_end = from; /* end of the local-part word scanned last */
+    /* Without an '@' ahead no e-mail address can start: then only digits, hex digits,
+     * ':' and '+' can begin a match, and the hot loop skips every other letter instead
+     * of stopping at each word (most documents have no '@'; the result is the same). */
+    int email = from < n && memchr(s + from, '@', n - from) != NULL;
     for (size_t i = from; i < n; i++) {
-        while (i < n && !has(s[i], C_LOCAL | C_COLON)) /* the hot loop: most bytes */
-            i++;
+        if (email)
+            while (i < n && !has(s[i], C_LOCAL | C_COLON)) /* the hot loop: most bytes */
+                i++;
+        else
+            while (i < n && !has(s[i], C_DIGIT | C_HEX | C_COLON) && s[i] != '+')
+                i++;
         if (i == n)
             break;
         uint8_t c = s[i];
-        if (is_local(c) && i >= word_end && (i == 0 || !is_local(s[i - 1]))) {
+        if (email && is_local(c) && i >= word_end && (i == 0 || !is_local(s[i - 1]))) {
             size_t j = i;
             while (j < n && is_local(s[j]))
                 j++;

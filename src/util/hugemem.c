@@ -42,6 +42,15 @@ int hugemem_vec_reserve(hugemem_vec *v, size_t bytes)
             return -1;
         cap *= 2;
     }
+    if (HUGEMEM_VEC_MALLOC) {
+        uint8_t *q = realloc(v->p, cap);
+        if (!q)
+            return -1;
+        memset(q + v->cap, 0, cap - v->cap);
+        v->p = q;
+        v->cap = cap;
+        return 0;
+    }
     void *p = v->p ? mremap(v->p, v->cap, cap, MREMAP_MAYMOVE) : MAP_FAILED;
     if (p == MAP_FAILED) { /* the first time, or mremap refused (an emulator): map and copy */
         p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -64,7 +73,9 @@ int hugemem_vec_reserve(hugemem_vec *v, size_t bytes)
 
 void hugemem_vec_free(hugemem_vec *v)
 {
-    if (v->p)
+    if (v->p && HUGEMEM_VEC_MALLOC)
+        free(v->p);
+    else if (v->p)
         munmap(v->p, v->cap);
     v->p = NULL;
     v->cap = 0;

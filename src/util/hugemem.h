@@ -27,6 +27,19 @@ typedef struct {
     size_t cap; /* bytes mapped */
 } hugemem_vec;
 
+/* Under AddressSanitizer the buffer is plain realloc'd memory instead, so that ASan
+ * still sees a read or write past its end (a mapping of its own has no redzone). */
+#if defined(__SANITIZE_ADDRESS__)
+#define HUGEMEM_VEC_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HUGEMEM_VEC_MALLOC 1
+#endif
+#endif
+#ifndef HUGEMEM_VEC_MALLOC
+#define HUGEMEM_VEC_MALLOC 0
+#endif
+
 /* Makes room for at least `bytes` (the capacity at least doubles), keeping the
  * contents; new bytes are zero. 0, or -1 when out of memory (the buffer unchanged). */
 int hugemem_vec_reserve(hugemem_vec *v, size_t bytes);

@@ -51,8 +51,14 @@ int hugemem_vec_reserve(hugemem_vec *v, size_t bytes)
         v->cap = cap;
         return 0;
     }
+    /* Advice always on the whole mapping, not its aligned interior as hugemem_advise
+     * would: advice on a part splits the mapping in two or three, and mremap refuses a
+     * range that spans more than one (EFAULT): the next growth would fail as if out of
+     * memory. */
     void *p = v->p ? mremap(v->p, v->cap, cap, MREMAP_MAYMOVE) : MAP_FAILED;
-    if (p == MAP_FAILED) { /* the first time, or mremap refused (an emulator): map and copy */
+    if (p != MAP_FAILED) {
+        (void)madvise(p, cap, MADV_HUGEPAGE);
+    } else { /* the first time, or mremap refused (an emulator): map and copy */
         p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             return -1;
@@ -62,10 +68,6 @@ int hugemem_vec_reserve(hugemem_vec *v, size_t bytes)
             munmap(v->p, v->cap);
         }
     }
-    /* the whole mapping, not its aligned interior as hugemem_advise would: advice on a
-     * part splits the mapping in two or three, and mremap refuses a range that spans
-     * more than one (EFAULT): the next growth would fail as if out of memory */
-    (void)madvise(p, cap, MADV_HUGEPAGE);
     v->p = p;
     v->cap = cap;
     return 0;

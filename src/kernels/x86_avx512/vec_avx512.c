@@ -172,28 +172,14 @@ __attribute__((target("avx512f"))) static void min_tagged_rows_avx512(uint32_t *
                                                                      size_t stride, const uint8_t *rows,
                                                                      size_t nrows, size_t n)
 {
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) { /* two registers of best, every row */
-        __m512i b0 = _mm512_loadu_si512(best + i), b1 = _mm512_loadu_si512(best + i + 16);
+    for (size_t i = 0; i < n; i += 16) { /* one register of best, every row */
+        __m512i b = _mm512_loadu_si512(best + i);
         for (size_t r = 0; r < nrows; r++) {
             const uint16_t *row = table + rows[r] * stride + i;
-            const __m512i t = _mm512_set1_epi32(rows[r]);
-            __m512i c0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)row));
-            __m512i c1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(row + 16)));
-            b0 = _mm512_min_epu32(b0, _mm512_or_si512(_mm512_slli_epi32(c0, 8), t));
-            b1 = _mm512_min_epu32(b1, _mm512_or_si512(_mm512_slli_epi32(c1, 8), t));
+            __m512i c = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)row));
+            b = _mm512_min_epu32(b, _mm512_or_si512(_mm512_slli_epi32(c, 8), _mm512_set1_epi32(rows[r])));
         }
-        _mm512_storeu_si512(best + i, b0);
-        _mm512_storeu_si512(best + i + 16, b1);
-    }
-    for (; i < n; i += 16) {
-        __m512i b0 = _mm512_loadu_si512(best + i);
-        for (size_t r = 0; r < nrows; r++) {
-            const uint16_t *row = table + rows[r] * stride + i;
-            __m512i c0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)row));
-            b0 = _mm512_min_epu32(b0, _mm512_or_si512(_mm512_slli_epi32(c0, 8), _mm512_set1_epi32(rows[r])));
-        }
-        _mm512_storeu_si512(best + i, b0);
+        _mm512_storeu_si512(best + i, b);
     }
 }
 

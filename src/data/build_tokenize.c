@@ -12,7 +12,8 @@
 
 const char *const SPLIT_NAME[2] = {"train", "val"};
 
-static int split_append(builder *b, source_state *s, int sp, const dk_token *ids, size_t n,
+/* Appends n ids, packed (shard_pack_ids), to split sp of source s. */
+static int split_append(builder *b, source_state *s, int sp, const uint8_t *ids, size_t n,
                         dk_err *err)
 {
     split_out *o = &s->split[sp];
@@ -35,8 +36,8 @@ static int split_append(builder *b, source_state *s, int sp, const dk_token *ids
         }
         uint64_t room = b->o->shard_tokens - o->w.count;
         size_t k = n < room ? n : (size_t)room;
-        shard_writer_append(&o->w, ids, k);
-        ids += k;
+        shard_writer_append_packed(&o->w, ids, k);
+        ids += k * (size_t)b->width;
         n -= k;
         o->tokens += k;
         if (o->w.count >= b->o->shard_tokens) {
@@ -135,6 +136,9 @@ static void tok_block(void *vc, size_t i, int th)
         if (tok_encode(b->enc[th], p, len, 0, o, NULL) != 0 || tok_ids_push(o, b->eos) != 0)
             j->failed = 1;
     }
+    /* packed here, in parallel, so that the thread writing the shards only copies */
+    for (int sp = 0; sp < 2; sp++)
+        shard_pack_ids(j->bo[i].out[sp].ids, j->bo[i].out[sp].n, b->width);
 }
 
 int process_docs(builder *b, source_state *s, const doc *docs, size_t n, dk_err *err)
@@ -186,7 +190,7 @@ int process_docs(builder *b, source_state *s, const doc *docs, size_t n, dk_err 
             for (int r = 1; r < N_DROP; r++)
                 s->dropped_tokens[r] += st->dropped_tokens[r];
             for (int sp = 0; sp < 2 && rc == 0; sp++)
-                rc = split_append(b, s, sp, bo[i].out[sp].ids, bo[i].out[sp].n, err);
+                rc = split_append(b, s, sp, (const uint8_t *)bo[i].out[sp].ids, bo[i].out[sp].n, err);
             tok_ids_free(&bo[i].out[0]);
             tok_ids_free(&bo[i].out[1]);
         }

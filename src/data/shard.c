@@ -91,20 +91,25 @@ int shard_writer_open(shard_writer *w, const char *path, int width, dk_err *err)
     return 0;
 }
 
-void shard_writer_append(shard_writer *w, const dk_token *ids, size_t n)
+void shard_pack_ids(dk_token *ids, size_t n, int width)
 {
-    uint8_t buf[4096];
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t id = (uint32_t)ids[i];
-        for (int b = 0; b < w->width; b++)
-            buf[k++] = (uint8_t)(id >> (8 * b));
-        if (k + 4 > sizeof buf) {
-            fs_atomic_write(&w->f, buf, k);
-            k = 0;
+    /* forward: byte k * width is written after id k was read, and never beyond
+     * byte 4 k + 3, so no id is overwritten before it is read */
+    uint8_t *out = (uint8_t *)ids;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t id = (uint32_t)ids[k];
+        out[k * (size_t)width] = (uint8_t)id;
+        out[k * (size_t)width + 1] = (uint8_t)(id >> 8);
+        if (width == 4) {
+            out[4 * k + 2] = (uint8_t)(id >> 16);
+            out[4 * k + 3] = (uint8_t)(id >> 24);
         }
     }
-    fs_atomic_write(&w->f, buf, k);
+}
+
+void shard_writer_append_packed(shard_writer *w, const void *packed, size_t n)
+{
+    fs_atomic_write(&w->f, packed, n * (size_t)w->width);
     w->count += n;
 }
 

@@ -51,8 +51,12 @@ typedef struct {
 } shard_writer;
 
 int shard_writer_open(shard_writer *w, const char *path, int width, dk_err *err);
-/* ids are written as uint32 (or uint16) little-endian: ids in [0, 2^32) (2^16). */
-void shard_writer_append(shard_writer *w, const dk_token *ids, size_t n);
+/* Packs ids[0..n) in place into n ids of `width` bytes each, little-endian, at the
+ * start of the same memory (ids in [0, 2^32), or [0, 2^16) for width 2): what a shard
+ * stores. Separate from the append so that threads can pack while one writes. */
+void shard_pack_ids(dk_token *ids, size_t n, int width);
+/* Appends n ids packed by shard_pack_ids with the writer's width. */
+void shard_writer_append_packed(shard_writer *w, const void *packed, size_t n);
 int shard_writer_close(shard_writer *w, dk_err *err);
 void shard_writer_abort(shard_writer *w);
 

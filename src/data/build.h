@@ -51,6 +51,14 @@ typedef struct {
 int hs_init(hash_set *s);
 int hs_insert(hash_set *s, uint64_t a, uint64_t b);
 
+/* Exact dedupe's set of every document hash seen, cut into SEEN_PARTS sets by the top
+ * bits of the first hash (a set's slot comes from the low bits), so that the parts
+ * take a batch's documents in parallel, each its own in document order: a document is
+ * a duplicate iff an identical one came before it, in its part as in the whole, so the
+ * verdicts do not depend on the cut or on the thread count. */
+#define SEEN_PARTS 8
+static inline hash_set *seen_part(hash_set *seen, uint64_t a) { return &seen[a >> 61]; }
+
 /* ---- per-source output ------------------------------------------------------------ */
 
 typedef struct {
@@ -84,7 +92,7 @@ typedef struct {
     dk_token eos;
     int width;
     char tmp_dir[4096];
-    hash_set seen;
+    hash_set seen[SEEN_PARTS];
     pool *pl;
     tok_encoder **enc;
     uint8_t **scratch; /* per thread: the scrubbed document */

@@ -12,7 +12,7 @@
 
 int hs_init(hash_set *s)
 {
-    s->mask = (1u << 16) - 1;
+    s->mask = (1u << 13) - 1; /* SEEN_PARTS of them */
     s->used = 0;
     s->slots = calloc(s->mask + 1, sizeof *s->slots);
     return s->slots ? 0 : -1;
@@ -56,17 +56,6 @@ int hs_insert(hash_set *s, uint64_t a, uint64_t b)
 }
 
 /* ---- reading sources --------------------------------------------------------------- */
-
-/* The fate of a document read for the first time: KEEP or DROP_EXACT (contaminated
- * documents are found afterwards, in parallel: mark_contaminated). */
-static int first_fate(builder *b, const uint8_t *p, size_t len, uint64_t h1, uint64_t h2)
-{
-    (void)p, (void)len;
-    int fresh = hs_insert(&b->seen, h1, h2);
-    if (fresh < 0)
-        return -1;
-    return fresh ? KEEP : DROP_EXACT;
-}
 
 #define CONTAM_CHUNK 256 /* documents per task */
 
@@ -127,26 +116,16 @@ int fate_push(builder *b, int drop)
     return 0;
 }
 
-/* Appends the non-empty document x to docs[], deciding its fate in file order: exact
- * dedupe against everything read before it (phase 0 or one pass), or the fate phase 0
- * recorded (phase 1 of two). Returns 0, -1 on out of memory, -2 when the input
- * changed between the passes. */
-static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *cap,
-                   const read_doc *x)
+/* Appends the non-empty document x to docs[] (room reserved by the caller), deciding
+ * its fate in file order: the quality filters' and exact dedupe's verdict (phase 0 or
+ * one pass: dedupe_batch put it in x->filtered), or the fate phase 0 recorded (phase 1
+ * of two). Returns 0, or -2 when the input changed between the passes. */
+static int add_doc(builder *b, source_state *s, doc *docs, size_t *n, const read_doc *x)
 {
-    if (b->phase == 1)
-        s->documents++;
-    int drop;
-    /* the quality filters come first: a filtered document is not a dedupe original */
-    if (!b->two_pass) {
-        drop = x->filtered ? x->filtered : first_fate(b, x->p, x->len, x->h1, x->h2);
-    } else if (b->sw) { /* signing: exact dedupe waits for the merge */
-        drop = x->filtered;
-    } else if (b->phase == 0) {
-        drop = x->filtered ? x->filtered : first_fate(b, x->p, x->len, x->h1, x->h2);
-        if (drop >= 0 && fate_push(b, drop) != 0)
-            return -1;
-    } else {
+    int drop = x->filtered; /* signing: exact dedupe waits for the merge */
+    if (b->two_pass && !b->sw && b->phase == 0) {
+        b->fate[b->n_fate++] = (uint8_t)drop; /* reserved by the caller */
+    } else if (b->two_pass && !b->sw) {
         if (b->fate_no >= b->n_fate)
             return -2;
         drop = b->fate[b->fate_no++];
@@ -158,16 +137,11 @@ static int add_doc(builder *b, source_state *s, doc **docs, size_t *n, size_t *c
                 drop = DROP_NEAR;
         }
     }
-    if (drop < 0)
-        return -1;
     if (b->phase == 1) {
+        s->documents++;
         s->dropped[drop]++;
     }
-    doc *nd = dk_grow(*docs, cap, *n + 1, sizeof *nd, 1024);
-    if (!nd)
-        return -1;
-    *docs = nd;
-    (*docs)[(*n)++] = (doc){x->p, x->h1, x->h2, x->len, x->val, (uint8_t)drop};
+    docs[(*n)++] = (doc){x->p, x->h1, x->h2, x->len, x->val, (uint8_t)drop};
     return 0;
 }
 
@@ -296,6 +270,38 @@ static void read_batch_task(void *vc, size_t i, int th)
         read_chunk_task(vc, i - (j->sha != NULL), th);
 }
 
+typedef struct {
+    hash_set *seen;
+    read_chunk *c;
+    size_t k;
+    int failed;
+} dedupe_job;
+
+/* Exact dedupe of a batch's documents in part p of the set (build.h: SEEN_PARTS): in
+ * document order, a duplicate's verdict DROP_EXACT into its `filtered`. Filtered
+ * documents are never dedupe originals. */
+static void dedupe_part(void *vj, size_t p, int th)
+{
+    (void)th;
+    dedupe_job *j = vj;
+    hash_set *hs = &j->seen[p];
+    for (size_t i = 0; i < j->k; i++) {
+        read_doc *d = j->c[i].d;
+        size_t n = j->c[i].n;
+        for (size_t x = 0; x < n; x++) {
+            if (x + 8 < n && seen_part(j->seen, d[x + 8].h1) == hs) /* its slot: a cache miss otherwise */
+                __builtin_prefetch(&hs->slots[d[x + 8].h1 & hs->mask]);
+            if (d[x].filtered || seen_part(j->seen, d[x].h1) != hs)
+                continue;
+            int fresh = hs_insert(hs, d[x].h1, d[x].h2);
+            if (fresh < 0)
+                j->failed = 1;
+            else if (!fresh)
+                d[x].filtered = DROP_EXACT;
+        }
+    }
+}
+
 /* Cuts [0, size) into chunks of about `chunk` bytes, each ending just after a newline
  * (or at the end of the file); a longer line is a chunk of its own. Returns their
  * number (0 for an empty file), or SIZE_MAX on out of memory. */
@@ -348,6 +354,25 @@ int read_file(builder *b, source_state *s, const char *path, dk_err *err)
         size_t k = n_ch - c0 < READ_BATCH ? n_ch - c0 : READ_BATCH;
         read_job j = {b, m.data, arena, ch + c0, b->phase == 1 && c0 == 0 ? b->file_sha : NULL, m.size};
         pool_for(b->pl, k + (j.sha != NULL), read_batch_task, &j);
+        /* room for the batch's documents (and their fates), then exact dedupe */
+        size_t more = 0;
+        for (size_t i = c0; i < c0 + k; i++)
+            more += ch[i].n;
+        doc *nd = dk_grow(docs, &cap, n + more, sizeof *nd, 1024);
+        if (nd)
+            docs = nd;
+        int first = b->two_pass && !b->sw && b->phase == 0;
+        uint8_t *nf = first ? dk_grow(b->fate, &b->cap_fate, b->n_fate + more, 1, 4096) : b->fate;
+        if (nf)
+            b->fate = nf;
+        if (!nd || (first && !nf))
+            rc = dk_errf(err, "%s: out of memory", path);
+        if (rc == 0 && !b->sw && (!b->two_pass || b->phase == 0)) {
+            dedupe_job dj = {b->seen, ch + c0, k, 0};
+            pool_for(b->pl, SEEN_PARTS, dedupe_part, &dj);
+            if (dj.failed)
+                rc = dk_errf(err, "%s: out of memory", path);
+        }
         /* in file order: the documents before the first problem, then the problem */
         for (size_t i = c0; rc == 0 && i < c0 + k; i++) {
             read_chunk *c = &ch[i];
@@ -355,18 +380,15 @@ int read_file(builder *b, source_state *s, const char *path, dk_err *err)
                 s->documents += c->empty;
                 s->empty += c->empty;
             }
-            int exact = !b->sw && (!b->two_pass || b->phase == 0);
             for (size_t d = 0; d < c->n; d++) {
-                if (exact && d + 8 < c->n) /* the set's slot, a cache miss otherwise */
-                    __builtin_prefetch(&b->seen.slots[c->d[d + 8].h1 & b->seen.mask]);
-                int ar = add_doc(b, s, &docs, &n, &cap, &c->d[d]);
+                int ar = add_doc(b, s, docs, &n, &c->d[d]);
                 if (ar == -2 && b->file_from && b->file_from[b->file_no]) {
                     rc = dk_errf(err, "%s: does not match its section in the signature file %s (more documents here)",
                                  path, b->file_from[b->file_no]);
                     break;
                 }
                 if (ar != 0) {
-                    rc = dk_errf(err, ar == -2 ? "%s: changed while the build read it" : "%s: out of memory", path);
+                    rc = dk_errf(err, "%s: changed while the build read it", path);
                     break;
                 }
             }

@@ -82,9 +82,10 @@ static int replay_section(builder *b, const sig_section *x, dk_err *err)
             if (d + 8 < x->n_docs) {
                 uint64_t ahead;
                 memcpy(&ahead, x->hashes + 16 * (d + 8), 8);
-                __builtin_prefetch(&b->seen.slots[ahead & b->seen.mask]);
+                const hash_set *hs = seen_part(b->seen, ahead);
+                __builtin_prefetch(&hs->slots[ahead & hs->mask]);
             }
-            int fresh = hs_insert(&b->seen, hh[0], hh[1]);
+            int fresh = hs_insert(seen_part(b->seen, hh[0]), hh[0], hh[1]);
             if (fresh < 0)
                 return dk_errf(err, "out of memory");
             drop = !fresh ? DROP_EXACT : f == SIG_CONTAMINATED ? DROP_CONTAM : KEEP;

@@ -94,9 +94,12 @@ static int builder_open(builder *b, const data_build_opts *o, int signing, dk_er
         b->eos = eos;
         b->width = tok_vocab_size(t) <= 65536 ? 2 : 4;
     }
-    if (!(b->src = calloc(o->n_sources, sizeof *b->src)) || hs_init(&b->seen) != 0 ||
+    if (!(b->src = calloc(o->n_sources, sizeof *b->src)) ||
         !(b->pl = pool_new(o->threads)))
         return dk_errf(err, "out of memory");
+    for (int k = 0; k < SEEN_PARTS; k++)
+        if (hs_init(&b->seen[k]) != 0)
+            return dk_errf(err, "out of memory");
     int nt = b->nt = pool_threads(b->pl);
     if (!(b->enc = calloc((size_t)nt, sizeof *b->enc)) || !(b->scratch = calloc((size_t)nt, sizeof *b->scratch)) ||
         !(b->scratch_cap = calloc((size_t)nt, sizeof *b->scratch_cap)) ||
@@ -191,7 +194,8 @@ static void builder_close(builder *b)
     free(b->cs);
     free(b->qs);
     pool_free(b->pl);
-    free(b->seen.slots);
+    for (int k = 0; k < SEEN_PARTS; k++)
+        free(b->seen[k].slots);
     minhash_index_free(b->mx);
     minhash_free(b->mh);
     free(b->keep_of);

@@ -98,6 +98,8 @@ typedef struct {
     uint8_t **scratch; /* per thread: the scrubbed document */
     size_t *scratch_cap;
     tok_ids *dup_ids; /* per thread: ids of a duplicate, counted and dropped */
+    struct block_out *blocks; /* the tokenising tasks' outputs, kept from batch to batch
+                               * (build_tokenize.c) */
     progress prog;
     double done_bytes;
     /* Near duplicates: with two passes, phase 0 reads every source, drops exact
@@ -156,6 +158,7 @@ int fate_push(builder *b, int drop);
  * appends the kept ones to its shards in order; closes a split's last shard. */
 int process_docs(builder *b, source_state *s, const doc *docs, size_t n, dk_err *err);
 int split_finish(source_state *s, int sp, dk_err *err);
+void blocks_free(builder *b);
 
 /* build_sigs.c: the section of a file whose first pass is done (signing); the first
  * pass of one input file, from a signature file that holds it or by reading it; the

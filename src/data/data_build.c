@@ -191,6 +191,7 @@ static void builder_close(builder *b)
     free(b->scratch);
     free(b->scratch_cap);
     free(b->dup_ids);
+    blocks_free(b);
     free(b->cs);
     free(b->qs);
     pool_free(b->pl);

@@ -29,6 +29,17 @@
  * the tokens dropped. */
 enum { KEEP = 0, DROP_EXACT, DROP_NEAR, DROP_CONTAM, DROP_SHORT, DROP_LETTERS, DROP_REPEAT, N_DROP };
 
+/* A first-pass fate byte: the DROP_* reason, and FATE_VAL when the document belongs to
+ * the validation split, so that the second pass need not hash each document again. */
+#define FATE_VAL 0x80u
+
+/* The validation split: a document whose second hash falls in [0, val_fraction) of
+ * the space. */
+static inline int val_split(uint64_t h2, double val_fraction)
+{
+    return (double)(h2 >> 11) * 0x1.0p-53 < val_fraction;
+}
+
 /* The manifest's name of each reason (DROP_SHORT + k - 1 is QUALITY_* k). */
 extern const char *const DROP_NAME[N_DROP];
 

@@ -123,12 +123,15 @@ int fate_push(builder *b, int drop)
 static int add_doc(builder *b, source_state *s, doc *docs, size_t *n, const read_doc *x)
 {
     int drop = x->filtered; /* signing: exact dedupe waits for the merge */
+    int val = x->val;
     if (b->two_pass && !b->sw && b->phase == 0) {
-        b->fate[b->n_fate++] = (uint8_t)drop; /* reserved by the caller */
+        b->fate[b->n_fate++] = (uint8_t)(drop | (val ? FATE_VAL : 0)); /* room reserved by the caller */
     } else if (b->two_pass && !b->sw) {
         if (b->fate_no >= b->n_fate)
             return -2;
-        drop = b->fate[b->fate_no++];
+        uint8_t f = b->fate[b->fate_no++];
+        drop = f & ~FATE_VAL;
+        val = (f & FATE_VAL) != 0;
         if (drop == KEEP) {
             if (b->index_no >= b->n_index)
                 return -2;
@@ -141,7 +144,7 @@ static int add_doc(builder *b, source_state *s, doc *docs, size_t *n, const read
         s->documents++;
         s->dropped[drop]++;
     }
-    docs[(*n)++] = (doc){x->p, x->h1, x->h2, x->len, x->val, (uint8_t)drop};
+    docs[(*n)++] = (doc){x->p, x->h1, x->h2, x->len, (uint8_t)val, (uint8_t)drop};
     return 0;
 }
 
@@ -173,6 +176,8 @@ typedef struct {
     size_t size;
 } read_job;
 
+/* Appends a document to the chunk's list with its hashes and split; with vf < 0 (the
+ * second pass of two, whose fates hold the split) without them. */
 static int chunk_push(read_chunk *c, const uint8_t *p, size_t len, double val_fraction,
                       uint8_t filtered)
 {
@@ -184,11 +189,12 @@ static int chunk_push(read_chunk *c, const uint8_t *p, size_t len, double val_fr
     if (!nd)
         return -1;
     c->d = nd;
-    uint64_t h1 = hash_bytes(p, len);
-    uint64_t h2 = hash_u64(h1 ^ 0x5851f42d4c957f2dULL) ^ hash_bytes(p, len / 2 + 1);
-    /* validation split: the document's hash in [0, val_fraction) of the space */
-    int val = (double)(h2 >> 11) * 0x1.0p-53 < val_fraction;
-    c->d[c->n++] = (read_doc){p, h1, h2, (uint32_t)len, (uint8_t)val, filtered};
+    uint64_t h1 = 0, h2 = 0;
+    if (val_fraction >= 0) {
+        h1 = hash_bytes(p, len);
+        h2 = hash_u64(h1 ^ 0x5851f42d4c957f2dULL) ^ hash_bytes(p, len / 2 + 1);
+    }
+    c->d[c->n++] = (read_doc){p, h1, h2, (uint32_t)len, (uint8_t)val_split(h2, val_fraction), filtered};
     return 0;
 }
 
@@ -208,7 +214,7 @@ static void read_chunk_task(void *vc, size_t i, int th)
 {
     read_job *j = vc;
     read_chunk *c = &j->c[i];
-    double vf = j->b->o->val_fraction;
+    double vf = j->b->two_pass && j->b->phase == 1 ? -1 : j->b->o->val_fraction;
     size_t arena_len = c->start; /* each chunk decodes into arena[start..end) */
     for (size_t pos = c->start; pos < c->end; c->lines++) {
         const uint8_t *nl = memchr(j->data + pos, '\n', c->end - pos);
@@ -414,7 +420,7 @@ int read_file(builder *b, source_state *s, const char *path, dk_err *err)
             rc = dk_errf(err, "out of memory");
         else if (b->two_pass && !b->sw)
             for (size_t d = 0; d < n; d++)
-                b->fate[fate_start + d] = docs[d].drop;
+                b->fate[fate_start + d] = (uint8_t)((b->fate[fate_start + d] & FATE_VAL) | docs[d].drop);
         else if (!b->two_pass)
             s->dropped[DROP_CONTAM] += (uint64_t)k;
     }

@@ -74,6 +74,8 @@ static int replay_section(builder *b, const sig_section *x, dk_err *err)
     for (uint64_t d = 0; d < x->n_docs; d++) {
         uint8_t f = x->fates[d];
         int drop;
+        uint64_t h2;
+        memcpy(&h2, x->hashes + 16 * d + 8, 8);
         if (f >= SIG_TOO_SHORT) { /* filtered: never a dedupe original */
             drop = DROP_SHORT + (f - SIG_TOO_SHORT);
         } else {
@@ -90,7 +92,7 @@ static int replay_section(builder *b, const sig_section *x, dk_err *err)
                 return dk_errf(err, "out of memory");
             drop = !fresh ? DROP_EXACT : f == SIG_CONTAMINATED ? DROP_CONTAM : KEEP;
         }
-        if (fate_push(b, drop) != 0)
+        if (fate_push(b, drop | (val_split(h2, b->o->val_fraction) ? (int)FATE_VAL : 0)) != 0)
             return dk_errf(err, "out of memory");
         if (f == SIG_KEEP) {
             if (drop == KEEP && minhash_index_add_kept(b->mx, x->kept + k * H, x->has[k], err) != 0)

@@ -56,7 +56,13 @@ typedef struct {
 typedef struct {
     uint64_t (*slots)[2];
     size_t mask, used;
+    int shift; /* 64 - log2(slots) */
 } hash_set;
+
+/* A hash's home slot: the bits below the top three (which pick the part, SEEN_PARTS),
+ * high bits first, so that when the table doubles its entries move to nearly the same
+ * order: the rehash writes the new table front to back instead of at random. */
+static inline size_t hs_home(const hash_set *s, uint64_t a) { return (size_t)((a << 3) >> s->shift); }
 
 /* 1: (a, b) was not in the set and is now; 0: it was; -1: out of memory. */
 int hs_init(hash_set *s);

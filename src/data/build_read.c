@@ -13,6 +13,7 @@
 int hs_init(hash_set *s)
 {
     s->mask = (1u << 13) - 1; /* SEEN_PARTS of them */
+    s->shift = 64 - 13;
     s->used = 0;
     s->slots = calloc(s->mask + 1, sizeof *s->slots);
     return s->slots ? 0 : -1;
@@ -33,7 +34,7 @@ int hs_insert(hash_set *s, uint64_t a, uint64_t b)
         for (size_t i = 0; i <= s->mask; i++) {
             if (!s->slots[i][0] && !s->slots[i][1])
                 continue;
-            size_t j = (size_t)(s->slots[i][0] & (nc - 1));
+            size_t j = (size_t)((s->slots[i][0] << 3) >> (s->shift - 1));
             while (ns[j][0] || ns[j][1])
                 j = (j + 1) & (nc - 1);
             ns[j][0] = s->slots[i][0];
@@ -42,8 +43,9 @@ int hs_insert(hash_set *s, uint64_t a, uint64_t b)
         free(s->slots);
         s->slots = ns;
         s->mask = nc - 1;
+        s->shift--;
     }
-    size_t i = (size_t)(a & s->mask);
+    size_t i = hs_home(s, a);
     while (s->slots[i][0] || s->slots[i][1]) {
         if (s->slots[i][0] == a && s->slots[i][1] == b)
             return 0;
@@ -285,27 +287,42 @@ typedef struct {
 
 /* Exact dedupe of a batch's documents in part p of the set (build.h: SEEN_PARTS): in
  * document order, a duplicate's verdict DROP_EXACT into its `filtered`. Filtered
- * documents are never dedupe originals. */
+ * documents are never dedupe originals. The part's documents pass through a FIFO of
+ * DEDUPE_AHEAD: each one's slot is prefetched when it enters and looked up when it
+ * leaves (a cache miss otherwise: the set is larger than the caches). */
+#define DEDUPE_AHEAD 16
+
+static int dedupe_one(hash_set *hs, read_doc *x)
+{
+    int fresh = hs_insert(hs, x->h1, x->h2);
+    if (!fresh)
+        x->filtered = DROP_EXACT;
+    return fresh < 0;
+}
+
 static void dedupe_part(void *vj, size_t p, int th)
 {
     (void)th;
     dedupe_job *j = vj;
     hash_set *hs = &j->seen[p];
+    read_doc *fifo[DEDUPE_AHEAD];
+    size_t in = 0, out = 0; /* FIFO positions, in - out <= DEDUPE_AHEAD */
+    int failed = 0;
     for (size_t i = 0; i < j->k; i++) {
         read_doc *d = j->c[i].d;
-        size_t n = j->c[i].n;
-        for (size_t x = 0; x < n; x++) {
-            if (x + 8 < n && seen_part(j->seen, d[x + 8].h1) == hs) /* its slot: a cache miss otherwise */
-                __builtin_prefetch(&hs->slots[d[x + 8].h1 & hs->mask]);
+        for (size_t x = 0; x < j->c[i].n; x++) {
             if (d[x].filtered || seen_part(j->seen, d[x].h1) != hs)
                 continue;
-            int fresh = hs_insert(hs, d[x].h1, d[x].h2);
-            if (fresh < 0)
-                j->failed = 1;
-            else if (!fresh)
-                d[x].filtered = DROP_EXACT;
+            if (in - out == DEDUPE_AHEAD)
+                failed |= dedupe_one(hs, fifo[out++ % DEDUPE_AHEAD]);
+            __builtin_prefetch(&hs->slots[hs_home(hs, d[x].h1)]);
+            fifo[in++ % DEDUPE_AHEAD] = &d[x];
         }
     }
+    while (out < in)
+        failed |= dedupe_one(hs, fifo[out++ % DEDUPE_AHEAD]);
+    if (failed)
+        j->failed = 1;
 }
 
 /* Cuts [0, size) into chunks of about `chunk` bytes, each ending just after a newline

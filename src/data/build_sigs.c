@@ -85,7 +85,7 @@ static int replay_section(builder *b, const sig_section *x, dk_err *err)
                 uint64_t ahead;
                 memcpy(&ahead, x->hashes + 16 * (d + 8), 8);
                 const hash_set *hs = seen_part(b->seen, ahead);
-                __builtin_prefetch(&hs->slots[ahead & hs->mask]);
+                __builtin_prefetch(&hs->slots[hs_home(hs, ahead)]);
             }
             int fresh = hs_insert(seen_part(b->seen, hh[0]), hh[0], hh[1]);
             if (fresh < 0)

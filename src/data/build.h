@@ -25,6 +25,8 @@
 #include "util/pool.h"
 #include "util/progress.h"
 
+#define READ_BATCH 64 /* chunks read in parallel before their fates are decided */
+
 /* Why a document is dropped (0: kept). A dropped document is tokenised only to count
  * the tokens dropped. */
 enum { KEEP = 0, DROP_EXACT, DROP_NEAR, DROP_CONTAM, DROP_SHORT, DROP_LETTERS, DROP_REPEAT, N_DROP };
@@ -115,6 +117,12 @@ typedef struct {
     uint8_t **scratch; /* per thread: the scrubbed document */
     size_t *scratch_cap;
     tok_ids *dup_ids; /* per thread: ids of a duplicate, counted and dropped */
+    struct {           /* read_file: the document lists of a batch's chunks, kept from */
+        void *d;       /* batch to batch and file to file (their pages faulted once) */
+        size_t cap;
+    } chunk_docs[READ_BATCH];
+    doc *docs; /* the documents of the file being read (read_file), and its room */
+    size_t docs_cap;
     struct block_out *blocks; /* the tokenising tasks' outputs, kept from batch to batch
                                * (build_tokenize.c) */
     progress prog;

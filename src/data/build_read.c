@@ -27,10 +27,13 @@ int hs_insert(hash_set *s, uint64_t a, uint64_t b)
         b = 1;
     if ((s->used + 1) * 2 > s->mask + 1) {
         size_t nc = (s->mask + 1) * 2;
-        uint64_t(*ns)[2] = calloc(nc, sizeof *ns);
+        /* from 2 MiB on, huge pages: a part's table is too small for hugemem_advise
+         * on an unaligned block, and the 4 KiB faults of the 8 parts' tables were half
+         * the build's page faults */
+        size_t bytes = nc * sizeof(uint64_t[2]);
+        uint64_t(*ns)[2] = bytes >= ((size_t)2 << 20) ? hugemem_alloc(bytes) : calloc(nc, sizeof *ns);
         if (!ns)
             return -1;
-        hugemem_advise(ns, nc * sizeof *ns); /* before the rehash touches it */
         for (size_t i = 0; i <= s->mask; i++) {
             if (!s->slots[i][0] && !s->slots[i][1])
                 continue;
@@ -154,7 +157,6 @@ static int add_doc(builder *b, source_state *s, doc *docs, size_t *n, const read
 
 #define READ_CHUNK (1u << 20)      /* bytes per read task, cut after a newline */
 #define READ_CHUNK_MIN (64u << 10) /* ... or fewer, down to this, for small files */
-#define READ_BATCH 64         /* chunks read in parallel before their fates are decided */
 
 enum { READ_OK = 0, READ_BAD_UTF8, READ_BAD_JSON, READ_OOM };
 
@@ -355,8 +357,9 @@ int read_file(builder *b, source_state *s, const char *path, dk_err *err)
     if (fs_map_open(&m, path, (size_t)1 << 40, err) != 0)
         return -1;
     int jsonl = ends_with(path, ".jsonl");
-    doc *docs = NULL;
-    size_t n = 0, cap = 0;
+    /* the builder's list, kept from file to file: its pages are faulted in once */
+    doc *docs = b->docs;
+    size_t n = 0, cap = b->docs_cap;
     uint8_t *arena = NULL; /* decoded JSONL texts */
     size_t fate_start = b->n_fate; /* phase 0: docs[d] is fate[fate_start + d] */
     int rc = 0;
@@ -375,6 +378,10 @@ int read_file(builder *b, source_state *s, const char *path, dk_err *err)
     size_t line = 0; /* lines of the chunks before */
     for (size_t c0 = 0; rc == 0 && c0 < n_ch; c0 += READ_BATCH) {
         size_t k = n_ch - c0 < READ_BATCH ? n_ch - c0 : READ_BATCH;
+        for (size_t i = 0; i < k; i++) {
+            ch[c0 + i].d = b->chunk_docs[i].d;
+            ch[c0 + i].cap = b->chunk_docs[i].cap;
+        }
         read_job j = {b, m.data, arena, ch + c0, b->phase == 1 && c0 == 0 ? b->file_sha : NULL, m.size};
         pool_for(b->pl, k + (j.sha != NULL), read_batch_task, &j);
         /* room for the batch's documents (and their fates), then exact dedupe */
@@ -383,7 +390,7 @@ int read_file(builder *b, source_state *s, const char *path, dk_err *err)
             more += ch[i].n;
         doc *nd = dk_grow(docs, &cap, n + more, sizeof *nd, 1024);
         if (nd)
-            docs = nd;
+            b->docs = docs = nd, b->docs_cap = cap;
         int first = b->two_pass && !b->sw && b->phase == 0;
         uint8_t *nf = first ? dk_grow(b->fate, &b->cap_fate, b->n_fate + more, 1, 4096) : b->fate;
         if (nf)
@@ -425,9 +432,9 @@ int read_file(builder *b, source_state *s, const char *path, dk_err *err)
                 rc = dk_errf(err, "%s: out of memory", path);
             line += c->lines;
         }
-        for (size_t i = c0; i < c0 + k; i++) {
-            free(ch[i].d);
-            ch[i].d = NULL;
+        for (size_t i = 0; i < k; i++) {
+            b->chunk_docs[i].d = ch[c0 + i].d;
+            b->chunk_docs[i].cap = ch[c0 + i].cap;
         }
     }
     free(ch);
@@ -467,7 +474,6 @@ int read_file(builder *b, source_state *s, const char *path, dk_err *err)
     b->done_bytes += (double)m.size;
     progress_update(&b->prog, b->done_bytes / 1e6);
     free(arena);
-    free(docs);
     fs_map_close(&m);
     return rc;
 }

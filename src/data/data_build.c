@@ -192,6 +192,9 @@ static void builder_close(builder *b)
     free(b->scratch_cap);
     free(b->dup_ids);
     blocks_free(b);
+    free(b->docs);
+    for (int i = 0; i < READ_BATCH; i++)
+        free(b->chunk_docs[i].d);
     free(b->cs);
     free(b->qs);
     pool_free(b->pl);

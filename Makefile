@@ -50,7 +50,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test test-full test-path test-asan fuzz fuzz-run clean help compile_commands.json
+.PHONY: all test test-full test-path test-asan test-tsan fuzz fuzz-run clean help compile_commands.json
 all: $(BUILD)/dokja ## build build/dokja (the default)
 
 $(BUILD)/libdokja.a: $(LIB_OBJ)
@@ -94,6 +94,16 @@ test-path: $(BUILD)/dokja_tests $(BUILD)/dokja ## the kernel and model tests on 
 test-asan: ## the tests under ASan + UBSan (build in build/asan)
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+# The tests that run work on several threads (their names say so), under
+# ThreadSanitizer: the first data race stops the run (halt_on_error), so it counts as
+# a failure. Why: the pools' tasks share arrays by index and the tokenizer's shared
+# chunk cache is lock-free; a race there would make outputs depend on timing.
+TSAN_TESTS = thread_count 1_and_2_threads 1_and_3_threads 1_2_3_threads thread_independent \
+  thread_count_independent shared_cache
+test-tsan: ## the multi-threaded tests under ThreadSanitizer (build in build/tsan)
+	TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" $(MAKE) BUILD=build/tsan OPT="-O1 -g" \
+	  SAN="-fsanitize=thread" test TESTS="$(TSAN_TESTS)"
 
 # Benchmarks: bench/bench_NAME.c -> build/bench_NAME, linked with the library and with
 # the benchmarks' shared helpers (BENCH_LIB: every other bench/*.c, e.g. dedupe_corpus.c).

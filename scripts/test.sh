@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh: builds dokja and runs the whole test suite twice: optimised, then
-# under AddressSanitizer + UndefinedBehaviorSanitizer; then the kernel and whole-model
+# under AddressSanitizer + UndefinedBehaviorSanitizer, and its multi-threaded tests under
+# ThreadSanitizer; then the kernel and whole-model
 # tests once more on every lower kernel path this CPU runs (avx2, generic: see
 # src/kernels/isa.h). After the optimised pass, tests/hostile.sh runs every command
 # against hostile inputs (its failures count like the tests'). Installs missing Debian
@@ -43,6 +44,7 @@ run "tests (-O2)" test-full
 # sanitizer build needs more address space than the sweep's 1 GB limit): docs/reliability.md
 run "hostile inputs (tests/hostile.sh)" -- bash tests/hostile.sh
 run "tests (ASan + UBSan)" test-asan
+run "multi-threaded tests (ThreadSanitizer)" test-tsan
 case $(build/dokja version | sed -n 's/^kernel path: \([a-z0-9]*\).*/\1/p') in
   avx512) lower="avx2 generic" ;;
   avx2) lower=generic ;;

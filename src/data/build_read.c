@@ -313,7 +313,8 @@ static void dedupe_part(void *vj, size_t p, int th)
     for (size_t i = 0; i < j->k; i++) {
         read_doc *d = j->c[i].d;
         for (size_t x = 0; x < j->c[i].n; x++) {
-            if (d[x].filtered || seen_part(j->seen, d[x].h1) != hs)
+            /* the part first: another part's task may be writing that document's verdict */
+            if (seen_part(j->seen, d[x].h1) != hs || d[x].filtered)
                 continue;
             if (in - out == DEDUPE_AHEAD)
                 failed |= dedupe_one(hs, fifo[out++ % DEDUPE_AHEAD]);

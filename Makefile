@@ -97,10 +97,10 @@ test-asan: ## the tests under ASan + UBSan (build in build/asan)
 
 # The tests that run work on several threads (their names say so), under
 # ThreadSanitizer: the first data race stops the run (halt_on_error), so it counts as
-# a failure. Why: the pools' tasks share arrays by index and the tokenizer's shared
-# chunk cache is lock-free; a race there would make outputs depend on timing.
+# a failure. Why: the pools' tasks share arrays by index (exact dedupe's parts write
+# verdicts into one list); a race there would make outputs depend on timing.
 TSAN_TESTS = thread_count 1_and_2_threads 1_and_3_threads 1_2_3_threads thread_independent \
-  thread_count_independent shared_cache
+  thread_count_independent
 test-tsan: ## the multi-threaded tests under ThreadSanitizer (build in build/tsan)
 	TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" $(MAKE) BUILD=build/tsan OPT="-O1 -g" \
 	  SAN="-fsanitize=thread" test TESTS="$(TSAN_TESTS)"

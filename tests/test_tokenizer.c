@@ -8,7 +8,6 @@
 #include "tokenizer/tok_train.h"
 #include "tokenizer/tokenizer.h"
 #include "util/fs.h"
-#include "util/pool.h"
 #include "util/utf8.h"
 
 static const char *const SPECIALS[] = {"<|bos|>", "<|eos|>", "<|pad|>"};
@@ -470,81 +469,4 @@ TEST(cli_tokenizer_train_takes_a_pretokenizer_name)
     CHECK_CONTAINS(out, "unknown --pretokenizer 'gpt2'");
     CHECK_EQ(test_run(out, sizeof out, "%s tokenizer train --help", test_bin()), 0);
     CHECK_CONTAINS(out, "exaone4");
-}
-
-/* ---- encoders on several threads sharing a chunk cache ------------------------------ */
-
-typedef struct {
-    tok *t;
-    tok_shared_cache *sc;
-    const uint8_t *text;
-    size_t *cut; /* piece i = text[cut[i], cut[i+1]) */
-    tok_ids *out;
-    int failed;
-} shared_job;
-
-static void shared_piece(void *vj, size_t i, int th)
-{
-    (void)th;
-    shared_job *j = vj;
-    tok_encoder *e = tok_encoder_new(j->t); /* one per piece: each starts cold */
-    dk_err err;
-    if (!e) {
-        j->failed = 1;
-        return;
-    }
-    tok_encoder_share(e, j->sc);
-    if (tok_encode(e, j->text + j->cut[i], j->cut[i + 1] - j->cut[i], 0, &j->out[i], &err) != 0)
-        j->failed = 1;
-    tok_encoder_free(e);
-}
-
-TEST(tokenizer_shared_cache_changes_no_ids_on_any_thread_count)
-{
-    tok *t = laws_tokenizer(TOK_PRETOK_DOKJA_V1, 2000);
-    CHECK(t);
-    dk_err err;
-    fs_map m;
-    CHECK(fs_map_open(&m, "../shared/data/ko_laws/laws_dev_01.txt", SIZE_MAX, &err) == 0);
-    size_t n = m.size < (1u << 20) ? m.size : pretok_safe_split(m.data, m.size, 1u << 20);
-    /* the reference: one encoder, no shared cache */
-    tok_encoder *e = tok_encoder_new(t);
-    tok_ids want = {0};
-    CHECK(tok_encode(e, m.data, n, 0, &want, &err) == 0);
-    tok_encoder_free(e);
-    /* 32 pieces cut at line ends, encoded by 4 threads through one shared cache, twice:
-     * the second time every chunk is in it already */
-    enum { PIECES = 32 };
-    size_t cut[PIECES + 1];
-    cut[0] = 0;
-    for (int i = 1; i < PIECES; i++) {
-        const uint8_t *nl = memchr(m.data + n * i / PIECES, '\n', n - n * i / PIECES);
-        cut[i] = nl ? (size_t)(nl - m.data) + 1 : n;
-        if (cut[i] < cut[i - 1])
-            cut[i] = cut[i - 1];
-    }
-    cut[PIECES] = n;
-    tok_shared_cache *sc = tok_shared_cache_new();
-    CHECK(sc);
-    pool *pl = pool_new(4);
-    for (int round = 0; round < 2; round++) {
-        tok_ids out[PIECES] = {{0}};
-        shared_job j = {t, sc, m.data, cut, out, 0};
-        pool_for(pl, PIECES, shared_piece, &j);
-        CHECK(!j.failed);
-        size_t at = 0;
-        int same = 1;
-        for (int i = 0; i < PIECES; i++) {
-            same &= at + out[i].n <= want.n && memcmp(out[i].ids, want.ids + at, out[i].n * sizeof *want.ids) == 0;
-            at += out[i].n;
-            tok_ids_free(&out[i]);
-        }
-        CHECK_MSG(same && at == want.n, "round %d: the shared cache changed the ids", round);
-        CHECK(tok_shared_cache_entries(sc) > 1000);
-    }
-    pool_free(pl);
-    tok_shared_cache_free(sc);
-    tok_ids_free(&want);
-    fs_map_close(&m);
-    tok_free(t);
 }

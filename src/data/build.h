@@ -114,7 +114,6 @@ typedef struct {
     hash_set seen[SEEN_PARTS];
     pool *pl;
     tok_encoder **enc;
-    tok_shared_cache *tok_shared; /* behind the threads' encoders (more than one) */
     uint8_t **scratch; /* per thread: the scrubbed document */
     size_t *scratch_cap;
     tok_ids *dup_ids; /* per thread: ids of a duplicate, counted and dropped */

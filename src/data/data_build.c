@@ -106,14 +106,9 @@ static int builder_open(builder *b, const data_build_opts *o, int signing, dk_er
         !(b->dup_ids = calloc((size_t)nt, sizeof *b->dup_ids)) || !(b->cs = calloc((size_t)nt, sizeof *b->cs)) ||
         !(b->qs = calloc((size_t)nt, sizeof *b->qs)))
         return dk_errf(err, "out of memory");
-    if (b->t && nt > 1 && !(b->tok_shared = tok_shared_cache_new()))
-        return dk_errf(err, "out of memory");
-    for (int i = 0; b->t && i < nt; i++) {
+    for (int i = 0; b->t && i < nt; i++)
         if (!(b->enc[i] = tok_encoder_new(b->t)))
             return dk_errf(err, "out of memory");
-        if (b->tok_shared)
-            tok_encoder_share(b->enc[i], b->tok_shared);
-    }
     /* the inputs, expanded, and their total size for progress */
     if (!(b->files = calloc(o->n_sources, sizeof *b->files)) || !(b->n_files = calloc(o->n_sources, sizeof *b->n_files)))
         return dk_errf(err, "out of memory");
@@ -193,7 +188,6 @@ static void builder_close(builder *b)
             quality_scratch_free(&b->qs[i]);
     }
     free(b->enc);
-    tok_shared_cache_free(b->tok_shared);
     free(b->scratch);
     free(b->scratch_cap);
     free(b->dup_ids);

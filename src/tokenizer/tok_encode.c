@@ -36,7 +36,6 @@ typedef struct {
 
 struct tok_encoder {
     const tok *t;
-    tok_shared_cache *shared; /* behind this encoder's own cache, or NULL */
     cache_slot *slots;
     uint8_t *keys;
     uint32_t *ids;
@@ -62,8 +61,6 @@ tok_encoder *tok_encoder_new(const tok *t)
 }
 
 const tok *tok_encoder_tok(const tok_encoder *e) { return e->t; }
-
-void tok_encoder_share(tok_encoder *e, tok_shared_cache *c) { e->shared = c; }
 
 void tok_encoder_free(tok_encoder *e)
 {
@@ -212,31 +209,7 @@ int tok_bpe_heap(const tok *t, uint32_t *sym, size_t n, size_t *out_n)
     return 0;
 }
 
-/* Puts chunk c[0..len) (hash h) and its ids into the encoder's own cache, at slot i
- * (the empty slot its probe ended on), clearing the cache first when it is full. */
-static void cache_put(tok_encoder *e, size_t i, uint64_t h, const uint8_t *c, size_t len, const uint32_t *ids,
-                      size_t n)
-{
-    if (e->n_entries >= CACHE_MAX_ENTRIES || e->keys_used + len > CACHE_KEY_BYTES ||
-        e->ids_used + n > CACHE_IDS) {
-        cache_clear(e);
-        i = (size_t)(h & (CACHE_SLOTS - 1));
-    }
-    cache_slot *s = &e->slots[i];
-    s->hash = (uint32_t)(h >> 32);
-    s->key_off = e->keys_used;
-    s->key_len = (uint16_t)len;
-    s->ids_off = e->ids_used;
-    s->n_ids = (uint16_t)n;
-    memcpy(e->keys + e->keys_used, c, len);
-    memcpy(e->ids + e->ids_used, ids, n * sizeof *ids);
-    e->keys_used += (uint32_t)len;
-    e->ids_used += (uint32_t)n;
-    e->n_entries++;
-}
-
-/* Encodes chunk c[0..len), whose hash_bytes is h, through the caches: the encoder's
- * own, then the shared one, then BPE. */
+/* Encodes chunk c[0..len), whose hash_bytes is h, through the cache. */
 static int encode_chunk(tok_encoder *e, const uint8_t *c, size_t len, uint64_t h, tok_ids *out)
 {
     size_t i = (size_t)(h & (CACHE_SLOTS - 1));
@@ -251,16 +224,6 @@ static int encode_chunk(tok_encoder *e, const uint8_t *c, size_t len, uint64_t h
             return 0;
         }
         i = (i + 1) & (CACHE_SLOTS - 1);
-    }
-    size_t n_shared;
-    const uint32_t *got = e->shared && len <= TOK_BPE_SCAN_MAX ? tok_shared_cache_get(e->shared, h, c, len, &n_shared)
-                                                              : NULL;
-    if (got) {
-        for (size_t k = 0; k < n_shared; k++)
-            if (tok_ids_push(out, got[k]) != 0)
-                return -1;
-        cache_put(e, i, h, c, len, got, n_shared);
-        return 0;
     }
     uint32_t small[TOK_BPE_SCAN_MAX], *sym = small;
     size_t n;
@@ -295,9 +258,22 @@ static int encode_chunk(tok_encoder *e, const uint8_t *c, size_t len, uint64_t h
         free(sym);
         return 0;
     }
-    cache_put(e, i, h, c, len, sym, n);
-    if (e->shared)
-        tok_shared_cache_put(e->shared, h, c, len, sym, n);
+    if (e->n_entries >= CACHE_MAX_ENTRIES || e->keys_used + len > CACHE_KEY_BYTES ||
+        e->ids_used + n > CACHE_IDS) {
+        cache_clear(e);
+        i = (size_t)(h & (CACHE_SLOTS - 1));
+    }
+    cache_slot *s = &e->slots[i];
+    s->hash = (uint32_t)(h >> 32);
+    s->key_off = e->keys_used;
+    s->key_len = (uint16_t)len;
+    s->ids_off = e->ids_used;
+    s->n_ids = (uint16_t)n;
+    memcpy(e->keys + e->keys_used, c, len);
+    memcpy(e->ids + e->ids_used, sym, n * sizeof *sym);
+    e->keys_used += (uint32_t)len;
+    e->ids_used += (uint32_t)n;
+    e->n_entries++;
     return 0;
 }
 

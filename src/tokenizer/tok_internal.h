@@ -77,13 +77,6 @@ static inline uint32_t tok_merge_result(const tok *t, uint32_t r)
     return t->merge_result ? t->merge_result[r] : r;
 }
 
-/* The shared chunk cache (tok_shared_cache.c): the ids of chunk key[0..len) whose
- * hash_bytes is h (*n_ids of them), or NULL; and putting them there (dropped when full). */
-const uint32_t *tok_shared_cache_get(const tok_shared_cache *c, uint64_t h, const uint8_t *key, size_t len,
-                                     size_t *n_ids);
-void tok_shared_cache_put(tok_shared_cache *c, uint64_t h, const uint8_t *key, size_t len, const uint32_t *ids,
-                          size_t n);
-
 /* The id whose bytes are s[0..n), or TOK_NO_MERGE (foreign vocabularies only). */
 uint32_t tok_vocab_find(const tok *t, const uint8_t *s, size_t n);
 

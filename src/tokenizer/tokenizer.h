@@ -123,16 +123,6 @@ tok_encoder *tok_encoder_new(const tok *t);
 void tok_encoder_free(tok_encoder *e);
 const tok *tok_encoder_tok(const tok_encoder *e);
 
-/* A chunk cache for encoders on several threads (tok_shared_cache.c), consulted when
- * an encoder's own cache misses: a chunk one thread has encoded, the others find
- * instead of running BPE on it again. Lock-free; speed only, never ids. It must
- * outlive the encoders that share it. tok_shared_cache_entries: chunks it holds. */
-typedef struct tok_shared_cache tok_shared_cache;
-tok_shared_cache *tok_shared_cache_new(void);
-void tok_shared_cache_free(tok_shared_cache *c);
-size_t tok_shared_cache_entries(const tok_shared_cache *c);
-void tok_encoder_share(tok_encoder *e, tok_shared_cache *c);
-
 enum { TOK_ENCODE_SPECIAL = 1 }; /* recognise special tokens' text in the input */
 
 /* Appends the ids of text[0..n) to out. Fails only when memory runs out. */

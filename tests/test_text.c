@@ -4,6 +4,7 @@
 #include "test.h"
 #include "tokenizer/hangul.h"
 #include "tokenizer/pretok.h"
+#include "util/rng.h"
 #include "util/utf8.h"
 
 static size_t dec(const char *s, uint32_t *cp) { return utf8_decode((const uint8_t *)s, strlen(s), cp); }
@@ -200,4 +201,49 @@ TEST(pretok_safe_split_points_do_not_change_chunking)
             CHECK_EQ(whole[pos], 1);
         }
     }
+}
+
+/* utf8_validate against its definition, one character at a time: random mixes of
+ * ASCII runs (the 8-byte fast path), Hangul, 4-byte characters and bad bytes at every
+ * offset, in buffers of exactly their size (ASan sees any read past the end). */
+static size_t validate_ref(const uint8_t *s, size_t n)
+{
+    uint32_t cp;
+    for (size_t i = 0; i < n;) {
+        size_t l = utf8_decode(s + i, n - i, &cp);
+        if (l == 0)
+            return i;
+        i += l;
+    }
+    return n;
+}
+
+TEST(utf8_validate_equals_its_definition_on_random_mixes)
+{
+    static const char *const piece[] = {"a", "hello wor", "0123456789abcdef", "\xED\x95\x9C", "\xF0\x9F\x98\x80",
+                                        "\xC3\xA9", "\x80", "\xED\xA0\x80", "\xE0\x80\xAF", "\xFF"};
+    uint64_t st = 11;
+    int same = 1;
+    for (int t = 0; t < 3000; t++) {
+        uint8_t tmp[256];
+        size_t n = 0;
+        int parts = (int)(rng_splitmix64(&st) % 12);
+        for (int k = 0; k < parts; k++) {
+            uint64_t r = rng_splitmix64(&st);
+            /* bad pieces (index 6..9) rarely, so most strings are long and valid */
+            int which = (int)(r % 100 < 4 ? 6 + (r >> 8) % 4 : (r >> 8) % 6);
+            size_t l = strlen(piece[which]);
+            memcpy(tmp + n, piece[which], l);
+            n += l;
+        }
+        uint8_t *buf = malloc(n ? n : 1);
+        memcpy(buf, tmp, n);
+        size_t got = utf8_validate(buf, n), want = validate_ref(buf, n);
+        if (got != want) {
+            printf("    case %d: %zu, want %zu (n %zu)\n", t, got, want, n);
+            same = 0;
+        }
+        free(buf);
+    }
+    CHECK(same);
 }

@@ -6,6 +6,8 @@
  * pre-tokenizer version in tokenizer files when you do). */
 #include "util/utf8.h"
 
+#include <string.h>
+
 size_t utf8_encode(uint32_t cp, uint8_t *out)
 {
     if (cp < 0x80) {
@@ -34,8 +36,12 @@ size_t utf8_validate(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        if (s[i] < 0x80) {
-            i++;
+        if (s[i] < 0x80) { /* ASCII: 8 bytes at a time while no high bit is set */
+            uint64_t w;
+            while (i + 8 <= n && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ULL) == 0))
+                i += 8;
+            if (i < n && s[i] < 0x80)
+                i++;
             continue;
         }
         uint32_t cp;

@@ -228,6 +228,7 @@ TEST(pii_finds_the_same_with_or_without_an_at_sign_in_the_text)
         "server at 192.168.0.1 and fe80::1ff:fe23:4567:890a, call +82 10 1234 5678 now",
         "deadbeef cafe face 1.2.3 version 10.0.19045 (02)345-6789 abc:def",
         "no numbers here at all, only words and a plus + sign",
+        "bad:cafe::1 and x.fe80::2 and word.abcd::3, feed:beef:: mid_fe80::4 ab2001:db8::5 (2001:db8::6)",
     };
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
         char plain[2048], with_at[2048], in[2048], want[2100];

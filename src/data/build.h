@@ -64,7 +64,8 @@ typedef struct {
 /* A hash's home slot: the bits below the top three (which pick the part, SEEN_PARTS),
  * high bits first, so that when the table doubles its entries move to nearly the same
  * order: the rehash writes the new table front to back instead of at random. */
-static inline size_t hs_home(const hash_set *s, uint64_t a) { return (size_t)((a << 3) >> s->shift); }
+static inline size_t hs_home_at(uint64_t a, int shift) { return (size_t)((a << 3) >> shift); }
+static inline size_t hs_home(const hash_set *s, uint64_t a) { return hs_home_at(a, s->shift); }
 
 /* 1: (a, b) was not in the set and is now; 0: it was; -1: out of memory. */
 int hs_init(hash_set *s);

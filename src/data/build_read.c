@@ -37,7 +37,7 @@ int hs_insert(hash_set *s, uint64_t a, uint64_t b)
         for (size_t i = 0; i <= s->mask; i++) {
             if (!s->slots[i][0] && !s->slots[i][1])
                 continue;
-            size_t j = (size_t)((s->slots[i][0] << 3) >> (s->shift - 1));
+            size_t j = hs_home_at(s->slots[i][0], s->shift - 1);
             while (ns[j][0] || ns[j][1])
                 j = (j + 1) & (nc - 1);
             ns[j][0] = s->slots[i][0];
@@ -123,7 +123,7 @@ int fate_push(builder *b, int drop)
 
 /* Appends the non-empty document x to docs[] (room reserved by the caller), deciding
  * its fate in file order: the quality filters' and exact dedupe's verdict (phase 0 or
- * one pass: dedupe_batch put it in x->filtered), or the fate phase 0 recorded (phase 1
+ * one pass: dedupe_part put it in x->filtered), or the fate phase 0 recorded (phase 1
  * of two). Returns 0, or -2 when the input changed between the passes. */
 static int add_doc(builder *b, source_state *s, doc *docs, size_t *n, const read_doc *x)
 {

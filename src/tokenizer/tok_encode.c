@@ -29,7 +29,7 @@
 #define CACHE_IDS (CACHE_MAX_ENTRIES * 8u)
 
 typedef struct {
-    uint32_t hash; /* the low bits of the chunk's hash_bytes above the slot index */
+    uint32_t hash; /* the high 32 bits of the chunk's hash_bytes (the slot index is the low bits) */
     uint32_t key_off, ids_off;
     uint16_t key_len, n_ids; /* key_len 0 = empty slot (chunks are never empty) */
 } cache_slot;

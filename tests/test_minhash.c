@@ -4,6 +4,8 @@
 
 #include "data/minhash.h"
 #include "kernels/isa.h"
+#include "kernels/kern_ops.h"
+#include "util/hash.h"
 #include "test.h"
 #include "util/pool.h"
 #include "util/rng.h"
@@ -573,4 +575,112 @@ TEST(minhash_shingle_hash_depends_only_on_the_shingle)
                        "Eight, nine, ten, eleven, twelve!") == 1.0 / 8);
     p.kind = MINHASH_CHARS;
     CHECK(true_jaccard(&p, "xy가나다라마", "가나다라마q") == 0.25);
+}
+
+/* A shingle by its definition (minhash.c): the polynomial over the w mixed units,
+ * sum hash_u64(u_j) B^(w-1-j) mod 2^64, mixed with w. */
+static uint64_t plain_shingle(const uint64_t *units, int w)
+{
+    uint64_t s = 0, pw = 1;
+    for (int j = w - 1; j >= 0; j--, pw *= MH_ROLL_B)
+        s += hash_u64(units[j]) * pw;
+    return hash_u64(s + (uint64_t)w);
+}
+
+TEST(minhash_shingle_kernels_are_their_definition_on_every_path)
+{
+    /* mh_mix, mh_shingles (as shingles and as places) and mh_keep_bits of each path
+     * against the definitions written out, for every count 0..40 and some past a
+     * vector's multiple, shingle sizes 1..32, in buffers of exactly the size needed */
+    const int ws[] = {1, 2, 5, 8, 9, 13, 32};
+    const size_t ms[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 40, 255, 256, 257};
+    for (int path = 0; path < 3; path++) {
+        if (!isa_supported((dk_isa)path))
+            continue;
+        const kern_ops *k = kern_of((dk_isa)path);
+        for (size_t wi = 0; wi < sizeof ws / sizeof *ws; wi++)
+            for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++) {
+                int w = ws[wi];
+                size_t m = ms[mi], nu = m + (size_t)w - 1;
+                uint64_t *u = malloc(nu * sizeof *u), *hu = malloc(nu * sizeof *hu);
+                uint64_t *out = malloc((m ? m : 1) * sizeof *out);
+                for (size_t i = 0; i < nu; i++)
+                    u[i] = hu[i] = rng_u64(77 + (uint64_t)w, i) >> (i % 3 * 20); /* small values too */
+                k->mh_mix(hu, nu);
+                int ok = 1;
+                for (size_t i = 0; i < nu; i++)
+                    ok &= hu[i] == hash_u64(u[i]);
+                CHECK_MSG(ok, "path %d: mh_mix of %zu", path, nu);
+                for (uint32_t h = 0; h <= 112; h += 112) {
+                    k->mh_shingles(hu, m, w, 0x1234567890abcdefULL, h, out);
+                    ok = 1;
+                    for (size_t i = 0; i < m; i++) {
+                        uint64_t s = plain_shingle(u + i, w), want = s;
+                        if (h) {
+                            uint32_t b, v;
+                            uint64_t x = hash_u64(s ^ 0x1234567890abcdefULL);
+                            b = (uint32_t)(((x >> 32) * h) >> 32), v = (uint32_t)x;
+                            want = (uint64_t)b << 32 | v;
+                        }
+                        ok &= out[i] == want;
+                    }
+                    CHECK_MSG(ok, "path %d: mh_shingles w %d, m %zu, h %u", path, w, m, h);
+                }
+                free(u), free(hu), free(out);
+            }
+        for (size_t n = 0; n <= 130; n++) {
+            uint32_t *v = malloc((n ? n : 1) * sizeof *v);
+            uint8_t *got = malloc(n ? n : 1);
+            for (size_t i = 0; i < n; i++)
+                v[i] = (uint32_t)rng_u64(99, i + n * 1000);
+            k->mh_keep_bits(v, n, got);
+            int ok = 1;
+            for (size_t i = 0; i < n; i++)
+                ok &= got[i] == (uint8_t)(hash_u64((uint64_t)i << 32 | v[i]) >> 56);
+            CHECK_MSG(ok, "path %d: mh_keep_bits of %zu", path, n);
+            free(v), free(got);
+        }
+    }
+}
+
+TEST(minhash_shingles_of_long_text_are_the_rolling_definition_on_every_path)
+{
+    /* lower-case ASCII words between single spaces: the character units are the bytes
+     * themselves, so every shingle of the text is plain_shingle over its bytes. Lengths
+     * around the block the shingles are made in (256 at a time) and far past it. */
+    dk_isa saved = isa_current();
+    const size_t lens[] = {1, 4, 5, 6, 259, 260, 261, 262, 515, 516, 517, 5000};
+    dk_err err;
+    for (int path = 0; path < 3; path++) {
+        if (isa_set((dk_isa)path) != 0)
+            continue;
+        for (int n = 1; n <= 32; n += 6) {
+            minhash_params p;
+            minhash_params_default(&p);
+            p.n = n;
+            minhash *m = minhash_new(&p, &err);
+            CHECK(m != NULL);
+            for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+                size_t len = lens[li];
+                char *t = malloc(len + 1);
+                for (size_t i = 0; i < len; i++) /* no space first, last or twice */
+                    t[i] = i > 0 && i + 1 < len && t[i - 1] != ' ' && rng_u64(5, i) % 5 == 0
+                               ? ' ' : (char)('a' + rng_u64(6, i) % 26);
+                t[len] = 0;
+                uint64_t *units = malloc(len * sizeof *units);
+                for (size_t i = 0; i < len; i++)
+                    units[i] = (uint8_t)t[i];
+                size_t want_n = len >= (size_t)n ? len - (size_t)n + 1 : 1;
+                uint64_t *got = malloc(want_n * sizeof *got);
+                CHECK_EQ(minhash_shingles(m, t, len, got, want_n), want_n);
+                int ok = 1;
+                for (size_t i = 0; i < want_n; i++)
+                    ok &= got[i] == plain_shingle(units + i, len >= (size_t)n ? n : (int)len);
+                CHECK_MSG(ok, "path %d, n %d, %zu bytes", path, n, len);
+                free(t), free(units), free(got);
+            }
+            minhash_free(m);
+        }
+    }
+    isa_set(saved);
 }

@@ -165,47 +165,78 @@ static inline void sink_put(sink *s, uint64_t h)
 }
 
 /* The unit stream (words or characters) as a sliding window of n. A shingle's hash is
- * a polynomial over its mixed units, sum u_i B^(k-1-i) mod 2^64 (B odd), updated in
- * O(1) per unit as the window slides, then mixed with its length k: hash_u64(h + k).
- * k = n for every full shingle; k < n only for the one shingle of a short document. */
-#define ROLL_B 0x9E3779B97F4A7C15ULL
+ * a polynomial over its mixed units, sum u_i B^(k-1-i) mod 2^64 (B = MH_ROLL_B, odd),
+ * then mixed with its length k: hash_u64(h + k). k = n for every full shingle; k < n
+ * only for the one shingle of a short document. The units are gathered in blocks and
+ * hashed, combined and placed by the kernel path's mh_mix and mh_shingles (8 lanes on
+ * AVX-512; the same integers on every path), then dropped into the bins here. */
+#define UNIT_BLOCK 256 /* shingles per kernel call */
 
 typedef struct {
-    uint64_t ring[MINHASH_MAX_N]; /* the mixed units in the window */
-    uint64_t h, bn;               /* the polynomial; B^n */
-    int n, filled, pos;           /* pos: where the next unit goes (the oldest, when full) */
-    size_t units;
+    uint64_t u[UNIT_BLOCK + MINHASH_MAX_N]; /* units; [0, mixed) are mixed already */
+    uint64_t out[UNIT_BLOCK + 1];           /* the block's shingles or places */
+    size_t nu, mixed, units;
+    int n;
 } window;
 
 static void window_init(window *w, int n)
 {
-    memset(w, 0, sizeof *w);
+    w->nu = w->mixed = w->units = 0;
     w->n = n;
-    w->bn = 1;
-    for (int i = 0; i < n; i++)
-        w->bn *= ROLL_B;
+}
+
+/* The shingles of the units so far, the last n - 1 units kept for the next ones. */
+static void window_flush(window *w, sink *s)
+{
+    const kern_ops *k = kern();
+    size_t n = (size_t)w->n;
+    k->mh_mix(w->u + w->mixed, w->nu - w->mixed);
+    w->mixed = w->nu;
+    if (w->nu < n)
+        return;
+    size_t m = w->nu - (n - 1);
+    k->mh_shingles(w->u, m, w->n, s->m->key, s->bins ? (uint32_t)s->m->h : 0, w->out);
+    if (s->bins) {
+        uint64_t *bins = s->bins;
+        for (size_t i = 0; i < m; i++) {
+            uint64_t b = w->out[i] >> 32, v = (uint32_t)w->out[i];
+            bins[b] = v < bins[b] ? v : bins[b];
+        }
+    } else {
+        for (size_t i = 0; i < m && s->count + i < s->cap; i++)
+            s->out[s->count + i] = w->out[i];
+    }
+    s->count += m;
+    memmove(w->u, w->u + m, (n - 1) * sizeof *w->u);
+    w->nu = w->mixed = n - 1;
 }
 
 static inline void window_push(window *w, sink *s, uint64_t unit)
 {
-    uint64_t u = hash_u64(unit);
-    w->h = w->h * ROLL_B + u;
-    if (w->filled == w->n)
-        w->h -= w->ring[w->pos] * w->bn;
-    else
-        w->filled++;
-    w->ring[w->pos] = u;
-    w->pos = w->pos + 1 == w->n ? 0 : w->pos + 1;
+    w->u[w->nu++] = unit;
     w->units++;
-    if (w->filled == w->n)
-        sink_put(s, hash_u64(w->h + (uint64_t)w->n));
+    if (w->nu == UNIT_BLOCK + (size_t)w->n - 1)
+        window_flush(w, s);
 }
 
+/* The last shingles; a short document's one shingle of all its units. */
+static void window_end(window *w, sink *s)
+{
+    window_flush(w, s);
+    if (w->units > 0 && w->units < (size_t)w->n) {
+        uint64_t h = 0;
+        for (size_t i = 0; i < w->units; i++)
+            h = h * MH_ROLL_B + w->u[i];
+        sink_put(s, hash_u64(h + (uint64_t)w->units));
+    }
+}
+
+/* A-Z and Latin-1's capitals (not U+00D7, the multiplication sign) to lower case;
+ * without a branch: capitals come at random in English text */
 static inline uint32_t fold_case(uint32_t cp)
 {
-    if ((cp >= 'A' && cp <= 'Z') || (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7))
-        return cp + 0x20;
-    return cp;
+    uint32_t up = (cp - 'A' < 26u) | ((cp - 0xC0u < 0x1Fu) & (cp != 0xD7));
+    return cp + (up << 5);
 }
 
 #define FNV_PRIME 0x100000001b3ULL
@@ -219,7 +250,8 @@ static void shingle_text(const minhash *m, const char *text, size_t len, sink *s
     int chars = m->p.kind == MINHASH_CHARS;
     uint64_t word = FNV_BASIS; /* words: FNV-1a over the code points of the word */
     int in_word = 0, pending_space = 0;
-    for (size_t i = 0; i < len;) {
+    size_t i = 0;
+    while (i < len) {
         uint32_t cp;
         size_t l = utf8_decode(t + i, len - i, &cp);
         int sep;
@@ -253,8 +285,7 @@ static void shingle_text(const minhash *m, const char *text, size_t len, sink *s
     }
     if (in_word && !chars)
         window_push(&w, s, word);
-    if (w.units > 0 && w.filled < w.n) /* a short document: one shingle of all its units */
-        sink_put(s, hash_u64(w.h + (uint64_t)w.filled));
+    window_end(&w, s);
 }
 
 /* Optimal densification (Shrivastava, ICML 2017): an empty bin i takes the value of
@@ -479,8 +510,7 @@ int minhash_index_add(minhash_index *x, const uint32_t *sig, int has_shingles, d
     if (index_reserve(x, 1, err) != 0)
         return -1;
     size_t h = (size_t)x->m->h;
-    for (size_t k = 0; k < h; k++)
-        x->sigs[x->n * h + k] = keep_bits(sig[k], k);
+    kern()->mh_keep_bits(sig, h, x->sigs + x->n * h);
     x->has[x->n++] = has_shingles != 0;
     return 0;
 }
@@ -500,8 +530,7 @@ static void sign_range(void *vc, size_t begin, size_t end)
     for (size_t d = begin; d < end; d++) {
         uint32_t sig[MINHASH_MAX_HASHES];
         j->has[d] = minhash_signature(j->m, j->docs[d], j->lens[d], sig) > 0;
-        for (size_t k = 0; k < h; k++)
-            j->sigs[d * h + k] = keep_bits(sig[k], k);
+        kern()->mh_keep_bits(sig, h, j->sigs + d * h);
     }
 }
 

@@ -68,7 +68,19 @@ typedef struct kern_ops {
      * (integers: every path gives the same result). */
     void (*min_tagged_rows_u16)(uint32_t *best, const uint16_t *table, size_t stride,
                                 const uint8_t *rows, size_t nrows, size_t n);
+    /* MinHash shingles (data/minhash.c), integers like the above. mh_mix: u[i] =
+     * hash_u64(u[i]) for i in [0, n) (util/hash.h). mh_shingles: for the windows of w
+     * mixed units starting at i in [0, m), s = hash_u64(sum_j hu[i + j] MH_ROLL_B^(w-1-j)
+     * + w) (mod 2^64), the shingle; out[i] = s, or with h > 0 its place among h bins:
+     * x = hash_u64(s ^ key), out[i] = scale(x, h) << 32 | (uint32_t)x (scale: the high
+     * half of x's high half times h). mh_keep_bits: out[k] = hash_u64((uint64_t)k << 32
+     * | v[k]) >> 56 for k in [0, n), the index's 8 bits of position k. */
+    void (*mh_mix)(uint64_t *u, size_t n);
+    void (*mh_shingles)(const uint64_t *hu, size_t m, int w, uint64_t key, uint32_t h, uint64_t *out);
+    void (*mh_keep_bits)(const uint32_t *v, size_t n, uint8_t *out);
 } kern_ops;
+
+#define MH_ROLL_B 0x9E3779B97F4A7C15ULL /* the shingle polynomial's base (odd) */
 
 /* The tables; the x86 ones exist only in an x86-64 build (reach them through kern_of). */
 extern const kern_ops kern_ops_avx512, kern_ops_avx2, kern_ops_generic;

@@ -19,6 +19,26 @@
 
 void generic_tile(int kc, const float *a, const float *b, float *C, int ldc, int mr, int nr, int first);
 
+/* MinHash's shingle hashing (kern_ops.h), one element at a time; the x86 paths' tails. */
+void generic_mh_mix(uint64_t *u, size_t n);
+void generic_mh_shingles(const uint64_t *hu, size_t m, int w, uint64_t key, uint32_t h, uint64_t *out);
+void generic_mh_keep_bits(const uint32_t *v, size_t n, uint8_t *out);
+void generic_mh_keep_bits_from(const uint32_t *v, size_t first, size_t n, uint8_t *out); /* k in [first, n) */
+/* The vector kernels' powers: pw[j] = MH_ROLL_B^(w-1-j) for window offset j < w, so
+ * that a window's sum is w independent products (Horner's rule chains w multiplies;
+ * the sum mod 2^64 is the same). 0 for w in [1, MH_MAX_W], else -1 (the caller
+ * falls back to generic_mh_shingles). */
+#define MH_MAX_W 64
+static inline int mh_roll_powers(uint64_t pw[MH_MAX_W], int w)
+{
+    if (w < 1 || w > MH_MAX_W)
+        return -1;
+    pw[w - 1] = 1;
+    for (int j = w - 2; j >= 0; j--)
+        pw[j] = pw[j + 1] * MH_ROLL_B;
+    return 0;
+}
+
 /* exp as the vector paths compute it (vexp.h), one element. */
 float generic_exp(float x);
 

@@ -156,4 +156,7 @@ const kern_ops kern_ops_generic = {
     .fma_loop = fma_loop_generic,
     .fma_flops = 12 * 4 * 2,
     .min_tagged_rows_u16 = min_tagged_rows_generic,
+    .mh_mix = generic_mh_mix,
+    .mh_shingles = generic_mh_shingles,
+    .mh_keep_bits = generic_mh_keep_bits,
 };

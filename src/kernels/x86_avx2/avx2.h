@@ -18,6 +18,9 @@ void avx2_direct(int kc, const float *a, int lda, const float *b, float *C, int 
 void avx2_pack_a_t(float *dst, const float *src, int lda, int kc);
 void avx2_pack_b_t(float *dst, const float *src, int ldb, int kc);
 void avx2_round_bf16(float *x, size_t n);
+void avx2_mh_mix(uint64_t *u, size_t n);
+void avx2_mh_shingles(const uint64_t *hu, size_t m, int w, uint64_t key, uint32_t h, uint64_t *out);
+void avx2_mh_keep_bits(const uint32_t *v, size_t n, uint8_t *out);
 
 /* The lane mask of the first n of 8 lanes (n <= 0: none, n >= 8: all), for
  * maskload/maskstore: the tails of every AVX2 loop. */

@@ -3,6 +3,7 @@
  * double lane sums four 4-lane accumulators, reduced in the same tree, so the bits
  * are the same. */
 #if defined(__x86_64__) /* x86-64 only: elsewhere this file compiles to nothing (isa.c) */
+#include "kernels/generic/generic.h"
 #include "kernels/x86_avx2/avx2.h"
 
 #include <math.h>
@@ -230,6 +231,9 @@ const kern_ops kern_ops_avx2 = {
     .fma_loop = fma_loop_avx2,
     .fma_flops = ACC * 8 * 2,
     .min_tagged_rows_u16 = min_tagged_rows_avx2,
+    .mh_mix = avx2_mh_mix,
+    .mh_shingles = avx2_mh_shingles,
+    .mh_keep_bits = avx2_mh_keep_bits,
 };
 
 #endif /* __x86_64__ */

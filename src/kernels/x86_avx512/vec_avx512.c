@@ -202,6 +202,9 @@ const kern_ops kern_ops_avx512 = {
     .fma_loop = fma_loop_avx512,
     .fma_flops = ACC * 16 * 2,
     .min_tagged_rows_u16 = min_tagged_rows_avx512,
+    .mh_mix = avx512_mh_mix,
+    .mh_shingles = avx512_mh_shingles,
+    .mh_keep_bits = avx512_mh_keep_bits,
 };
 
 #endif /* __x86_64__ */

@@ -684,3 +684,37 @@ TEST(minhash_shingles_of_long_text_are_the_rolling_definition_on_every_path)
     }
     isa_set(saved);
 }
+
+TEST(minhash_pick_kernel_is_its_definition_on_every_path)
+{
+    /* densification's last step on every path against generic_mh_pick's loop written
+     * out: random full/empty bins, random borrowed bins, some empty bins that no probe
+     * reached (best >> 8 == 0xFFFF), every h from 1 to 256 */
+    uint64_t bins[256];
+    uint32_t best[256], got[256], want[256];
+    uint8_t full[1024] = {0};
+    for (int path = 0; path < 3; path++) {
+        if (!isa_supported((dk_isa)path))
+            continue;
+        const kern_ops *k = kern_of((dk_isa)path);
+        for (size_t h = 1; h <= 256; h++) {
+            uint32_t want_missed = 0;
+            for (size_t i = 0; i < 256; i++) {
+                uint64_t r = rng_u64(31 + h, i);
+                bins[i] = (uint32_t)r;
+                full[i] = (uint8_t)(r >> 40 & 1);
+                best[i] = (uint32_t)((r >> 48) % 300 == 0 ? 0xFFFFu << 8 : (r >> 41 & 0x7FFF) << 8) |
+                          (uint32_t)((r >> 32) % h);
+            }
+            for (size_t i = 0; i < h; i++) {
+                want[i] = (uint32_t)bins[full[i] ? i : best[i] & 0xFF];
+                want_missed |= !full[i] && best[i] >> 8 == 0xFFFF;
+            }
+            memset(got, 0xAB, sizeof got);
+            uint32_t missed = k->mh_pick(bins, best, full, h, got);
+            CHECK_MSG(memcmp(got, want, h * sizeof *got) == 0 && (missed != 0) == (want_missed != 0),
+                      "path %d, h %zu", path, h);
+            CHECK_MSG(h == 256 || got[h] == 0xABABABABu, "path %d, h %zu: wrote past h", path, h);
+        }
+    }
+}

@@ -353,12 +353,7 @@ static void densify(const minhash *m, const uint64_t *bins, uint32_t *sig)
         nr += full[j];
     }
     kern()->min_tagged_rows_u16(best, m->first, hp, rows, nr, hp);
-    uint32_t missed = 0;
-    for (uint32_t i = 0; i < h; i++) { /* no branch on full[i]: it is a coin toss */
-        uint32_t keep = 0u - (uint32_t)full[i];
-        sig[i] = (uint32_t)bins[(i & keep) | (best[i] & 0xFF & ~keep)];
-        missed |= ~keep & (uint32_t)(best[i] >> 8 == NO_PROBE);
-    }
+    uint32_t missed = kern()->mh_pick(bins, best, full, h, sig);
     for (uint32_t i = 0; missed && i < h; i++) /* no probe of 64 H reached a non-empty bin: rare */
         if (!full[i] && best[i] >> 8 == NO_PROBE)
             sig[i] = (uint32_t)bins[borrow_cyclic(full, i, h)];

@@ -78,6 +78,12 @@ typedef struct kern_ops {
     void (*mh_mix)(uint64_t *u, size_t n);
     void (*mh_shingles)(const uint64_t *hu, size_t m, int w, uint64_t key, uint32_t h, uint64_t *out);
     void (*mh_keep_bits)(const uint32_t *v, size_t n, uint8_t *out);
+    /* MinHash densification's last step: sig[i] = (uint32_t)bins[full[i] ? i : best[i]
+     * & 0xFF] for i in [0, h), h <= 256; returns nonzero if some empty bin's best[i] >> 8
+     * is 0xFFFF (no probe reached a full bin). best is readable to h rounded up to 16,
+     * full to 1024 bytes. */
+    uint32_t (*mh_pick)(const uint64_t *bins, const uint32_t *best, const uint8_t *full, size_t h,
+                        uint32_t *sig);
 } kern_ops;
 
 #define MH_ROLL_B 0x9E3779B97F4A7C15ULL /* the shingle polynomial's base (odd) */

@@ -23,6 +23,7 @@ void generic_tile(int kc, const float *a, const float *b, float *C, int ldc, int
 void generic_mh_mix(uint64_t *u, size_t n);
 void generic_mh_shingles(const uint64_t *hu, size_t m, int w, uint64_t key, uint32_t h, uint64_t *out);
 void generic_mh_keep_bits(const uint32_t *v, size_t n, uint8_t *out);
+uint32_t generic_mh_pick(const uint64_t *bins, const uint32_t *best, const uint8_t *full, size_t h, uint32_t *sig);
 void generic_mh_keep_bits_from(const uint32_t *v, size_t first, size_t n, uint8_t *out); /* k in [first, n) */
 /* The vector kernels' powers: pw[j] = MH_ROLL_B^(w-1-j) for window offset j < w, so
  * that a window's sum is w independent products (Horner's rule chains w multiplies;

@@ -41,3 +41,14 @@ void generic_mh_keep_bits_from(const uint32_t *v, size_t first, size_t n, uint8_
 }
 
 void generic_mh_keep_bits(const uint32_t *v, size_t n, uint8_t *out) { generic_mh_keep_bits_from(v, 0, n, out); }
+
+uint32_t generic_mh_pick(const uint64_t *bins, const uint32_t *best, const uint8_t *full, size_t h, uint32_t *sig)
+{
+    uint32_t missed = 0;
+    for (size_t i = 0; i < h; i++) { /* no branch on full[i]: it is a coin toss */
+        uint32_t keep = 0u - (uint32_t)full[i];
+        sig[i] = (uint32_t)bins[((uint32_t)i & keep) | (best[i] & 0xFF & ~keep)];
+        missed |= ~keep & (uint32_t)(best[i] >> 8 == 0xFFFF);
+    }
+    return missed;
+}

@@ -234,6 +234,7 @@ const kern_ops kern_ops_avx2 = {
     .mh_mix = avx2_mh_mix,
     .mh_shingles = avx2_mh_shingles,
     .mh_keep_bits = avx2_mh_keep_bits,
+    .mh_pick = generic_mh_pick,
 };
 
 #endif /* __x86_64__ */

@@ -24,5 +24,6 @@ void avx512_pack_b_t(float *dst, const float *src, int ldb, int kc);
 void avx512_mh_mix(uint64_t *u, size_t n);
 void avx512_mh_shingles(const uint64_t *hu, size_t m, int w, uint64_t key, uint32_t h, uint64_t *out);
 void avx512_mh_keep_bits(const uint32_t *v, size_t n, uint8_t *out);
+uint32_t avx512_mh_pick(const uint64_t *bins, const uint32_t *best, const uint8_t *full, size_t h, uint32_t *sig);
 
 #endif

@@ -67,4 +67,30 @@ MH_TARGET void avx512_mh_keep_bits(const uint32_t *v, size_t n, uint8_t *out)
     }
 }
 
+/* 16 bins at a time: each one's source bin (its own, or the one its probes found),
+ * two 8-lane gathers of the 64-bit bins, narrowed to 32 bits */
+MH_TARGET uint32_t avx512_mh_pick(const uint64_t *bins, const uint32_t *best, const uint8_t *full, size_t h,
+                                  uint32_t *sig)
+{
+    const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i lo8 = _mm512_set1_epi32(0xFF), none = _mm512_set1_epi32(0xFFFF);
+    __mmask16 missed = 0;
+    for (size_t i = 0; i < h; i += 16) {
+        __mmask16 k = h - i >= 16 ? 0xFFFF : (__mmask16)((1u << (h - i)) - 1);
+        __m512i f = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(full + i)));
+        __m512i b = _mm512_loadu_si512(best + i);
+        __mmask16 own = _mm512_test_epi32_mask(f, f);
+        __m512i idx = _mm512_mask_blend_epi32(own, _mm512_and_si512(b, lo8),
+                                              _mm512_add_epi32(iota, _mm512_set1_epi32((int)i)));
+        missed |= _mm512_mask_cmpeq_epi32_mask(k & (__mmask16)~own, _mm512_srli_epi32(b, 8), none);
+        __m512i v0 = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), (__mmask8)k,
+                                                 _mm512_castsi512_si256(idx), bins, 8);
+        __m512i v1 = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), (__mmask8)(k >> 8),
+                                                 _mm512_extracti64x4_epi64(idx, 1), bins, 8);
+        __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(v0)), _mm512_cvtepi64_epi32(v1), 1);
+        _mm512_mask_storeu_epi32(sig + i, k, v);
+    }
+    return missed != 0;
+}
+
 #endif /* __x86_64__ */

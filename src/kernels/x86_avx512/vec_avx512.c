@@ -205,6 +205,7 @@ const kern_ops kern_ops_avx512 = {
     .mh_mix = avx512_mh_mix,
     .mh_shingles = avx512_mh_shingles,
     .mh_keep_bits = avx512_mh_keep_bits,
+    .mh_pick = avx512_mh_pick,
 };
 
 #endif /* __x86_64__ */

@@ -4,6 +4,8 @@
 
 #include "data/quality.h"
 #include "test.h"
+#include "util/rng.h"
+#include "util/utf8.h"
 
 static int verdict(const quality_params *p, const char *t)
 {
@@ -79,4 +81,39 @@ TEST(quality_repetition_follows_gophers_rules_on_long_documents_only)
     free(ok);
     free(spam);
     free(dup);
+}
+
+TEST(quality_counts_equal_the_character_classes)
+{
+    /* the byte-table count against decoding every character and asking utf8_class, on
+     * 2,000 random valid texts: code points from every plane (surrogates excepted),
+     * half of them ASCII or Hangul, as the corpora are */
+    uint8_t buf[4 * 300];
+    for (uint64_t doc = 0; doc < 2000; doc++) {
+        size_t len = 0, want_ns = 0, want_lt = 0;
+        size_t n = rng_u64(1234, doc) % 300;
+        for (size_t c = 0; c < n; c++) {
+            uint64_t r = rng_u64(doc + 99, c);
+            uint32_t cp;
+            switch (r % 4) {
+            case 0: cp = (uint32_t)(r >> 8) % 0x80; break;
+            case 1: cp = 0xAC00 + (uint32_t)(r >> 8) % 11172; break;
+            case 2: cp = (uint32_t)(r >> 8) % 0x10000; break;
+            default: cp = (uint32_t)(r >> 8) % 0x110000; break;
+            }
+            if (cp >= 0xD800 && cp <= 0xDFFF)
+                cp = 0xFFFD;
+            len += utf8_encode(cp, buf + len);
+            uclass k = utf8_class(cp);
+            want_ns += k != UC_SPACE;
+            want_lt += k == UC_HANGUL || k == UC_LATIN || k == UC_LETTER;
+        }
+        uint8_t *t = malloc(len ? len : 1); /* exactly the text: ASan sees any over-read */
+        memcpy(t, buf, len);
+        size_t ns, lt;
+        quality_counts(t, len, &ns, &lt);
+        CHECK_MSG(ns == want_ns && lt == want_lt, "text %llu: %zu/%zu non-space, %zu/%zu letters",
+                  (unsigned long long)doc, ns, want_ns, lt, want_lt);
+        free(t);
+    }
 }

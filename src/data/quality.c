@@ -164,10 +164,57 @@ static int words_repeat(quality_scratch *s, size_t w)
     return verdict;
 }
 
+/* What a lead byte says of its character, for quality_counts: the classes that need
+ * the code point (2-byte, U+0800-3FFF, U+F000-FFFF and 4-byte characters, and bytes
+ * that valid UTF-8 never has) are decoded; U+4000-EFFF (CJK, Yi, Hangul, private use:
+ * all letters to utf8_class) and ASCII are known from the byte. */
+enum { QB_OTHER, QB_SPACE, QB_LETTER, QB_WIDE_LETTER, QB_CONT, QB_DECODE };
+
+static const uint8_t QB_KIND[256] = {
+    [0x09 ... 0x0D] = QB_SPACE,       [' '] = QB_SPACE,         ['A' ... 'Z'] = QB_LETTER,
+    ['a' ... 'z'] = QB_LETTER,        [0x80 ... 0xBF] = QB_CONT, [0xC0 ... 0xE3] = QB_DECODE,
+    [0xE4 ... 0xEE] = QB_WIDE_LETTER, [0xEF ... 0xFF] = QB_DECODE, /* the rest of ASCII: QB_OTHER */
+};
+
+void quality_counts(const uint8_t *t, size_t len, size_t *nonspace, size_t *letters)
+{
+    size_t ns = 0, lt = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned k = QB_KIND[t[i]];
+        if (k == QB_DECODE) { /* rare in Korean and English text */
+            uint32_t cp;
+            size_t l = utf8_decode(t + i, len - i, &cp);
+            if (l == 0)
+                cp = 0xFFFD, l = 1;
+            uclass c = utf8_class(cp);
+            ns += c != UC_SPACE;
+            lt += c == UC_HANGUL || c == UC_LATIN || c == UC_LETTER;
+            i += l;
+            continue;
+        }
+        /* one byte at a time, without a branch on the script: continuation bytes count
+         * nothing */
+        ns += k != QB_SPACE && k != QB_CONT;
+        lt += k == QB_LETTER || k == QB_WIDE_LETTER;
+        i++;
+    }
+    *nonspace = ns;
+    *letters = lt;
+}
+
 int quality_check(const quality_params *p, const uint8_t *t, size_t len, quality_scratch *s)
 {
     if (!p->min_chars && !(p->min_letter_share > 0) && !p->repetition)
         return QUALITY_OK;
+    if (!p->repetition) { /* the defaults: two counts, no words or lines */
+        size_t nonspace, letters;
+        quality_counts(t, len, &nonspace, &letters);
+        if (p->min_chars && nonspace < (size_t)p->min_chars)
+            return QUALITY_SHORT;
+        if (p->min_letter_share > 0 && (double)letters < p->min_letter_share * (double)nonspace)
+            return QUALITY_LETTERS;
+        return QUALITY_OK;
+    }
     /* one pass: characters, letters, words (hash, characters), lines (hash, characters) */
     size_t words = 0, lines = 0, nonspace = 0, letters = 0, chars = 0;
     if (p->repetition && reserve(s, len / 2 + 2, len / 2 + 2) != 0) /* a word or line takes 2 bytes */

@@ -51,6 +51,11 @@ typedef struct {
 } quality_scratch;
 void quality_scratch_free(quality_scratch *s);
 
+/* The characters of text[0..len) (valid UTF-8) that are not white space (utf8_class
+ * UC_SPACE), and the letters among them (UC_HANGUL, UC_LATIN, UC_LETTER): what the
+ * length and letter-share filters count. */
+void quality_counts(const uint8_t *text, size_t len, size_t *nonspace, size_t *letters);
+
 /* The verdict on text[0..len) (valid UTF-8): QUALITY_OK or the first QUALITY_* reason
  * that applies; -1 when out of memory. */
 int quality_check(const quality_params *p, const uint8_t *text, size_t len, quality_scratch *s);

@@ -585,13 +585,12 @@ typedef struct {
     uint32_t id;
 } band_entry;
 
-/* Sorts e[0..m) by key, equal keys in increasing id, given e in increasing id: a stable
- * counting scatter on the key's top `bits` bits into tmp, then insertion sort of each
- * bucket by key (stable, so ids stay increasing). Keys are hashes, so with bits about
- * log2(m) (radix_bits) buckets hold one or two entries on average (with 16 bits, 14 at
- * 900k documents: the insertion sorts were most of a band's time); a bucket of one
- * repeated key (a text in 10^5 copies) is already in order and costs one pass. Result
- * in tmp; count has 2^bits entries. */
+/* Sorting a band's entries by key, equal keys in increasing id, given them in
+ * increasing id (band_radix, below). Keys are hashes, so with bits about log2(m)
+ * (radix_bits) of counting sort, runs of equal top bits hold one or two entries on
+ * average (with 16 bits, 14 at 900k documents: the insertion sorts were most of a
+ * band's time); a run of one repeated key (a text in 10^5 copies) is already in order
+ * and costs one pass. */
 #define RADIX_MIN_BITS 8
 #define RADIX_MAX_BITS 22
 
@@ -603,13 +602,14 @@ static int radix_bits(size_t m)
     return bits;
 }
 
-static void band_radix(const band_entry *e, band_entry *tmp, size_t m, uint32_t *count, int bits)
+/* One stable counting pass of e[0..m) into out by the key's bits [shift, shift + nbits). */
+static void radix_pass(const band_entry *e, band_entry *out, size_t m, uint32_t *count, int shift, int nbits)
 {
-    const int shift = 64 - bits;
-    const size_t nb = (size_t)1 << bits;
+    const size_t nb = (size_t)1 << nbits;
+    const uint64_t mask = nb - 1;
     memset(count, 0, nb * sizeof *count);
     for (size_t i = 0; i < m; i++)
-        count[e[i].key >> shift]++;
+        count[(e[i].key >> shift) & mask]++;
     uint32_t sum = 0;
     for (size_t b = 0; b < nb; b++) {
         uint32_t c = count[b];
@@ -617,21 +617,36 @@ static void band_radix(const band_entry *e, band_entry *tmp, size_t m, uint32_t 
         sum += c;
     }
     for (size_t i = 0; i < m; i++)
-        tmp[count[e[i].key >> shift]++] = e[i];
-    /* count[b] is now the end of bucket b: the start of b + 1 */
-    for (size_t b = 0, start = 0; b < nb; b++) {
-        size_t end = count[b];
+        out[count[(e[i].key >> shift) & mask]++] = e[i];
+}
+
+/* Sorts e[0..m) by key, stably: by its top `bits` bits in two counting passes (the low
+ * half first: each pass scatters into at most 2^11 places, where one pass into 2^bits
+ * places, 2^20 for a million documents, missed the cache on nearly every entry), then
+ * each run of equal top bits by insertion. Returns e, now sorted (tmp is scratch);
+ * count has room for 2^11 entries. */
+static band_entry *band_radix(band_entry *e, band_entry *tmp, size_t m, uint32_t *count, int bits)
+{
+    const int lo = bits / 2, hi = bits - lo, shift = 64 - bits;
+    radix_pass(e, tmp, m, count, shift, lo);
+    radix_pass(tmp, e, m, count, 64 - hi, hi);
+    for (size_t start = 0; start < m;) {
+        uint64_t top = e[start].key >> shift;
+        size_t end = start + 1;
+        while (end < m && e[end].key >> shift == top)
+            end++;
         for (size_t i = start + 1; i < end; i++) {
-            band_entry x = tmp[i];
+            band_entry x = e[i];
             size_t j = i;
-            while (j > start && tmp[j - 1].key > x.key) {
-                tmp[j] = tmp[j - 1];
+            while (j > start && e[j - 1].key > x.key) {
+                e[j] = e[j - 1];
                 j--;
             }
-            tmp[j] = x;
+            e[j] = x;
         }
         start = end;
     }
+    return e;
 }
 
 /* Per band, only the buckets that hold two documents or more: nearly every document
@@ -698,7 +713,7 @@ static void band_task(void *vc, size_t band, int th)
         e[m].id = (uint32_t)i;
         m++;
     }
-    band_radix(e, t, m, j->count[th], j->bits);
+    t = band_radix(e, t, m, j->count[th], j->bits);
     band_buckets *bb = &j->bb[band];
     size_t nm = 0, ng = 0;
     for (size_t i = 1, g = 0; i < m; i++) { /* g: where t[i]'s bucket starts */
@@ -759,7 +774,7 @@ static band_buckets *bands_sort(const minhash_index *x, pool *pl)
     band_job j = {x, calloc((size_t)bands, sizeof(band_buckets)), calloc((size_t)nt, sizeof(band_entry *)),
                   calloc((size_t)nt, sizeof(band_entry *)), calloc((size_t)nt, sizeof(uint32_t *)),
                   radix_bits(x->n)};
-    size_t count_len = (size_t)1 << (j.bits > 16 ? j.bits : 16);
+    size_t count_len = (size_t)1 << 16; /* later_sort's; band_radix needs 2^11 */
     int ok = j.bb && j.e && j.tmp && j.count;
     for (int t = 0; ok && t < nt; t++)
         ok = (j.e[t] = malloc(n * sizeof(band_entry))) && (j.tmp[t] = malloc(n * sizeof(band_entry))) &&

@@ -492,12 +492,19 @@ int pii_find(const uint8_t *s, size_t n, size_t from, pii_match *m)
      * ':' and '+' can begin a match, and the hot loop skips every other letter instead
      * of stopping at each word (most documents have no '@'; the result is the same). */
     int email = from < n && memchr(s + from, '@', n - from) != NULL;
+    /* Nor an IPv6 address without a ':' ahead (it has "::" or seven ':'): then hex
+     * letters are skipped too, and a Korean or English document without '@' or ':'
+     * stops only at digits and '+'. */
+    int v6 = from < n && memchr(s + from, ':', n - from) != NULL;
     for (size_t i = from; i < n; i++) {
         if (email)
             while (i < n && !has(s[i], C_LOCAL | C_COLON)) /* the hot loop: most bytes */
                 i++;
-        else
+        else if (v6)
             while (i < n && !has(s[i], C_DIGIT | C_HEX | C_COLON) && s[i] != '+')
+                i++;
+        else
+            while (i < n && !is_digit(s[i]) && s[i] != '+')
                 i++;
         if (i == n)
             break;
@@ -548,7 +555,7 @@ int pii_find(const uint8_t *s, size_t n, size_t from, pii_match *m)
                 return 1;
             }
         }
-        if ((is_hex(c) || c == ':') && (i == 0 || (!is_word(s[i - 1]) && s[i - 1] != ':' &&
+        if (v6 && (is_hex(c) || c == ':') && (i == 0 || (!is_word(s[i - 1]) && s[i - 1] != ':' &&
                                                   !(s[i - 1] == '.' && i >= 2 && is_word(s[i - 2]))))) {
             size_t e = match_ipv6(s, n, i);
             if (e) {

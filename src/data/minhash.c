@@ -174,7 +174,7 @@ static inline void sink_put(sink *s, uint64_t h)
 
 typedef struct {
     uint64_t u[UNIT_BLOCK + MINHASH_MAX_N]; /* units; [0, mixed) are mixed already */
-    uint64_t out[UNIT_BLOCK + 1];           /* the block's shingles or places */
+    uint64_t out[UNIT_BLOCK];               /* the block's shingles or places */
     size_t nu, mixed, units;
     int n;
 } window;

@@ -62,12 +62,13 @@ static json_t *split_json(builder *b, split_out *o, dk_err *err, int *rc)
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", b->tmp_dir, o->shards[i].file);
         uint8_t d[32];
-        if (!o->shards[i].sha256[0] && sha256_file(path, d, err) != 0) {
-            *rc = -1;
-            break;
-        }
-        if (!o->shards[i].sha256[0])
+        if (!o->shards[i].sha256[0]) { /* digest_shards could not: again, for the error */
+            if (sha256_file(path, d, err) != 0) {
+                *rc = -1;
+                break;
+            }
             sha256_hex(d, o->shards[i].sha256);
+        }
         json_t *sh = json_object();
         json_object_set_new(sh, "file", json_string(o->shards[i].file));
         json_object_set_new(sh, "tokens", json_integer((json_int_t)o->shards[i].tokens));

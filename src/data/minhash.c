@@ -223,11 +223,10 @@ static inline void window_push(window *w, sink *s, uint64_t unit)
 static void window_end(window *w, sink *s)
 {
     window_flush(w, s);
-    if (w->units > 0 && w->units < (size_t)w->n) {
-        uint64_t h = 0;
-        for (size_t i = 0; i < w->units; i++)
-            h = h * MH_ROLL_B + w->u[i];
-        sink_put(s, hash_u64(h + (uint64_t)w->units));
+    if (w->units > 0 && w->units < (size_t)w->n) { /* one window of all its units */
+        uint64_t sh;
+        kern()->mh_shingles(w->u, 1, (int)w->units, s->m->key, 0, &sh);
+        sink_put(s, sh);
     }
 }
 
@@ -446,10 +445,6 @@ double minhash_agreement(const uint32_t *a, const uint32_t *b, int hashes)
 typedef uint8_t mh_val;
 #define KEPT_CHANCE (1.0 / 256) /* C: two different values agree at a position */
 
-static inline mh_val keep_bits(uint32_t v, size_t k)
-{
-    return (mh_val)(hash_u64(((uint64_t)k << 32) | v) >> 56);
-}
 
 struct minhash_index {
     const minhash *m;
@@ -498,7 +493,7 @@ static int index_reserve(minhash_index *x, size_t more, dk_err *err)
     return 0;
 }
 
-uint8_t minhash_kept_bits(uint32_t v, int k) { return keep_bits(v, (size_t)k); }
+uint8_t minhash_kept_bits(uint32_t v, int k) { return mh_kept_bits(v, (size_t)k); }
 
 int minhash_index_add(minhash_index *x, const uint32_t *sig, int has_shingles, dk_err *err)
 {

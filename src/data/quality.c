@@ -202,22 +202,14 @@ void quality_counts(const uint8_t *t, size_t len, size_t *nonspace, size_t *lett
     *letters = lt;
 }
 
-int quality_check(const quality_params *p, const uint8_t *t, size_t len, quality_scratch *s)
+/* One pass for the repetition filter: the characters, the non-space ones and the
+ * letters among them (as quality_counts), and each word's and line's hash and
+ * characters into s. 0, or -1 on out of memory. */
+static int scan_words_lines(const uint8_t *t, size_t len, quality_scratch *s, size_t *nonspace_out,
+                            size_t *letters_out, size_t *words_out, size_t *lines_out, size_t *chars_out)
 {
-    if (!p->min_chars && !(p->min_letter_share > 0) && !p->repetition)
-        return QUALITY_OK;
-    if (!p->repetition) { /* the defaults: two counts, no words or lines */
-        size_t nonspace, letters;
-        quality_counts(t, len, &nonspace, &letters);
-        if (p->min_chars && nonspace < (size_t)p->min_chars)
-            return QUALITY_SHORT;
-        if (p->min_letter_share > 0 && (double)letters < p->min_letter_share * (double)nonspace)
-            return QUALITY_LETTERS;
-        return QUALITY_OK;
-    }
-    /* one pass: characters, letters, words (hash, characters), lines (hash, characters) */
     size_t words = 0, lines = 0, nonspace = 0, letters = 0, chars = 0;
-    if (p->repetition && reserve(s, len / 2 + 2, len / 2 + 2) != 0) /* a word or line takes 2 bytes */
+    if (reserve(s, len / 2 + 2, len / 2 + 2) != 0) /* a word or line takes 2 bytes */
         return -1;
     size_t word_start = 0, line_start = 0;
     uint32_t wchars = 0, lchars = 0;
@@ -239,15 +231,12 @@ int quality_check(const quality_params *p, const uint8_t *t, size_t len, quality
                 word_start = i, wchars = 0, in_word = 1;
             wchars++;
         } else if (in_word) {
-            if (p->repetition) {
-                s->h[words] = hash_u64(hash_bytes(t + word_start, i - word_start));
-                s->chars[words] = wchars;
-            }
-            words++;
+            s->h[words] = hash_u64(hash_bytes(t + word_start, i - word_start));
+            s->chars[words++] = wchars;
             in_word = 0;
         }
         if (cp == '\n') { /* a line ends (or the text) */
-            if (p->repetition && i > line_start) {
+            if (i > line_start) {
                 s->lines[lines] = hash_bytes(t + line_start, i - line_start);
                 s->line_chars[lines++] = lchars;
             }
@@ -259,6 +248,20 @@ int quality_check(const quality_params *p, const uint8_t *t, size_t len, quality
         chars += i < len;
         i += l;
     }
+    *nonspace_out = nonspace, *letters_out = letters;
+    *words_out = words, *lines_out = lines, *chars_out = chars;
+    return 0;
+}
+
+int quality_check(const quality_params *p, const uint8_t *t, size_t len, quality_scratch *s)
+{
+    if (!p->min_chars && !(p->min_letter_share > 0) && !p->repetition)
+        return QUALITY_OK;
+    size_t nonspace, letters, words = 0, lines = 0, chars = 0;
+    if (!p->repetition) /* the defaults: the two counts, no words or lines */
+        quality_counts(t, len, &nonspace, &letters);
+    else if (scan_words_lines(t, len, s, &nonspace, &letters, &words, &lines, &chars) != 0)
+        return -1;
     if (p->min_chars && nonspace < (size_t)p->min_chars)
         return QUALITY_SHORT;
     if (p->min_letter_share > 0 && (double)letters < p->min_letter_share * (double)nonspace)

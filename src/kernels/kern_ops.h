@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "kernels/isa.h"
+#include "util/hash.h"
 
 /* Register tile of the fp32 matmul: C[mr x nr] (+)= A (kc x MR, packed panel: for each
  * k, MR values) * B (kc x NR panel). first: overwrite instead of accumulate. Each
@@ -80,13 +81,17 @@ typedef struct kern_ops {
     void (*mh_keep_bits)(const uint32_t *v, size_t n, uint8_t *out);
     /* MinHash densification's last step: sig[i] = (uint32_t)bins[full[i] ? i : best[i]
      * & 0xFF] for i in [0, h), h <= 256; returns nonzero if some empty bin's best[i] >> 8
-     * is 0xFFFF (no probe reached a full bin). best is readable to h rounded up to 16,
-     * full to 1024 bytes. */
+     * is 0xFFFF (no probe reached a full bin). best and full are read up to h rounded
+     * up to 16 (the lanes past h are ignored). */
     uint32_t (*mh_pick)(const uint64_t *bins, const uint32_t *best, const uint8_t *full, size_t h,
                         uint32_t *sig);
 } kern_ops;
 
 #define MH_ROLL_B 0x9E3779B97F4A7C15ULL /* the shingle polynomial's base (odd) */
+
+/* The 8 bits the MinHash index keeps of value v at position k (mh_keep_bits' element;
+ * why a hash of both: data/minhash.c, above mh_val). */
+static inline uint8_t mh_kept_bits(uint32_t v, size_t k) { return (uint8_t)(hash_u64((uint64_t)k << 32 | v) >> 56); }
 
 /* The tables; the x86 ones exist only in an x86-64 build (reach them through kern_of). */
 extern const kern_ops kern_ops_avx512, kern_ops_avx2, kern_ops_generic;

@@ -37,7 +37,7 @@ void generic_mh_shingles(const uint64_t *hu, size_t m, int w, uint64_t key, uint
 void generic_mh_keep_bits_from(const uint32_t *v, size_t first, size_t n, uint8_t *out)
 {
     for (size_t k = first; k < n; k++)
-        out[k] = (uint8_t)(hash_u64((uint64_t)k << 32 | v[k]) >> 56);
+        out[k] = mh_kept_bits(v[k], k);
 }
 
 void generic_mh_keep_bits(const uint32_t *v, size_t n, uint8_t *out) { generic_mh_keep_bits_from(v, 0, n, out); }

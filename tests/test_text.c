@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "test.h"
+#include "kernels/kern_ops.h"
 #include "tokenizer/hangul.h"
 #include "tokenizer/pretok.h"
 #include "util/rng.h"
@@ -245,5 +246,77 @@ TEST(utf8_validate_equals_its_definition_on_random_mixes)
         }
         free(buf);
     }
+    CHECK(same);
+}
+
+/* Every path's utf8_valid kernel (32 or 64 bytes a block) against the definition:
+ * random mixes up to 1 KB of every kind of good and bad sequence, errors at every
+ * place of a block and across blocks, and every byte pair and every lead-started
+ * triple at the places where blocks meet or the text ends; buffers of exactly their
+ * size (ASan sees a read past the end). */
+static int utf8_kernel_agrees(const kern_ops *k, const uint8_t *s, size_t n, int path)
+{
+    uint8_t *buf = malloc(n ? n : 1);
+    memcpy(buf, s, n);
+    size_t got = k->utf8_valid(buf, n), want = validate_ref(buf, n);
+    free(buf);
+    if (got != want)
+        printf("    path %d, n %zu: %zu, want %zu\n", path, n, got, want);
+    return got == want;
+}
+
+TEST(utf8_valid_kernels_equal_the_definition_on_every_path)
+{
+    static const char *const piece[] = {
+        "a", "hello wor", "0123456789abcdef0123456789abcdef", "\xED\x95\x9C", "\xEA\xB0\x80\xEB\x82\x98",
+        "\xF0\x9F\x98\x80", "\xC3\xA9", "\xF4\x8F\xBF\xBF", "\xEF\xBF\xBF", "\xE0\xA0\x80", "\xC2\x80",
+        /* bad from here on (BAD) */
+        "\x80", "\xBF", "\xED\xA0\x80", "\xE0\x80\xAF", "\xC0\x80", "\xC1\xBF", "\xF0\x80\x80\x80",
+        "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xFF", "\xFE", "\xC3", "\xE0\xA0", "\xF0\x9F\x98", "\xC3\xC3"};
+    enum { NPIECE = sizeof piece / sizeof *piece, BAD = 11 };
+    static uint8_t tmp[2048];
+    int same = 1, checked = 0;
+    for (int path = 0; path < 3; path++) {
+        if (!isa_supported((dk_isa)path))
+            continue;
+        const kern_ops *k = kern_of((dk_isa)path);
+        checked++;
+        uint64_t st = 7 + (uint64_t)path;
+        for (int t = 0; t < 20000 && same; t++) {
+            size_t n = 0;
+            int parts = (int)(rng_splitmix64(&st) % 80);
+            for (int q = 0; q < parts; q++) {
+                uint64_t r = rng_splitmix64(&st);
+                int which = (int)(r % 1000 < 8 ? BAD + (r >> 10) % (NPIECE - BAD) : (r >> 10) % BAD);
+                size_t l = strlen(piece[which]);
+                memcpy(tmp + n, piece[which], l);
+                n += l;
+            }
+            same &= utf8_kernel_agrees(k, tmp, n, path);
+        }
+        /* a pair or a lead-started triple at each place near a block's end, after
+         * ASCII or after Hangul, in texts that end there or go on */
+        static const size_t at[] = {0, 1, 29, 30, 31, 32, 33, 61, 62, 63, 64, 65, 126, 127};
+        for (int a = 0; a < 256 && same; a++)
+            for (int b = 0; b < 256 && same; b++)
+                for (size_t w = 0; w < sizeof at / sizeof *at; w++) {
+                    for (size_t j = 0; j < at[w]; j++)
+                        tmp[j] = (at[w] % 3 == 0 && j + 3 <= at[w]) ? "\xED\x95\x9C"[j % 3] : 'x';
+                    tmp[at[w]] = (uint8_t)a;
+                    tmp[at[w] + 1] = (uint8_t)b;
+                    same &= utf8_kernel_agrees(k, tmp, at[w] + 2, path);
+                    memset(tmp + at[w] + 2, 'y', 70);
+                    same &= utf8_kernel_agrees(k, tmp, at[w] + 72, path);
+                    if (a >= 0xE0 && a <= 0xF4 && b >= 0x80 && b <= 0xBF)
+                        for (int c = 0; c < 256; c += (w & 1) ? 1 : 7) {
+                            tmp[at[w] + 2] = (uint8_t)c;
+                            same &= utf8_kernel_agrees(k, tmp, at[w] + 3, path);
+                            tmp[at[w] + 3] = 0x80;
+                            same &= utf8_kernel_agrees(k, tmp, at[w] + 4, path);
+                            same &= utf8_kernel_agrees(k, tmp, at[w] + 40, path);
+                        }
+                }
+    }
+    CHECK(checked >= 1);
     CHECK(same);
 }

@@ -202,8 +202,6 @@ static int chunk_push(read_chunk *c, const uint8_t *p, size_t len, double val_fr
     return 0;
 }
 
-/* Reads chunk i: finds its lines, validates them, decodes JSONL and hashes each
- * document. Depends only on the chunk's bytes; stops at the chunk's first problem. */
 /* The quality filters' verdict as a DROP_* (KEEP: passes), or -1 on out of memory. In
  * the second pass of two the fate recorded in the first decides: not computed again. */
 static int filter_doc(const builder *b, const uint8_t *p, size_t len, int th)
@@ -214,12 +212,17 @@ static int filter_doc(const builder *b, const uint8_t *p, size_t len, int th)
     return q <= 0 ? q : DROP_SHORT + q - 1;
 }
 
+/* Reads chunk i: finds its lines, validates them, decodes JSONL and hashes each
+ * document. Depends only on the chunk's bytes; stops at the chunk's first problem. */
 static void read_chunk_task(void *vc, size_t i, int th)
 {
     read_job *j = vc;
     read_chunk *c = &j->c[i];
     double vf = j->b->two_pass && j->b->phase == 1 ? -1 : j->b->o->val_fraction;
     size_t arena_len = c->start; /* each chunk decodes into arena[start..end) */
+    /* the whole chunk validated at once (the vector kernels' blocks span lines); its
+     * first bad byte is in the first line that reaches past it */
+    size_t bad_at = c->start + utf8_validate(j->data + c->start, c->end - c->start);
     for (size_t pos = c->start; pos < c->end; c->lines++) {
         const uint8_t *nl = memchr(j->data + pos, '\n', c->end - pos);
         size_t end = nl ? (size_t)(nl - j->data) : c->end;
@@ -228,10 +231,9 @@ static void read_chunk_task(void *vc, size_t i, int th)
         pos = end + 1;
         if (len && p[len - 1] == '\r')
             len--;
-        size_t bad = utf8_validate(p, len);
-        if (bad != len) {
+        if (bad_at < end) {
             c->error = READ_BAD_UTF8;
-            c->err_byte = bad + 1;
+            c->err_byte = bad_at - (size_t)(p - j->data) + 1;
             break;
         }
         if (!j->arena) {

@@ -85,6 +85,10 @@ typedef struct kern_ops {
      * up to 16 (the lanes past h are ignored). */
     uint32_t (*mh_pick)(const uint64_t *bins, const uint32_t *best, const uint8_t *full, size_t h,
                         uint32_t *sig);
+    /* UTF-8 validation (util/utf8.h: utf8_validate): the offset of the first invalid
+     * sequence in s[0..n), or n. Strict: no overlong forms, surrogates or code points
+     * past U+10FFFF. Every path returns the same offset. */
+    size_t (*utf8_valid)(const uint8_t *s, size_t n);
 } kern_ops;
 
 #define MH_ROLL_B 0x9E3779B97F4A7C15ULL /* the shingle polynomial's base (odd) */

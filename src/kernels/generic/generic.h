@@ -40,6 +40,12 @@ static inline int mh_roll_powers(uint64_t pw[MH_MAX_W], int w)
     return 0;
 }
 
+/* UTF-8 validation (kern_ops.h: utf8_valid), one character at a time; and the exact
+ * offset of the first error in s[0..n) when the vector blocks before offset i were
+ * clean and the block at i (or the end, i = n) flagged one. */
+size_t generic_utf8_valid(const uint8_t *s, size_t n);
+size_t utf8_error_from(const uint8_t *s, size_t n, size_t i);
+
 /* exp as the vector paths compute it (vexp.h), one element. */
 float generic_exp(float x);
 

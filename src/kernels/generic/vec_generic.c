@@ -174,4 +174,5 @@ const kern_ops kern_ops_generic = {
     .mh_shingles = generic_mh_shingles,
     .mh_keep_bits = generic_mh_keep_bits,
     .mh_pick = generic_mh_pick,
+    .utf8_valid = generic_utf8_valid,
 };

@@ -29,4 +29,6 @@ __attribute__((target("avx2"), always_inline)) static inline __m256i mask8(int n
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+size_t avx2_utf8_valid(const uint8_t *s, size_t n);
+
 #endif

@@ -235,6 +235,7 @@ const kern_ops kern_ops_avx2 = {
     .mh_shingles = avx2_mh_shingles,
     .mh_keep_bits = avx2_mh_keep_bits,
     .mh_pick = generic_mh_pick,
+    .utf8_valid = avx2_utf8_valid,
 };
 
 #endif /* __x86_64__ */

@@ -26,4 +26,6 @@ void avx512_mh_shingles(const uint64_t *hu, size_t m, int w, uint64_t key, uint3
 void avx512_mh_keep_bits(const uint32_t *v, size_t n, uint8_t *out);
 uint32_t avx512_mh_pick(const uint64_t *bins, const uint32_t *best, const uint8_t *full, size_t h, uint32_t *sig);
 
+size_t avx512_utf8_valid(const uint8_t *s, size_t n);
+
 #endif

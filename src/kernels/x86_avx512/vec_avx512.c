@@ -206,6 +206,7 @@ const kern_ops kern_ops_avx512 = {
     .mh_shingles = avx512_mh_shingles,
     .mh_keep_bits = avx512_mh_keep_bits,
     .mh_pick = avx512_mh_pick,
+    .utf8_valid = avx512_utf8_valid,
 };
 
 #endif /* __x86_64__ */

@@ -5,7 +5,7 @@
 #include "tokenizer/pretok_llama.h"
 
 /* The character at i, where a number character ends the text when digits_apart. */
-static inline pch get(const uint8_t *s, size_t n, size_t i, int digits_apart)
+static inline __attribute__((always_inline)) pch get(const uint8_t *s, size_t n, size_t i, int digits_apart)
 {
     pch c = pch_at(s, n, i);
     if (digits_apart && (c.flags & UCD_NUMBER))

@@ -64,9 +64,7 @@ int tok_build(tok **out, enum tok_norm norm, enum tok_pretok pretok, const char 
     t->special = calloc(n_special ? n_special : 1, sizeof *t->special);
     t->merges = malloc((n_merges ? n_merges : 1) * sizeof *t->merges);
     t->tok_off = malloc(((size_t)t->n_vocab + 1) * sizeof *t->tok_off);
-    size_t cap = 1;
-    while (cap < (size_t)n_merges * 2 + 16)
-        cap <<= 1;
+    size_t cap = tok_merge_slots(n_merges, &t->mshift);
     t->mmask = cap - 1;
     t->mslots = malloc(cap * sizeof *t->mslots);
     t->byte_pairs = malloc(65536 * sizeof *t->byte_pairs);

@@ -79,10 +79,30 @@ static void cache_clear(tok_encoder *e)
     e->n_entries = e->keys_used = e->ids_used = 0;
 }
 
-size_t tok_bpe_scan(const tok *t, uint32_t *sym, size_t n)
+/* Moves a[at + 1 .. n) one place down (nothing when at + 1 >= n). The tails are short (a chunk that misses the
+ * cache averages 13 bytes), so a constant 16-element copy through a temporary, a few
+ * vector moves, does it where it can (a has room for 16 elements past at + 1); two
+ * memmove calls of variable size per merge took a fifth of BPE's time. */
+#define GAP_COPY 16
+static inline void close_gap(uint32_t *a, size_t at, size_t n, size_t room)
+{
+    if (at + 1 >= n)
+        return;
+    if (n - at - 1 <= GAP_COPY && at + 1 + GAP_COPY <= room) {
+        uint32_t tmp[GAP_COPY];
+        memcpy(tmp, a + at + 1, sizeof tmp);
+        memcpy(a + at, tmp, sizeof tmp);
+    } else {
+        memmove(a + at, a + at + 1, (n - at - 1) * sizeof *a);
+    }
+}
+
+size_t tok_bpe_scan(const tok *t, uint32_t *sym_io, size_t n)
 {
     DK_ASSERT(n <= TOK_BPE_SCAN_MAX);
-    uint32_t rank[TOK_BPE_SCAN_MAX];
+    enum { ROOM = TOK_BPE_SCAN_MAX + GAP_COPY };
+    uint32_t sym[ROOM], rank[ROOM]; /* the tails close_gap reads past n: never used */
+    memcpy(sym, sym_io, n * sizeof *sym);
     for (size_t i = 0; i + 1 < n; i++)
         rank[i] = tok_merge_lookup(t, sym[i], sym[i + 1]);
     while (n > 1) {
@@ -98,14 +118,15 @@ size_t tok_bpe_scan(const tok *t, uint32_t *sym, size_t n)
         if (best_id == TOK_NO_MERGE)
             break;
         sym[best] = tok_merge_result(t, best_id);
-        memmove(sym + best + 1, sym + best + 2, (n - best - 2) * sizeof *sym);
-        memmove(rank + best + 1, rank + best + 2, (n - best - 2) * sizeof *rank);
+        close_gap(sym, best + 1, n, ROOM);
+        close_gap(rank, best + 1, n - 1, ROOM);
         n--;
         if (best > 0)
             rank[best - 1] = tok_merge_lookup(t, sym[best - 1], sym[best]);
         if (best + 1 < n)
             rank[best] = tok_merge_lookup(t, sym[best], sym[best + 1]);
     }
+    memcpy(sym_io, sym, n * sizeof *sym);
     return n;
 }
 

@@ -36,16 +36,38 @@ struct tok {
     uint32_t *byte_pairs;    /* [65536] result id or TOK_NO_MERGE */
     struct tok_mslot { uint64_t key; uint32_t val; } *mslots;
     size_t mmask;
+    int mshift; /* 64 - log2(mslots' size) */
 };
 
 #define TOK_NO_MERGE UINT32_MAX
+
+/* A pair's home slot: Fibonacci hashing, the top bits of one multiply (a full
+ * finaliser cost a third of a lookup, and BPE on a chunk is mostly lookups). The
+ * keys are dense small pairs, whose products spread well; probing is linear. */
+static inline size_t tok_merge_home(const tok *t, uint64_t key)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> t->mshift);
+}
+
+/* The table's size for n merges (a power of two, at most half full) and its shift. */
+static inline size_t tok_merge_slots(size_t n_merges, int *shift)
+{
+    size_t cap = 16;
+    int bits = 4;
+    while (cap < n_merges * 2 + 16) {
+        cap <<= 1;
+        bits++;
+    }
+    *shift = 64 - bits;
+    return cap;
+}
 
 static inline uint32_t tok_merge_lookup(const tok *t, uint32_t a, uint32_t b)
 {
     if ((a | b) < 256)
         return t->byte_pairs[a << 8 | b];
     uint64_t key = ((uint64_t)a << 32) | b;
-    size_t i = (size_t)(hash_u64(key) & t->mmask);
+    size_t i = tok_merge_home(t, key);
     for (;;) {
         uint64_t k = t->mslots[i].key;
         if (k == key)
@@ -64,7 +86,7 @@ static inline void tok_merge_insert(tok *t, uint32_t a, uint32_t b, uint32_t r)
         return;
     }
     uint64_t key = ((uint64_t)a << 32) | b;
-    size_t h = (size_t)(hash_u64(key) & t->mmask);
+    size_t h = tok_merge_home(t, key);
     while (t->mslots[h].key != UINT64_MAX)
         h = (h + 1) & t->mmask;
     t->mslots[h].key = key;

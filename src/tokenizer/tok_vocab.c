@@ -138,8 +138,7 @@ int tok_build_vocab(tok **out, const tok_vocab_spec *v, const char *origin, dk_e
             return tok_free(t), dk_errf(err, "%s: byte 0x%02X has no token: not a byte-level vocabulary", origin, b);
         t->byte_id[b] = id;
     }
-    while (cap < (size_t)v->n_merges * 2 + 16)
-        cap <<= 1;
+    cap = tok_merge_slots(v->n_merges, &t->mshift);
     t->mmask = cap - 1;
     t->mslots = malloc(cap * sizeof *t->mslots);
     t->byte_pairs = malloc(65536 * sizeof *t->byte_pairs);

@@ -6,6 +6,31 @@
 #include "util/grow.h"
 #include "util/utf8.h"
 
+int tok_merge_tables_new(tok *t, size_t n_merges)
+{
+    size_t cap = 16, bits = 1u << 12;
+    int log_cap = 4, log_bits = 12;
+    while (cap < n_merges * 2 + 16) { /* at most half full */
+        cap <<= 1;
+        log_cap++;
+    }
+    while (bits < n_merges * 32) {
+        bits <<= 1;
+        log_bits++;
+    }
+    t->mmask = cap - 1;
+    t->mshift = 64 - log_cap;
+    t->pshift = 64 - log_bits;
+    t->mslots = malloc(cap * sizeof *t->mslots);
+    t->byte_pairs = malloc(65536 * sizeof *t->byte_pairs);
+    t->pair_bits = calloc(bits / 64, sizeof *t->pair_bits);
+    if (!t->mslots || !t->byte_pairs || !t->pair_bits)
+        return -1;
+    memset(t->mslots, 0xFF, cap * sizeof *t->mslots);
+    memset(t->byte_pairs, 0xFF, 65536 * sizeof *t->byte_pairs);
+    return 0;
+}
+
 void tok_free(tok *t)
 {
     if (!t)
@@ -19,6 +44,7 @@ void tok_free(tok *t)
     free(t->partial);
     free(t->byte_pairs);
     free(t->mslots);
+    free(t->pair_bits);
     free(t->special_id);
     free(t->byte_id);
     free(t->merge_result);
@@ -64,16 +90,10 @@ int tok_build(tok **out, enum tok_norm norm, enum tok_pretok pretok, const char 
     t->special = calloc(n_special ? n_special : 1, sizeof *t->special);
     t->merges = malloc((n_merges ? n_merges : 1) * sizeof *t->merges);
     t->tok_off = malloc(((size_t)t->n_vocab + 1) * sizeof *t->tok_off);
-    size_t cap = tok_merge_slots(n_merges, &t->mshift);
-    t->mmask = cap - 1;
-    t->mslots = malloc(cap * sizeof *t->mslots);
-    t->byte_pairs = malloc(65536 * sizeof *t->byte_pairs);
-    if (!t->special || !t->merges || !t->tok_off || !t->mslots || !t->byte_pairs) {
+    if (!t->special || !t->merges || !t->tok_off || tok_merge_tables_new(t, n_merges) != 0) {
         tok_free(t);
         return oom(err, origin);
     }
-    memset(t->mslots, 0xFF, cap * sizeof *t->mslots);
-    memset(t->byte_pairs, 0xFF, 65536 * sizeof *t->byte_pairs);
     for (uint32_t i = 0; i < n_special; i++) {
         t->special[i] = strdup(specials[i]);
         if (!t->special[i]) {

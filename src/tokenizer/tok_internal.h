@@ -37,36 +37,39 @@ struct tok {
     struct tok_mslot { uint64_t key; uint32_t val; } *mslots;
     size_t mmask;
     int mshift; /* 64 - log2(mslots' size) */
+    /* A filter in front of both: one bit per hash of a pair, set for every merge's
+     * pair (32 bits per merge: a pair that does not merge finds its bit clear 97 % of
+     * the time). Most lookups are of pairs that do not merge (every pair left at the
+     * end of a chunk's BPE, and the ones formed on the way); the filter answers them
+     * from a few KB that stay in L1, where a probe of the tables is an L2 access and
+     * a miss probes past every key of its run. */
+    uint64_t *pair_bits;
+    int pshift; /* 64 - log2(bits) */
 };
+
+/* Allocates the merge tables for n merges, empty (tok_core.c). 0, or -1 when out of
+ * memory (tok_free releases what was allocated). */
+int tok_merge_tables_new(tok *t, size_t n_merges);
 
 #define TOK_NO_MERGE UINT32_MAX
 
 /* A pair's home slot: Fibonacci hashing, the top bits of one multiply (a full
  * finaliser cost a third of a lookup, and BPE on a chunk is mostly lookups). The
  * keys are dense small pairs, whose products spread well; probing is linear. */
+static inline uint64_t tok_pair_hash(uint64_t key) { return key * 0x9E3779B97F4A7C15ULL; }
+
 static inline size_t tok_merge_home(const tok *t, uint64_t key)
 {
-    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> t->mshift);
-}
-
-/* The table's size for n merges (a power of two, at most half full) and its shift. */
-static inline size_t tok_merge_slots(size_t n_merges, int *shift)
-{
-    size_t cap = 16;
-    int bits = 4;
-    while (cap < n_merges * 2 + 16) {
-        cap <<= 1;
-        bits++;
-    }
-    *shift = 64 - bits;
-    return cap;
+    return (size_t)(tok_pair_hash(key) >> t->mshift);
 }
 
 static inline uint32_t tok_merge_lookup(const tok *t, uint32_t a, uint32_t b)
 {
+    uint64_t key = ((uint64_t)a << 32) | b, bit = tok_pair_hash(key) >> t->pshift;
+    if (!(t->pair_bits[bit >> 6] >> (bit & 63) & 1))
+        return TOK_NO_MERGE;
     if ((a | b) < 256)
         return t->byte_pairs[a << 8 | b];
-    uint64_t key = ((uint64_t)a << 32) | b;
     size_t i = tok_merge_home(t, key);
     for (;;) {
         uint64_t k = t->mslots[i].key;
@@ -81,11 +84,12 @@ static inline uint32_t tok_merge_lookup(const tok *t, uint32_t a, uint32_t b)
 /* Records that pair (a, b) merges with rank r (the pair must be new). */
 static inline void tok_merge_insert(tok *t, uint32_t a, uint32_t b, uint32_t r)
 {
+    uint64_t key = ((uint64_t)a << 32) | b, bit = tok_pair_hash(key) >> t->pshift;
+    t->pair_bits[bit >> 6] |= (uint64_t)1 << (bit & 63);
     if ((a | b) < 256) {
         t->byte_pairs[a << 8 | b] = r;
         return;
     }
-    uint64_t key = ((uint64_t)a << 32) | b;
     size_t h = tok_merge_home(t, key);
     while (t->mslots[h].key != UINT64_MAX)
         h = (h + 1) & t->mmask;

@@ -138,19 +138,14 @@ int tok_build_vocab(tok **out, const tok_vocab_spec *v, const char *origin, dk_e
             return tok_free(t), dk_errf(err, "%s: byte 0x%02X has no token: not a byte-level vocabulary", origin, b);
         t->byte_id[b] = id;
     }
-    cap = tok_merge_slots(v->n_merges, &t->mshift);
-    t->mmask = cap - 1;
-    t->mslots = malloc(cap * sizeof *t->mslots);
-    t->byte_pairs = malloc(65536 * sizeof *t->byte_pairs);
+    int tables = tok_merge_tables_new(t, v->n_merges);
     t->merge_result = malloc((v->n_merges ? v->n_merges : 1) * sizeof *t->merge_result);
     t->merges = malloc((v->n_merges ? v->n_merges : 1) * sizeof *t->merges);
     uint8_t *joined = malloc(2u << 20);
-    if (!t->mslots || !t->byte_pairs || !t->merge_result || !t->merges || !joined) {
+    if (tables != 0 || !t->merge_result || !t->merges || !joined) {
         free(joined);
         return tok_free(t), oom(err, origin);
     }
-    memset(t->mslots, 0xFF, cap * sizeof *t->mslots);
-    memset(t->byte_pairs, 0xFF, 65536 * sizeof *t->byte_pairs);
     uint32_t nm = 0;
     for (uint32_t k = 0; k < v->n_merges; k++) {
         uint32_t a = v->merges[k][0], b = v->merges[k][1];

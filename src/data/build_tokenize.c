@@ -111,6 +111,10 @@ static void tok_block(void *vc, size_t i, int th)
     tok_job *j = vc;
     builder *b = j->b;
     block_stats *st = &j->bo[i].st;
+    if (!b->enc[th] && !(b->enc[th] = tok_encoder_new(b->t))) { /* only thread th touches it */
+        j->failed = 1;
+        return;
+    }
     for (size_t d = j->block_start[i]; d < j->block_start[i + 1]; d++) {
         const doc *x = &j->docs[d];
         const uint8_t *p = x->p;

@@ -106,9 +106,8 @@ static int builder_open(builder *b, const data_build_opts *o, int signing, dk_er
         !(b->dup_ids = calloc((size_t)nt, sizeof *b->dup_ids)) || !(b->cs = calloc((size_t)nt, sizeof *b->cs)) ||
         !(b->qs = calloc((size_t)nt, sizeof *b->qs)))
         return dk_errf(err, "out of memory");
-    for (int i = 0; b->t && i < nt; i++)
-        if (!(b->enc[i] = tok_encoder_new(b->t)))
-            return dk_errf(err, "out of memory");
+    /* each thread's encoder is made by that thread at its first block (tok_block):
+     * its cache's first touch then runs in parallel, not here one after another */
     /* the inputs, expanded, and their total size for progress */
     if (!(b->files = calloc(o->n_sources, sizeof *b->files)) || !(b->n_files = calloc(o->n_sources, sizeof *b->n_files)))
         return dk_errf(err, "out of memory");

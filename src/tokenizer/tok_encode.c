@@ -53,8 +53,8 @@ tok_encoder *tok_encoder_new(const tok *t)
         return NULL;
     e->t = t;
     e->slots = hugemem_alloc(CACHE_SLOTS * sizeof *e->slots);
-    e->keys = hugemem_alloc(CACHE_KEY_BYTES);
-    e->ids = hugemem_alloc(CACHE_IDS * sizeof *e->ids);
+    e->keys = hugemem_alloc_raw(CACHE_KEY_BYTES); /* written before read */
+    e->ids = hugemem_alloc_raw(CACHE_IDS * sizeof *e->ids);
     if (!e->slots || !e->keys || !e->ids) {
         tok_encoder_free(e);
         return NULL;

@@ -8,7 +8,7 @@
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
-void *hugemem_alloc(size_t n)
+void *hugemem_alloc_raw(size_t n)
 {
     size_t rounded = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
     if (rounded == 0)
@@ -18,7 +18,14 @@ void *hugemem_alloc(size_t n)
         return NULL;
     /* advice only: without THP the buffer still works, on small pages */
     (void)madvise(p, rounded, MADV_HUGEPAGE);
-    memset(p, 0, rounded);
+    return p;
+}
+
+void *hugemem_alloc(size_t n)
+{
+    void *p = hugemem_alloc_raw(n);
+    if (p)
+        memset(p, 0, (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
     return p;
 }
 

@@ -718,3 +718,83 @@ TEST(minhash_pick_kernel_is_its_definition_on_every_path)
         }
     }
 }
+
+/* The character units by the rules of minhash.h written out one character at a time
+ * (utf8_decode, utf8_class, the case folding): words joined by one space, an invalid
+ * byte a unit of its own above U+10FFFF. */
+static size_t reference_units(const uint8_t *t, size_t len, uint64_t *u)
+{
+    size_t n = 0, i = 0;
+    int in_word = 0, pending = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t l = utf8_decode(t + i, len - i, &cp);
+        int sep = 0;
+        if (l == 0) {
+            cp = 0x110000u + t[i];
+            l = 1;
+        } else {
+            uclass c = utf8_class(cp);
+            sep = c == UC_SPACE || c == UC_PUNCT;
+            if ((cp >= 'A' && cp <= 'Z') || (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7))
+                cp += 32;
+        }
+        i += l;
+        if (sep) {
+            pending |= in_word;
+            in_word = 0;
+            continue;
+        }
+        if (pending)
+            u[n++] = ' ';
+        pending = 0;
+        u[n++] = cp;
+        in_word = 1;
+    }
+    return n;
+}
+
+TEST(minhash_character_units_follow_the_rules_on_every_kind_of_character)
+{
+    /* 1-character shingles are the units themselves: every ASCII byte, Hangul syllables
+     * and the code points around their block (the shingler's fast path), Latin-1
+     * capitals and U+00D7, other scripts, spaces, and bytes that are not UTF-8 (lone
+     * leads of the Hangul block, surrogates, truncated at the end), mixed at random */
+    static const char *const piece[] = {
+        "\xEA\xB0\x80", "\xED\x9E\xA3", "\xED\x9E\xA4", "\xEA\xAF\xBF", "\xED\x9F\xBF", "\xEB\x82\x98",
+        "\xEC\x9D\x80", "\xC3\x80", "\xC3\x97", "\xC3\x9E", "\xC3\x9F", "\xC2\xA0", "\xE3\x80\x80", "\xD0\x96",
+        "\xF0\x9F\x98\x80", "\xE2\x80\x94", "\xEA", "\xED\xA0\x80", "\xEA\xB0", "\xEC\x80", "\xFF", "\x80"};
+    enum { NP = sizeof piece / sizeof *piece };
+    minhash_params p;
+    minhash_params_default(&p);
+    p.n = 1;
+    dk_err err;
+    minhash *m = minhash_new(&p, &err);
+    CHECK(m != NULL);
+    uint8_t t[600];
+    uint64_t want[600], got[600];
+    int ok = 1;
+    for (int it = 0; it < 3000 && ok; it++) {
+        size_t len = 0;
+        int parts = (int)(rng_u64(300, (uint64_t)it) % 120);
+        for (int q = 0; q < parts; q++) {
+            uint64_t r = rng_u64(301 + (uint64_t)it, (uint64_t)q);
+            if (r % 2) {
+                t[len++] = (uint8_t)(r >> 8 & 0x7F); /* any ASCII byte */
+            } else {
+                const char *s = piece[(r >> 8) % NP];
+                memcpy(t + len, s, strlen(s));
+                len += strlen(s);
+            }
+        }
+        size_t nw = reference_units(t, len, want);
+        size_t ng = minhash_shingles(m, (const char *)t, len, got, 600);
+        ok &= ng == nw;
+        for (size_t i = 0; ok && i < nw; i++)
+            ok &= got[i] == plain_shingle(&want[i], 1);
+        if (!ok)
+            printf("    text %d: %zu units, want %zu\n", it, ng, nw);
+    }
+    CHECK(ok);
+    minhash_free(m);
+}

@@ -296,7 +296,7 @@ TEST(utf8_valid_kernels_equal_the_definition_on_every_path)
         }
         /* a pair or a lead-started triple at each place near a block's end, after
          * ASCII or after Hangul, in texts that end there or go on */
-        static const size_t at[] = {0, 1, 29, 30, 31, 32, 33, 61, 62, 63, 64, 65, 126, 127};
+        static const size_t at[] = {0, 30, 31, 62, 63, 126, 127};
         for (int a = 0; a < 256 && same; a++)
             for (int b = 0; b < 256 && same; b++)
                 for (size_t w = 0; w < sizeof at / sizeof *at; w++) {

@@ -21,6 +21,25 @@
 
 #include "kernels/mask.h"
 
+/* Decoding's two panel streams (the tile2 kernels): each k step reads 128 bytes of
+ * each panel; prefetching MMK_PF_AHEAD steps (2 KiB) ahead in both, two lines each,
+ * raised decoding on config (b), 2 threads, from 76 to 89 tokens/s on the AVX2 path
+ * and from 76 to 85 on AVX-512 (Zen 5, means of 4-6 alternating runs; 8 and 64 steps
+ * ahead did less). Past the panel's end it reaches into the next panel's start, which
+ * the next call reads (past the last panel, nothing: a prefetch never faults). The
+ * bits are unchanged: only when data arrives moves. */
+#define MMK_PF_AHEAD 16
+__attribute__((always_inline)) static inline void mmk_prefetch_panels(const float *b, const float *b2, int k)
+{
+    /* as integers: the address may lie past the array, where pointer arithmetic may not go */
+    size_t ahead = (size_t)(k + MMK_PF_AHEAD) * NR * sizeof(float);
+    const char *p = (const char *)((uintptr_t)b + ahead), *q = (const char *)((uintptr_t)b2 + ahead);
+    _mm_prefetch(p, _MM_HINT_T0);
+    _mm_prefetch(p + 64, _MM_HINT_T0);
+    _mm_prefetch(q, _MM_HINT_T0);
+    _mm_prefetch(q + 64, _MM_HINT_T0);
+}
+
 /* The mr rows of a C tile (NR floats each), asked for when a register kernel starts:
  * its loads and stores at the end had been exposed cache misses (+9 % on training
  * shapes, measured). Plain SSE prefetches: every x86 path's kernels inline it. */

@@ -143,6 +143,7 @@ __attribute__((target("avx2,fma"))) void avx2_tile2_r1(int kc, const float *a, c
         c[0][v] = d[0][v] = _mm256_setzero_ps();
     for (int k = 0; k < kc; k++) {
         __m256 av = _mm256_broadcast_ss(a + (size_t)k * MR);
+        mmk_prefetch_panels(b, b2, k);
 #pragma GCC unroll 4
         for (int v = 0; v < 4; v++) {
             c[0][v] = _mm256_fmadd_ps(av, _mm256_load_ps(b + (size_t)k * NR + 8 * v), c[0][v]);

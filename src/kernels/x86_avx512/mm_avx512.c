@@ -39,6 +39,7 @@ kernel_avx512_body(const int R, const int P, int kc, const float *a, const size_
         if (P == 2) {
             e0 = _mm512_load_ps(b2 + (size_t)k * NR);
             e1 = _mm512_load_ps(b2 + (size_t)k * NR + 16);
+            mmk_prefetch_panels(b, b2, k);
         }
 #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {

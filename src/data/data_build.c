@@ -101,13 +101,13 @@ static int builder_open(builder *b, const data_build_opts *o, int signing, dk_er
         if (hs_init(&b->seen[k]) != 0)
             return dk_errf(err, "out of memory");
     int nt = b->nt = pool_threads(b->pl);
+    /* b->enc[th] stays NULL here: thread th makes its encoder at its first block
+     * (tok_block), so the caches' first touch runs in parallel, not one after another */
     if (!(b->enc = calloc((size_t)nt, sizeof *b->enc)) || !(b->scratch = calloc((size_t)nt, sizeof *b->scratch)) ||
         !(b->scratch_cap = calloc((size_t)nt, sizeof *b->scratch_cap)) ||
         !(b->dup_ids = calloc((size_t)nt, sizeof *b->dup_ids)) || !(b->cs = calloc((size_t)nt, sizeof *b->cs)) ||
         !(b->qs = calloc((size_t)nt, sizeof *b->qs)))
         return dk_errf(err, "out of memory");
-    /* each thread's encoder is made by that thread at its first block (tok_block):
-     * its cache's first touch then runs in parallel, not here one after another */
     /* the inputs, expanded, and their total size for progress */
     if (!(b->files = calloc(o->n_sources, sizeof *b->files)) || !(b->n_files = calloc(o->n_sources, sizeof *b->n_files)))
         return dk_errf(err, "out of memory");

@@ -445,7 +445,6 @@ double minhash_agreement(const uint32_t *a, const uint32_t *b, int hashes)
 typedef uint8_t mh_val;
 #define KEPT_CHANCE (1.0 / 256) /* C: two different values agree at a position */
 
-
 struct minhash_index {
     const minhash *m;
     mh_val *sigs;    /* (cap, H): 8 bits of each value (b-bit MinHash) */

@@ -8,11 +8,16 @@
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
+/* n rounded up to whole huge pages, at least one */
+static size_t huge_rounded(size_t n)
+{
+    size_t r = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    return r ? r : HUGE_PAGE;
+}
+
 void *hugemem_alloc_raw(size_t n)
 {
-    size_t rounded = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-    if (rounded == 0)
-        rounded = HUGE_PAGE;
+    size_t rounded = huge_rounded(n);
     void *p = aligned_alloc(HUGE_PAGE, rounded);
     if (!p)
         return NULL;
@@ -25,7 +30,7 @@ void *hugemem_alloc(size_t n)
 {
     void *p = hugemem_alloc_raw(n);
     if (p)
-        memset(p, 0, (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
+        memset(p, 0, huge_rounded(n));
     return p;
 }
 

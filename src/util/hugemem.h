@@ -49,9 +49,10 @@ void hugemem_vec_free(hugemem_vec *v);
  * NULL when out of memory. */
 void *hugemem_alloc(size_t n);
 
-/* The same without the zeroing: contents undefined, no page touched until the caller
- * writes it. For buffers filled before they are read (a first touch costs the same
- * wherever it happens, but here it happens on the thread and at the time of use). */
+/* The same without the zeroing: contents undefined, and no page touched here (fresh
+ * pages are first touched when the caller writes them). For buffers filled before
+ * they are read: a first touch costs the same wherever it happens, but then it
+ * happens on the thread and at the time of use. */
 void *hugemem_alloc_raw(size_t n);
 
 #endif

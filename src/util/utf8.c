@@ -6,8 +6,6 @@
  * pre-tokenizer version in tokenizer files when you do). */
 #include "util/utf8.h"
 
-#include <string.h>
-
 #include "kernels/kern_ops.h"
 
 size_t utf8_encode(uint32_t cp, uint8_t *out)

@@ -87,7 +87,7 @@ test-full: $(BUILD)/dokja_tests $(BUILD)/dokja ## the tests including the slow o
 
 # The kernel and whole-model tests again on a lower kernel path (ISA=avx2|generic):
 # scripts/test.sh runs them on every path the CPU has below its best.
-PATH_TESTS ?= isa_ matmul vexp adamw ops_ model_ torch_parity infer_ bf16 grad_clip generate lineage_stats lineage_screened
+PATH_TESTS ?= isa_ round_bf16 matmul vexp adamw ops_ model_ torch_parity infer_ bf16 grad_clip generate lineage_stats lineage_screened
 test-path: $(BUILD)/dokja_tests $(BUILD)/dokja ## the kernel and model tests on a lower kernel path: ISA=avx2|generic
 	DOKJA_ISA=$(ISA) DOKJA_BIN=$(BUILD)/dokja $(BUILD)/dokja_tests $(PATH_TESTS)
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernels/isa.h"
+#include "kernels/kern_ops.h"
 #include "kernels/matmul.h"
 #include "kernels/vexp.h"
 #include "model/model.h"
@@ -277,6 +278,45 @@ TEST(vexp_on_every_path_equals_the_polynomial_and_lane_sums_bit_for_bit)
             nanrow[k] = (float)k - 30;
         nanrow[4] = NAN;
         CHECK_MSG(vmax(nanrow, 19) == -12.0f, "%s", nm);
+    }
+    isa_set(saved);
+}
+
+/* round_bf16 (emulated --bf16's operand rounding) on every path, at every length up
+ * to 40 and around the vectors' tails: nearest with ties to even, a carry into the
+ * exponent, NaNs kept quiet NaNs, nothing written past n. */
+TEST(round_bf16_on_every_path_rounds_to_nearest_even_up_to_n_only)
+{
+    dk_isa saved = isa_current();
+    enum { N = 41 };
+    float x[N + 1], w[N + 1];
+    const uint32_t special[] = {0x3f808000u, 0x3f818000u, 0x3f80ffffu, 0x7f7fffffu, 0x7f800000u,
+                                0xff800000u, 0x7fc00001u, 0x7f800001u, 0xffa00000u, 0x80000000u,
+                                0x00008000u, 0x3f807fffu};
+    srand(5);
+    for (int k = 0; k <= N; k++) {
+        uint32_t u = (uint32_t)rand() << 16 ^ (uint32_t)rand();
+        if (k < (int)(sizeof special / sizeof *special))
+            u = special[k];
+        memcpy(&x[k], &u, 4);
+    }
+    for (int i = 0; i <= DK_ISA_AVX512; i++) {
+        if (isa_set((dk_isa)i) != 0)
+            continue;
+        for (int n = 0; n <= N; n++) {
+            memcpy(w, x, sizeof w);
+            kern()->round_bf16(w, (size_t)n);
+            for (int k = 0; k <= N; k++) {
+                uint32_t u, got;
+                memcpy(&u, &x[k], 4);
+                memcpy(&got, &w[k], 4);
+                uint32_t want = k >= n                             ? u
+                                : (u & 0x7fffffffu) > 0x7f800000u ? (u | 0x00400000u) & 0xffff0000u
+                                                                  : (u + 0x7fffu + (u >> 16 & 1)) & 0xffff0000u;
+                CHECK_MSG(got == want, "%s n %d element %d: %08x -> %08x, want %08x", isa_name((dk_isa)i), n, k,
+                          u, got, want);
+            }
+        }
     }
     isa_set(saved);
 }

@@ -190,17 +190,18 @@ __attribute__((target("avx2,fma"))) static float read_avx2(const float *p, size_
     return s;
 }
 
-/* One vector of round_bf16: round to nearest even on the upper 16 bits, NaNs kept
- * quiet NaNs. */
-__attribute__((target("avx2"), always_inline)) static inline __m256i round8_bf16(__m256i u)
+/* Eight floats of round_bf16 in place: round to nearest even on the upper 16 bits,
+ * NaNs kept quiet NaNs. */
+__attribute__((target("avx2"), always_inline)) static inline void round8_bf16(float *x, __m256i m, int tail)
 {
+    __m256i u = _mm256_castps_si256(ld8(x, m, tail));
     const __m256i hi = _mm256_set1_epi32((int)0xffff0000u), half = _mm256_set1_epi32(0x7fff);
     const __m256i one = _mm256_set1_epi32(1), absm = _mm256_set1_epi32(0x7fffffff);
     const __m256i inf = _mm256_set1_epi32(0x7f800000), quiet = _mm256_set1_epi32(0x00400000);
     __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(half, _mm256_and_si256(_mm256_srli_epi32(u, 16), one)));
     __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absm), inf);
     r = _mm256_blendv_epi8(r, _mm256_or_si256(u, quiet), nan);
-    return _mm256_and_si256(r, hi);
+    st8(x, m, tail, _mm256_castsi256_ps(_mm256_and_si256(r, hi)));
 }
 
 /* kern_ops.round_bf16 eight lanes at a time (the scalar loop made emulated bf16 steps
@@ -210,11 +211,9 @@ __attribute__((target("avx2"))) void avx2_round_bf16(float *x, size_t n)
 {
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(x + i, _mm256_castsi256_ps(round8_bf16(_mm256_castps_si256(_mm256_loadu_ps(x + i)))));
-    if (i < n) {
-        __m256i m = mask8((int)(n - i));
-        st8(x + i, m, 1, _mm256_castsi256_ps(round8_bf16(_mm256_castps_si256(ld8(x + i, m, 1)))));
-    }
+        round8_bf16(x + i, _mm256_set1_epi32(-1), 0);
+    if (i < n)
+        round8_bf16(x + i, mask8((int)(n - i)), 1);
 }
 
 #define ACC 12

@@ -117,6 +117,34 @@ TEST(matmul_path_is_the_callers_choice_and_the_cli_reads_dokja_matmul)
     CHECK_CONTAINS(out, "matmul        ref");
 }
 
+/* bench step --bf16 --vs-fp32: both precisions' steps in one process, the ratio of
+ * their medians consistent with the two throughputs; --vs-fp32 alone is a usage error. */
+TEST(bench_step_vs_fp32_reports_both_precisions_and_their_ratio)
+{
+    static const char cfg[] =
+        "{\"hidden_size\": 32, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
+        "\"intermediate_size\": 48, \"vocab_size\": 64, \"max_position_embeddings\": 32}";
+    const char *path = test_write_file("vs_fp32_config.json", cfg, sizeof cfg - 1);
+    char out[4096];
+    CHECK_EQ(test_run(out, sizeof out, "%s bench step --model %s --batch 2 --seq 16 --steps 3 --threads 1 "
+                      "--bf16 --vs-fp32 --json 2>&1", test_bin(), path),
+             0);
+    CHECK_CONTAINS(out, "vs fp32");
+    const char *j = strrchr(out, '{');
+    CHECK(j != NULL);
+    double bf = -1, fp = -1, q = -1;
+    const char *a = j ? strstr(j, "\"tokens_per_s\": ") : NULL, *b = j ? strstr(j, "\"fp32_tokens_per_s\": ") : NULL,
+               *c = j ? strstr(j, "\"bf16_vs_fp32\": ") : NULL;
+    CHECK(a && b && c);
+    if (a && b && c) {
+        bf = atof(a + 16), fp = atof(b + 21), q = atof(c + 16);
+        CHECK_MSG(bf > 0 && fp > 0 && q > 0, "%g %g %g", bf, fp, q);
+        CHECK_MSG(fabs(q - bf / fp) < 2e-3 * q, "ratio %g, throughputs %g / %g", q, bf, fp);
+    }
+    CHECK_EQ(test_run(out, sizeof out, "%s bench step --model %s --vs-fp32 2>&1", test_bin(), path), 2);
+    CHECK_CONTAINS(out, "--vs-fp32");
+}
+
 /* Runs one product on the current path and compares it bit for bit with the chain. */
 static int product_is_exact(mm_ctx *c, int fused, int bf16, int ta, int tb, int M, int N, int K, float beta,
                             int pad)
@@ -191,20 +219,24 @@ TEST(matmul_on_every_path_equals_the_fma_chain_bit_for_bit)
 TEST(matmul_bf16_emulation_is_the_fp32_chain_on_rounded_operands)
 {
     dk_isa saved = isa_current();
-    if (isa_set(DK_ISA_AVX2) != 0) {
-        printf("  (no AVX2: skipped)\n");
-        return;
+    for (int i = 0; i <= DK_ISA_AVX512; i++) { /* the rounding packs of every path */
+        if (isa_set((dk_isa)i) != 0)
+            continue;
+        pool *p = pool_new(2);
+        mm_ctx *c = mm_ctx_new(p);
+        CHECK(mm_ctx_set_bf16(c, MM_BF16_EMULATED) == 0); /* also where the CPU has vdpbf16ps */
+        srand(9);
+        int f = path_fuses((dk_isa)i);
+        const char *n = isa_name((dk_isa)i);
+        CHECK_MSG(product_is_exact(c, f, 1, 0, 1, 70, 100, 600, 0, 1), "%s", n);
+        CHECK_MSG(product_is_exact(c, f, 1, 1, 0, 33, 65, 1030, 1, 0), "%s", n);
+        CHECK_MSG(product_is_exact(c, f, 1, 0, 0, 9, 40, 31, 0, 2), "%s", n);
+        CHECK_MSG(product_is_exact(c, f, 1, 1, 1, 64, 17, 520, 1, 0), "%s", n);
+        CHECK_MSG(product_is_exact(c, f, 1, 0, 1, 64, 160, 64, 0, 0), "%s", n); /* attention's shapes */
+        CHECK_MSG(product_is_exact(c, f, 1, 0, 0, 64, 64, 163, 0, 3), "%s", n);
+        mm_ctx_free(c);
+        pool_free(p);
     }
-    pool *p = pool_new(2);
-    mm_ctx *c = mm_ctx_new(p);
-    CHECK(mm_ctx_set_bf16(c, 1) == 0); /* emulated on this path whatever the CPU */
-    srand(9);
-    CHECK(product_is_exact(c, 1, 1, 0, 1, 70, 100, 600, 0, 1));
-    CHECK(product_is_exact(c, 1, 1, 1, 0, 33, 65, 1030, 1, 0));
-    CHECK(product_is_exact(c, 1, 1, 0, 0, 9, 40, 31, 0, 2));
-    CHECK(product_is_exact(c, 1, 1, 1, 1, 64, 17, 520, 1, 0));
-    mm_ctx_free(c);
-    pool_free(p);
     isa_set(saved);
 }
 

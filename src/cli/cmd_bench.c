@@ -19,8 +19,8 @@
 #include "util/progress.h"
 
 static const char STEP_HELP[] =
-    "usage: dokja bench step --model CONFIG --batch B --seq T --steps N [--threads N] [--bf16]\n"
-    "                        [--isa avx512|avx2|generic] [--json]\n"
+    "usage: dokja bench step --model CONFIG --batch B --seq T --steps N [--threads N]\n"
+    "                        [--bf16 [--vs-fp32]] [--isa avx512|avx2|generic] [--json]\n"
     "\n"
     "Runs N training steps of CONFIG on random tokens after one warm-up step, exactly the\n"
     "step `dokja train` runs (forward, backward, gradient clipping, the learning-rate\n"
@@ -33,6 +33,9 @@ static const char STEP_HELP[] =
     "--bf16: matmuls with bf16 operands and fp32 accumulation (MFU still against the\n"
     "fp32 peak; vdpbf16ps doubles it; without AVX512_BF16 the operands are rounded to\n"
     "bf16 and multiplied by the fp32 kernels, at fp32 speed).\n"
+    "--vs-fp32 (with --bf16): fp32 steps too, interleaved with the bf16 ones on the same\n"
+    "model (the order swapped every pair), and the ratio of the two medians: a drift of\n"
+    "the machine's speed during the run moves both alike, which separate runs do not.\n"
     "--isa: the kernel path (default: the best this CPU has, or DOKJA_ISA); the MFU of\n"
     "the generic path is against the best vector path's peak.\n";
 
@@ -63,14 +66,15 @@ static int bench_step(int argc, char **argv)
         fputs(STEP_HELP, stdout);
         return 0;
     }
-    enum { O_MODEL = 256, O_BATCH, O_SEQ, O_STEPS, O_THREADS, O_JSON, O_BF16, O_ISA };
+    enum { O_MODEL = 256, O_BATCH, O_SEQ, O_STEPS, O_THREADS, O_JSON, O_BF16, O_ISA, O_VS };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"batch", required_argument, 0, O_BATCH},
         {"seq", required_argument, 0, O_SEQ}, {"steps", required_argument, 0, O_STEPS},
         {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
-        {"bf16", no_argument, 0, O_BF16}, {"isa", required_argument, 0, O_ISA}, {0, 0, 0, 0}};
+        {"bf16", no_argument, 0, O_BF16}, {"isa", required_argument, 0, O_ISA},
+        {"vs-fp32", no_argument, 0, O_VS}, {0, 0, 0, 0}};
     const char *name = argv[0], *cfg_path = NULL;
-    int B = 8, S = 256, steps = 5, threads = 0, json = 0, bf16 = 0, c;
+    int B = 8, S = 256, steps = 5, threads = 0, json = 0, bf16 = 0, vs = 0, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -83,6 +87,7 @@ static int bench_step(int argc, char **argv)
         case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &threads); break;
         case O_JSON: json = 1; break;
         case O_BF16: bf16 = 1; break;
+        case O_VS: vs = 1; break;
         case O_ISA:
             if (cli_select_isa(optarg) != 0)
                 return DK_EXIT_FAIL;
@@ -94,6 +99,8 @@ static int bench_step(int argc, char **argv)
     }
     if (!cfg_path)
         return cli_usage(name, "--model CONFIG is required");
+    if (vs && !bf16)
+        return cli_usage(name, "--vs-fp32 compares --bf16 steps with fp32 ones: give --bf16 too");
     dk_err err;
     model_config cfg;
     if (model_config_load(&cfg, cfg_path, &err) != 0)
@@ -122,8 +129,10 @@ static int bench_step(int argc, char **argv)
                          .steps = steps + 1, .warmup = 0, .lr = to.lr, .min_lr = to.lr / 10,
                          .grad_clip = to.grad_clip, .opt = adamw_defaults((float)to.lr)};
     sc.opt.weight_decay = (float)to.weight_decay;
+    int runs = vs ? 2 : 1; /* the precision asked for, and fp32 beside it */
+    sc.steps = (steps + 1) * runs;
     random_tokens rt = {0x1234567, cfg.vocab_size, S};
-    double *times = malloc((size_t)steps * sizeof *times);
+    double *times = malloc((size_t)steps * (size_t)runs * sizeof *times);
     if (train_step_init(&sc, &err) != 0 || !times) {
         free(times);
         model_free(m);
@@ -132,14 +141,19 @@ static int bench_step(int argc, char **argv)
     }
     const char *isa;
     double peak = peak_fma_gflops(p, 0.5, &isa);
-    for (int s = 0; s <= steps; s++) { /* step 0 is the warm-up */
-        train_step_record rec;
-        train_step(&sc, s, next_random, &rt, &rec);
-        if (s > 0)
-            times[s - 1] = rec.seconds;
-    }
-    qsort(times, (size_t)steps, sizeof *times, cmp_d);
-    double dt = times[steps / 2];
+    for (int s = 0, k = 0; s <= steps; s++) /* step 0 is the warm-up (of each precision) */
+        for (int r = 0; r < runs; r++) {
+            int v = runs == 1 ? 0 : r ^ (s & 1); /* 0 the precision asked for, 1 fp32 */
+            if (runs == 2)
+                model_set_bf16(m, v == 0); /* the buffers exist already: cannot fail */
+            train_step_record rec;
+            train_step(&sc, k++, next_random, &rt, &rec);
+            if (s > 0)
+                times[(size_t)v * steps + s - 1] = rec.seconds;
+        }
+    for (int v = 0; v < runs; v++)
+        qsort(times + (size_t)v * steps, (size_t)steps, sizeof *times, cmp_d);
+    double dt = times[steps / 2], dt32 = times[(size_t)(runs - 1) * steps + steps / 2];
     double peak_after = peak_fma_gflops(p, 0.5, NULL); /* before and after: the higher one */
     peak = peak_after > peak ? peak_after : peak;
     double flops = model_train_flops(&cfg, B, S);
@@ -161,14 +175,21 @@ static int bench_step(int argc, char **argv)
            (unsigned long long)model_config_n_matmul_params(&cfg), cfg.n_layers, cfg.dim, S, tps);
     printf("MFU           %.1f %% of the measured %s FMA peak %.0f GFLOP/s\n", 100 * gflops / peak,
            isa, peak);
+    if (vs)
+        printf("vs fp32       %.0f tokens/s in fp32 steps interleaved with these: bf16 / fp32 = %.3f\n",
+               (double)B * S / dt32, dt32 / dt);
     printf("memory        peak RSS %.0f MiB; formula %.0f MiB (16 bytes per parameter + activations)\n",
            rss / 1048576, formula / 1048576);
-    if (json)
+    if (json) {
         printf("{\"tokens_per_s\": %.2f, \"gflops\": %.2f, \"mfu\": %.4f, \"peak_gflops\": %.1f, "
                "\"step_s\": %.5f, \"params\": %zu, \"threads\": %d, \"peak_rss_bytes\": %.0f, "
-               "\"formula_bytes\": %.0f, \"bf16\": %s, \"isa\": \"%s\", \"peak_isa\": \"%s\"}\n",
+               "\"formula_bytes\": %.0f, \"bf16\": %s, \"isa\": \"%s\", \"peak_isa\": \"%s\"",
                tps, gflops, gflops / peak, peak, dt, n, pool_threads(p), rss, formula, bf16 ? "true" : "false",
                isa_name(isa_current()), isa);
+        if (vs)
+            printf(", \"fp32_tokens_per_s\": %.2f, \"bf16_vs_fp32\": %.4f", (double)B * S / dt32, dt32 / dt);
+        printf("}\n");
+    }
     free(times);
     train_step_free(&sc);
     model_free(m);

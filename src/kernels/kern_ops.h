@@ -42,9 +42,10 @@ typedef struct kern_ops {
     mmk_direct_fn direct;    /* or NULL: A is packed */
     /* packing transposes (data movement only), or NULL for the plain loops:
      * MR rows of A stored M x K, k [0, kc) -> dst[k MR + r];
-     * NR rows of B stored N x K, k [0, kc) -> dst[k NR + c]. */
-    void (*pack_a_t)(float *dst, const float *src, int lda, int kc);
-    void (*pack_b_t)(float *dst, const float *src, int ldb, int kc);
+     * NR rows of B stored N x K, k [0, kc) -> dst[k NR + c];
+     * round: each value rounded to bf16 as round_bf16 does (emulated bf16). */
+    void (*pack_a_t)(float *dst, const float *src, int lda, int kc, int round);
+    void (*pack_b_t)(float *dst, const float *src, int ldb, int kc, int round);
     /* vexp.h, lane for lane: sum_i exp(z_i - shift) in double (and the exps into out,
      * if not NULL); z = exp(z - shift) scale; max; SwiGLU and its backward. */
     double (*exp_sum)(float *out, const float *z, int n, float shift);

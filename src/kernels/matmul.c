@@ -22,7 +22,7 @@ struct mm_ctx {
     float **apack, **bpack; /* per thread */
     float *skinny;          /* the A panel of a small-M packed product (MR x K) */
     size_t skinny_cap;
-    int bf16;               /* mixed precision asked for: bf16 operands, fp32 accumulation */
+    int bf16;               /* bf16 operands, fp32 accumulation: 0 off, 1 on, MM_BF16_EMULATED */
     uint32_t **abf, **bbf;  /* per thread: the packed panels as bf16 pairs */
 };
 
@@ -127,8 +127,8 @@ int mm_bf16_supported(void) { return mmk_have_bf16(); }
 
 int mm_ctx_set_bf16(mm_ctx *c, int on)
 {
-    c->bf16 = on != 0;
-    if (!on || !mmk_have_bf16()) /* emulated (bf16_kind): no pair buffers needed */
+    c->bf16 = on == MM_BF16_EMULATED ? on : on != 0;
+    if (!on || on == MM_BF16_EMULATED || !mmk_have_bf16()) /* emulated (bf16_kind): no pair buffers */
         return 0;
     for (int i = 0; i < c->nt; i++) {
         if (!c->abf[i])
@@ -149,7 +149,7 @@ static int bf16_kind(const mm_ctx *c)
 {
     if (!c->bf16)
         return 0;
-    return c->abf[0] && mmk_have_bf16() ? 1 + mmk_have_amx() : 3;
+    return c->bf16 == 1 && c->abf[0] && mmk_have_bf16() ? 1 + mmk_have_amx() : 3;
 }
 
 typedef struct {
@@ -202,9 +202,7 @@ static void f32_step(const job *j, int th, int i0, int j0, int mt, int nc, int k
     for (int i1 = 0; i1 < mt; i1 += MC) {
         int mc = mt - i1 < MC ? mt - i1 : MC, full = direct ? mc / MR * MR : 0;
         if (full < mc) { /* the rest, zero-padded to a panel */
-            mmk_pack_a(ap + (size_t)full * kc, j->ta, j->A, j->lda, i0 + i1 + full, mc - full, k0, kc);
-            if (j->bf16 == 3)
-                j->k->round_bf16(ap + (size_t)full * kc, (size_t)(mc - full + MR - 1) / MR * MR * (size_t)kc);
+            mmk_pack_a(ap + (size_t)full * kc, j->ta, j->A, j->lda, i0 + i1 + full, mc - full, k0, kc, j->bf16 == 3);
         }
         for (int jp = 0; jp < nc; jp += NR)
             for (int ip = 0; ip < mc; ip += MR) {
@@ -270,14 +268,12 @@ static void block_task(void *vj, size_t task, int th)
         int kc = j->K - k0 < KC ? j->K - k0 : KC;
         int first = k0 == 0 && j->beta == 0;
         if (j->bf16 == 2) {
-            mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc);
+            mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc, 0);
             amx_step(j, th, i0, j0, mt, nc, k0, kc, bp, first);
         } else if (j->bf16 == 1) {
             bf16_step(j, th, i0, j0, mt, nc, k0, kc, first);
         } else {
-            mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc);
-            if (j->bf16 == 3)
-                j->k->round_bf16(bp, (size_t)(nc + NR - 1) / NR * NR * (size_t)kc);
+            mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc, j->bf16 == 3);
             f32_step(j, th, i0, j0, mt, nc, k0, kc, bp, first);
         }
     }
@@ -389,7 +385,7 @@ static void pack_weight_panel(void *vj, size_t q, int th)
     for (int k0 = 0; k0 < j->K; k0 += KC) {
         int kc = j->K - k0 < KC ? j->K - k0 : KC;
         mmk_pack_b(j->dst + q * (size_t)j->K * NR + (size_t)k0 * NR, 1, j->W, j->K, j0,
-               j->N - j0 < NR ? j->N - j0 : NR, k0, kc);
+               j->N - j0 < NR ? j->N - j0 : NR, k0, kc, 0);
     }
 }
 
@@ -448,7 +444,7 @@ static void packed_block_task(void *vj, size_t task, int th)
         int first = k0 == 0 && j->beta == 0;
         for (int i1 = 0; i1 < mt; i1 += MC) {
             int mc = mt - i1 < MC ? mt - i1 : MC;
-            mmk_pack_a(ap, 0, j->A, j->lda, i0 + i1, mc, k0, kc);
+            mmk_pack_a(ap, 0, j->A, j->lda, i0 + i1, mc, k0, kc, 0);
             for (int jp = 0; jp < nc; jp += NR) {
                 const float *b = j->Wp + (size_t)((j0 + jp) / NR) * j->K * NR + (size_t)k0 * NR;
                 for (int ip = 0; ip < mc; ip += MR) {
@@ -486,7 +482,7 @@ void mm_f32_packed(mm_ctx *c, int M, int N, int K, const float *A, int lda, cons
             c->skinny = nb;
             c->skinny_cap = need;
         }
-        mmk_pack_a(c->skinny, 0, A, lda, 0, M, 0, K);
+        mmk_pack_a(c->skinny, 0, A, lda, 0, M, 0, K, 0);
         j.askinny = c->skinny;
         int nq = (N + NR - 1) / NR;
         /* about 8 tasks per thread, at least 2 panels each (tasks must outweigh a wake-up) */

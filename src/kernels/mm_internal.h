@@ -97,9 +97,10 @@ __attribute__((target("avx512f"), always_inline)) static inline void mmk_transpo
 
 /* Packing of fp32 operands (mm_pack.c): rows [i0, i0+mc) x k [k0, k0+kc) of op(A)
  * into MR-row panels (for each k, MR values), columns [j0, j0+nc) x k of op(B) into
- * NR-column panels (for each k, NR values); both zero-padded past the edge. */
-void mmk_pack_a(float *dst, int ta, const float *A, int lda, int i0, int mc, int k0, int kc);
-void mmk_pack_b(float *dst, int tb, const float *B, int ldb, int j0, int nc, int k0, int kc);
+ * NR-column panels (for each k, NR values); both zero-padded past the edge, and
+ * rounded to bf16 if round (emulated bf16). */
+void mmk_pack_a(float *dst, int ta, const float *A, int lda, int i0, int mc, int k0, int kc, int round);
+void mmk_pack_b(float *dst, int tb, const float *B, int ldb, int j0, int nc, int k0, int kc, int round);
 
 /* bf16 operands (mm_bf16.c): one 32-bit word holds the bf16 values of k and k+1 of one
  * row (A) or column (B), the operand of vdpbf16ps. Off x86-64 mmk_have_bf16() and

@@ -15,8 +15,8 @@ void avx2_tile_r4(int kc, const float *a, const float *b, float *C, int ldc, int
 void avx2_tile2_r1(int kc, const float *a, const float *b, const float *b2, float *C, int ldc, int mr,
                    int nr2, int first);
 void avx2_direct(int kc, const float *a, int lda, const float *b, float *C, int ldc, int nr, int first);
-void avx2_pack_a_t(float *dst, const float *src, int lda, int kc);
-void avx2_pack_b_t(float *dst, const float *src, int ldb, int kc);
+void avx2_pack_a_t(float *dst, const float *src, int lda, int kc, int round);
+void avx2_pack_b_t(float *dst, const float *src, int ldb, int kc, int round);
 void avx2_round_bf16(float *x, size_t n);
 void avx2_mh_mix(uint64_t *u, size_t n);
 void avx2_mh_shingles(const uint64_t *hu, size_t m, int w, uint64_t key, uint32_t h, uint64_t *out);
@@ -44,6 +44,20 @@ __attribute__((target("avx2"), always_inline)) static inline void st8(float *p, 
         _mm256_maskstore_ps(p, m, x);
     else
         _mm256_storeu_ps(p, x);
+}
+
+/* Eight floats rounded to bf16 precision (kern_ops.round_bf16's rule): nearest with
+ * ties to even on the upper 16 bits, NaNs kept quiet NaNs. */
+__attribute__((target("avx2"), always_inline)) static inline __m256 round_bf16_ps(__m256 x)
+{
+    __m256i u = _mm256_castps_si256(x);
+    const __m256i hi = _mm256_set1_epi32((int)0xffff0000u), half = _mm256_set1_epi32(0x7fff);
+    const __m256i one = _mm256_set1_epi32(1), absm = _mm256_set1_epi32(0x7fffffff);
+    const __m256i inf = _mm256_set1_epi32(0x7f800000), quiet = _mm256_set1_epi32(0x00400000);
+    __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(half, _mm256_and_si256(_mm256_srli_epi32(u, 16), one)));
+    __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absm), inf);
+    r = _mm256_blendv_epi8(r, _mm256_or_si256(u, quiet), nan);
+    return _mm256_castsi256_ps(_mm256_and_si256(r, hi));
 }
 
 size_t avx2_utf8_valid(const uint8_t *s, size_t n);

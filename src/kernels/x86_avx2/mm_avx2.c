@@ -165,30 +165,41 @@ __attribute__((target("avx2,fma"))) void avx2_tile2_r1(int kc, const float *a, c
 }
 
 /* 8 rows (stride ld) x n k values (n <= 8) -> dst[k ldd + r]: the 8 x 8 transpose in
- * unpack / shuffle / permute2f128 steps. */
+ * unpack / shuffle / permute2f128 steps; round: each value rounded to bf16 on the way
+ * (emulated bf16: the integer work overlaps the shuffles, a pass afterwards cost a
+ * load and a store more per vector). */
 __attribute__((target("avx2"), always_inline)) static inline void transpose8x8(float *dst, size_t ldd,
                                                                                const float *src,
-                                                                               size_t ld, int n)
+                                                                               size_t ld, int n, int round)
 {
     __m256 r[8], t[8], s[8];
     if (n == 8) {
+#pragma GCC unroll 8
         for (int i = 0; i < 8; i++)
             r[i] = _mm256_loadu_ps(src + (size_t)i * ld);
     } else {
         __m256i m = mask8(n);
+#pragma GCC unroll 8
         for (int i = 0; i < 8; i++)
             r[i] = _mm256_maskload_ps(src + (size_t)i * ld, m);
     }
+    if (round)
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++)
+            r[i] = round_bf16_ps(r[i]);
+#pragma GCC unroll 4
     for (int i = 0; i < 4; i++) {
         t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
         t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
+#pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
         s[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
         s[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
         s[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
         s[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
     }
+#pragma GCC unroll 4
     for (int k = 0; k < 4; k++) {
         if (k < n)
             _mm256_storeu_ps(dst + (size_t)k * ldd, _mm256_permute2f128_ps(s[k], s[4 + k], 0x20));
@@ -197,19 +208,39 @@ __attribute__((target("avx2"), always_inline)) static inline void transpose8x8(f
     }
 }
 
-__attribute__((target("avx2"))) void avx2_pack_a_t(float *dst, const float *src, int lda, int kc)
+/* The transposes' loops, once with rounding and once without (round is a constant
+ * inside each copy). */
+__attribute__((target("avx2"), always_inline)) static inline void pack_a_t(float *dst, const float *src, int lda,
+                                                                           int kc, int round)
 {
     for (int k = 0; k < kc; k += 8)
-        transpose8x8(dst + (size_t)k * MR, MR, src + k, (size_t)lda, kc - k < 8 ? kc - k : 8);
+        transpose8x8(dst + (size_t)k * MR, MR, src + k, (size_t)lda, kc - k < 8 ? kc - k : 8, round);
 }
 
-__attribute__((target("avx2"))) void avx2_pack_b_t(float *dst, const float *src, int ldb, int kc)
+__attribute__((target("avx2"), always_inline)) static inline void pack_b_t(float *dst, const float *src, int ldb,
+                                                                           int kc, int round)
 {
     for (int k = 0; k < kc; k += 8) {
         int n = kc - k < 8 ? kc - k : 8;
         for (int q = 0; q < NR / 8; q++)
-            transpose8x8(dst + (size_t)k * NR + 8 * q, NR, src + (size_t)8 * q * ldb + k, (size_t)ldb, n);
+            transpose8x8(dst + (size_t)k * NR + 8 * q, NR, src + (size_t)8 * q * ldb + k, (size_t)ldb, n, round);
     }
+}
+
+__attribute__((target("avx2"))) void avx2_pack_a_t(float *dst, const float *src, int lda, int kc, int round)
+{
+    if (round)
+        pack_a_t(dst, src, lda, kc, 1);
+    else
+        pack_a_t(dst, src, lda, kc, 0);
+}
+
+__attribute__((target("avx2"))) void avx2_pack_b_t(float *dst, const float *src, int ldb, int kc, int round)
+{
+    if (round)
+        pack_b_t(dst, src, ldb, kc, 1);
+    else
+        pack_b_t(dst, src, ldb, kc, 0);
 }
 
 #endif /* __x86_64__ */

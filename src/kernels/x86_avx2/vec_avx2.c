@@ -190,18 +190,10 @@ __attribute__((target("avx2,fma"))) static float read_avx2(const float *p, size_
     return s;
 }
 
-/* Eight floats of round_bf16 in place: round to nearest even on the upper 16 bits,
- * NaNs kept quiet NaNs. */
+/* Eight floats of round_bf16 in place. */
 __attribute__((target("avx2"), always_inline)) static inline void round8_bf16(float *x, __m256i m, int tail)
 {
-    __m256i u = _mm256_castps_si256(ld8(x, m, tail));
-    const __m256i hi = _mm256_set1_epi32((int)0xffff0000u), half = _mm256_set1_epi32(0x7fff);
-    const __m256i one = _mm256_set1_epi32(1), absm = _mm256_set1_epi32(0x7fffffff);
-    const __m256i inf = _mm256_set1_epi32(0x7f800000), quiet = _mm256_set1_epi32(0x00400000);
-    __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(half, _mm256_and_si256(_mm256_srli_epi32(u, 16), one)));
-    __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absm), inf);
-    r = _mm256_blendv_epi8(r, _mm256_or_si256(u, quiet), nan);
-    st8(x, m, tail, _mm256_castsi256_ps(_mm256_and_si256(r, hi)));
+    st8(x, m, tail, round_bf16_ps(ld8(x, m, tail)));
 }
 
 /* kern_ops.round_bf16 eight lanes at a time (the scalar loop made emulated bf16 steps

@@ -19,8 +19,8 @@ void avx512_tile2_r2(int kc, const float *a, const float *b, const float *b2, fl
 void avx512_tile2_r4(int kc, const float *a, const float *b, const float *b2, float *C, int ldc, int mr,
                      int nr2, int first);
 void avx512_direct(int kc, const float *a, int lda, const float *b, float *C, int ldc, int nr, int first);
-void avx512_pack_a_t(float *dst, const float *src, int lda, int kc);
-void avx512_pack_b_t(float *dst, const float *src, int ldb, int kc);
+void avx512_pack_a_t(float *dst, const float *src, int lda, int kc, int round);
+void avx512_pack_b_t(float *dst, const float *src, int ldb, int kc, int round);
 void avx512_mh_mix(uint64_t *u, size_t n);
 void avx512_mh_shingles(const uint64_t *hu, size_t m, int w, uint64_t key, uint32_t h, uint64_t *out);
 void avx512_mh_keep_bits(const uint32_t *v, size_t n, uint8_t *out);

@@ -2,6 +2,7 @@
  * accumulators) and the transposing packs. */
 #if defined(__x86_64__) /* x86-64 only: elsewhere this file compiles to nothing (isa.c) */
 #include "kernels/mm_internal.h"
+#include "kernels/x86_avx2/avx2.h"
 #include "kernels/x86_avx512/avx512.h"
 
 #include <immintrin.h>
@@ -139,19 +140,26 @@ transpose_16x16(float *dst, int ldd, const float *src, int ld, int n)
         _mm512_storeu_ps(dst + (size_t)k * ldd, t[k]);
 }
 
-__attribute__((target("avx512f,avx512dq"))) void avx512_pack_a_t(float *dst, const float *src, int lda, int kc)
+/* round (emulated bf16, on CPUs without AVX512_BF16): the panel rounded after its
+ * transpose, while it is in cache. */
+__attribute__((target("avx512f,avx512dq"))) void avx512_pack_a_t(float *dst, const float *src, int lda, int kc,
+                                                                int round)
 {
     for (int k = 0; k < kc; k += 16)
         transpose_8x16(dst + (size_t)k * MR, src + k, lda, kc - k < 16 ? kc - k : 16);
+    if (round)
+        avx2_round_bf16(dst, (size_t)MR * kc);
 }
 
-__attribute__((target("avx512f"))) void avx512_pack_b_t(float *dst, const float *src, int ldb, int kc)
+__attribute__((target("avx512f"))) void avx512_pack_b_t(float *dst, const float *src, int ldb, int kc, int round)
 {
     for (int k = 0; k < kc; k += 16) {
         int n = kc - k < 16 ? kc - k : 16;
         transpose_16x16(dst + (size_t)k * NR, NR, src + k, ldb, n);
         transpose_16x16(dst + (size_t)k * NR + 16, NR, src + (size_t)16 * ldb + k, ldb, n);
     }
+    if (round)
+        avx2_round_bf16(dst, (size_t)NR * kc);
 }
 
 #endif /* __x86_64__ */

@@ -32,7 +32,7 @@ static const char STEP_HELP[] =
     "(parameters, gradients, AdamW moments, activations). --json: last line one object.\n"
     "--bf16: matmuls with bf16 operands and fp32 accumulation (MFU still against the\n"
     "fp32 peak; vdpbf16ps doubles it; without AVX512_BF16 the operands are rounded to\n"
-    "bf16 and multiplied by the fp32 kernels, at fp32 speed).\n"
+    "bf16 and multiplied by the fp32 kernels, within a few per cent of fp32's speed).\n"
     "--vs-fp32 (with --bf16): fp32 steps too, interleaved with the bf16 ones on the same\n"
     "model (the order swapped every pair), and the ratio of the two medians: a drift of\n"
     "the machine's speed during the run moves both alike, which separate runs do not.\n"

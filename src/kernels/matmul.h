@@ -51,8 +51,9 @@ void mm_f32_packed(mm_ctx *c, int M, int N, int K, const float *A, int lda, cons
  * stay fp32. Without AVX512_BF16 (or on a lower kernel path) the operands are rounded
  * to bf16 as they are packed and the fp32 kernels multiply them: the same semantics
  * within 1-4 % of fp32's speed (docs/model.md), bit-identical to the fp32 chain on
- * rounded operands. on == MM_BF16_EMULATED asks for that emulation on every path, also where the CPU has
- * AVX512_BF16 (to test it, or to compare it with the instructions). mm_ctx_set_bf16
+ * rounded operands. on == MM_BF16_EMULATED asks for that emulation on every path,
+ * also where the CPU has AVX512_BF16 (to test it, or to compare it with the
+ * instructions). mm_ctx_set_bf16
  * returns -1 only when its buffers cannot be allocated. */
 #define MM_BF16_EMULATED 2
 int mm_bf16_supported(void);

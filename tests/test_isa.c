@@ -3,6 +3,7 @@
  * of fused multiply-adds over k, cut every 512; exp one polynomial; sums in sixteen
  * double lanes reduced in one tree), so that the bits of the AVX-512 and AVX2 paths are
  * equal on any machine, and a short training run gives the same weights on each. */
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -130,17 +131,15 @@ TEST(bench_step_vs_fp32_reports_both_precisions_and_their_ratio)
                       "--bf16 --vs-fp32 --json 2>&1", test_bin(), path),
              0);
     CHECK_CONTAINS(out, "vs fp32");
-    const char *j = strrchr(out, '{');
+    const char *last = strrchr(out, '{');
+    json_t *j = last ? json_loads(last, 0, NULL) : NULL;
     CHECK(j != NULL);
-    double bf = -1, fp = -1, q = -1;
-    const char *a = j ? strstr(j, "\"tokens_per_s\": ") : NULL, *b = j ? strstr(j, "\"fp32_tokens_per_s\": ") : NULL,
-               *c = j ? strstr(j, "\"bf16_vs_fp32\": ") : NULL;
-    CHECK(a && b && c);
-    if (a && b && c) {
-        bf = atof(a + 16), fp = atof(b + 21), q = atof(c + 16);
-        CHECK_MSG(bf > 0 && fp > 0 && q > 0, "%g %g %g", bf, fp, q);
-        CHECK_MSG(fabs(q - bf / fp) < 2e-3 * q, "ratio %g, throughputs %g / %g", q, bf, fp);
-    }
+    double bf = json_number_value(json_object_get(j, "tokens_per_s"));
+    double fp = json_number_value(json_object_get(j, "fp32_tokens_per_s"));
+    double q = json_number_value(json_object_get(j, "bf16_vs_fp32"));
+    CHECK_MSG(bf > 0 && fp > 0 && q > 0, "%g %g %g", bf, fp, q);
+    CHECK_MSG(fabs(q - bf / fp) < 2e-3 * q, "ratio %g, throughputs %g / %g", q, bf, fp);
+    json_decref(j);
     CHECK_EQ(test_run(out, sizeof out, "%s bench step --model %s --vs-fp32 2>&1", test_bin(), path), 2);
     CHECK_CONTAINS(out, "--vs-fp32");
 }

@@ -125,12 +125,11 @@ static int bench_step(int argc, char **argv)
      * the training defaults; batches of random tokens */
     train_opts to;
     train_defaults(&to);
+    int runs = vs ? 2 : 1; /* the precision asked for, and fp32 beside it */
     train_step_ctx sc = {.m = m, .pool = p, .rank = 0, .ranks = 1, .batch_size = B, .micro_batch = B, .seq_len = S,
-                         .steps = steps + 1, .warmup = 0, .lr = to.lr, .min_lr = to.lr / 10,
+                         .steps = (steps + 1) * runs, .warmup = 0, .lr = to.lr, .min_lr = to.lr / 10,
                          .grad_clip = to.grad_clip, .opt = adamw_defaults((float)to.lr)};
     sc.opt.weight_decay = (float)to.weight_decay;
-    int runs = vs ? 2 : 1; /* the precision asked for, and fp32 beside it */
-    sc.steps = (steps + 1) * runs;
     random_tokens rt = {0x1234567, cfg.vocab_size, S};
     double *times = malloc((size_t)steps * (size_t)runs * sizeof *times);
     if (train_step_init(&sc, &err) != 0 || !times) {
@@ -157,7 +156,7 @@ static int bench_step(int argc, char **argv)
     double peak_after = peak_fma_gflops(p, 0.5, NULL); /* before and after: the higher one */
     peak = peak_after > peak ? peak_after : peak;
     double flops = model_train_flops(&cfg, B, S);
-    double tps = (double)B * S / dt, gflops = flops / dt / 1e9;
+    double tps = (double)B * S / dt, tps32 = (double)B * S / dt32, gflops = flops / dt / 1e9;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double rss = (double)ru.ru_maxrss * 1024.0;
@@ -177,7 +176,7 @@ static int bench_step(int argc, char **argv)
            isa, peak);
     if (vs)
         printf("vs fp32       %.0f tokens/s in fp32 steps interleaved with these: bf16 / fp32 = %.3f\n",
-               (double)B * S / dt32, dt32 / dt);
+               tps32, dt32 / dt);
     printf("memory        peak RSS %.0f MiB; formula %.0f MiB (16 bytes per parameter + activations)\n",
            rss / 1048576, formula / 1048576);
     if (json) {
@@ -187,7 +186,7 @@ static int bench_step(int argc, char **argv)
                tps, gflops, gflops / peak, peak, dt, n, pool_threads(p), rss, formula, bf16 ? "true" : "false",
                isa_name(isa_current()), isa);
         if (vs)
-            printf(", \"fp32_tokens_per_s\": %.2f, \"bf16_vs_fp32\": %.4f", (double)B * S / dt32, dt32 / dt);
+            printf(", \"fp32_tokens_per_s\": %.2f, \"bf16_vs_fp32\": %.4f", tps32, dt32 / dt);
         printf("}\n");
     }
     free(times);

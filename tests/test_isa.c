@@ -153,11 +153,14 @@ static int product_is_exact(mm_ctx *c, int fused, int bf16, int ta, int tb, int 
     float *A = malloc(na * 4 + 4), *B = malloc(nb * 4 + 4), *C = malloc(nc * 4 + 4), *R = malloc(nc * 4 + 4);
     for (size_t i = 0; i < na; i++)
         A[i] = frand();
+    if (ta & MM_A_BF16) /* the caller's promise: A rounded where it was made */
+        mm_round_bf16(NULL, A, na);
     for (size_t i = 0; i < nb; i++)
         B[i] = frand();
     for (size_t i = 0; i < nc; i++)
         R[i] = C[i] = beta == 0 ? 0 : frand();
     mm_f32(c, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    ta &= 1;
     chain_ref(fused, bf16, ta, tb, M, N, K, A, lda, B, ldb, beta, R, ldc);
     int same = 1;
     for (int i = 0; i < M; i++)
@@ -233,6 +236,11 @@ TEST(matmul_bf16_emulation_is_the_fp32_chain_on_rounded_operands)
         CHECK_MSG(product_is_exact(c, f, 1, 1, 1, 64, 17, 520, 1, 0), "%s", n);
         CHECK_MSG(product_is_exact(c, f, 1, 0, 1, 64, 160, 64, 0, 0), "%s", n); /* attention's shapes */
         CHECK_MSG(product_is_exact(c, f, 1, 0, 0, 64, 64, 163, 0, 3), "%s", n);
+        /* A rounded by the caller, read in place: full row panels and a remainder */
+        CHECK(mm_ctx_bf16_emulated(c));
+        CHECK_MSG(product_is_exact(c, f, 1, MM_A_BF16, 1, 70, 100, 600, 0, 1), "%s", n);
+        CHECK_MSG(product_is_exact(c, f, 1, MM_A_BF16, 0, 64, 64, 163, 0, 3), "%s", n);
+        CHECK_MSG(product_is_exact(c, f, 1, MM_A_BF16 | 1, 1, 33, 65, 1030, 1, 0), "%s", n);
         mm_ctx_free(c);
         pool_free(p);
     }
@@ -389,6 +397,62 @@ static void train_steps(uint8_t digest[32], float *loss_out)
     free(vo);
     model_free(m);
     pool_free(p);
+}
+
+/* One forward and backward pass of emulated bf16, its operands rounded where they are
+ * made or as they are packed; returns the loss, the gradients in g. */
+static double bf16_pass(const model_config *c, pool *p, int at_source, float **g, size_t *n)
+{
+    *g = NULL;
+    *n = 0;
+    dk_err err;
+    model *m;
+    double loss = NAN;
+    if (model_new(&m, c, p, &err) == 0 && model_reserve(m, 2, 40, &err) == 0 &&
+        model_set_bf16(m, MM_BF16_EMULATED) == 0) {
+        model_set_bf16_at_source(m, at_source);
+        params_init(model_layout(m), model_params(m), 5);
+        dk_token in[80], tg[80];
+        for (int i = 0; i < 80; i++)
+            in[i] = (dk_token)((i * 7919u + 3) % 300), tg[i] = (dk_token)((i * 104729u + 1) % 300);
+        model_zero_grads(m);
+        loss = model_forward_backward(m, in, tg, 2, 40, 1.0f);
+        *n = model_numel(m);
+        *g = malloc(*n * sizeof **g);
+        memcpy(*g, model_grads(m), *n * sizeof **g);
+    }
+    model_free(m);
+    return loss;
+}
+
+/* Rounding the product-only activations and gradients once where they are made gives
+ * the bits of rounding them in every pack: on every path, with grouped-query attention
+ * (sequences of 40: a partial attention block), and with q/k/v biases (whose gradients
+ * must see dq, dk and dv unrounded). */
+TEST(bf16_rounding_at_the_source_gives_the_bits_of_rounding_in_the_packs)
+{
+    dk_isa saved = isa_current();
+    for (int i = 0; i <= DK_ISA_AVX512; i++) {
+        if (isa_set((dk_isa)i) != 0)
+            continue;
+        for (int bias = 0; bias <= 1; bias++) {
+            model_config c = {.dim = 64, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .ffn_dim = 200,
+                              .vocab_size = 300, .max_seq = 40, .rope_theta = 10000.0, .norm_eps = 1e-5,
+                              .qkv_bias = bias};
+            dk_err err;
+            CHECK(model_config_validate(&c, "c", &err) == 0);
+            pool *p = pool_new(2);
+            size_t n0, n1;
+            float *g0, *g1;
+            double l0 = bf16_pass(&c, p, 0, &g0, &n0), l1 = bf16_pass(&c, p, 1, &g1, &n1);
+            CHECK_MSG(l0 == l1 && l0 > 0, "%s bias %d: loss %.17g vs %.17g", isa_name((dk_isa)i), bias, l0, l1);
+            CHECK_MSG(n0 == n1 && n0 > 0 && memcmp(g0, g1, n0 * sizeof *g0) == 0, "%s bias %d: gradients differ",
+                      isa_name((dk_isa)i), bias);
+            free(g0), free(g1);
+            pool_free(p);
+        }
+    }
+    isa_set(saved);
 }
 
 /* The digest of train_steps' weights as first computed (AVX2 path, AMD EPYC Zen 3,

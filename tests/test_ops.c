@@ -98,7 +98,7 @@ TEST(ops_rmsnorm_matches_reference_and_finite_differences)
     fill(x, xd, NT * ND, 2.0);
     fill(w, wd, ND, 1.5);
     fill(cf, cd, NT * ND, 1.0);
-    rmsnorm_forward(P(), out, rstd, x, w, NT, ND, 1e-5f);
+    rmsnorm_forward(P(), out, rstd, x, w, NT, ND, 1e-5f, 0);
     rmsnorm_ref(xd, wd, outd);
     CHECK(rel_err(out, outd, NT * ND) < 1e-6);
     rmsnorm_backward(P(), dx, dw, cf, x, w, rstd, NT, ND);
@@ -153,11 +153,11 @@ TEST(ops_rope_rotates_half_pairs_and_backward_is_its_transpose)
     fill(x, xd, N, 1.0);
     fill(cf, cd, N, 1.0);
     rope_tables(cos_t, sin_t, 16, RHD, 10000.0);
-    rope_forward(P(), x, pos, cos_t, sin_t, RT, RH, RHD);
+    rope_forward(P(), x, pos, cos_t, sin_t, RT, RH, RHD, 0);
     rope_ref(xd, outd, pos, 10000.0);
     CHECK(rel_err(x, outd, N) < 1e-6);
     fill(x, xd, N, 1.0);
-    rope_backward(P(), cf, pos, cos_t, sin_t, RT, RH, RHD);
+    rope_backward(P(), cf, pos, cos_t, sin_t, RT, RH, RHD, 0);
     rope_refc c = {cd, pos};
     fd_grad(rope_loss, &c, xd, N, 1e-5, g);
     CHECK_MSG(rel_err(cf, g, N) < 1e-4, "err %g", rel_err(cf, g, N));
@@ -225,7 +225,7 @@ TEST(ops_attention_is_causal_grouped_and_differentiates_correctly)
     fill(cf, cd, AQ, 1.0);
     mm_ctx *mm = mm_ctx_new(P());
     float scratch[2 * AS * AS];
-    attention_forward(P(), mm, out, att, q, k, v, AB, AS, AH, AKV, AHD);
+    attention_forward(P(), mm, out, att, q, k, v, AB, AS, AH, AKV, AHD, 0);
     attn_ref(qd, kd, vd, outd);
     CHECK(rel_err(out, outd, AQ) < 1e-5);
     for (int r = 0; r < AB * AH * AS; r++) /* rows sum to one, zero above the diagonal */ {
@@ -237,7 +237,7 @@ TEST(ops_attention_is_causal_grouped_and_differentiates_correctly)
         }
         CHECK(fabs(s - 1) < 1e-5);
     }
-    attention_backward(P(), mm, scratch, dq, dk, dv, cf, att, q, k, v, AB, AS, AH, AKV, AHD);
+    attention_backward(P(), mm, scratch, dq, dk, dv, cf, att, q, k, v, AB, AS, AH, AKV, AHD, 0);
     mm_ctx_free(mm);
     attn_refc c = {qd, kd, vd, cd};
     fd_grad(attn_loss, &c, qd, AQ, 1e-5, gq);
@@ -275,10 +275,10 @@ TEST(ops_swiglu_matches_finite_differences)
     fill(g, gd, GN, 4.0);
     fill(u, ud, GN, 2.0);
     fill(cf, cd, GN, 1.0);
-    swiglu_forward(P(), out, g, u, GN);
+    swiglu_forward(P(), out, g, u, GN, 0);
     for (int i = 0; i < GN; i++)
         CHECK(fabs(out[i] - gd[i] / (1 + exp(-gd[i])) * ud[i]) < 1e-5);
-    swiglu_backward(P(), dg, du, cf, g, u, GN);
+    swiglu_backward(P(), dg, du, cf, g, u, GN, 0);
     glu_refc c = {gd, ud, cd};
     fd_grad(glu_loss, &c, gd, GN, 1e-5, fg);
     fd_grad(glu_loss, &c, ud, GN, 1e-5, fu);
@@ -320,7 +320,7 @@ TEST(ops_cross_entropy_ignores_index_and_gives_mean_gradient)
     double zd[XN * XV], g[XN * XV], rl[XN];
     dk_token y[XN] = {3, -100, 0, 8, -100, 5};
     fill(z, zd, XN * XV, 3.0);
-    size_t n = xent_forward_backward(P(), z, rl, y, XN, XV, -100, 1.0f / 4);
+    size_t n = xent_forward_backward(P(), z, rl, y, XN, XV, -100, 1.0f / 4, 0);
     CHECK_EQ(n, 4);
     double L = 0;
     for (int r = 0; r < XN; r++)
@@ -360,8 +360,8 @@ TEST(ops_are_bit_identical_across_thread_counts)
     fill(w, NULL, D, 1.0);
     fill(dy, NULL, T * D, 1.0);
     pool *p1 = pool_new(1), *p3 = pool_new(3);
-    rmsnorm_forward(p1, out1, r1, x, w, T, D, 1e-6f);
-    rmsnorm_forward(p3, out2, r2, x, w, T, D, 1e-6f);
+    rmsnorm_forward(p1, out1, r1, x, w, T, D, 1e-6f, 0);
+    rmsnorm_forward(p3, out2, r2, x, w, T, D, 1e-6f, 0);
     memset(dx1, 0, sizeof dx1);
     memset(dx2, 0, sizeof dx2);
     memset(dw1, 0, sizeof dw1);
@@ -425,8 +425,8 @@ TEST(ops_attention_causal_blocks_on_a_long_sequence)
     fill(v, vd, NK, 1.0);
     fill(cf, cd, NQ, 1.0);
     mm_ctx *mm = mm_ctx_new(P());
-    attention_forward(P(), mm, out, att, q, k, v, 1, S, H, KV, HD);
-    attention_backward(P(), mm, scratch, dq, dk, dv, cf, att, q, k, v, 1, S, H, KV, HD);
+    attention_forward(P(), mm, out, att, q, k, v, 1, S, H, KV, HD, 0);
+    attention_backward(P(), mm, scratch, dq, dk, dv, cf, att, q, k, v, 1, S, H, KV, HD, 0);
     mm_ctx_free(mm);
     long_attn a = {S, H, KV, HD, qd, kd, vd, cd};
     double L = 0;

@@ -225,7 +225,7 @@ static void forward_chunk(infer *st, const dk_token *tokens, int n, int pos0)
         st->pos[i] = pos0 + i;
     embedding_forward(st->pl, st->x, tokens, st->pv.embed, n, D);
     infer_backend ib = {st, pos0};
-    layer_backend be = {&ib, infer_linear, infer_attend, st->tap ? infer_tap : NULL};
+    layer_backend be = {&ib, infer_linear, infer_attend, st->tap ? infer_tap : NULL, 0};
     for (int l = 0; l < c->n_layers; l++) {
         float *kc = st->kcache + ((size_t)l * st->max_ctx + pos0) * KV;
         float *vc = st->vcache + ((size_t)l * st->max_ctx + pos0) * KV;
@@ -236,7 +236,7 @@ static void forward_chunk(infer *st, const dk_token *tokens, int n, int pos0)
                          .rope_sin = st->rope_sin};
         decoder_layer_forward(st->pl, c, &st->pv.layers[l], l, &lb, n, &be);
     }
-    rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, st->pv.norm, n, D, (float)c->norm_eps);
+    rmsnorm_forward(st->pl, st->ln, st->rstd, st->x, st->pv.norm, n, D, (float)c->norm_eps, 0);
 }
 
 int infer_forward(infer *st, const dk_token *tokens, int n, int pos0, float *logits, int n_logits,

@@ -162,6 +162,8 @@ typedef struct {
     int tiles_n; /* tasks along N */
     const kern_ops *k;
     int bf16; /* 0 fp32, 1 vdpbf16ps, 2 AMX, 3 emulated: operands rounded to bf16, fp32 kernels */
+    int a_bf16, b_bf16; /* MM_A_BF16, MM_B_BF16: bf16 values already (emulated: not rounded again;
+                           A stored M x K read in place) */
 } job;
 
 /* One K block of a task on AMX: B's panels as pairs (padded to 16 pair rows), then per
@@ -198,11 +200,12 @@ static void f32_step(const job *j, int th, int i0, int j0, int mt, int nc, int k
                      const float *bp, int first)
 {
     float *ap = j->c->apack[th];
-    int direct = j->k->direct && !j->ta && j->bf16 != 3;
+    int direct = j->k->direct && !j->ta && (j->bf16 != 3 || j->a_bf16);
     for (int i1 = 0; i1 < mt; i1 += MC) {
         int mc = mt - i1 < MC ? mt - i1 : MC, full = direct ? mc / MR * MR : 0;
         if (full < mc) { /* the rest, zero-padded to a panel */
-            mmk_pack_a(ap + (size_t)full * kc, j->ta, j->A, j->lda, i0 + i1 + full, mc - full, k0, kc, j->bf16 == 3);
+            mmk_pack_a(ap + (size_t)full * kc, j->ta, j->A, j->lda, i0 + i1 + full, mc - full, k0, kc,
+                       j->bf16 == 3 && !j->a_bf16);
         }
         for (int jp = 0; jp < nc; jp += NR)
             for (int ip = 0; ip < mc; ip += MR) {
@@ -273,10 +276,22 @@ static void block_task(void *vj, size_t task, int th)
         } else if (j->bf16 == 1) {
             bf16_step(j, th, i0, j0, mt, nc, k0, kc, first);
         } else {
-            mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc, j->bf16 == 3);
+            mmk_pack_b(bp, j->tb, j->B, j->ldb, j0, nc, k0, kc, j->bf16 == 3 && !j->b_bf16);
             f32_step(j, th, i0, j0, mt, nc, k0, kc, bp, first);
         }
     }
+}
+
+int mm_ctx_bf16_emulated(const mm_ctx *c) { return g_path == MM_PATH_AUTO && bf16_kind(c) == 3; }
+
+static void round_range(void *x, size_t b, size_t e) { kern()->round_bf16((float *)x + b, e - b); }
+
+void mm_round_bf16(pool *p, float *x, size_t n)
+{
+    if (p)
+        pool_for_range(p, n, 16384, round_range, x);
+    else
+        round_range(x, 0, n);
 }
 
 static int round_up(int x, int m) { return (x + m - 1) / m * m; }
@@ -322,6 +337,9 @@ static void choose_tasks(int M, int N, int K, int nt, double a_cost, double flop
 static size_t job_init(job *j, mm_ctx *c, int nt, int ta, int tb, int M, int N, int K,
                        const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
+    int a_bf16 = (ta & MM_A_BF16) != 0, b_bf16 = (tb & MM_B_BF16) != 0;
+    ta &= 1;
+    tb &= 1;
     if (M <= 0 || N <= 0)
         return 0;
     if (g_path == MM_PATH_REF) {
@@ -336,8 +354,8 @@ static size_t job_init(job *j, mm_ctx *c, int nt, int ta, int tb, int M, int N, 
     }
 #endif
     *j = (job){c, ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta, MT, NC, 0,
-               path_kernels(), g_path == MM_PATH_AUTO ? bf16_kind(c) : 0};
-    int in_place = !ta && j->k->direct && j->bf16 != 3;
+               path_kernels(), g_path == MM_PATH_AUTO ? bf16_kind(c) : 0, a_bf16, b_bf16};
+    int in_place = !ta && j->k->direct && (j->bf16 != 3 || a_bf16);
     /* flops per cycle per core: 64 fp32 on AVX-512, 128 bf16; 32 on AVX2; 16 for the
      * generic path's 4-lane multiply and add (two pipes each) */
     double fpc = j->bf16 == 1 || j->bf16 == 2 ? 128 : j->k->isa == DK_ISA_AVX512 ? 64

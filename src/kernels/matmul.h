@@ -2,6 +2,7 @@
  *
  *   C[M,N] = beta * C + op(A) * op(B), row-major with leading dimensions;
  *   op(A) = A (stored M x K) or A^T (A stored K x M); op(B) = B (K x N) or B^T (N x K).
+ * trans_a and trans_b may carry MM_A_BF16 and MM_B_BF16 (below, with mixed precision).
  * beta is 0 (C is not read: it may hold garbage) or 1. Work is split over blocks of C
  * only, never over K: every element is summed in the same order for any number of
  * threads, so results are bit-identical. */
@@ -58,6 +59,18 @@ void mm_f32_packed(mm_ctx *c, int M, int N, int K, const float *A, int lda, cons
 #define MM_BF16_EMULATED 2
 int mm_bf16_supported(void);
 int mm_ctx_set_bf16(mm_ctx *c, int on);
+/* Nonzero when c's bf16 products run emulated, rounding their operands as they pack
+ * them. A caller can then round an operand once where it is made (mm_round_bf16), if
+ * nothing but products reads it, and pass trans_a | MM_A_BF16 or trans_b | MM_B_BF16:
+ * the product does not round it again, and reads A stored M x K in place as fp32 does
+ * instead of packing it for every block of columns. The bits are the same (rounding is
+ * idempotent). The flags change nothing in fp32 or vdpbf16ps products. */
+#define MM_A_BF16 2
+#define MM_B_BF16 2
+int mm_ctx_bf16_emulated(const mm_ctx *c);
+/* Rounds n floats to bf16 in place (nearest even), over p's threads, or on the calling
+ * thread when p is NULL: the rounding of emulated products. */
+void mm_round_bf16(pool *p, float *x, size_t n);
 
 /* The plain triple loop, kept for tests. */
 void mm_f32_ref(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,

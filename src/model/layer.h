@@ -28,6 +28,12 @@ typedef struct {
     void (*attend)(void *ctx, int l, float *atty, const float *q, const float *k, const float *v, int n);
     /* optional: sees gate and up (n, F) before SwiGLU */
     void (*tap)(void *ctx, int l, const float *gate, const float *up, int n);
+    /* nonzero: the backend's products round their operands to bf16 as they pack them
+     * (mm_ctx_bf16_emulated). The layer then rounds ln1, q and k after RoPE, v, atty,
+     * ln2 and h (read by nothing but linear and attend, and in training by their
+     * backward products) once where it makes them, and the backend's products may
+     * read them as bf16 (MM_A_BF16). */
+    int round_bf16;
 } layer_backend;
 
 /* One layer's buffers. x_in, x_mid and x_out may be one buffer (updated in place), and

@@ -49,6 +49,10 @@ struct model {
     model_grad_hook hook;
     void *hook_ctx;
     int B, S; /* reserved shape */
+    /* The last forward pass rounded its products' operands to bf16 where they were made
+     * (mm_ctx_bf16_emulated): its products, and backward's, read them with MM_A_BF16. */
+    int bf16_src;
+    int bf16_src_off; /* model_set_bf16_at_source(m, 0) */
 };
 
 const model_config *model_cfg(const model *m) { return &m->cfg; }
@@ -58,6 +62,7 @@ float *model_grads(model *m) { return m->grads; }
 size_t model_numel(const model *m) { return m->layout.numel; }
 pool *model_pool(model *m) { return m->pl; }
 int model_set_bf16(model *m, int on) { return mm_ctx_set_bf16(m->mm, on); }
+void model_set_bf16_at_source(model *m, int on) { m->bf16_src_off = !on; }
 
 int model_new(model **out, const model_config *cfg, pool *p, dk_err *err)
 {
@@ -228,13 +233,14 @@ static void grads_ready(model *m, const float *from, const float *to)
         m->hook(m->hook_ctx, (size_t)(from - m->grads), (size_t)(to - from));
 }
 
-/* dx (T, K) (+)= dy W ; dW (N, K) += dy^T x ; db += colsum(dy). */
-static void linear_bwd(model *m, float *dx, float *dW, float *db, const float *dy, const float *x,
-                       const float *W, int T, int N, int K, float beta)
+/* dx (T, K) (+)= dy W ; dW (N, K) += dy^T x ; db += colsum(dy). dy_bf16: MM_A_BF16
+ * when dy was rounded to bf16 where it was made; x was, if the forward pass rounded. */
+static void linear_bwd(model *m, float *dx, float *dW, float *db, const float *dy, int dy_bf16,
+                       const float *x, const float *W, int T, int N, int K, float beta)
 {
     if (dx)
-        mm_f32(m->mm, 0, 0, T, K, N, dy, N, W, K, beta, dx, K);
-    mm_f32(m->mm, 1, 0, N, K, T, dy, N, x, K, 1.0f, dW, K);
+        mm_f32(m->mm, dy_bf16, 0, T, K, N, dy, N, W, K, beta, dx, K);
+    mm_f32(m->mm, 1 | dy_bf16, m->bf16_src ? MM_B_BF16 : 0, N, K, T, dy, N, x, K, 1.0f, dW, K);
     if (db)
         bias_backward(m->pl, db, dy, T, N);
 }
@@ -262,7 +268,8 @@ static const float *weight_of(const layer_view *w, int which)
 static void train_linear(void *ctx, int l, int which, float *y, const float *x, int n, int N, int K, float beta)
 {
     model *m = ((train_backend *)ctx)->m;
-    mm_f32(m->mm, 0, 1, n, N, K, x, K, weight_of(&m->pv.layers[l], which), K, beta, y, N);
+    mm_f32(m->mm, m->bf16_src ? MM_A_BF16 : 0, 1, n, N, K, x, K, weight_of(&m->pv.layers[l], which), K,
+           beta, y, N);
 }
 
 static void train_attend(void *ctx, int l, float *atty, const float *q, const float *k, const float *v, int n)
@@ -272,8 +279,10 @@ static void train_attend(void *ctx, int l, float *atty, const float *q, const fl
     const model_config *c = &m->cfg;
     (void)n;
     float *att = m->a.att + (size_t)l * tb->B * c->n_heads * tb->S * tb->S;
-    attention_forward(m->pl, m->mm, atty, att, q, k, v, tb->B, tb->S, c->n_heads, c->n_kv_heads, c->head_dim);
+    attention_forward(m->pl, m->mm, atty, att, q, k, v, tb->B, tb->S, c->n_heads, c->n_kv_heads, c->head_dim,
+                      m->bf16_src);
 }
+
 
 static void forward_body(model *m, const dk_token *inputs, int B, int S)
 {
@@ -284,7 +293,8 @@ static void forward_body(model *m, const dk_token *inputs, int B, int S)
         a->pos[t] = t % S;
     embedding_forward(m->pl, a->x, inputs, m->pv.embed, T, D);
     train_backend tb = {m, B, S};
-    layer_backend be = {&tb, train_linear, train_attend, NULL};
+    m->bf16_src = !m->bf16_src_off && mm_ctx_bf16_emulated(m->mm);
+    layer_backend be = {&tb, train_linear, train_attend, NULL, m->bf16_src};
     for (int l = 0; l < c->n_layers; l++) {
         size_t o = (size_t)l * T;
         layer_bufs lb = {.x_in = a->x + o * D, .x_mid = a->xmid + o * D, .x_out = a->x + (o + T) * D,
@@ -295,7 +305,7 @@ static void forward_body(model *m, const dk_token *inputs, int B, int S)
         decoder_layer_forward(m->pl, c, &m->pv.layers[l], l, &lb, T, &be);
     }
     rmsnorm_forward(m->pl, a->lnf, a->rstdf, a->x + (size_t)c->n_layers * T * D, m->pv.norm, T, D,
-                    (float)c->norm_eps);
+                    (float)c->norm_eps, m->bf16_src); /* read by the head's products only */
 }
 
 /* LM head + cross-entropy over chunks; with backward, fills dres (T, D) with the
@@ -314,11 +324,11 @@ static double head_loss(model *m, const dk_token *targets, int T, double *row_lo
     for (int t0 = 0; t0 < T; t0 += XENT_CHUNK) {
         int n = T - t0 < XENT_CHUNK ? T - t0 : XENT_CHUNK;
         const float *x = a->lnf + (size_t)t0 * D;
-        mm_f32(m->mm, 0, 1, n, V, D, x, D, m->pv.lm_head, D, 0.0f, a->logits, V);
+        mm_f32(m->mm, m->bf16_src ? MM_A_BF16 : 0, 1, n, V, D, x, D, m->pv.lm_head, D, 0.0f, a->logits, V);
         xent_forward_backward(m->pl, a->logits, a->row_loss + t0, targets + t0, (size_t)n, V,
-                              MODEL_IGNORE_INDEX, scale);
+                              MODEL_IGNORE_INDEX, scale, backward && m->bf16_src);
         if (backward)
-            linear_bwd(m, a->dln + (size_t)t0 * D, m->gv.lm_head, NULL, a->logits, x,
+            linear_bwd(m, a->dln + (size_t)t0 * D, m->gv.lm_head, NULL, a->logits, m->bf16_src ? MM_A_BF16 : 0, x,
                        m->pv.lm_head, n, V, D, 0.0f);
     }
     double sum = 0;
@@ -336,6 +346,7 @@ static void backward_body(model *m, const dk_token *inputs, int B, int S)
     int T = B * S, D = c->dim, F = c->ffn_dim, H = c->n_heads, KVH = c->n_kv_heads,
         hd = c->head_dim, Q = H * hd, KV = KVH * hd;
     /* dres = d loss / d x[L] through the final norm (dln holds d/d lnf). */
+    int rf = m->bf16_src ? MM_A_BF16 : 0; /* gradients that feed products only, rounded where made */
     memset(a->dres, 0, (size_t)T * D * sizeof(float));
     rmsnorm_backward(m->pl, a->dres, m->gv.norm, a->dln, a->x + (size_t)c->n_layers * T * D,
                      m->pv.norm, a->rstdf, T, D);
@@ -351,21 +362,27 @@ static void backward_body(model *m, const dk_token *inputs, int B, int S)
               *h = a->h + o * F;
         float *att = a->att + (size_t)l * B * H * S * S;
         /* MLP: x[l+1] = xmid + down(swiglu(gate(ln2), up(ln2))) */
-        linear_bwd(m, a->dh, g->wdown, NULL, a->dres, h, w->wdown, T, D, F, 0.0f);
-        swiglu_backward(m->pl, a->dgate, a->dup, a->dh, gate, up, (size_t)T * F);
-        linear_bwd(m, a->dln, g->wgate, NULL, a->dgate, ln2, w->wgate, T, F, D, 0.0f);
-        linear_bwd(m, a->dln, g->wup, NULL, a->dup, ln2, w->wup, T, F, D, 1.0f);
+        linear_bwd(m, a->dh, g->wdown, NULL, a->dres, 0, h, w->wdown, T, D, F, 0.0f);
+        swiglu_backward(m->pl, a->dgate, a->dup, a->dh, gate, up, (size_t)T * F, m->bf16_src);
+        linear_bwd(m, a->dln, g->wgate, NULL, a->dgate, rf, ln2, w->wgate, T, F, D, 0.0f);
+        linear_bwd(m, a->dln, g->wup, NULL, a->dup, rf, ln2, w->wup, T, F, D, 1.0f);
         rmsnorm_backward(m->pl, a->dres, g->mlp_norm, a->dln, xmid, w->mlp_norm,
                          a->rstd2 + o, T, D);
         /* attention: xmid = x + o_proj(attention(rope(q), rope(k), v)) */
-        linear_bwd(m, a->datty, g->wo, NULL, a->dres, atty, w->wo, T, D, Q, 0.0f);
+        linear_bwd(m, a->datty, g->wo, NULL, a->dres, 0, atty, w->wo, T, D, Q, 0.0f);
+        if (rf)
+            mm_round_bf16(m->pl, a->datty, (size_t)T * Q);
         attention_backward(m->pl, m->mm, a->attn_scratch, a->dq, a->dk, a->dv, a->datty, att, q,
-                           k, v, B, S, H, KVH, hd);
-        rope_backward(m->pl, a->dq, a->pos, m->rope_cos, m->rope_sin, T, H, hd);
-        rope_backward(m->pl, a->dk, a->pos, m->rope_cos, m->rope_sin, T, KVH, hd);
-        linear_bwd(m, a->dln, g->wq, g->bq, a->dq, ln1, w->wq, T, Q, D, 0.0f);
-        linear_bwd(m, a->dln, g->wk, g->bk, a->dk, ln1, w->wk, T, KV, D, 1.0f);
-        linear_bwd(m, a->dln, g->wv, g->bv, a->dv, ln1, w->wv, T, KV, D, 1.0f);
+                           k, v, B, S, H, KVH, hd, m->bf16_src);
+        /* with biases, dq, dk and dv are also summed into the biases' gradients: unrounded */
+        int rb = g->bq || g->bk || g->bv ? 0 : rf;
+        rope_backward(m->pl, a->dq, a->pos, m->rope_cos, m->rope_sin, T, H, hd, rb);
+        rope_backward(m->pl, a->dk, a->pos, m->rope_cos, m->rope_sin, T, KVH, hd, rb);
+        if (rb)
+            mm_round_bf16(m->pl, a->dv, (size_t)T * KV);
+        linear_bwd(m, a->dln, g->wq, g->bq, a->dq, rb, ln1, w->wq, T, Q, D, 0.0f);
+        linear_bwd(m, a->dln, g->wk, g->bk, a->dk, rb, ln1, w->wk, T, KV, D, 1.0f);
+        linear_bwd(m, a->dln, g->wv, g->bv, a->dv, rb, ln1, w->wv, T, KV, D, 1.0f);
         rmsnorm_backward(m->pl, a->dres, g->attn_norm, a->dln, x, w->attn_norm, a->rstd1 + o, T, D);
         /* layer l's parameters are contiguous, from its first norm up to the next layer */
         grads_ready(m, g->attn_norm, l + 1 < c->n_layers ? m->gv.layers[l + 1].attn_norm : m->gv.norm);

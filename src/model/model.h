@@ -36,8 +36,14 @@ pool *model_pool(model *m);
  * accumulation (parameters, gradients, activations and optimizer state stay fp32):
  * AMX or vdpbf16ps where the CPU has them, else the fp32 kernels on operands rounded to
  * bf16 (the same semantics; bits differ between these three). Returns -1 when the
- * operand buffers cannot be allocated. */
+ * operand buffers cannot be allocated. on == MM_BF16_EMULATED (kernels/matmul.h) asks
+ * for the emulation also where the CPU has the instructions. */
 int model_set_bf16(model *m, int on);
+/* With emulated bf16, the activations and gradients that feed products only are rounded
+ * once where they are made, and their products read them in place (MM_A_BF16) instead
+ * of rounding them in every pack. Same bits either way; on by default. Off is for the
+ * test that checks those bits and for measuring what it saves. */
+void model_set_bf16_at_source(model *m, int on);
 
 /* Allocates activations for B sequences of S tokens (S <= max_position_embeddings);
  * keeps the current ones when they already cover B x S. Fails only on a bad shape or

@@ -53,6 +53,7 @@ typedef struct {
     const float *inp, *w, *dout, *rstd_c;
     int T, D;
     float eps;
+    int round;
 } norm_ctx;
 
 static void norm_fwd_rows(void *vc, size_t b, size_t e)
@@ -68,13 +69,15 @@ static void norm_fwd_rows(void *vc, size_t b, size_t e)
         c->rstd[t] = r;
         for (int i = 0; i < c->D; i++)
             o[i] = x[i] * r * c->w[i];
+        if (c->round)
+            mm_round_bf16(NULL, o, (size_t)c->D);
     }
 }
 
 void rmsnorm_forward(pool *p, float *out, float *rstd, const float *inp, const float *w, int T,
-                     int D, float eps)
+                     int D, float eps, int round)
 {
-    norm_ctx c = {.out = out, .rstd = rstd, .inp = inp, .w = w, .T = T, .D = D, .eps = eps};
+    norm_ctx c = {.out = out, .rstd = rstd, .inp = inp, .w = w, .T = T, .D = D, .eps = eps, .round = round};
     pool_for_range(p, (size_t)T, ROW_GRAIN, norm_fwd_rows, &c);
 }
 
@@ -144,6 +147,7 @@ typedef struct {
     const float *cos_t, *sin_t;
     int n_heads, hd;
     float sign; /* +1 forward, -1 backward (rotation by -angle) */
+    int round;
 } rope_ctx;
 
 static void rope_rows(void *vc, size_t b, size_t e)
@@ -161,20 +165,22 @@ static void rope_rows(void *vc, size_t b, size_t e)
                 x[i + half] = x2 * co[i] + x1 * s;
             }
         }
+        if (c->round)
+            mm_round_bf16(NULL, c->x + t * (size_t)c->n_heads * (size_t)c->hd, (size_t)c->n_heads * (size_t)c->hd);
     }
 }
 
 void rope_forward(pool *p, float *x, const int32_t *pos, const float *cos_t, const float *sin_t,
-                  int T, int n_heads, int hd)
+                  int T, int n_heads, int hd, int round)
 {
-    rope_ctx c = {x, pos, cos_t, sin_t, n_heads, hd, 1.0f};
+    rope_ctx c = {x, pos, cos_t, sin_t, n_heads, hd, 1.0f, round};
     pool_for_range(p, (size_t)T, ROW_GRAIN, rope_rows, &c);
 }
 
 void rope_backward(pool *p, float *dx, const int32_t *pos, const float *cos_t,
-                   const float *sin_t, int T, int n_heads, int hd)
+                   const float *sin_t, int T, int n_heads, int hd, int round)
 {
-    rope_ctx c = {dx, pos, cos_t, sin_t, n_heads, hd, -1.0f};
+    rope_ctx c = {dx, pos, cos_t, sin_t, n_heads, hd, -1.0f, round};
     pool_for_range(p, (size_t)T, ROW_GRAIN, rope_rows, &c);
 }
 
@@ -185,6 +191,7 @@ typedef struct {
     float *out, *att, *dq, *dk, *dv, *scratch;
     const float *q, *k, *v, *dout, *att_c;
     int B, S, H, KV, hd;
+    int r; /* MM_A_BF16 (== MM_B_BF16) when the caller rounded q, k, v and dout */
 } attn_ctx;
 
 void attn_softmax_causal(float *att, int n, int ld, int n_keys, int pos0, float scale)
@@ -222,17 +229,17 @@ static void attn_fwd_task(void *vc, size_t task, int th)
     for (int r0 = 0; r0 < S; r0 += ATT_BLOCK) {
         int r1 = r0 + ATT_BLOCK < S ? r0 + ATT_BLOCK : S, n = r1 - r0;
         float *a = att + (size_t)r0 * S;
-        mm_f32_on_thread(c->mm, th, 0, 1, n, r1, hd, qb + (size_t)r0 * qs, qs, kb, ks, 0.0f, a, S);
+        mm_f32_on_thread(c->mm, th, c->r, 1 | c->r, n, r1, hd, qb + (size_t)r0 * qs, qs, kb, ks, 0.0f, a, S);
         attn_softmax_causal(a, n, S, S, r0, scale);
-        mm_f32_on_thread(c->mm, th, 0, 0, n, hd, r1, a, S, vb, ks, 0.0f, ob + (size_t)r0 * qs, qs);
+        mm_f32_on_thread(c->mm, th, 0, c->r, n, hd, r1, a, S, vb, ks, 0.0f, ob + (size_t)r0 * qs, qs);
     }
 }
 
 void attention_forward(pool *p, mm_ctx *mm, float *out, float *att, const float *q,
-                       const float *k, const float *v, int B, int S, int H, int KV, int hd)
+                       const float *k, const float *v, int B, int S, int H, int KV, int hd, int in_bf16)
 {
     attn_ctx c = {.mm = mm, .out = out, .att = att, .q = q, .k = k, .v = v, .B = B, .S = S,
-                  .H = H, .KV = KV, .hd = hd};
+                  .H = H, .KV = KV, .hd = hd, .r = in_bf16 ? MM_A_BF16 : 0};
     pool_for(p, (size_t)B * H, attn_fwd_task, &c);
 }
 
@@ -261,7 +268,8 @@ static void attn_bwd_task(void *vc, size_t task, int th)
         for (int r0 = 0; r0 < S; r0 += ATT_BLOCK) {
             int r1 = r0 + ATT_BLOCK < S ? r0 + ATT_BLOCK : S, n = r1 - r0;
             float *dsr = ds + (size_t)r0 * S;
-            mm_f32_on_thread(c->mm, th, 0, 1, n, r1, hd, doutb + (size_t)r0 * qs, qs, vb, ks, 0.0f, dsr, S);
+            mm_f32_on_thread(c->mm, th, c->r, 1 | c->r, n, r1, hd, doutb + (size_t)r0 * qs, qs, vb, ks, 0.0f,
+                             dsr, S);
             for (int i = r0; i < r1; i++) {
                 const float *prow = P + (size_t)i * S;
                 float *row = ds + (size_t)i * S;
@@ -272,17 +280,19 @@ static void attn_bwd_task(void *vc, size_t task, int th)
                     row[j] = prow[j] * (row[j] - (float)dot) * scale;
                 for (int j = i + 1; j < r1; j++)
                     row[j] = 0;
+                if (c->r) /* dS feeds products only: rounded once, here */
+                    mm_round_bf16(NULL, row, (size_t)(i + 1));
             }
-            mm_f32_on_thread(c->mm, th, 0, 0, n, hd, r1, dsr, S, kb, ks, 0.0f,
+            mm_f32_on_thread(c->mm, th, c->r, c->r, n, hd, r1, dsr, S, kb, ks, 0.0f,
                              c->dq + (size_t)b * S * qs + (size_t)h * hd + (size_t)r0 * qs, qs);
         }
         /* keys in the same blocks: key j gets contributions from rows i >= j only, so
          * block c0..c1 reads rows c0..S (whose entries there are all written above) */
         for (int c0 = 0; c0 < S; c0 += ATT_BLOCK) {
             int c1 = c0 + ATT_BLOCK < S ? c0 + ATT_BLOCK : S, n = c1 - c0, rows = S - c0;
-            mm_f32_on_thread(c->mm, th, 1, 0, n, hd, rows, ds + (size_t)c0 * S + c0, S,
+            mm_f32_on_thread(c->mm, th, 1 | c->r, c->r, n, hd, rows, ds + (size_t)c0 * S + c0, S,
                              qb + (size_t)c0 * qs, qs, beta, dkb + (size_t)c0 * ks, ks);
-            mm_f32_on_thread(c->mm, th, 1, 0, n, hd, rows, P + (size_t)c0 * S + c0, S,
+            mm_f32_on_thread(c->mm, th, 1, c->r, n, hd, rows, P + (size_t)c0 * S + c0, S,
                              doutb + (size_t)c0 * qs, qs, beta, dvb + (size_t)c0 * ks, ks);
         }
     }
@@ -290,10 +300,11 @@ static void attn_bwd_task(void *vc, size_t task, int th)
 
 void attention_backward(pool *p, mm_ctx *mm, float *scratch, float *dq, float *dk, float *dv,
                         const float *dout, const float *att, const float *q, const float *k,
-                        const float *v, int B, int S, int H, int KV, int hd)
+                        const float *v, int B, int S, int H, int KV, int hd, int in_bf16)
 {
     attn_ctx c = {.mm = mm, .dq = dq, .dk = dk, .dv = dv, .scratch = scratch, .dout = dout,
-                  .att_c = att, .q = q, .k = k, .v = v, .B = B, .S = S, .H = H, .KV = KV, .hd = hd};
+                  .att_c = att, .q = q, .k = k, .v = v, .B = B, .S = S, .H = H, .KV = KV, .hd = hd,
+                  .r = in_bf16 ? MM_A_BF16 : 0};
     pool_for(p, (size_t)B * KV, attn_bwd_task, &c);
 }
 
@@ -302,30 +313,37 @@ void attention_backward(pool *p, mm_ctx *mm, float *scratch, float *dq, float *d
 typedef struct {
     float *out, *dgate, *dup;
     const float *gate, *up, *dout;
+    int round;
 } glu_ctx;
 
 static void glu_fwd(void *vc, size_t b, size_t e)
 {
     glu_ctx *c = vc;
     vswiglu(c->out + b, c->gate + b, c->up + b, e - b);
+    if (c->round)
+        mm_round_bf16(NULL, c->out + b, e - b);
 }
 
 static void glu_bwd(void *vc, size_t b, size_t e)
 {
     glu_ctx *c = vc;
     vswiglu_backward(c->dgate + b, c->dup + b, c->dout + b, c->gate + b, c->up + b, e - b);
+    if (c->round) {
+        mm_round_bf16(NULL, c->dgate + b, e - b);
+        mm_round_bf16(NULL, c->dup + b, e - b);
+    }
 }
 
-void swiglu_forward(pool *p, float *out, const float *gate, const float *up, size_t n)
+void swiglu_forward(pool *p, float *out, const float *gate, const float *up, size_t n, int round)
 {
-    glu_ctx c = {.out = out, .gate = gate, .up = up};
+    glu_ctx c = {.out = out, .gate = gate, .up = up, .round = round};
     pool_for_range(p, n, 1 << 14, glu_fwd, &c);
 }
 
 void swiglu_backward(pool *p, float *dgate, float *dup, const float *dout, const float *gate,
-                     const float *up, size_t n)
+                     const float *up, size_t n, int round)
 {
-    glu_ctx c = {.dgate = dgate, .dup = dup, .gate = gate, .up = up, .dout = dout};
+    glu_ctx c = {.dgate = dgate, .dup = dup, .gate = gate, .up = up, .dout = dout, .round = round};
     pool_for_range(p, n, 1 << 14, glu_bwd, &c);
 }
 
@@ -338,6 +356,7 @@ typedef struct {
     int V;
     dk_token ignore;
     float scale;
+    int round;
 } xent_ctx;
 
 double logsumexp_row(const float *z, int V)
@@ -361,13 +380,15 @@ static void xent_rows(void *vc, size_t b, size_t e)
         c->row_loss[r] = lse - z[y];
         vexp_scale(z, c->V, lse, c->scale);
         z[y] -= c->scale;
+        if (c->round)
+            mm_round_bf16(NULL, z, (size_t)c->V);
     }
 }
 
 size_t xent_forward_backward(pool *p, float *logits, double *row_loss, const dk_token *targets,
-                             size_t n, int V, dk_token ignore, float scale)
+                             size_t n, int V, dk_token ignore, float scale, int round)
 {
-    xent_ctx c = {logits, row_loss, targets, V, ignore, scale};
+    xent_ctx c = {logits, row_loss, targets, V, ignore, scale, round};
     pool_for_range(p, n, 4, xent_rows, &c);
     size_t valid = 0;
     for (size_t r = 0; r < n; r++)

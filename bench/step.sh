@@ -18,10 +18,10 @@ source bench/torch_env.sh
 make -s -j2 build/dokja
 echo "dokja kernel path: $(build/dokja version | sed -n 's/^kernel path: //p') (DOKJA_ISA=${DOKJA_ISA:-auto})"
 echo "PyTorch: $TORCH_ISA"
-printf '%-6s %-12s %12s %10s %8s %12s %12s %10s %10s %10s\n' config "batch" "dokja tok/s" "GFLOP/s" "MFU" "bf16 tok/s" "torch tok/s" "ratio" "bf16 ratio" "bf16/fp32"
+printf '%-6s %-12s %12s %10s %8s %12s %12s %10s %10s %10s %10s\n' config "batch" "dokja tok/s" "GFLOP/s" "MFU" "bf16 tok/s" "torch tok/s" "ratio" "bf16 ratio" "bf16/fp32" "emu/fp32"
 for cfg in a:8:256 b:4:512; do
   IFS=: read -r name B T <<< "$cfg"
-  tps=0 gf=0 mfu=0 ptps=0 btps=0 lsum=0
+  tps=0 gf=0 mfu=0 ptps=0 btps=0 lsum=0 esum=0
   for ((r = 0; r < ROUNDS; r++)); do
     out=$(build/dokja bench step --model "bench/configs/$name.json" --batch "$B" --seq "$T" --steps "$STEPS" --threads "$THREADS" --json)
     echo "$out" | sed 's/^/  /' >&2
@@ -40,13 +40,22 @@ for cfg in a:8:256 b:4:512; do
     btps=$(awk -v a="$t" -v b="$btps" 'BEGIN{print (a > b ? a : b)}')
     q=$(echo "$bf" | sed -E 's/.*"bf16_vs_fp32": ([0-9.]+).*/\1/'); q=${q:-1}
     lsum=$(awk -v s="$lsum" -v q="$q" 'BEGIN{print s + log(q)}')
+    # the emulation (what CPUs without AVX512_BF16 run): the run above, unless it used the instructions
+    if ! echo "$bf" | grep -q '"bf16_emulated": true'; then
+      bf=$(build/dokja bench step --model "bench/configs/$name.json" --batch "$B" --seq "$T" --steps "$STEPS" --threads "$THREADS" --bf16-emulated --vs-fp32 --json 2>/dev/null | tail -1 || true)
+      q=$(echo "$bf" | sed -E 's/.*"bf16_vs_fp32": ([0-9.]+).*/\1/'); q=${q:-1}
+    fi
+    esum=$(awk -v s="$esum" -v q="$q" 'BEGIN{print s + log(q)}')
   done
-  printf '%-6s %-12s %12.0f %10.1f %7.1f%% %12.0f %12.0f %9.2fx %9.2fx %9.3fx\n' "$name" "${B} x ${T}" "$tps" "$gf" \
+  printf '%-6s %-12s %12.0f %10.1f %7.1f%% %12.0f %12.0f %9.2fx %9.2fx %9.3fx %9.3fx\n' "$name" "${B} x ${T}" "$tps" "$gf" \
     "$(awk -v m="$mfu" 'BEGIN{print 100*m}')" "$btps" "$ptps" "$(awk -v a="$tps" -v b="$ptps" 'BEGIN{print a/b}')" \
-    "$(awk -v a="$btps" -v b="$ptps" 'BEGIN{print a/b}')" "$(awk -v s="$lsum" -v n="$ROUNDS" 'BEGIN{print exp(s/n)}')"
+    "$(awk -v a="$btps" -v b="$ptps" 'BEGIN{print a/b}')" "$(awk -v s="$lsum" -v n="$ROUNDS" 'BEGIN{print exp(s/n)}')" \
+    "$(awk -v s="$esum" -v n="$ROUNDS" 'BEGIN{print exp(s/n)}')"
 done
 [ "$ROUNDS" -le 1 ] || echo "Each figure the best of $ROUNDS rounds (dokja fp32, PyTorch, dokja bf16 in turn)."
 echo "MFU: GFLOP/s over the fp32 FMA peak measured in the same run by dokja bench step."
 echo "bf16: dokja bench step --bf16 (bf16 operands, fp32 accumulation; AMX tiles where the CPU has them)."
 echo "bf16/fp32: bf16 steps over fp32 steps interleaved in one process (--vs-fp32), geometric mean of the rounds;"
 echo "  the separate tok/s columns come from runs minutes apart on a machine whose speed drifts."
+echo "emu/fp32: the same ratio for --bf16-emulated (operands rounded to bf16, fp32 kernels: what CPUs without"
+echo "  AVX512_BF16 run); the bf16/fp32 column itself where the bf16 run was already emulated."

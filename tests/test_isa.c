@@ -142,6 +142,16 @@ TEST(bench_step_vs_fp32_reports_both_precisions_and_their_ratio)
     json_decref(j);
     CHECK_EQ(test_run(out, sizeof out, "%s bench step --model %s --vs-fp32 2>&1", test_bin(), path), 2);
     CHECK_CONTAINS(out, "--vs-fp32");
+    /* the emulation on demand, whatever the CPU has */
+    CHECK_EQ(test_run(out, sizeof out, "%s bench step --model %s --batch 2 --seq 16 --steps 3 --threads 1 "
+                      "--bf16-emulated --vs-fp32 --json 2>&1", test_bin(), path),
+             0);
+    CHECK_CONTAINS(out, "bf16 emulated (rounded operands, fp32 FMA)");
+    last = strrchr(out, '{');
+    j = last ? json_loads(last, 0, NULL) : NULL;
+    CHECK(j != NULL && json_is_true(json_object_get(j, "bf16")) && json_is_true(json_object_get(j, "bf16_emulated")));
+    CHECK(json_number_value(json_object_get(j, "bf16_vs_fp32")) > 0);
+    json_decref(j);
 }
 
 /* Runs one product on the current path and compares it bit for bit with the chain. */

@@ -20,7 +20,8 @@
 
 static const char STEP_HELP[] =
     "usage: dokja bench step --model CONFIG --batch B --seq T --steps N [--threads N]\n"
-    "                        [--bf16 [--vs-fp32]] [--isa avx512|avx2|generic] [--json]\n"
+    "                        [--bf16 | --bf16-emulated [--vs-fp32]] [--isa avx512|avx2|generic]\n"
+    "                        [--json]\n"
     "\n"
     "Runs N training steps of CONFIG on random tokens after one warm-up step, exactly the\n"
     "step `dokja train` runs (forward, backward, gradient clipping, the learning-rate\n"
@@ -33,7 +34,9 @@ static const char STEP_HELP[] =
     "--bf16: matmuls with bf16 operands and fp32 accumulation (MFU still against the\n"
     "fp32 peak; vdpbf16ps doubles it; without AVX512_BF16 the operands are rounded to\n"
     "bf16 and multiplied by the fp32 kernels, within a few per cent of fp32's speed).\n"
-    "--vs-fp32 (with --bf16): fp32 steps too, interleaved with the bf16 ones on the same\n"
+    "--bf16-emulated: --bf16 by that emulation even where the CPU has AVX512_BF16: what\n"
+    "AVX2 CPUs and AVX-512 ones without it (Xeons up to Ice Lake) run; same semantics.\n"
+    "--vs-fp32 (with either): fp32 steps too, interleaved with the bf16 ones on the same\n"
     "model (the order swapped every pair), and the ratio of the two medians: a drift of\n"
     "the machine's speed during the run moves both alike, which separate runs do not.\n"
     "--isa: the kernel path (default: the best this CPU has, or DOKJA_ISA); the MFU of\n"
@@ -66,13 +69,13 @@ static int bench_step(int argc, char **argv)
         fputs(STEP_HELP, stdout);
         return 0;
     }
-    enum { O_MODEL = 256, O_BATCH, O_SEQ, O_STEPS, O_THREADS, O_JSON, O_BF16, O_ISA, O_VS };
+    enum { O_MODEL = 256, O_BATCH, O_SEQ, O_STEPS, O_THREADS, O_JSON, O_BF16, O_ISA, O_VS, O_EMU };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"batch", required_argument, 0, O_BATCH},
         {"seq", required_argument, 0, O_SEQ}, {"steps", required_argument, 0, O_STEPS},
         {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
         {"bf16", no_argument, 0, O_BF16}, {"isa", required_argument, 0, O_ISA},
-        {"vs-fp32", no_argument, 0, O_VS}, {0, 0, 0, 0}};
+        {"vs-fp32", no_argument, 0, O_VS}, {"bf16-emulated", no_argument, 0, O_EMU}, {0, 0, 0, 0}};
     const char *name = argv[0], *cfg_path = NULL;
     int B = 8, S = 256, steps = 5, threads = 0, json = 0, bf16 = 0, vs = 0, c;
     optind = 1;
@@ -86,7 +89,8 @@ static int bench_step(int argc, char **argv)
         case O_STEPS: bad = cli_parse_int(optarg, 1, 1 << 20, &steps); break;
         case O_THREADS: bad = cli_parse_int(optarg, 1, 1024, &threads); break;
         case O_JSON: json = 1; break;
-        case O_BF16: bf16 = 1; break;
+        case O_BF16: bf16 = bf16 ? bf16 : 1; break;
+        case O_EMU: bf16 = MM_BF16_EMULATED; break;
         case O_VS: vs = 1; break;
         case O_ISA:
             if (cli_select_isa(optarg) != 0)
@@ -113,7 +117,7 @@ static int bench_step(int argc, char **argv)
         pool_free(p);
         return cli_fail(&err);
     }
-    if (bf16 && model_set_bf16(m, 1) != 0) {
+    if (bf16 && model_set_bf16(m, bf16) != 0) {
         dk_errf(&err, "--bf16: out of memory for the bf16 operand buffers");
         model_free(m);
         pool_free(p);
@@ -144,7 +148,7 @@ static int bench_step(int argc, char **argv)
         for (int r = 0; r < runs; r++) {
             int v = runs == 1 ? 0 : r ^ (s & 1); /* 0 the precision asked for, 1 fp32 */
             if (runs == 2)
-                model_set_bf16(m, v == 0); /* the buffers exist already: cannot fail */
+                model_set_bf16(m, v == 0 ? bf16 : 0); /* the buffers exist already: cannot fail */
             train_step_record rec;
             train_step(&sc, k++, next_random, &rt, &rec);
             if (s > 0)
@@ -166,8 +170,10 @@ static int bench_step(int argc, char **argv)
            cfg_path, n, (unsigned long long)model_config_n_matmul_params(&cfg), B, S, pool_threads(p),
            bf16 ? "bf16" : "fp32");
     printf("kernel path   %s\n", isa_name(isa_current()));
-    printf("matmul        %s\n", bf16 ? (mm_bf16_supported() ? "bf16 (AVX512_BF16 or AMX)" : "bf16 emulated (rounded operands, fp32 FMA)")
-                                       : mm_path_name());
+    int emulated = bf16 && (bf16 == MM_BF16_EMULATED || !mm_bf16_supported());
+    printf("matmul        %s\n", !bf16     ? mm_path_name()
+                                 : emulated ? "bf16 emulated (rounded operands, fp32 FMA)"
+                                            : "bf16 (AVX512_BF16 or AMX)");
     printf("step          %.3f s (median of %d)\n", dt, steps);
     printf("throughput    %.0f tokens/s\n", tps);
     printf("compute       %.1f GFLOP/s = (6 x %llu + 12 x %d x %d x %d) x %.0f tokens/s\n", gflops,
@@ -182,9 +188,9 @@ static int bench_step(int argc, char **argv)
     if (json) {
         printf("{\"tokens_per_s\": %.2f, \"gflops\": %.2f, \"mfu\": %.4f, \"peak_gflops\": %.1f, "
                "\"step_s\": %.5f, \"params\": %zu, \"threads\": %d, \"peak_rss_bytes\": %.0f, "
-               "\"formula_bytes\": %.0f, \"bf16\": %s, \"isa\": \"%s\", \"peak_isa\": \"%s\"",
+               "\"formula_bytes\": %.0f, \"bf16\": %s, \"bf16_emulated\": %s, \"isa\": \"%s\", \"peak_isa\": \"%s\"",
                tps, gflops, gflops / peak, peak, dt, n, pool_threads(p), rss, formula, bf16 ? "true" : "false",
-               isa_name(isa_current()), isa);
+               emulated ? "true" : "false", isa_name(isa_current()), isa);
         if (vs)
             printf(", \"fp32_tokens_per_s\": %.2f, \"bf16_vs_fp32\": %.4f", tps32, dt32 / dt);
         printf("}\n");

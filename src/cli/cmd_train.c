@@ -47,7 +47,7 @@ static const char HELP[] =
     "                          accumulation; weights, gradients, AdamW state stay fp32\n"
     "                          (AMX or AVX512_BF16 where the CPU has them; elsewhere the\n"
     "                          operands are rounded to bf16 and the fp32 kernels run them,\n"
-    "                          within a few per cent of fp32's speed: docs/model.md)\n"
+    "                          within 1-2 % of fp32's speed: docs/model.md)\n"
     "  --checkpoint-every N    steps between checkpoints (100); --keep-checkpoints K (3)\n"
     "  --eval-every N          steps between validation losses per source (100);\n"
     "                          --eval-batches N micro-batches per source (4)\n"

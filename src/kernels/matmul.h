@@ -50,12 +50,12 @@ void mm_f32_packed(mm_ctx *c, int M, int N, int K, const float *A, int lda, cons
  * error of about 2^-8 per operand (tests/test_kernels.c states the bound it checks);
  * results stay bit-identical across thread counts. Pre-packed (inference) products
  * stay fp32. Without AVX512_BF16 (or on a lower kernel path) the operands are rounded
- * to bf16 as they are packed and the fp32 kernels multiply them: the same semantics
- * within 1-4 % of fp32's speed (docs/model.md), bit-identical to the fp32 chain on
- * rounded operands. on == MM_BF16_EMULATED asks for that emulation on every path,
- * also where the CPU has AVX512_BF16 (to test it, or to compare it with the
- * instructions). mm_ctx_set_bf16
- * returns -1 only when its buffers cannot be allocated. */
+ * to bf16 as they are packed (or were rounded by the caller: MM_A_BF16 below) and
+ * the fp32 kernels multiply them: the same semantics, bit-identical to the fp32 chain
+ * on rounded operands, a training step within 1-2 % of fp32's speed (docs/model.md).
+ * on == MM_BF16_EMULATED asks for that emulation on every path, also where the CPU
+ * has AVX512_BF16 (to test it, or to compare it with the instructions).
+ * mm_ctx_set_bf16 returns -1 only when its buffers cannot be allocated. */
 #define MM_BF16_EMULATED 2
 int mm_bf16_supported(void);
 int mm_ctx_set_bf16(mm_ctx *c, int on);

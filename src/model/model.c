@@ -283,7 +283,6 @@ static void train_attend(void *ctx, int l, float *atty, const float *q, const fl
                       m->bf16_src);
 }
 
-
 static void forward_body(model *m, const dk_token *inputs, int B, int S)
 {
     const model_config *c = &m->cfg;
@@ -345,8 +344,8 @@ static void backward_body(model *m, const dk_token *inputs, int B, int S)
     acts *a = &m->a;
     int T = B * S, D = c->dim, F = c->ffn_dim, H = c->n_heads, KVH = c->n_kv_heads,
         hd = c->head_dim, Q = H * hd, KV = KVH * hd;
-    /* dres = d loss / d x[L] through the final norm (dln holds d/d lnf). */
     int rf = m->bf16_src ? MM_A_BF16 : 0; /* gradients that feed products only, rounded where made */
+    /* dres = d loss / d x[L] through the final norm (dln holds d/d lnf). */
     memset(a->dres, 0, (size_t)T * D * sizeof(float));
     rmsnorm_backward(m->pl, a->dres, m->gv.norm, a->dln, a->x + (size_t)c->n_layers * T * D,
                      m->pv.norm, a->rstdf, T, D);

@@ -416,7 +416,7 @@ static double bf16_pass(const model_config *c, pool *p, int at_source, float **g
     *g = NULL;
     *n = 0;
     dk_err err;
-    model *m;
+    model *m = NULL;
     double loss = NAN;
     if (model_new(&m, c, p, &err) == 0 && model_reserve(m, 2, 40, &err) == 0 &&
         model_set_bf16(m, MM_BF16_EMULATED) == 0) {

@@ -123,6 +123,7 @@ static int bench_step(int argc, char **argv)
         pool_free(p);
         return cli_fail(&err);
     }
+    int emulated = bf16 && model_bf16_emulated(m); /* before --vs-fp32 switches it off and on */
     size_t n = model_numel(m);
     params_init(model_layout(m), model_params(m), 1);
     /* exactly the step `dokja train` runs (train/step.h): clipping, schedule, AdamW, with
@@ -170,7 +171,6 @@ static int bench_step(int argc, char **argv)
            cfg_path, n, (unsigned long long)model_config_n_matmul_params(&cfg), B, S, pool_threads(p),
            bf16 ? "bf16" : "fp32");
     printf("kernel path   %s\n", isa_name(isa_current()));
-    int emulated = bf16 && (bf16 == MM_BF16_EMULATED || !mm_bf16_supported());
     printf("matmul        %s\n", !bf16     ? mm_path_name()
                                  : emulated ? "bf16 emulated (rounded operands, fp32 FMA)"
                                             : "bf16 (AVX512_BF16 or AMX)");

@@ -162,8 +162,8 @@ typedef struct {
     int tiles_n; /* tasks along N */
     const kern_ops *k;
     int bf16; /* 0 fp32, 1 vdpbf16ps, 2 AMX, 3 emulated: operands rounded to bf16, fp32 kernels */
-    int a_bf16, b_bf16; /* MM_A_BF16, MM_B_BF16: bf16 values already (emulated: not rounded again;
-                           A stored M x K read in place) */
+    int a_bf16, b_bf16; /* MM_A_BF16, MM_B_BF16: bf16 values already (emulated: not rounded again) */
+    int a_in_place;     /* full 8-row panels of A stored M x K read by the direct kernel, unpacked */
 } job;
 
 /* One K block of a task on AMX: B's panels as pairs (padded to 16 pair rows), then per
@@ -200,7 +200,7 @@ static void f32_step(const job *j, int th, int i0, int j0, int mt, int nc, int k
                      const float *bp, int first)
 {
     float *ap = j->c->apack[th];
-    int direct = j->k->direct && !j->ta && (j->bf16 != 3 || j->a_bf16);
+    int direct = j->a_in_place;
     for (int i1 = 0; i1 < mt; i1 += MC) {
         int mc = mt - i1 < MC ? mt - i1 : MC, full = direct ? mc / MR * MR : 0;
         if (full < mc) { /* the rest, zero-padded to a panel */
@@ -354,8 +354,9 @@ static size_t job_init(job *j, mm_ctx *c, int nt, int ta, int tb, int M, int N, 
     }
 #endif
     *j = (job){c, ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta, MT, NC, 0,
-               path_kernels(), g_path == MM_PATH_AUTO ? bf16_kind(c) : 0, a_bf16, b_bf16};
-    int in_place = !ta && j->k->direct && (j->bf16 != 3 || a_bf16);
+               path_kernels(), g_path == MM_PATH_AUTO ? bf16_kind(c) : 0, a_bf16, b_bf16, 0};
+    /* emulated bf16 packs A to round it, unless the caller rounded it already */
+    int in_place = j->a_in_place = !ta && j->k->direct && (j->bf16 != 3 || a_bf16);
     /* flops per cycle per core: 64 fp32 on AVX-512, 128 bf16; 32 on AVX2; 16 for the
      * generic path's 4-lane multiply and add (two pipes each) */
     double fpc = j->bf16 == 1 || j->bf16 == 2 ? 128 : j->k->isa == DK_ISA_AVX512 ? 64

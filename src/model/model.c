@@ -63,6 +63,7 @@ size_t model_numel(const model *m) { return m->layout.numel; }
 pool *model_pool(model *m) { return m->pl; }
 int model_set_bf16(model *m, int on) { return mm_ctx_set_bf16(m->mm, on); }
 void model_set_bf16_at_source(model *m, int on) { m->bf16_src_off = !on; }
+int model_bf16_emulated(const model *m) { return mm_ctx_bf16_emulated(m->mm); }
 
 int model_new(model **out, const model_config *cfg, pool *p, dk_err *err)
 {
@@ -292,7 +293,7 @@ static void forward_body(model *m, const dk_token *inputs, int B, int S)
         a->pos[t] = t % S;
     embedding_forward(m->pl, a->x, inputs, m->pv.embed, T, D);
     train_backend tb = {m, B, S};
-    m->bf16_src = !m->bf16_src_off && mm_ctx_bf16_emulated(m->mm);
+    m->bf16_src = !m->bf16_src_off && model_bf16_emulated(m);
     layer_backend be = {&tb, train_linear, train_attend, NULL, m->bf16_src};
     for (int l = 0; l < c->n_layers; l++) {
         size_t o = (size_t)l * T;

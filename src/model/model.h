@@ -44,6 +44,8 @@ int model_set_bf16(model *m, int on);
  * of rounding them in every pack. Same bits either way; on by default. Off is for the
  * test that checks those bits and for measuring what it saves. */
 void model_set_bf16_at_source(model *m, int on);
+/* Nonzero when the bf16 products asked for run emulated (mm_ctx_bf16_emulated). */
+int model_bf16_emulated(const model *m);
 
 /* Allocates activations for B sequences of S tokens (S <= max_position_embeddings);
  * keeps the current ones when they already cover B x S. Fails only on a bad shape or

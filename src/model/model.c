@@ -63,6 +63,10 @@ size_t model_numel(const model *m) { return m->layout.numel; }
 pool *model_pool(model *m) { return m->pl; }
 int model_set_bf16(model *m, int on) { return mm_ctx_set_bf16(m->mm, on); }
 void model_set_bf16_at_source(model *m, int on) { m->bf16_src_off = !on; }
+
+/* The product flag of an operand the last forward pass rounded where it made it:
+ * MM_A_BF16 (the same bit as MM_B_BF16, for either side), or 0. */
+static int src_flag(const model *m) { return m->bf16_src ? MM_A_BF16 : 0; }
 int model_bf16_emulated(const model *m) { return mm_ctx_bf16_emulated(m->mm); }
 
 int model_new(model **out, const model_config *cfg, pool *p, dk_err *err)
@@ -241,7 +245,7 @@ static void linear_bwd(model *m, float *dx, float *dW, float *db, const float *d
 {
     if (dx)
         mm_f32(m->mm, dy_bf16, 0, T, K, N, dy, N, W, K, beta, dx, K);
-    mm_f32(m->mm, 1 | dy_bf16, m->bf16_src ? MM_B_BF16 : 0, N, K, T, dy, N, x, K, 1.0f, dW, K);
+    mm_f32(m->mm, 1 | dy_bf16, src_flag(m), N, K, T, dy, N, x, K, 1.0f, dW, K);
     if (db)
         bias_backward(m->pl, db, dy, T, N);
 }
@@ -269,8 +273,7 @@ static const float *weight_of(const layer_view *w, int which)
 static void train_linear(void *ctx, int l, int which, float *y, const float *x, int n, int N, int K, float beta)
 {
     model *m = ((train_backend *)ctx)->m;
-    mm_f32(m->mm, m->bf16_src ? MM_A_BF16 : 0, 1, n, N, K, x, K, weight_of(&m->pv.layers[l], which), K,
-           beta, y, N);
+    mm_f32(m->mm, src_flag(m), 1, n, N, K, x, K, weight_of(&m->pv.layers[l], which), K, beta, y, N);
 }
 
 static void train_attend(void *ctx, int l, float *atty, const float *q, const float *k, const float *v, int n)
@@ -324,11 +327,11 @@ static double head_loss(model *m, const dk_token *targets, int T, double *row_lo
     for (int t0 = 0; t0 < T; t0 += XENT_CHUNK) {
         int n = T - t0 < XENT_CHUNK ? T - t0 : XENT_CHUNK;
         const float *x = a->lnf + (size_t)t0 * D;
-        mm_f32(m->mm, m->bf16_src ? MM_A_BF16 : 0, 1, n, V, D, x, D, m->pv.lm_head, D, 0.0f, a->logits, V);
+        mm_f32(m->mm, src_flag(m), 1, n, V, D, x, D, m->pv.lm_head, D, 0.0f, a->logits, V);
         xent_forward_backward(m->pl, a->logits, a->row_loss + t0, targets + t0, (size_t)n, V,
                               MODEL_IGNORE_INDEX, scale, backward && m->bf16_src);
         if (backward)
-            linear_bwd(m, a->dln + (size_t)t0 * D, m->gv.lm_head, NULL, a->logits, m->bf16_src ? MM_A_BF16 : 0, x,
+            linear_bwd(m, a->dln + (size_t)t0 * D, m->gv.lm_head, NULL, a->logits, src_flag(m), x,
                        m->pv.lm_head, n, V, D, 0.0f);
     }
     double sum = 0;
@@ -345,7 +348,7 @@ static void backward_body(model *m, const dk_token *inputs, int B, int S)
     acts *a = &m->a;
     int T = B * S, D = c->dim, F = c->ffn_dim, H = c->n_heads, KVH = c->n_kv_heads,
         hd = c->head_dim, Q = H * hd, KV = KVH * hd;
-    int rf = m->bf16_src ? MM_A_BF16 : 0; /* gradients that feed products only, rounded where made */
+    int rf = src_flag(m); /* gradients that feed products only, rounded where made */
     /* dres = d loss / d x[L] through the final norm (dln holds d/d lnf). */
     memset(a->dres, 0, (size_t)T * D * sizeof(float));
     rmsnorm_backward(m->pl, a->dres, m->gv.norm, a->dln, a->x + (size_t)c->n_layers * T * D,
